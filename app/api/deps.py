@@ -1,0 +1,39 @@
+"""Dependencies that hand the lifespan's long-lived objects to routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.embeddings import Embedder
+from app.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessionmaker() as session:
+        yield session
+
+
+def get_embedder(services: ServicesDep) -> Embedder:
+    return services.embedder
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]

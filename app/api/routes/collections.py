@@ -1,0 +1,52 @@
+"""GET|POST /v1/collections, GET|DELETE /v1/collections/{name}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response, status
+
+from app import collections as service
+from app.api.deps import EmbedderDep, SessionDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.schemas.collections import (
+    COLLECTION_NAME_PATTERN,
+    CollectionCreate,
+    CollectionList,
+    CollectionOut,
+)
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
+
+CollectionName = Path(pattern=COLLECTION_NAME_PATTERN, description="Collection name")
+
+
+@router.get("", response_model=CollectionList)
+async def list_collections(session: SessionDep) -> CollectionList:
+    stats = await service.list_collections(session)
+    return CollectionList(collections=[CollectionOut.from_stats(s) for s in stats])
+
+
+@router.post("", response_model=CollectionOut, status_code=status.HTTP_201_CREATED)
+async def create_collection(
+    body: CollectionCreate, session: SessionDep, embedder: EmbedderDep
+) -> CollectionOut:
+    await service.create_collection(
+        session,
+        embedder,
+        name=body.name,
+        description=body.description,
+        chunk_size=body.chunk_size,
+        chunk_overlap=body.chunk_overlap,
+        text_config=body.text_config,
+    )
+    return CollectionOut.from_stats(await service.collection_stats(session, body.name))
+
+
+@router.get("/{collection}", response_model=CollectionOut)
+async def get_collection(session: SessionDep, collection: str = CollectionName) -> CollectionOut:
+    return CollectionOut.from_stats(await service.collection_stats(session, collection))
+
+
+@router.delete("/{collection}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_collection(session: SessionDep, collection: str = CollectionName) -> Response:
+    await service.delete_collection(session, collection)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

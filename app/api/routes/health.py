@@ -1,0 +1,65 @@
+"""GET /healthz (the process is up) and GET /readyz (it can do its job)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app.api.deps import ServicesDep
+from app.api.problems import PROBLEM_RESPONSES, problem_response
+from app.db.migrate import head_revision
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    database: str
+    migration: str
+    embedding: str
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Ready, responses={503: PROBLEM_RESPONSES[503]})
+async def readyz(request: Request, services: ServicesDep) -> Ready | JSONResponse:
+    problems: list[str] = []
+    current = None
+    try:
+        async with asyncio.timeout(5), services.engine.connect() as conn:
+            if await conn.scalar(text("SELECT to_regclass('alembic_version')")) is not None:
+                current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:  # any failure here means "not ready", with the reason
+        problems.append(f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    head = head_revision(services.url)
+    if not problems and current != head:
+        problems.append(f"migrations: at {current}, head is {head}; run `pgask db upgrade`")
+    if services.embedder_error:
+        problems.append(f"embedding: {services.embedder_error}")
+    if problems:
+        return problem_response(
+            request,
+            status=503,
+            type_="urn:pgask:not-ready",
+            title="Not ready",
+            detail="; ".join(problems),
+            problems=problems,
+        )
+    embedder = services.embedder
+    return Ready(
+        status="ready",
+        database="ok",
+        migration=str(current),
+        embedding=f"{embedder.provider} {embedder.model} ({embedder.dimensions} dims)",
+    )

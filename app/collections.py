@@ -1,0 +1,140 @@
+"""Collections: create (with their HNSW index), list, look up, delete, and the model check.
+
+A collection pins the embedding provider, model and dimensions it was created with
+(DESIGN.md decision 3); using it with another configured model is a Conflict, never a
+silently corrupt row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Collection, Document
+from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
+from app.embeddings.base import Embedder
+from app.errors import Conflict, InvalidInput, NotFound
+
+DEFAULT_CHUNK_SIZE = 200  # cl100k tokens; leaves room under MiniLM's 256 word pieces
+DEFAULT_CHUNK_OVERLAP = 30
+MAX_CHUNK_SIZE = 8191  # OpenAI embedding models' input limit
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    collection: Collection
+    document_count: int
+    chunk_count: int
+
+
+async def get_collection(session: AsyncSession, name: str) -> Collection:
+    found = await session.scalar(select(Collection).where(Collection.name == name))
+    if found is None:
+        raise NotFound(f"collection {name!r} does not exist")
+    return found
+
+
+def check_compatible(collection: Collection, embedder: Embedder) -> None:
+    """Raise Conflict when the configured embedder is not the one the collection pins."""
+    pinned = (
+        collection.embedding_provider,
+        collection.embedding_model,
+        collection.embedding_dimensions,
+    )
+    configured = (embedder.provider, embedder.model, embedder.dimensions)
+    if pinned != configured:
+        raise Conflict(
+            f"collection {collection.name!r} was created with {pinned[0]} model {pinned[1]!r} "
+            f"({pinned[2]} dimensions) but pgask is configured with {configured[0]} model "
+            f"{configured[1]!r} ({configured[2]} dimensions); set EMBEDDING_PROVIDER/"
+            "EMBEDDING_MODEL/EMBEDDING_DIMENSIONS to match, or use another collection"
+        )
+
+
+async def create_collection(
+    session: AsyncSession,
+    embedder: Embedder,
+    *,
+    name: str,
+    description: str = "",
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+    text_config: str = "english",
+) -> Collection:
+    size = chunk_size or min(DEFAULT_CHUNK_SIZE, embedder.max_input_tokens or MAX_CHUNK_SIZE)
+    overlap = DEFAULT_CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
+    limit = embedder.max_input_tokens or MAX_CHUNK_SIZE
+    if size > limit:
+        raise InvalidInput(f"chunk_size {size} exceeds the embedding model's limit of {limit}")
+    if not 0 <= overlap < size:
+        raise InvalidInput(f"chunk_overlap must be at least 0 and below chunk_size ({size})")
+    await _check_text_config(session, text_config)
+
+    collection = Collection(
+        name=name,
+        description=description,
+        embedding_provider=embedder.provider,
+        embedding_model=embedder.model,
+        embedding_dimensions=embedder.dimensions,
+        chunk_size=size,
+        chunk_overlap=overlap,
+        text_config=text_config,
+    )
+    session.add(collection)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"collection {name!r} already exists") from exc
+    await session.execute(text(create_hnsw_index_sql(collection.id, embedder.dimensions)))
+    await session.commit()
+    return collection
+
+
+async def _check_text_config(session: AsyncSession, text_config: str) -> None:
+    found = await session.scalar(
+        text("SELECT 1 FROM pg_ts_config WHERE cfgname = :name"), {"name": text_config}
+    )
+    if found is None:
+        raise InvalidInput(
+            f"text_config {text_config!r} is not a PostgreSQL text search configuration "
+            "(e.g. english, simple, german)"
+        )
+
+
+async def list_collections(session: AsyncSession, name: str | None = None) -> list[CollectionStats]:
+    counts = (
+        select(
+            Document.collection_id,
+            func.count().label("documents"),
+            func.coalesce(func.sum(Document.chunk_count), 0).label("chunks"),
+        )
+        .group_by(Document.collection_id)
+        .subquery()
+    )
+    query = (
+        select(Collection, counts.c.documents, counts.c.chunks)
+        .outerjoin(counts, counts.c.collection_id == Collection.id)
+        .order_by(Collection.name)
+    )
+    if name is not None:
+        query = query.where(Collection.name == name)
+    rows = await session.execute(query)
+    return [CollectionStats(c, int(d or 0), int(n or 0)) for c, d, n in rows.all()]
+
+
+async def collection_stats(session: AsyncSession, name: str) -> CollectionStats:
+    found = await list_collections(session, name)
+    if found:
+        return found[0]
+    raise NotFound(f"collection {name!r} does not exist")
+
+
+async def delete_collection(session: AsyncSession, name: str) -> None:
+    collection = await get_collection(session, name)
+    await session.execute(delete(Collection).where(Collection.id == collection.id))
+    await session.execute(text(drop_hnsw_index_sql(collection.id)))
+    await session.commit()

@@ -1,0 +1,108 @@
+"""Settings: the one place that reads the environment (and `.env`).
+
+Every variable is documented in `.env.example`. Build with `get_settings()` once per process
+(or construct `Settings(...)` explicitly in tests) and pass the object along.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import ConfigError
+
+_DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Database
+    database_url: str | None = None
+    pgask_data_dir: Path | None = None
+    pgask_log_sql: bool = False
+    pgask_db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Embeddings
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_model_path: Path | None = None
+    embedding_dimensions: int | None = Field(default=None, ge=1, le=16000)
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    embedding_threads: int | None = Field(default=None, ge=1, le=256)
+
+    # Answers
+    llm_provider: Literal["none", "openai"] = "none"
+    llm_model: str = "gpt-4o-mini"
+
+    # OpenAI, Azure OpenAI, or any OpenAI-compatible server
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    azure_openai_endpoint: str | None = None
+    azure_openai_api_key: SecretStr | None = None
+    azure_openai_api_version: str = "2024-10-21"
+
+    # Service
+    pgask_api_keys: SecretStr | None = None
+    pgask_host: str = "127.0.0.1"
+    pgask_port: int = Field(default=8000, ge=1, le=65535)
+    pgask_auto_migrate: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in _DB_SCHEMES:
+            raise ValueError(
+                "must look like postgresql://user:password@host:5432/dbname "
+                "(or postgresql+psycopg://...)"
+            )
+        return value
+
+    @field_validator("openai_base_url", "azure_openai_endpoint")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("embedding_model_path")
+    @classmethod
+    def _check_model_path(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a folder")
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the embedded PostgreSQL keeps its files."""
+        if self.pgask_data_dir is not None:
+            return self.pgask_data_dir.expanduser().resolve()
+        return Path(platformdirs.user_data_dir("pgask")).resolve()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

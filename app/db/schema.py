@@ -1,0 +1,68 @@
+"""DDL that depends on data: each collection's partial expression HNSW index.
+
+DESIGN.md decision 4: one chunks table with an untyped `vector` column; each collection gets
+`USING hnsw ((embedding::vector(n)) vector_cosine_ops) WHERE collection_id = N`
+(`halfvec(n)` above 2,000 dimensions, pgvector's limit for `vector` in an HNSW index).
+Queries must repeat `vector_expression()` and the predicate exactly, or the planner cannot
+use the index. DDL takes no bound parameters, so the two integers are checked and formatted
+here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HNSW_INDEX_PREFIX = "chunks_hnsw_c"
+MAX_VECTOR_INDEX_DIMS = 2000
+MAX_HALFVEC_INDEX_DIMS = 4000
+
+
+def _check_int(value: int, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def vector_type(dimensions: int) -> str:
+    """`vector(n)` or, above pgvector's 2,000-dimension index limit, `halfvec(n)`."""
+    dims = _check_int(dimensions, "dimensions")
+    if dims > MAX_HALFVEC_INDEX_DIMS:
+        raise ValueError(f"{dims} dimensions: HNSW indexes support at most 4,000 (halfvec)")
+    return f"halfvec({dims})" if dims > MAX_VECTOR_INDEX_DIMS else f"vector({dims})"
+
+
+def vector_expression(dimensions: int, column: str = "embedding") -> str:
+    """The indexed expression, e.g. `(embedding::vector(384))`."""
+    return f"({column}::{vector_type(dimensions)})"
+
+
+def opclass(dimensions: int) -> str:
+    return "halfvec_cosine_ops" if dimensions > MAX_VECTOR_INDEX_DIMS else "vector_cosine_ops"
+
+
+def hnsw_index_name(collection_id: int) -> str:
+    return f"{HNSW_INDEX_PREFIX}{_check_int(collection_id, 'collection_id')}"
+
+
+def create_hnsw_index_sql(
+    collection_id: int, dimensions: int, *, m: int = 16, ef_construction: int = 64
+) -> str:
+    cid = _check_int(collection_id, "collection_id")
+    return (
+        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(cid)} ON chunks "
+        f"USING hnsw ({vector_expression(dimensions)} {opclass(dimensions)}) "
+        f"WITH (m = {_check_int(m, 'm')}, ef_construction = {_check_int(ef_construction, 'ef')}) "
+        f"WHERE collection_id = {cid}"
+    )
+
+
+def drop_hnsw_index_sql(collection_id: int) -> str:
+    return f"DROP INDEX IF EXISTS {hnsw_index_name(collection_id)}"
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic autogenerate hook: per-collection HNSW indexes are made at run time, not by
+    migrations, so the model/migration comparison ignores them."""
+    return not (type_ == "index" and name is not None and name.startswith(HNSW_INDEX_PREFIX))

@@ -1,0 +1,56 @@
+"""Long-lived things, built once in the FastAPI lifespan (or once by a CLI command) and
+handed to routes through `Annotated` dependencies (`app/api/deps.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db.embedded import database_url
+from app.db.engine import create_engine, create_sessionmaker
+from app.embeddings import Embedder, build_embedder
+from app.errors import PgaskError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    url: URL
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    _embedder: Embedder | None = None
+    embedder_error: str | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise ServiceUnavailable(f"embedding provider unavailable: {self.embedder_error}")
+        return self._embedder
+
+    @classmethod
+    async def start(cls, settings: Settings, *, load_embedder: bool = True) -> Services:
+        url = await asyncio.to_thread(database_url, settings)
+        engine = create_engine(url, settings)
+        services = cls(settings, url, engine, create_sessionmaker(engine))
+        if not load_embedder:
+            services.embedder_error = "not loaded by this command"
+            return services
+        try:
+            services._embedder = await asyncio.to_thread(build_embedder, settings)
+        except PgaskError as exc:
+            # Keep serving: /healthz stays up and /readyz reports why we are not ready.
+            services.embedder_error = str(exc)
+            log.error("embedding provider failed to load: %s", exc)
+        return services
+
+    async def close(self) -> None:
+        if self._embedder is not None:
+            await self._embedder.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The ingestion pipeline: load -> chunk -> hash/dedupe -> embed -> binary COPY."""

@@ -1,0 +1,79 @@
+"""Shared fixtures: one real embedded PostgreSQL + pgvector per test session, migrated once,
+and real HTTP servers (uvicorn on 127.0.0.1) for the app under test.
+
+When `../shared` is present (developers, CI) the offline model and tiktoken cache are used,
+so `pytest` needs no network and no environment set by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+_MODEL = SHARED / "models" / "all-MiniLM-L6-v2-onnx"
+_TIKTOKEN = SHARED / "tiktoken"
+
+if _MODEL.is_dir():
+    os.environ.setdefault("EMBEDDING_MODEL_PATH", str(_MODEL))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if _TIKTOKEN.is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_TIKTOKEN))
+# Tests never read a developer's .env or talk to a real OpenAI.
+for _name in ("DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "PGASK_API_KEYS"):
+    os.environ.pop(_name, None)
+
+from app.config import Settings, load_settings  # noqa: E402
+from app.db import migrate  # noqa: E402
+from app.db.embedded import database_url  # noqa: E402
+from tests.servers import ServerThread  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pgask-data")
+
+
+@pytest.fixture(scope="session")
+def db_url(data_dir: Path) -> str:
+    """The embedded server's URL, migrated to head."""
+    url = database_url(load_settings(pgask_data_dir=data_dir, _env_file=None))
+    migrate.upgrade(url)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str) -> Settings:
+    return load_settings(database_url=db_url, _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings) -> Iterator[ServerThread]:
+    """pgask served over real HTTP on 127.0.0.1 for the whole session."""
+    from app.main import create_app
+
+    with ServerThread(create_app(settings)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http
+
+
+@pytest.fixture
+def collection_name() -> str:
+    """A fresh collection name, so tests sharing the session database never collide."""
+    return f"t-{uuid.uuid4().hex[:12]}"

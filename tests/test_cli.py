@@ -1,0 +1,107 @@
+"""The `pgask` command line, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+PGASK = [sys.executable, "-m", "app"]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        PGASK + args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """A private data dir: these tests start their own embedded server, as a user would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
+    env["PGASK_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def test_db_upgrade_then_collections(cli_env: dict[str, str]) -> None:
+    upgraded = run(["db", "upgrade"], cli_env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at revision 0001" in upgraded.stdout
+    listed = run(["collections", "--json"], cli_env)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == {"collections": []}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("EMBEDDING_PROVIDER", "nope"), ("DATABASE_URL", "mysql://x/y"), ("PGASK_PORT", "http")],
+)
+def test_bad_setting_is_one_line_and_nonzero(
+    cli_env: dict[str, str], variable: str, value: str
+) -> None:
+    result = run(["collections"], {**cli_env, variable: value})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"pgask: error: {variable}: ")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready within {seconds}s")
+
+
+@pytest.fixture
+def two_servers(cli_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    procs: list[subprocess.Popen] = []
+    urls = []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            proc = subprocess.Popen(
+                [*PGASK, "serve", "--port", str(port)],
+                env=cli_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            procs.append(proc)
+            urls.append(f"http://127.0.0.1:{port}")
+            _wait_ready(urls[-1], proc)
+        yield urls[0], urls[1]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_two_serve_processes_share_one_database(two_servers: tuple[str, str]) -> None:
+    first, second = two_servers
+    created = httpx.post(f"{first}/v1/collections", json={"name": "shared"}, timeout=30)
+    assert created.status_code == 201, created.text
+    seen = httpx.get(f"{second}/v1/collections/shared", timeout=30)
+    assert seen.status_code == 200
+    assert seen.json()["embedding"]["dimensions"] == 384
