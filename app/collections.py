@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Collection, Document
 from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
-from app.embeddings.base import Embedder
+from app.embeddings.base import ModelInfo
 from app.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CHUNK_SIZE = 200  # cl100k tokens; leaves room under MiniLM's 256 word pieces
@@ -37,7 +37,7 @@ async def get_collection(session: AsyncSession, name: str) -> Collection:
     return found
 
 
-def check_compatible(collection: Collection, embedder: Embedder) -> None:
+def check_compatible(collection: Collection, embedder: ModelInfo) -> None:
     """Raise Conflict when the configured embedder is not the one the collection pins."""
     pinned = (
         collection.embedding_provider,
@@ -56,7 +56,7 @@ def check_compatible(collection: Collection, embedder: Embedder) -> None:
 
 async def create_collection(
     session: AsyncSession,
-    embedder: Embedder,
+    embedder: ModelInfo,
     *,
     name: str,
     description: str = "",

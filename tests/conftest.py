@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from pgvector.psycopg import register_vector_async
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -29,9 +33,13 @@ if _TIKTOKEN.is_dir():
 for _name in ("DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "PGASK_API_KEYS"):
     os.environ.pop(_name, None)
 
+from app.collections import create_collection  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.embedded import database_url  # noqa: E402
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.models import Collection  # noqa: E402
+from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.servers import ServerThread  # noqa: E402
 
 
@@ -77,3 +85,35 @@ def client(server: ServerThread) -> Iterator[httpx.Client]:
 def collection_name() -> str:
     """A fresh collection name, so tests sharing the session database never collide."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+MINILM = ModelSpec("local", "sentence-transformers/all-MiniLM-L6-v2", 384, 256)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(db_url: str) -> str:
+    """The test database as a libpq connection string, for psycopg.connect()."""
+    return db_url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+async def conn(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    async with await psycopg.AsyncConnection.connect(pg_dsn) as connection:
+        await register_vector_async(connection)
+        yield connection
+
+
+@pytest.fixture
+async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(make_url(settings.database_url or ""), settings)
+    try:
+        async with create_sessionmaker(engine)() as db_session:
+            yield db_session
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def collection(session: AsyncSession, collection_name: str) -> Collection:
+    """A new, empty collection pinned to MiniLM (384 dimensions)."""
+    return await create_collection(session, MINILM, name=collection_name)

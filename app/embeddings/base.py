@@ -4,11 +4,36 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
+
+
+class ModelInfo(Protocol):
+    """What a collection pins about its embedding model."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def dimensions(self) -> int: ...
+    @property
+    def max_input_tokens(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A ModelInfo without a model behind it (precomputed vectors, benchmarks, tests)."""
+
+    provider: str
+    model: str
+    dimensions: int
+    max_input_tokens: int | None = None
 
 
 class Embedder(ABC):

@@ -1,0 +1,147 @@
+"""The binary-COPY write path against the real database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import psycopg
+import pytest
+from pgvector.psycopg import register_vector_async
+
+from app.db.models import Collection
+from app.errors import InvalidInput
+from ingest.writer import (
+    ChunkRecord,
+    DocumentRecord,
+    Target,
+    delete_documents,
+    write_documents,
+)
+
+pytestmark = pytest.mark.anyio
+rng = np.random.default_rng(7)
+
+
+def _doc(external_id: str, texts: list[str], *, dims: int = 384, **kw) -> DocumentRecord:
+    chunks = [
+        ChunkRecord(
+            ordinal=i,
+            text=t,
+            token_count=len(t.split()),
+            section=f"S{i}",
+            page=i + 1,
+            embedding=rng.standard_normal(dims).astype(np.float32),
+        )
+        for i, t in enumerate(texts)
+    ]
+    return DocumentRecord(external_id, content_hash=str(hash(tuple(texts))), chunks=chunks, **kw)
+
+
+def _target(collection: Collection) -> Target:
+    return Target(collection.id, collection.embedding_dimensions, collection.text_config)
+
+
+async def _rows(conn: psycopg.AsyncConnection, collection: Collection) -> list[tuple]:
+    cursor = await conn.execute(
+        "SELECT d.external_id, c.ordinal, c.text, c.section, c.page, c.metadata,"
+        " c.text_config::text, c.tsv IS NOT NULL, vector_dims(c.embedding)"
+        " FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.collection_id = %s ORDER BY 1, 2",
+        (collection.id,),
+    )
+    return await cursor.fetchall()
+
+
+async def test_writes_documents_and_chunks(conn, collection: Collection) -> None:
+    ids = await write_documents(
+        conn,
+        _target(collection),
+        [
+            _doc("a.md", ["alpha one", "alpha two"], title="A", metadata={"lang": "en"}),
+            _doc("b.md", ["beta"]),
+        ],
+    )
+    assert set(ids) == {"a.md", "b.md"}
+    rows = await _rows(conn, collection)
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("a.md", 0, "alpha one"),
+        ("a.md", 1, "alpha two"),
+        ("b.md", 0, "beta"),
+    ]
+    assert rows[0][3:] == ("S0", 1, {"lang": "en"}, "english", True, 384)
+    cursor = await conn.execute(
+        "SELECT chunk_count, title FROM documents WHERE id = %s", (ids["a.md"],)
+    )
+    assert await cursor.fetchone() == (2, "A")
+
+
+async def test_rewrite_replaces_all_chunks(conn, collection: Collection) -> None:
+    target = _target(collection)
+    await write_documents(conn, target, [_doc("a.md", ["one", "two", "three"])])
+    await write_documents(conn, target, [_doc("a.md", ["only"])])
+    assert [(r[0], r[2]) for r in await _rows(conn, collection)] == [("a.md", "only")]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _doc("bad.md", ["fine", "has \x00 nul"]),
+        _doc("bad.md", ["wrong dims"], dims=12),
+        DocumentRecord("bad.md", "h", [ChunkRecord(0, "nan", 1, np.full(384, np.nan, np.float32))]),
+    ],
+)
+async def test_bad_document_writes_nothing(conn, collection: Collection, bad) -> None:
+    target = _target(collection)
+    await write_documents(conn, target, [_doc("keep.md", ["kept"])])
+    with pytest.raises(InvalidInput):
+        await write_documents(conn, target, [_doc("new.md", ["new"]), bad])
+    assert [(r[0], r[2]) for r in await _rows(conn, collection)] == [("keep.md", "kept")]
+
+
+async def test_failure_mid_batch_keeps_old_versions(conn, collection: Collection) -> None:
+    target = _target(collection)
+    await write_documents(conn, target, [_doc("a.md", ["old a"]), _doc("b.md", ["old b"])])
+    # A chunk ordinal repeated within a document violates a constraint halfway through COPY.
+    broken = DocumentRecord("b.md", "h2", [ChunkRecord(0, "x", 1, np.ones(384, np.float32))] * 2)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        await write_documents(conn, target, [_doc("a.md", ["new a"]), broken])
+    rows = await _rows(conn, collection)
+    assert [(r[0], r[2]) for r in rows] == [("a.md", "old a"), ("b.md", "old b")]
+
+
+async def test_concurrent_writers_leave_no_duplicates(
+    pg_dsn: str, collection: Collection, conn
+) -> None:
+    target = _target(collection)
+    docs = [_doc(f"d{i}.md", [f"text {i} a", f"text {i} b"]) for i in range(20)]
+
+    async def writer(batch: list[DocumentRecord]) -> None:
+        async with await psycopg.AsyncConnection.connect(pg_dsn) as own:
+            await register_vector_async(own)
+            for _ in range(3):
+                await write_documents(own, target, batch)
+
+    await asyncio.gather(writer(docs), writer(list(reversed(docs))), writer(docs[5:15]))
+    rows = await _rows(conn, collection)
+    assert len(rows) == 40
+    assert len({(r[0], r[1]) for r in rows}) == 40
+
+
+async def test_text_config_follows_the_collection(conn, session, collection_name) -> None:
+    from app.collections import create_collection
+    from tests.conftest import MINILM
+
+    simple = await create_collection(session, MINILM, name=collection_name, text_config="simple")
+    await write_documents(conn, _target(simple), [_doc("a", ["The running dogs"])])
+    cursor = await conn.execute(
+        "SELECT tsv::text FROM chunks WHERE collection_id = %s", (simple.id,)
+    )
+    assert await cursor.fetchone() == ("'dogs':3 'running':2 'the':1",)
+
+
+async def test_delete_documents(conn, collection: Collection) -> None:
+    target = _target(collection)
+    await write_documents(conn, target, [_doc("a", ["x"]), _doc("b", ["y"])])
+    assert await delete_documents(conn, collection.id, ["a", "missing"]) == 1
+    assert [r[0] for r in await _rows(conn, collection)] == ["b"]
