@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import sys
@@ -15,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from app.config import Settings, get_settings
-from app.errors import PgaskError
+from app.errors import ConfigError, PgaskError
+from app.observability import configure_logging
 
 T = TypeVar("T")
+log = logging.getLogger("pgask")
 
 app = typer.Typer(
     name="pgask",
@@ -41,11 +44,46 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, default=str) + "\n")
 
 
+def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
+    """Refuse to serve beyond this machine with no API keys, unless told to explicitly."""
+    if settings.api_keys:
+        log.info("API keys required on /v1 routes (%d configured)", len(settings.api_keys))
+        return
+    if _is_loopback(host):
+        log.warning(
+            "no API keys configured (PGASK_API_KEYS): authentication is off; listening on %s only",
+            host,
+        )
+        return
+    if not (allow_unauthenticated or settings.pgask_allow_unauthenticated):
+        raise ConfigError(
+            f"PGASK_HOST: refusing to listen on {host} without API keys; set PGASK_API_KEYS, "
+            "or pass --allow-unauthenticated (PGASK_ALLOW_UNAUTHENTICATED=1) to do it anyway"
+        )
+    log.warning(
+        "no API keys configured and listening on %s: anyone who can reach this "
+        "address can read and change all data",
+        host,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default PGASK_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PGASK_PORT)")] = None,
     migrate: Annotated[bool, typer.Option(help="Run `db upgrade` first")] = True,
+    allow_unauthenticated: Annotated[
+        bool, typer.Option(help="Allow a non-loopback address with no API keys")
+    ] = False,
 ) -> None:
     """Run the HTTP API and web page under uvicorn."""
     import uvicorn
@@ -55,14 +93,21 @@ def serve(
     from app.main import create_app
 
     settings = get_settings()
+    json_logs = settings.pgask_log_format == "json" or (
+        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
+    )
+    configure_logging(json_logs=json_logs)
+    bind = host or settings.pgask_host
+    _check_exposure(settings, bind, allow_unauthenticated)
     url = database_url(settings)
     if migrate and settings.pgask_auto_migrate:
         migrations.upgrade(url)
     uvicorn.run(
         create_app(settings),
-        host=host or settings.pgask_host,
+        host=bind,
         port=port or settings.pgask_port,
-        log_level="info",
+        log_config=None,  # keep our logging set-up (JSON when not on a terminal)
+        access_log=False,  # RequestContextMiddleware logs each request with its id
     )
 
 

@@ -14,6 +14,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth import ApiKey, parse_api_keys
 from app.errors import ConfigError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     pgask_host: str = "127.0.0.1"
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
+    pgask_allow_unauthenticated: bool = False
+    pgask_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    pgask_log_format: Literal["auto", "text", "json"] = "auto"
 
     @field_validator("database_url")
     @classmethod
@@ -83,6 +87,20 @@ class Settings(BaseSettings):
         if value is not None and not value.is_dir():
             raise ValueError(f"{value} is not a folder")
         return value
+
+    @field_validator("pgask_api_keys")
+    @classmethod
+    def _check_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        try:
+            parse_api_keys(value.get_secret_value() if value else None)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("PGASK_API_KEYS: ")) from exc
+        return value
+
+    @property
+    def api_keys(self) -> list[ApiKey]:
+        secret = self.pgask_api_keys
+        return parse_api_keys(secret.get_secret_value() if secret else None)
 
     @property
     def data_dir(self) -> Path:

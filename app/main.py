@@ -9,17 +9,20 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import collections, health
+from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from app.api.routes import collections, health, metrics
 from app.config import Settings, get_settings
+from app.observability import Metrics
 from app.services import Services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    app_metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await Services.start(settings)
+        services = await Services.start(settings, metrics=app_metrics)
         app.state.services = services
         try:
             yield
@@ -33,6 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    # Outermost last: request ids and logs wrap the 401/413 answers too.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.pgask_max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=settings.api_keys)
+    app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(collections.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from app.db.embedded import database_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings import Embedder, build_embedder
 from app.errors import PgaskError, ServiceUnavailable
+from app.observability import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class Services:
     url: URL
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    metrics: Metrics = field(default_factory=Metrics)
     _embedder: Embedder | None = None
     embedder_error: str | None = None
 
@@ -35,10 +37,12 @@ class Services:
         return self._embedder
 
     @classmethod
-    async def start(cls, settings: Settings, *, load_embedder: bool = True) -> Services:
+    async def start(
+        cls, settings: Settings, *, load_embedder: bool = True, metrics: Metrics | None = None
+    ) -> Services:
         url = await asyncio.to_thread(database_url, settings)
         engine = create_engine(url, settings)
-        services = cls(settings, url, engine, create_sessionmaker(engine))
+        services = cls(settings, url, engine, create_sessionmaker(engine), metrics or Metrics())
         if not load_embedder:
             services.embedder_error = "not loaded by this command"
             return services

@@ -105,3 +105,10 @@ def test_two_serve_processes_share_one_database(two_servers: tuple[str, str]) ->
     seen = httpx.get(f"{second}/v1/collections/shared", timeout=30)
     assert seen.status_code == 200
     assert seen.json()["embedding"]["dimensions"] == 384
+
+
+def test_serve_refuses_a_public_address_without_keys(cli_env: dict[str, str]) -> None:
+    result = run(["serve", "--host", "0.0.0.0", "--port", str(_free_port())], cli_env)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pgask: error: PGASK_HOST: refusing to listen on 0.0.0.0")

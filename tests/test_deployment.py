@@ -82,7 +82,7 @@ def test_compose_app_service_matches_env_example() -> None:
         f"@db:5432/{db_env['POSTGRES_DB']}"
     )
     port = app["environment"]["PGASK_PORT"]
-    assert f"{port}:{port}" in app["ports"]
+    assert f"127.0.0.1:{port}:{port}" in app["ports"]
     Settings(_env_file=None, database_url=url, pgask_port=port)
 
 

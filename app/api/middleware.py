@@ -1,0 +1,163 @@
+"""Pure ASGI middleware (safe for streaming responses): request ids, access logs, metrics,
+the request body limit, and API-key authentication."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth import ApiKey, find_key, required_role
+from app.observability import Metrics, request_id_var
+
+log = logging.getLogger("pgask.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def send_problem(
+    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    raw_headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (echoed as X-Request-ID), logs it, and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = (
+            incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else (uuid.uuid4().hex)
+        )
+        token = request_id_var.set(request_id)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.request_seconds.labels(method, route).observe(elapsed)
+            log.info(
+                "%s %s %s %.1fms",
+                method,
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={
+                    "fields": {
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    }
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 once a request body exceeds `max_bytes`, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_problem(send, 413, "Payload too large", self._detail())
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI re-raises HTTPExceptions from body reading (others become
+                    # 400s); the problem+json handler renders it.
+                    raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _detail(self) -> str:
+        return f"request body exceeds PGASK_MAX_BODY_BYTES ({self.max_bytes} bytes)"
+
+
+class AuthMiddleware:
+    """With API keys configured, every /v1 route needs `Authorization: Bearer <key>`:
+    401 without a known key, 403 when a read-only key asks for an admin route."""
+
+    def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        role = required_role(scope.get("method", ""), scope.get("path", ""))
+        if scope["type"] != "http" or not self.keys or role is None:
+            await self.app(scope, receive, send)
+            return
+        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+        key = find_key(self.keys, token.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            await send_problem(
+                send,
+                401,
+                "Unauthorized",
+                "send a valid API key as 'Authorization: Bearer <key>'",
+                {"www-authenticate": 'Bearer realm="pgask"'},
+            )
+            return
+        if role == "admin" and key.role != "admin":
+            await send_problem(
+                send, 403, "Forbidden", f"key {key.name!r} is read-only; this needs an admin key"
+            )
+            return
+        scope.setdefault("state", {})["api_key"] = key
+        await self.app(scope, receive, send)

@@ -1,0 +1,86 @@
+"""API keys: parsing PGASK_API_KEYS and checking a presented key in constant time.
+
+PGASK_API_KEYS is a comma-separated list of `name:[role:]secret` entries, where role is
+`read` (search, ask, and every GET) or `admin` (everything; the default), and secret is the
+key itself or its stored hash `sha256:<64 hex digits>` (`printf %s KEY | sha256sum`).
+Keys are only ever compared as SHA-256 digests with `hmac.compare_digest`, against every
+configured key, so neither timing nor logs reveal them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from app.errors import ConfigError
+
+Role = Literal["read", "admin"]
+_ROLES: tuple[Role, ...] = ("read", "admin")
+_HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    role: Role
+    digest: bytes
+
+    def __repr__(self) -> str:  # never show the digest
+        return f"ApiKey(name={self.name!r}, role={self.role!r})"
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
+def _parse_entry(entry: str) -> ApiKey:
+    name, _, rest = entry.partition(":")
+    role: Role = "admin"
+    head, sep, tail = rest.partition(":")
+    if sep and head in _ROLES:
+        role = "read" if head == "read" else "admin"
+        rest = tail
+    if not _NAME.match(name) or not rest:
+        raise ConfigError(
+            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key "
+            "or name:admin:sha256:<hex>"
+        )
+    hashed = _HASH.match(rest)
+    digest = bytes.fromhex(hashed.group(1)) if hashed else _digest(rest)
+    if not hashed and len(rest) < 16:
+        raise ConfigError(f"PGASK_API_KEYS: key {name!r} is shorter than 16 characters")
+    return ApiKey(name, role, digest)
+
+
+def parse_api_keys(raw: str | None) -> list[ApiKey]:
+    keys = [_parse_entry(e.strip()) for e in (raw or "").split(",") if e.strip()]
+    names = [k.name for k in keys]
+    if len(set(names)) != len(names):
+        raise ConfigError("PGASK_API_KEYS: two keys have the same name")
+    return keys
+
+
+def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
+    """The key matching `presented`, comparing against all keys in constant time."""
+    digest = _digest(presented)
+    found = None
+    for key in keys:
+        if hmac.compare_digest(key.digest, digest):
+            found = key
+    return found
+
+
+def required_role(method: str, path: str) -> Role | None:
+    """Which role a request needs: None for public paths (health, metrics, docs, web page)."""
+    if not path.startswith("/v1/"):
+        return None
+    if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
+        return "read"
+    return "admin"
+
+
+_READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})

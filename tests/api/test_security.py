@@ -1,0 +1,146 @@
+"""API keys (401 vs 403, constant-time lookup, never logged), body limits, request ids,
+metrics — through a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app.auth import find_key, parse_api_keys, required_role
+from app.config import Settings, load_settings
+from app.errors import ConfigError
+from app.main import create_app
+from tests.servers import ServerThread
+
+ADMIN = "admin-key-0123456789"
+READER = "reader-key-0123456789"
+HASHED = "hashed-key-0123456789"
+KEYS = (
+    f"ops:{ADMIN},web:read:{READER},ci:admin:sha256:{hashlib.sha256(HASHED.encode()).hexdigest()}"
+)
+
+
+@pytest.fixture(scope="module")
+def secured(settings: Settings) -> Iterator[str]:
+    configured = settings.model_copy(
+        update={
+            "pgask_api_keys": load_settings(pgask_api_keys=KEYS).pgask_api_keys,
+            "pgask_max_body_bytes": 4096,
+        }
+    )
+    with ServerThread(create_app(configured)) as server:
+        yield server.url
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+def test_parse_keys_roles_and_hashes() -> None:
+    keys = parse_api_keys(KEYS)
+    assert [(k.name, k.role) for k in keys] == [("ops", "admin"), ("web", "read"), ("ci", "admin")]
+    assert find_key(keys, HASHED).name == "ci"
+    assert find_key(keys, "wrong") is None
+    assert ADMIN not in repr(keys)
+
+
+@pytest.mark.parametrize("raw", ["nokey", "a:short", "x:1234567890abcdef,x:fedcba0987654321"])
+def test_malformed_keys_fail_at_startup(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^PGASK_API_KEYS: "):
+        load_settings(_env_file=None, pgask_api_keys=raw)
+
+
+def test_roles_by_route() -> None:
+    assert required_role("GET", "/healthz") is None
+    assert required_role("GET", "/v1/collections") == "read"
+    assert required_role("POST", "/v1/search") == "read"
+    assert required_role("POST", "/v1/collections") == "admin"
+    assert required_role("DELETE", "/v1/collections/x") == "admin"
+
+
+def test_missing_or_unknown_key_is_401(secured: str) -> None:
+    for headers in ({}, _auth("nope"), {"authorization": f"Basic {ADMIN}"}):
+        response = httpx.get(f"{secured}/v1/collections", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_read_key_reads_but_cannot_write(secured: str, collection_name: str) -> None:
+    assert httpx.get(f"{secured}/v1/collections", headers=_auth(READER)).status_code == 200
+    denied = httpx.post(
+        f"{secured}/v1/collections", json={"name": collection_name}, headers=_auth(READER)
+    )
+    assert denied.status_code == 403
+    assert "read-only" in denied.json()["detail"]
+    assert (
+        httpx.get(f"{secured}/v1/collections/{collection_name}", headers=_auth(READER)).status_code
+        == 404
+    )
+
+
+def test_admin_and_hashed_keys_write(secured: str, collection_name: str) -> None:
+    created = httpx.post(
+        f"{secured}/v1/collections", json={"name": collection_name}, headers=_auth(HASHED)
+    )
+    assert created.status_code == 201
+    deleted = httpx.delete(f"{secured}/v1/collections/{collection_name}", headers=_auth(ADMIN))
+    assert deleted.status_code == 204
+
+
+def test_public_routes_need_no_key(secured: str) -> None:
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert httpx.get(f"{secured}{path}").status_code == 200, path
+
+
+def test_keys_never_reach_the_logs(secured: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        httpx.get(f"{secured}/v1/collections", headers=_auth(ADMIN))
+        httpx.get(f"{secured}/v1/collections", headers=_auth("guess-" + ADMIN))
+    assert caplog.records
+    assert ADMIN not in caplog.text
+
+
+def test_body_over_limit_is_413_and_stores_nothing(secured: str, collection_name: str) -> None:
+    payload = {"name": collection_name, "description": "x" * 5000}
+    response = httpx.post(f"{secured}/v1/collections", json=payload, headers=_auth(ADMIN))
+    assert response.status_code == 413
+    assert "PGASK_MAX_BODY_BYTES" in response.json()["detail"]
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit applies while streaming
+        yield b'{"name": "%s", "description": "' % collection_name.encode()
+        yield b"y" * 5000
+        yield b'"}'
+
+    streamed = httpx.post(
+        f"{secured}/v1/collections",
+        content=chunked(),
+        headers={**_auth(ADMIN), "content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert (
+        httpx.get(f"{secured}/v1/collections/{collection_name}", headers=_auth(ADMIN)).status_code
+        == 404
+    )
+
+
+def test_request_id_is_echoed_or_made(client: httpx.Client) -> None:
+    given = client.get("/healthz", headers={"x-request-id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = client.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
+    assert len(made.headers["x-request-id"]) == 32
+
+
+def test_metrics_count_requests_per_route(client: httpx.Client) -> None:
+    client.get("/v1/collections/does-not-exist")
+    body = client.get("/metrics").text
+    assert (
+        'pgask_http_requests_total{method="GET",route="/v1/collections/{collection}",'
+        'status="404"}' in body
+    )
+    assert "pgask_http_request_duration_seconds_bucket" in body
+    assert "pgask_ingest_jobs_queued 0.0" in body
