@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # Answers
     llm_provider: Literal["none", "openai"] = "none"
     llm_model: str = "gpt-4o-mini"
+    llm_context_tokens: int = Field(default=16000, ge=1024, le=2_000_000)
+    llm_answer_tokens: int = Field(default=1024, ge=16, le=100_000)
+    llm_temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
 
     # OpenAI, Azure OpenAI, or any OpenAI-compatible server
     openai_api_key: SecretStr | None = None
