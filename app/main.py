@@ -14,6 +14,7 @@ from app.api.routes import collections, health, metrics
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
+from app.web import routes as web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,4 +44,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(collections.router)
+    web.install(app)
     return app

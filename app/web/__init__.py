@@ -1,0 +1,1 @@
+"""The web page: one static page (no build step) that uses the public HTTP API."""

@@ -1,0 +1,344 @@
+// pgask web page: plain JavaScript over the public HTTP API. Untrusted text (answers,
+// passages, titles) only ever reaches the page through textContent, never innerHTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { collection: "", history: [], sources: [], citations: [] };
+
+// ---- API access -------------------------------------------------------------------------
+
+function headers(extra = {}) {
+  const key = sessionStorage.getItem("pgask-key");
+  return key ? { ...extra, authorization: `Bearer ${key}` } : extra;
+}
+
+async function problemText(response) {
+  try {
+    const body = await response.json();
+    if (response.status === 401) return "This server needs an API key: enter it under \"API key\".";
+    if (response.status === 403) return `Your key may not do this: ${body.detail}`;
+    return body.detail || body.title || `The server answered ${response.status}.`;
+  } catch {
+    return `The server answered ${response.status} ${response.statusText}.`;
+  }
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers) });
+  if (!response.ok) throw new Error(await problemText(response));
+  return response.status === 204 ? null : response.json();
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function guarded(action) {
+  showError("");
+  try {
+    await action();
+  } catch (error) {
+    showError(error.message || String(error));
+  }
+}
+
+// ---- Collections ------------------------------------------------------------------------
+
+async function loadCollections() {
+  const { collections } = await api("/v1/collections");
+  const select = $("collection");
+  select.replaceChildren();
+  for (const c of collections) {
+    const option = document.createElement("option");
+    option.value = c.name;
+    option.textContent = `${c.name} (${c.document_count} documents)`;
+    option.dataset.info = `${c.embedding.model}, ${c.embedding.dimensions} dims, ${c.chunk_count} chunks`;
+    select.append(option);
+  }
+  if (!collections.length) showError("No collections yet: upload files to create one, or run pgask ingest.");
+  const saved = sessionStorage.getItem("pgask-collection");
+  if (saved && collections.some((c) => c.name === saved)) select.value = saved;
+  selectCollection();
+}
+
+function selectCollection() {
+  const select = $("collection");
+  state.collection = select.value;
+  sessionStorage.setItem("pgask-collection", state.collection);
+  const option = select.selectedOptions[0];
+  $("collection-info").textContent = option ? option.dataset.info : "";
+}
+
+// ---- Server-sent events over fetch (EventSource cannot POST) ------------------------------
+
+async function* sseEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let event = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+// ---- Ask --------------------------------------------------------------------------------
+
+function renderAnswer(container, text) {
+  container.replaceChildren();
+  const marker = /\[(\d{1,3})\]/g;
+  let last = 0;
+  for (const match of text.matchAll(marker)) {
+    container.append(document.createTextNode(text.slice(last, match.index)));
+    const link = document.createElement("a");
+    link.href = "#";
+    link.className = "cite";
+    link.dataset.n = match[1];
+    link.textContent = match[0];
+    container.append(link);
+    last = match.index + match[0].length;
+  }
+  container.append(document.createTextNode(text.slice(last)));
+}
+
+function renderSources(sources) {
+  const list = $("sources");
+  list.replaceChildren();
+  for (const s of sources) {
+    const item = document.createElement("li");
+    item.value = s.n;
+    const link = document.createElement("a");
+    link.href = "#";
+    link.className = "cite";
+    link.dataset.n = String(s.n);
+    link.textContent = s.title || s.source || `source ${s.n}`;
+    const score = document.createElement("span");
+    score.className = "muted";
+    score.textContent = ` score ${Number(s.score).toFixed(3)}${s.page ? `, page ${s.page}` : ""}`;
+    item.append(link, score);
+    list.append(item);
+  }
+}
+
+function showPassage(n) {
+  const source = state.citations.find((c) => c.n === n) || state.sources.find((s) => s.n === n);
+  if (!source) return;
+  $("passage-title").textContent = `[${n}] ${source.title || source.source || "untitled"}`;
+  const where = [source.source, source.section, source.page ? `page ${source.page}` : ""];
+  $("passage-meta").textContent = where.filter(Boolean).join(" · ");
+  $("passage-text").textContent = source.quote || source.text || "";
+  $("passage").hidden = false;
+}
+
+function addTurn(role, text) {
+  const turn = document.createElement("div");
+  turn.className = `turn ${role}`;
+  const body = document.createElement("div");
+  body.className = "body";
+  if (role === "user") body.textContent = text;
+  turn.append(body);
+  $("conversation").append(turn);
+  return body;
+}
+
+async function ask(question) {
+  addTurn("user", question);
+  const answerBox = addTurn("assistant", "");
+  answerBox.classList.add("streaming");
+  const body = { collection: state.collection, question, history: state.history, stream: true };
+  const response = await fetch("/v1/ask", {
+    method: "POST",
+    headers: headers({ "content-type": "application/json", accept: "text/event-stream" }),
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    answerBox.remove();
+    throw new Error(await problemText(response));
+  }
+  let answer = "";
+  try {
+    for await (const { event, data } of sseEvents(response)) {
+      if (event === "sources") {
+        state.sources = data.sources;
+        state.citations = [];
+        renderSources(data.sources);
+      } else if (event === "delta") {
+        answer += data.text;
+        renderAnswer(answerBox, answer);
+      } else if (event === "done") {
+        state.citations = data.citations || [];
+      } else if (event === "error") {
+        throw new Error(data.detail || "The model failed while answering.");
+      }
+    }
+  } finally {
+    answerBox.classList.remove("streaming");
+  }
+  state.history.push({ role: "user", content: question }, { role: "assistant", content: answer });
+}
+
+// ---- Search -----------------------------------------------------------------------------
+
+function highlighted(text, query) {
+  const fragment = document.createDocumentFragment();
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || [];
+  if (!words.length) {
+    fragment.append(document.createTextNode(text));
+    return fragment;
+  }
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`(${escaped.join("|")})`, "giu");
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    fragment.append(document.createTextNode(text.slice(last, match.index)));
+    const mark = document.createElement("mark");
+    mark.textContent = match[0];
+    fragment.append(mark);
+    last = match.index + match[0].length;
+  }
+  fragment.append(document.createTextNode(text.slice(last)));
+  return fragment;
+}
+
+async function search() {
+  const query = $("search-query").value.trim();
+  const raw = $("search-filter").value.trim();
+  let filter = null;
+  if (raw) {
+    try {
+      filter = JSON.parse(raw);
+    } catch {
+      throw new Error("The filter is not valid JSON.");
+    }
+  }
+  const payload = {
+    collection: state.collection, query, mode: $("search-mode").value,
+    k: Number($("search-k").value), include_text: true,
+  };
+  if (filter) payload.filter = filter;
+  const result = await api("/v1/search", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload),
+  });
+  const list = $("results");
+  list.replaceChildren();
+  for (const hit of result.hits) {
+    const item = document.createElement("li");
+    const title = document.createElement("strong");
+    title.textContent = hit.title || hit.external_id;
+    const meta = document.createElement("span");
+    meta.className = "muted";
+    meta.textContent = ` ${hit.source || ""}${hit.section ? ` › ${hit.section}` : ""}${hit.page ? `, page ${hit.page}` : ""} · score ${Number(hit.score).toFixed(3)}`;
+    const text = document.createElement("p");
+    text.append(highlighted(hit.text || "", query));
+    item.append(title, meta, text);
+    list.append(item);
+  }
+  const t = result.timings || {};
+  $("search-timing").textContent = `${result.hits.length} results · embed ${t.embed_ms ?? "-"} ms · search ${t.search_ms ?? "-"} ms`;
+}
+
+// ---- Upload -----------------------------------------------------------------------------
+
+async function upload(files) {
+  if (!state.collection) throw new Error("Pick a collection first.");
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  const job = await api(`/v1/collections/${encodeURIComponent(state.collection)}/files`, {
+    method: "POST", body: form,
+  });
+  $("job").hidden = false;
+  $("job-errors").replaceChildren();
+  for (;;) {
+    const status = await api(`/v1/jobs/${job.id}`);
+    const progress = $("job-progress");
+    progress.max = Math.max(status.total, 1);
+    progress.value = status.done + status.failed;
+    $("job-status").textContent = `${status.status}: ${status.done} of ${status.total} files done, ${status.failed} failed`;
+    if (!["queued", "running"].includes(status.status)) {
+      const errors = $("job-errors");
+      for (const e of status.errors || []) {
+        const item = document.createElement("li");
+        item.textContent = `${e.file || e.path || "file"}: ${e.error || e.reason || e.message}`;
+        errors.append(item);
+      }
+      await loadCollections();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+}
+
+// ---- Wiring -----------------------------------------------------------------------------
+
+function switchTab(name) {
+  for (const tab of document.querySelectorAll("[role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  }
+  for (const section of document.querySelectorAll(".tab")) section.hidden = section.id !== `tab-${name}`;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const tab of document.querySelectorAll("[role=tab]")) {
+    tab.addEventListener("click", () => switchTab(tab.dataset.tab));
+  }
+  $("collection").addEventListener("change", selectCollection);
+  $("api-key").value = sessionStorage.getItem("pgask-key") || "";
+  $("save-key").addEventListener("click", () => {
+    sessionStorage.setItem("pgask-key", $("api-key").value.trim());
+    guarded(loadCollections);
+  });
+  $("ask-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = $("question").value.trim();
+    if (!question) return;
+    $("question").value = "";
+    $("ask-button").disabled = true;
+    guarded(() => ask(question)).finally(() => { $("ask-button").disabled = false; });
+  });
+  $("question").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("ask-form").requestSubmit();
+    }
+  });
+  $("new-conversation").addEventListener("click", () => {
+    state.history = [];
+    $("conversation").replaceChildren();
+    $("sources").replaceChildren();
+    $("passage").hidden = true;
+  });
+  document.body.addEventListener("click", (event) => {
+    const link = event.target.closest("a.cite");
+    if (!link) return;
+    event.preventDefault();
+    showPassage(Number(link.dataset.n));
+  });
+  $("close-passage").addEventListener("click", () => { $("passage").hidden = true; });
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(search);
+  });
+  const drop = $("dropzone");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    guarded(() => upload([...event.dataTransfer.files]));
+  });
+  $("file-input").addEventListener("change", (event) => guarded(() => upload([...event.target.files])));
+  guarded(loadCollections);
+});
