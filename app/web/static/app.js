@@ -57,7 +57,7 @@ async function loadCollections() {
     option.dataset.info = `${c.embedding.model}, ${c.embedding.dimensions} dims, ${c.chunk_count} chunks`;
     select.append(option);
   }
-  if (!collections.length) showError("No collections yet: upload files to create one, or run pgask ingest.");
+  if (!collections.length) showError("No collections yet: create one under Upload, or run pgask ingest.");
   const saved = sessionStorage.getItem("pgask-collection");
   if (saved && collections.some((c) => c.name === saved)) select.value = saved;
   selectCollection();
@@ -296,9 +296,22 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("collection").addEventListener("change", selectCollection);
   $("api-key").value = sessionStorage.getItem("pgask-key") || "";
-  $("save-key").addEventListener("click", () => {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
     sessionStorage.setItem("pgask-key", $("api-key").value.trim());
     guarded(loadCollections);
+  });
+  $("create-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const name = $("new-collection").value.trim();
+      await api("/v1/collections", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }),
+      });
+      sessionStorage.setItem("pgask-collection", name);
+      $("new-collection").value = "";
+      await loadCollections();
+    });
   });
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
