@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import collections, health
+from app.api.routes import collections, health, search, similar
 from app.config import Settings, get_settings
 from app.services import Services
 
@@ -35,4 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(collections.router)
+    app.include_router(search.router)
+    app.include_router(similar.router)
     return app

@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import check_compatible, get_collection
+from app.db.models import Collection
 from app.embeddings import Embedder
 from app.errors import InvalidInput
 from app.search import sql
@@ -59,6 +60,10 @@ class SearchTarget:
     dimensions: int
     text_config: str = "english"
 
+    @classmethod
+    def of(cls, collection: Collection) -> SearchTarget:
+        return cls(collection.id, collection.embedding_dimensions, collection.text_config)
+
 
 @dataclass(frozen=True)
 class SearchRequest:
@@ -73,6 +78,8 @@ class SearchRequest:
     any_word: bool = True
     #: tests and benchmarks turn the exact-search safety net off to measure the index alone
     allow_exact: bool = True
+    #: HNSW candidate list size; None scales it with k (`ef_search_for`)
+    ef_search: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,8 @@ async def search(
             return await _fetch(conn, sql.hits_sql(ctes, include_text=request.include_text), params)
         depth = request.k if request.mode == "vector" else request.hybrid.depth
         exact = await _needs_exact(conn, scope, params, request.allow_exact)
-        await _set_vector_settings(conn, depth, filtered=scope.where.sql != "TRUE")
+        ef_search = request.ef_search or ef_search_for(depth)
+        await set_vector_settings(conn, ef_search, filtered=scope.where.sql != "TRUE")
         hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), params)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
             # The iterative scan hit max_scan_tuples before finding k matches.
@@ -159,15 +167,15 @@ async def _needs_exact(
     return row is not None and row[0] < EXACT_MAX_ROWS
 
 
-async def _set_vector_settings(
-    conn: psycopg.AsyncConnection[Any], depth: int, *, filtered: bool
+async def set_vector_settings(
+    conn: psycopg.AsyncConnection[Any], ef_search: int, *, filtered: bool
 ) -> None:
     await conn.execute(
         "SELECT set_config('hnsw.ef_search', %s, true), "
         "set_config('hnsw.iterative_scan', %s, true), "
         "set_config('hnsw.max_scan_tuples', %s, true)",
         (
-            str(ef_search_for(depth)),
+            str(ef_search),
             "relaxed_order" if filtered else "off",
             str(MAX_SCAN_TUPLES),
         ),
@@ -202,8 +210,7 @@ async def run_search(
     if request.vector is None and request.mode != "text" and request.query:
         request = replace(request, vector=await embedder.embed_query(request.query))
     embedded = time.perf_counter()
-    target = SearchTarget(collection.id, collection.embedding_dimensions, collection.text_config)
-    hits = await search(await driver_connection(session), target, request)
+    hits = await search(await driver_connection(session), SearchTarget.of(collection), request)
     done = time.perf_counter()
     return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 

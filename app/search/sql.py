@@ -41,18 +41,15 @@ class Scope:
 
 
 def vector_candidates(scope: Scope, limit: str, *, exact: bool) -> str:
-    """`(id, distance)` of the nearest chunks; `limit` names the LIMIT parameter.
+    """`(id, document_id, distance)` of the nearest chunks; `limit` names the LIMIT parameter.
 
     With `exact`, the ORDER BY sits above an `OFFSET 0` fence, so no index scan can provide
     the order and PostgreSQL computes every distance in the (small, filtered) set.
     """
-    inner = f"SELECT c.id, {scope.distance} AS distance FROM {scope.from_clause}"
+    inner = f"SELECT c.id, c.document_id, {scope.distance} AS distance FROM {scope.from_clause}"
     inner += f" WHERE {scope.predicate}"
     if exact:
-        return (
-            f"SELECT id, distance FROM ({inner} OFFSET 0) AS exact "
-            f"ORDER BY distance, id LIMIT %({limit})s"
-        )
+        return f"SELECT * FROM ({inner} OFFSET 0) AS exact ORDER BY distance, id LIMIT %({limit})s"
     return f"{inner} ORDER BY {scope.distance} LIMIT %({limit})s"
 
 

@@ -8,14 +8,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from pgvector.psycopg import register_vector_async
 
 from app.db.models import Collection
-from app.search.service import SearchTarget
+from app.db.schema import create_hnsw_index_sql
 from ingest.writer import ChunkRecord, DocumentRecord, Target, write_documents
-
-
-def target_of(collection: Collection) -> SearchTarget:
-    return SearchTarget(collection.id, collection.embedding_dimensions, collection.text_config)
 
 
 def document(
@@ -47,7 +44,7 @@ async def load(
 
 
 def clustered(
-    n: int, dims: int = 384, clusters: int = 50, seed: int = 0, spread: float = 0.35
+    n: int, dims: int = 384, clusters: int = 50, seed: int = 0, spread: float = 1.0
 ) -> npt.NDArray[np.float32]:
     """Unit vectors around random cluster centres: a stand-in for real embeddings, whose
     neighbourhoods are clustered too (uniform random vectors make HNSW look worse)."""
@@ -56,3 +53,17 @@ def clustered(
     points = centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, dims))
     points /= np.linalg.norm(points, axis=1, keepdims=True)
     return points.astype(np.float32)
+
+
+async def connect(dsn: str) -> psycopg.AsyncConnection[Any]:
+    conn = await psycopg.AsyncConnection.connect(dsn)
+    await register_vector_async(conn)
+    return conn
+
+
+async def reindex(conn: psycopg.AsyncConnection[Any], collection: Collection) -> None:
+    """Build the collection's HNSW index in one go after a bulk load (faster than growing
+    it row by row), as a bulk loader should."""
+    await conn.execute(create_hnsw_index_sql(collection.id, collection.embedding_dimensions))
+    await conn.execute("ANALYZE chunks")
+    await conn.commit()
