@@ -123,7 +123,7 @@ def eval_cmd(
     for name, values in scores.items():
         table.add_row(name, *(f"{values[n]:.3f}" for n in names))
     console.print(table)
-    console.print(f"{len(scores)} modes evaluated on {dataset_dir}")
+    console.print(f"{len(dataset.judged)} judged queries evaluated on {dataset_dir}")
 
 
 def _modes(given: list[str] | None) -> list[Mode]:

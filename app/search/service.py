@@ -74,7 +74,7 @@ class SearchRequest:
     filter: dict[str, Any] | None = None
     include_text: bool = True
     hybrid: HybridOptions = field(default_factory=HybridOptions)
-    #: OR between the plain words of a full-text query (see `sql.tsquery`)
+    #: OR between the words of a full-text query without operators (see `sql.tsquery`)
     any_word: bool = True
     #: tests and benchmarks turn the exact-search safety net off to measure the index alone
     allow_exact: bool = True
@@ -119,13 +119,15 @@ async def search(
 ) -> list[Hit]:
     """Ranked hits for one request; raises InvalidInput for a malformed one."""
     check_request(request, target.dimensions)
+    query = (request.query or "")[:MAX_QUERY_CHARS]
+    request = replace(request, any_word=request.any_word and sql.plain_words(query))
     scope = sql.Scope(target.collection_id, target.dimensions, compile_filter(request.filter))
     params: dict[str, Any] = {
         **scope.where.params,
         "k": request.k,
         "qvec": request.vector,
         "cfg": target.text_config,
-        "qtext": (request.query or "")[:MAX_QUERY_CHARS],
+        "qtext": query,
         "depth": request.hybrid.depth,
         "wv": request.hybrid.vector_weight,
         "wt": request.hybrid.text_weight,

@@ -10,6 +10,7 @@ columns a hit returns, ordered by score: that final sort is also what puts the r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.db.schema import collection_predicate, vector_expression, vector_type
@@ -51,6 +52,15 @@ def vector_candidates(scope: Scope, limit: str, *, exact: bool) -> str:
     if exact:
         return f"SELECT * FROM ({inner} OFFSET 0) AS exact ORDER BY distance, id LIMIT %({limit})s"
     return f"{inner} ORDER BY {scope.distance} LIMIT %({limit})s"
+
+
+_OPERATORS = re.compile(r'"|(^|\s)-\S|(^|\s)or(\s|$)', re.IGNORECASE)
+
+
+def plain_words(query: str) -> bool:
+    """True when the query uses none of websearch_to_tsquery's operators (quotes, OR,
+    -negation): only then may its implicit AND become OR."""
+    return _OPERATORS.search(query) is None
 
 
 def tsquery(*, any_word: bool) -> str:

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 
 from app.api.deps import EmbedderDep, SessionDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.schemas.search import HitOut, SearchIn, SearchOut, Timings
-from app.search.service import SearchRequest, run_search
+from app.api.schemas.search import SearchIn, SearchOut, Timings
+from app.search.service import HybridOptions, SearchRequest, run_search
 
 router = APIRouter(prefix="/v1/search", tags=["search"], responses=PROBLEM_RESPONSES)
 
@@ -23,12 +23,13 @@ async def search(body: SearchIn, session: SessionDep, embedder: EmbedderDep) -> 
         vector=None if body.vector is None else np.asarray(body.vector, dtype=np.float32),
         filter=body.filter,
         include_text=body.include_text,
+        hybrid=body.hybrid.options() if body.hybrid else HybridOptions(),
     )
     result = await run_search(session, embedder, body.collection, request)
     return SearchOut(
         collection=body.collection,
         mode=mode,
         k=body.k,
-        hits=[HitOut.from_hit(h) for h in result.hits],
+        hits=result.hits,
         timings=Timings(embed_ms=result.embed_ms, search_ms=result.search_ms),
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
-from app.api.schemas.search import SimilarList, SimilarOut
+from app.api.schemas.search import SimilarList
 from app.collections import get_collection
 from app.search.service import MAX_K, SearchTarget, driver_connection
 from app.search.similar import similar_documents
@@ -30,5 +30,5 @@ async def similar(
     return SimilarList(
         collection=collection,
         external_id=external_id,
-        documents=[SimilarOut.from_document(d) for d in documents],
+        documents=documents,
     )

@@ -7,10 +7,24 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
-from app.search.service import MAX_K, Hit
+from app.search.service import MAX_K, Hit, HybridOptions
 from app.search.similar import SimilarDocument
 
 Mode = Literal["vector", "text", "hybrid"]
+DEFAULT_HYBRID = HybridOptions()
+
+
+class HybridIn(BaseModel):
+    fusion: Literal["rrf", "score"] = DEFAULT_HYBRID.fusion
+    depth: int = Field(
+        default=DEFAULT_HYBRID.depth, ge=1, le=1000, description="Candidates per side"
+    )
+    vector_weight: float = Field(default=DEFAULT_HYBRID.vector_weight, ge=0, le=100)
+    text_weight: float = Field(default=DEFAULT_HYBRID.text_weight, ge=0, le=100)
+    rrf_k: int = Field(default=DEFAULT_HYBRID.rrf_k, ge=1, le=1000)
+
+    def options(self) -> HybridOptions:
+        return HybridOptions(**self.model_dump())
 
 
 class SearchIn(BaseModel):
@@ -36,6 +50,9 @@ class SearchIn(BaseModel):
         "metadata keys and source, external_id, title, created_at",
     )
     include_text: bool = True
+    hybrid: HybridIn | None = Field(
+        default=None, description="How hybrid mode fuses its sides (defaults: README)"
+    )
 
     @model_validator(mode="after")
     def _query_or_vector(self) -> SearchIn:
@@ -50,23 +67,6 @@ class SearchIn(BaseModel):
         return "hybrid" if self.query is not None else "vector"
 
 
-class HitOut(BaseModel):
-    chunk_id: int
-    document_id: int
-    external_id: str
-    title: str
-    source: str
-    section: str
-    page: int | None
-    text: str | None
-    score: float
-    metadata: dict[str, Any]
-
-    @classmethod
-    def from_hit(cls, hit: Hit) -> HitOut:
-        return cls(**vars(hit))
-
-
 class Timings(BaseModel):
     embed_ms: float
     search_ms: float
@@ -76,24 +76,11 @@ class SearchOut(BaseModel):
     collection: str
     mode: Mode
     k: int
-    hits: list[HitOut]
+    hits: list[Hit]  # the service's dataclass, validated and documented by pydantic
     timings: Timings
-
-
-class SimilarOut(BaseModel):
-    document_id: int
-    external_id: str
-    title: str
-    source: str
-    metadata: dict[str, Any]
-    score: float
-
-    @classmethod
-    def from_document(cls, document: SimilarDocument) -> SimilarOut:
-        return cls(**vars(document))
 
 
 class SimilarList(BaseModel):
     collection: str
     external_id: str
-    documents: list[SimilarOut]
+    documents: list[SimilarDocument]
