@@ -49,6 +49,7 @@ from tests.search.conftest import clustered  # noqa: E402
 
 MSMARCO = SHARED / "data" / "msmarco-5k"
 SEED = 42
+CLUSTERS, SPREAD = 100, 1.0
 
 
 async def connect(services: Services) -> psycopg.AsyncConnection[Any]:
@@ -105,7 +106,7 @@ async def exact_msmarco(
     )
     rows = await cursor.fetchall()
     ids = [r[0] for r in rows]
-    matrix = np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+    matrix = np.stack([np.asarray(r[1].to_numpy(), dtype=np.float32) for r in rows])
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     queries = await embedder.embed_documents([dataset.queries[q] for q in dataset.judged])
     top = np.argsort(-(queries @ matrix.T), axis=1)[:, :EVAL_DEPTH]
@@ -114,11 +115,14 @@ async def exact_msmarco(
 
 
 def hybrid_variants(quick: bool) -> list[HybridOptions]:
-    variants = [HybridOptions("rrf", 100, 1.0, 1.0)]
-    weights = (0.5, 0.3, 0.2, 0.1) if not quick else (0.3,)
-    variants += [HybridOptions("rrf", 100, 1.0, w) for w in weights]
-    variants += [HybridOptions("rrf", d, 1.0, 0.3) for d in ((50, 200) if not quick else ())]
-    variants += [HybridOptions("score", 100, 1 - w, w) for w in (0.1, 0.2, 0.3)]
+    """Plain RRF, weighted RRF, and min-max score fusion at several depths and weights."""
+    variants = [HybridOptions("rrf", 100, 1.0, 1.0), HybridOptions()]
+    if quick:
+        return variants
+    variants += [HybridOptions("rrf", 100, 1.0, w) for w in (0.5, 0.3, 0.2, 0.1)]
+    variants += [HybridOptions("rrf", 200, 1.0, 0.3)]
+    variants += [HybridOptions("score", d, 0.7, 0.3) for d in (50, 100, 200, 300)]
+    variants += [HybridOptions("score", 150, 1 - w, w) for w in (0.1, 0.2, 0.4, 0.5)]
     return variants
 
 
@@ -137,7 +141,7 @@ async def quality(services: Services, quick: bool) -> dict[str, Any]:
         label = (
             f"hybrid {options.fusion} depth={options.depth} "
             f"wv={options.vector_weight:g} wt={options.text_weight:g}"
-        )
+        ) + (" (default)" if options == HybridOptions() else "")
         runs.append((label, replace(base, hybrid=options), "hybrid"))
     async with services.sessionmaker() as session:
         for label, template, mode in runs:
@@ -204,7 +208,7 @@ async def measure(
 
 async def latency(services: Services, quick: bool) -> dict[str, Any]:
     n, q = (20_000, 50) if quick else (100_000, 200)
-    points = clustered(n + q, clusters=100, seed=SEED)
+    points = clustered(n + q, clusters=CLUSTERS, seed=SEED, spread=SPREAD)
     vectors, queries = points[:n], points[n:]
     conn = await connect(services)
     target, build_s = await load_synthetic(services, conn, n, vectors)
@@ -262,7 +266,16 @@ async def main() -> None:
                 "cpus": os.cpu_count(),
             },
             "versions": await versions(services),
-            "parameters": {"quick": args.quick, "seed": SEED, "model": settings.embedding_model},
+            "parameters": {
+                "quick": args.quick,
+                "model": settings.embedding_model,
+                "generator": "tests/search/conftest.py:clustered: unit vectors = centre + "
+                "spread * N(0, 1) noise, normalised; queries are extra draws, not inserted",
+                "seed": SEED,
+                "clusters": CLUSTERS,
+                "spread": SPREAD,
+                "hnsw": {"m": 16, "ef_construction": 64},
+            },
             "msmarco-5k": await quality(services, args.quick),
             "synthetic": await latency(services, args.quick),
         }

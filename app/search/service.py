@@ -45,9 +45,9 @@ MAX_SCAN_TUPLES = 20000  # pgvector's default bound on an iterative scan
 class HybridOptions:
     """How hybrid search fuses its two sides (defaults measured on msmarco-5k, README)."""
 
-    fusion: Fusion = "rrf"
-    depth: int = 100
-    vector_weight: float = 1.0
+    fusion: Fusion = "score"
+    depth: int = 150  # per side; at least k is used
+    vector_weight: float = 0.7
     text_weight: float = 0.3
     rrf_k: int = 60
 
@@ -128,7 +128,7 @@ async def search(
         "qvec": request.vector,
         "cfg": target.text_config,
         "qtext": query,
-        "depth": request.hybrid.depth,
+        "depth": max(request.hybrid.depth, request.k),
         "wv": request.hybrid.vector_weight,
         "wt": request.hybrid.text_weight,
         "rrf_k": request.hybrid.rrf_k,
@@ -137,7 +137,7 @@ async def search(
         if request.mode == "text":
             ctes = sql.text_ranked(scope, any_word=request.any_word)
             return await _fetch(conn, sql.hits_sql(ctes, include_text=request.include_text), params)
-        depth = request.k if request.mode == "vector" else request.hybrid.depth
+        depth = params["k"] if request.mode == "vector" else params["depth"]
         exact = await _needs_exact(conn, scope, params, request.allow_exact)
         ef_search = request.ef_search or ef_search_for(depth)
         await set_vector_settings(conn, ef_search, filtered=scope.where.sql != "TRUE")

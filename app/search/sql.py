@@ -74,10 +74,13 @@ def tsquery(*, any_word: bool) -> str:
 
 
 def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
-    """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`)."""
+    """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
+
+    `ts_rank` (term frequency) rather than `ts_rank_cd` (cover density): with any-word
+    queries it scored nDCG@10 0.718 against 0.655 on msmarco-5k (README)."""
     query = tsquery(any_word=any_word)
     return (
-        f"SELECT c.id, ts_rank_cd(c.tsv, {query}) AS rank FROM {scope.from_clause}"
+        f"SELECT c.id, ts_rank(c.tsv, {query}) AS rank FROM {scope.from_clause}"
         f" WHERE {scope.predicate} AND c.tsv @@ {query}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s"
     )
