@@ -108,6 +108,14 @@ async def test_unfiltered_recall_and_order(corpus: Corpus, raw) -> None:
 
 @pytest.mark.parametrize("allow_exact", [True, False], ids=["default", "iterative-scan-only"])
 async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exact: bool) -> None:
+    """By default 200 matching rows are searched exactly. Without that, and with every other
+    plan priced out (pgvector's cost estimate would otherwise pick the GIN index and a sort
+    itself), the HNSW iterative scan alone must still find 10 rows."""
+    index = hnsw_index_name(corpus.target.collection_id)
+    notices = await _explain_all(raw)
+    if not allow_exact:
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            await raw.execute("SELECT set_config(%s, 'off', false)", (setting,))
     recalls = []
     for n, query in enumerate(near(corpus, 20, seed=6)):
         bucket = n % BUCKETS
@@ -119,8 +127,12 @@ async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exac
         assert all(h.metadata["bucket"] == bucket for h in hits)
         expected = exact_top(corpus, query, 10, corpus.bucket == bucket)
         recalls.append(len({corpus.chunk_row[h.chunk_id] for h in hits} & expected) / 10)
-    assert np.mean(recalls) >= 0.9
-    assert min(recalls) >= 0.7
+    # The exact path is exact; the iterative scan alone measured 0.89-0.94 (README).
+    assert np.mean(recalls) >= (0.9 if allow_exact else 0.85)
+    assert min(recalls) >= (1.0 if allow_exact else 0.5)
+    plans = [p for p in _plans(notices) if "ranked" in json.dumps(p)]
+    assert len(plans) == 20
+    assert all((index in _index_names(p["Plan"])) != allow_exact for p in plans)
 
 
 async def test_filter_with_fewer_matches_than_k_returns_them_all(corpus: Corpus, raw) -> None:
@@ -130,6 +142,22 @@ async def test_filter_with_fewer_matches_than_k_returns_them_all(corpus: Corpus,
     hits = await search(raw, corpus.target, request)
     assert len(hits) == 2 * CHUNKS_PER_DOCUMENT
     assert {h.external_id for h in hits} == set(wanted)
+
+
+async def _explain_all(raw: psycopg.AsyncConnection) -> list[str]:
+    """Have auto_explain send the plan of every statement as a notice; returns the list
+    the notices are collected in."""
+    notices: list[str] = []
+    raw.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+    await raw.execute("LOAD 'auto_explain'")
+    for setting, value in {
+        "auto_explain.log_min_duration": "0",
+        "auto_explain.log_format": "json",
+        "auto_explain.log_level": "notice",
+    }.items():
+        await raw.execute("SELECT set_config(%s, %s, false)", (setting, value))
+    await raw.commit()
+    return notices
 
 
 def _plans(notices: list[str]) -> list[dict]:
@@ -154,16 +182,8 @@ async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
     """auto_explain reports the plan of every statement as executed, so this checks the
     exact SQL and parameters the code sends: the first five executions and the prepared
     statement psycopg switches to from the sixth on (DESIGN.md decision 4)."""
-    notices: list[str] = []
-    raw.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
-    await raw.execute("LOAD 'auto_explain'")
-    for setting, value in {
-        "auto_explain.log_min_duration": "0",
-        "auto_explain.log_format": "json",
-        "auto_explain.log_level": "notice",
-        "plan_cache_mode": plan_cache_mode,
-    }.items():
-        await raw.execute("SELECT set_config(%s, %s, false)", (setting, value))
+    notices = await _explain_all(raw)
+    await raw.execute("SELECT set_config('plan_cache_mode', %s, false)", (plan_cache_mode,))
     await raw.commit()
     for query in near(corpus, 7, seed=8):
         hits = await search(raw, corpus.target, SearchRequest("vector", k=10, vector=query))
