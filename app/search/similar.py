@@ -19,7 +19,8 @@ from app.search import sql
 from app.search.filters import Compiled
 from app.search.service import SearchTarget, ef_search_for, set_vector_settings
 
-CHUNKS_PER_DOCUMENT = 5  # candidate chunks fetched per document asked for
+CHUNKS_PER_DOCUMENT = 5  # candidate chunks fetched per document asked for, at first
+MAX_CANDIDATES = 1000  # pgvector's largest ef_search
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,19 @@ async def similar_documents(
         document_id, centroid = row
         if centroid is None:  # a document without chunks is like nothing
             return []
-        depth = k * CHUNKS_PER_DOCUMENT
-        await set_vector_settings(conn, ef_search_for(depth), filtered=True)
         others = Compiled("c.document_id <> %(doc)s", {"doc": document_id})
         scope = sql.Scope(target.collection_id, target.dimensions, others)
-        cursor = await conn.execute(
-            _similar_sql(scope), {**others.params, "qvec": centroid, "depth": depth, "k": k}
-        )
-        return [SimilarDocument(*r) for r in await cursor.fetchall()]
+        depth = k * CHUNKS_PER_DOCUMENT
+        while True:
+            # Neighbours with many similar chunks can fill the candidates with fewer than k
+            # documents: widen the candidate list until k documents or the limit.
+            await set_vector_settings(conn, ef_search_for(depth), filtered=True)
+            params = {**others.params, "qvec": centroid, "depth": depth, "k": k}
+            cursor = await conn.execute(_similar_sql(scope), params)
+            found = [SimilarDocument(*r) for r in await cursor.fetchall()]
+            if len(found) >= k or depth >= MAX_CANDIDATES:
+                return found
+            depth = min(depth * 4, MAX_CANDIDATES)
 
 
 def _similar_sql(scope: sql.Scope) -> str:
