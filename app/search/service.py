@@ -110,10 +110,15 @@ def check_request(request: SearchRequest, dimensions: int) -> None:
         raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
     if request.mode in ("vector", "hybrid") and request.vector is None:
         raise InvalidInput(f"mode {request.mode!r} needs a query vector")
-    if request.vector is not None and np.shape(request.vector) != (dimensions,):
-        raise InvalidInput(
-            f"vector has {np.size(request.vector)} dimensions, the collection takes {dimensions}"
-        )
+    if request.vector is not None:
+        if np.shape(request.vector) != (dimensions,):
+            raise InvalidInput(
+                f"vector has {np.size(request.vector)} dimensions, the collection takes "
+                f"{dimensions}"
+            )
+        if not np.isfinite(request.vector).all() or not np.any(request.vector):
+            # NaN, infinity or all zeros have no cosine distance to anything.
+            raise InvalidInput("vector must be finite and not all zeros")
 
 
 async def search(
@@ -174,10 +179,14 @@ async def _needs_exact(
 async def set_vector_settings(
     conn: psycopg.AsyncConnection[Any], ef_search: int, *, filtered: bool
 ) -> None:
+    """HNSW settings for this transaction only. Custom plans too: the collection id is
+    inlined, but a generic plan of hybrid's statement, not knowing its LIMIT, prefers a
+    sort over the index (tests/search/test_vector.py shows it)."""
     await conn.execute(
         "SELECT set_config('hnsw.ef_search', %s, true), "
         "set_config('hnsw.iterative_scan', %s, true), "
-        "set_config('hnsw.max_scan_tuples', %s, true)",
+        "set_config('hnsw.max_scan_tuples', %s, true), "
+        "set_config('plan_cache_mode', 'force_custom_plan', true)",
         (
             str(ef_search),
             "relaxed_order" if filtered else "off",

@@ -147,6 +147,7 @@ async def test_query_vector(client, loaded: Collection, settings: Settings) -> N
             "filter.$and[1].b.$near",
         ),
         ({"vector": [0.1] * 384, "mode": "text"}, 422, "needs a non-empty query"),
+        ({"vector": [0.0] * 384}, 422, "not all zeros"),
     ],
 )
 async def test_bad_requests(client, loaded: Collection, body, status, detail) -> None:

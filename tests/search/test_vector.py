@@ -175,24 +175,29 @@ def _index_names(node: dict) -> set[str]:
     return names
 
 
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
 @pytest.mark.parametrize("plan_cache_mode", ["auto", "force_generic_plan"])
 async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
-    corpus: Corpus, raw, plan_cache_mode: str
+    corpus: Corpus, raw, plan_cache_mode: str, mode: str
 ) -> None:
     """auto_explain reports the plan of every statement as executed, so this checks the
     exact SQL and parameters the code sends: the first five executions and the prepared
-    statement psycopg switches to from the sixth on (DESIGN.md decision 4)."""
+    statement psycopg switches to from the sixth on (DESIGN.md decision 4), even when the
+    session asks for generic plans (hybrid's would sort instead: the search forces custom
+    plans in its transaction)."""
     notices = await _explain_all(raw)
     await raw.execute("SELECT set_config('plan_cache_mode', %s, false)", (plan_cache_mode,))
     await raw.commit()
     for query in near(corpus, 7, seed=8):
-        hits = await search(raw, corpus.target, SearchRequest("vector", k=10, vector=query))
-        assert len(hits) == 10
+        request = SearchRequest(mode, k=10, vector=query, query="chunk 3")  # type: ignore[arg-type]
+        assert len(await search(raw, corpus.target, request)) == 10
     plans = [p for p in _plans(notices) if "ranked" in json.dumps(p)]
     assert len(plans) == 7
     index = hnsw_index_name(corpus.target.collection_id)
     for plan in plans:
         assert index in _index_names(plan["Plan"]), json.dumps(plan)[:2000]
+    cursor = await raw.execute("SELECT current_setting('plan_cache_mode')")
+    assert await cursor.fetchone() == (plan_cache_mode,)  # the session's own, restored
     cursor = await raw.execute(
         "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
         ("%ranked AS MATERIALIZED%",),
