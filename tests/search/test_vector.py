@@ -127,7 +127,8 @@ async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exac
         assert all(h.metadata["bucket"] == bucket for h in hits)
         expected = exact_top(corpus, query, 10, corpus.bucket == bucket)
         recalls.append(len({corpus.chunk_row[h.chunk_id] for h in hits} & expected) / 10)
-    # The exact path is exact; the iterative scan alone measured 0.89-0.94 (README).
+    # The exact path is exact; the iterative scan alone found 0.93 on 100,000 rows (README)
+    # and 0.89 once here.
     assert np.mean(recalls) >= (0.9 if allow_exact else 0.85)
     assert min(recalls) >= (1.0 if allow_exact else 0.5)
     plans = [p for p in _plans(notices) if "ranked" in json.dumps(p)]

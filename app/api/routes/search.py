@@ -31,5 +31,5 @@ async def search(body: SearchIn, session: SessionDep, embedder: EmbedderDep) -> 
         mode=mode,
         k=body.k,
         hits=result.hits,
-        timings=Timings(embed_ms=result.embed_ms, search_ms=result.search_ms),
+        timings=Timings(embed_ms=round(result.embed_ms, 2), search_ms=round(result.search_ms, 2)),
     )
