@@ -176,3 +176,6 @@ def main() -> None:
         sys.exit(2 if exc.status == 500 else 1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+from app.commands import search as _search_commands  # noqa: E402,F401

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import collections, health, metrics
+from app.api.routes import collections, health, metrics, search, similar
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -44,5 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(collections.router)
+    app.include_router(search.router)
+    app.include_router(similar.router)
     web.install(app)
     return app

@@ -66,3 +66,11 @@ def include_object(
     """Alembic autogenerate hook: per-collection HNSW indexes are made at run time, not by
     migrations, so the model/migration comparison ignores them."""
     return not (type_ == "index" and name is not None and name.startswith(HNSW_INDEX_PREFIX))
+
+
+def collection_predicate(collection_id: int, alias: str = "c") -> str:
+    """`c.collection_id = N` with N inlined: a bound `$1` would make a prepared statement's
+    generic plan unable to match the partial HNSW index (DESIGN.md decision 4)."""
+    if not alias.isidentifier():
+        raise ValueError(f"alias must be an identifier, got {alias!r}")
+    return f"{alias}.collection_id = {_check_int(collection_id, 'collection_id')}"

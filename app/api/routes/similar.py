@@ -1,0 +1,34 @@
+"""GET /v1/collections/{c}/documents/{id}/similar: "more like this" by document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.api.deps import SessionDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.schemas.collections import COLLECTION_NAME_PATTERN
+from app.api.schemas.search import SimilarList
+from app.collections import get_collection
+from app.search.service import MAX_K, SearchTarget, driver_connection
+from app.search.similar import similar_documents
+
+router = APIRouter(prefix="/v1/collections", tags=["search"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/{collection}/documents/{external_id:path}/similar", response_model=SimilarList)
+async def similar(
+    session: SessionDep,
+    collection: Annotated[str, Path(pattern=COLLECTION_NAME_PATTERN)],
+    external_id: Annotated[str, Path(description="The document's external id")],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+) -> SimilarList:
+    found = await get_collection(session, collection)
+    conn = await driver_connection(session)
+    documents = await similar_documents(conn, SearchTarget.of(found), external_id, k)
+    return SimilarList(
+        collection=collection,
+        external_id=external_id,
+        documents=documents,
+    )

@@ -1,0 +1,1 @@
+"""Similarity search: vector (HNSW), full text, hybrid, metadata filters (issue #5)."""

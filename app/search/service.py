@@ -1,0 +1,236 @@
+"""Search's one entry point: `search(conn, target, request)` runs a vector, text or hybrid
+search over one collection and returns ranked hits.
+
+Planner settings go through `set_config(..., is_local => true)` (= `SET LOCAL`) inside a
+transaction block (a savepoint when the caller's transaction is already open), so they end
+with the caller's transaction and never reach another user of a pooled connection.
+
+Filtered vector search must return k rows whenever k rows match (DESIGN.md decision 7): a
+cheap capped count of the filter decides between an exact scan of the few matching rows and
+an HNSW iterative scan (`relaxed_order`), and an index scan that still comes back short is
+redone exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.collections import check_compatible, get_collection
+from app.db.models import Collection
+from app.embeddings import Embedder
+from app.errors import InvalidInput
+from app.search import sql
+from app.search.filters import compile_filter
+
+Mode = Literal["vector", "text", "hybrid"]
+Fusion = Literal["rrf", "score"]
+
+MAX_K = 100
+MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
+EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
+# 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
+# top 10, 80 found 0.94, 160 found 0.98, for a few ms more (README, bench/search.py).
+EF_SEARCH_MIN = 100
+EF_SEARCH_PER_K = 4
+EF_SEARCH_MAX = 1000  # pgvector's limit
+MAX_SCAN_TUPLES = 20000  # pgvector's default bound on an iterative scan
+
+
+@dataclass(frozen=True)
+class HybridOptions:
+    """How hybrid search fuses its two sides (defaults measured on msmarco-5k, README)."""
+
+    fusion: Fusion = "score"
+    depth: int = 150  # per side; at least k is used
+    vector_weight: float = 0.7
+    text_weight: float = 0.3
+    rrf_k: int = 60
+
+
+@dataclass(frozen=True)
+class SearchTarget:
+    """The collection searched: its id, pinned dimensions and text search configuration."""
+
+    collection_id: int
+    dimensions: int
+    text_config: str = "english"
+
+    @classmethod
+    def of(cls, collection: Collection) -> SearchTarget:
+        return cls(collection.id, collection.embedding_dimensions, collection.text_config)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    mode: Mode
+    k: int = 10
+    query: str | None = None
+    vector: npt.NDArray[np.float32] | None = None
+    filter: dict[str, Any] | None = None
+    include_text: bool = True
+    hybrid: HybridOptions = field(default_factory=HybridOptions)
+    #: OR between the words of a full-text query without operators (see `sql.tsquery`)
+    any_word: bool = True
+    #: tests and benchmarks turn the exact-search safety net off to measure the index alone
+    allow_exact: bool = True
+    #: HNSW candidate list size; None scales it with k (`ef_search_for`)
+    ef_search: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    document_id: int
+    external_id: str
+    title: str
+    source: str
+    section: str
+    page: int | None
+    text: str | None
+    score: float
+    metadata: dict[str, Any]
+
+
+def ef_search_for(k: int) -> int:
+    """Candidate list size for k results: 4 per result, at least EF_SEARCH_MIN."""
+    return max(EF_SEARCH_MIN, min(EF_SEARCH_MAX, EF_SEARCH_PER_K * k))
+
+
+def check_request(request: SearchRequest, dimensions: int) -> None:
+    if not 1 <= request.k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K}, got {request.k}")
+    if request.mode in ("text", "hybrid") and not (request.query or "").strip():
+        raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
+    if request.mode in ("vector", "hybrid") and request.vector is None:
+        raise InvalidInput(f"mode {request.mode!r} needs a query vector")
+    if request.vector is not None:
+        if np.shape(request.vector) != (dimensions,):
+            raise InvalidInput(
+                f"vector has {np.size(request.vector)} dimensions, the collection takes "
+                f"{dimensions}"
+            )
+        if not np.isfinite(request.vector).all() or not np.any(request.vector):
+            # NaN, infinity or all zeros have no cosine distance to anything.
+            raise InvalidInput("vector must be finite and not all zeros")
+
+
+async def search(
+    conn: psycopg.AsyncConnection[Any], target: SearchTarget, request: SearchRequest
+) -> list[Hit]:
+    """Ranked hits for one request; raises InvalidInput for a malformed one."""
+    check_request(request, target.dimensions)
+    query = (request.query or "")[:MAX_QUERY_CHARS]
+    request = replace(request, any_word=request.any_word and sql.plain_words(query))
+    scope = sql.Scope(target.collection_id, target.dimensions, compile_filter(request.filter))
+    params: dict[str, Any] = {
+        **scope.where.params,
+        "k": request.k,
+        "qvec": request.vector,
+        "cfg": target.text_config,
+        "qtext": query,
+        "depth": max(request.hybrid.depth, request.k),
+        "wv": request.hybrid.vector_weight,
+        "wt": request.hybrid.text_weight,
+        "rrf_k": request.hybrid.rrf_k,
+    }
+    async with conn.transaction():
+        if request.mode == "text":
+            ctes = sql.text_ranked(scope, any_word=request.any_word)
+            return await _fetch(conn, sql.hits_sql(ctes, include_text=request.include_text), params)
+        depth = params["k"] if request.mode == "vector" else params["depth"]
+        exact = await _needs_exact(conn, scope, params, request.allow_exact)
+        ef_search = request.ef_search or ef_search_for(depth)
+        await set_vector_settings(conn, ef_search, filtered=scope.where.sql != "TRUE")
+        hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), params)
+        if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
+            # The iterative scan hit max_scan_tuples before finding k matches.
+            hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=True), params)
+        return hits
+
+
+def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bool) -> str:
+    if request.mode == "vector":
+        ctes = sql.vector_ranked(scope, exact=exact)
+    else:
+        ctes = sql.hybrid_ranked(
+            scope, exact=exact, any_word=request.any_word, fusion=request.hybrid.fusion
+        )
+    return sql.hits_sql(ctes, include_text=request.include_text)
+
+
+async def _needs_exact(
+    conn: psycopg.AsyncConnection[Any], scope: sql.Scope, params: dict[str, Any], allowed: bool
+) -> bool:
+    """True when a filter leaves so few rows that scanning them beats walking the graph."""
+    if not allowed or scope.where.sql == "TRUE":
+        return False
+    cursor = await conn.execute(sql.count_sql(scope), {**params, "cap": EXACT_MAX_ROWS})
+    row = await cursor.fetchone()
+    return row is not None and row[0] < EXACT_MAX_ROWS
+
+
+async def set_vector_settings(
+    conn: psycopg.AsyncConnection[Any], ef_search: int, *, filtered: bool
+) -> None:
+    """HNSW settings for this transaction only. Custom plans too: the collection id is
+    inlined, but a generic plan of hybrid's statement, not knowing its LIMIT, prefers a
+    sort over the index (tests/search/test_vector.py shows it)."""
+    await conn.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), "
+        "set_config('hnsw.iterative_scan', %s, true), "
+        "set_config('hnsw.max_scan_tuples', %s, true), "
+        "set_config('plan_cache_mode', 'force_custom_plan', true)",
+        (
+            str(ef_search),
+            "relaxed_order" if filtered else "off",
+            str(MAX_SCAN_TUPLES),
+        ),
+    )
+
+
+async def _fetch(
+    conn: psycopg.AsyncConnection[Any], query: str, params: dict[str, Any]
+) -> list[Hit]:
+    cursor = await conn.execute(query, params)
+    return [Hit(*row) for row in await cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    embed_ms: float
+    search_ms: float
+
+
+async def run_search(
+    session: AsyncSession,
+    embedder: Embedder,
+    collection_name: str,
+    request: SearchRequest,
+) -> SearchResult:
+    """What the API, CLI and eval call: look up the collection, check the configured model
+    is the one it pins, embed the query when a vector side needs one, search."""
+    collection = await get_collection(session, collection_name)
+    check_compatible(collection, embedder)
+    started = time.perf_counter()
+    if request.vector is None and request.mode != "text" and request.query:
+        request = replace(request, vector=await embedder.embed_query(request.query))
+    embedded = time.perf_counter()
+    hits = await search(await driver_connection(session), SearchTarget.of(collection), request)
+    done = time.perf_counter()
+    return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session (in its transaction), for the hot path."""
+    raw = await (await session.connection()).get_raw_connection()
+    conn = raw.driver_connection
+    assert isinstance(conn, psycopg.AsyncConnection)
+    return conn

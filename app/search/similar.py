@@ -1,0 +1,75 @@
+""" "More like this": the documents nearest to one document, never its own chunks.
+
+The document is represented by the mean of its chunk vectors (the centroid a cosine search
+for "about the same things" wants); its neighbours are found through the same HNSW index as
+vector search, with the document itself filtered out, and ranked by each neighbour's best
+chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from app.db.schema import vector_type
+from app.errors import NotFound
+from app.search import sql
+from app.search.filters import Compiled
+from app.search.service import SearchTarget, ef_search_for, set_vector_settings
+
+CHUNKS_PER_DOCUMENT = 5  # candidate chunks fetched per document asked for, at first
+MAX_CANDIDATES = 1000  # pgvector's largest ef_search
+
+
+@dataclass(frozen=True)
+class SimilarDocument:
+    document_id: int
+    external_id: str
+    title: str
+    source: str
+    metadata: dict[str, Any]
+    score: float
+
+
+async def similar_documents(
+    conn: psycopg.AsyncConnection[Any], target: SearchTarget, external_id: str, k: int
+) -> list[SimilarDocument]:
+    async with conn.transaction():
+        cursor = await conn.execute(
+            "SELECT d.id, avg(c.embedding::"
+            + vector_type(target.dimensions)
+            + ") FROM documents d LEFT JOIN chunks c ON c.document_id = d.id"
+            " WHERE d.collection_id = %s AND d.external_id = %s GROUP BY d.id",
+            (target.collection_id, external_id),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(f"document {external_id!r} does not exist in this collection")
+        document_id, centroid = row
+        if centroid is None:  # a document without chunks is like nothing
+            return []
+        others = Compiled("c.document_id <> %(doc)s", {"doc": document_id})
+        scope = sql.Scope(target.collection_id, target.dimensions, others)
+        depth = k * CHUNKS_PER_DOCUMENT
+        while True:
+            # Neighbours with many similar chunks can fill the candidates with fewer than k
+            # documents: widen the candidate list until k documents or the limit.
+            await set_vector_settings(conn, ef_search_for(depth), filtered=True)
+            params = {**others.params, "qvec": centroid, "depth": depth, "k": k}
+            cursor = await conn.execute(_similar_sql(scope), params)
+            found = [SimilarDocument(*r) for r in await cursor.fetchall()]
+            if len(found) >= k or depth >= MAX_CANDIDATES:
+                return found
+            depth = min(depth * 4, MAX_CANDIDATES)
+
+
+def _similar_sql(scope: sql.Scope) -> str:
+    return (
+        f"WITH cand AS MATERIALIZED ({sql.vector_candidates(scope, 'depth', exact=False)}), "
+        "best AS (SELECT document_id, max(1 - distance) AS score FROM cand "
+        "GROUP BY document_id ORDER BY score DESC, document_id LIMIT %(k)s) "
+        "SELECT d.id, d.external_id, d.title, d.source, d.metadata, b.score "
+        "FROM best b JOIN documents d ON d.id = b.document_id ORDER BY b.score DESC, d.id"
+    )

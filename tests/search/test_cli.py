@@ -1,0 +1,101 @@
+"""`pgask search` and `pgask eval` as real processes against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.db.models import Collection
+from app.embeddings import build_embedder
+from tests.search.conftest import document, load
+
+pytestmark = pytest.mark.anyio
+
+PASSAGES = {
+    "p1": "The Eiffel Tower is a wrought-iron lattice tower in Paris, France.",
+    "p2": "Mount Everest is Earth's highest mountain above sea level, in the Himalayas.",
+    "p3": "The Great Barrier Reef is the world's largest coral reef system, off Australia.",
+    "p4": "Photosynthesis converts light energy into chemical energy in plants.",
+}
+
+
+@pytest.fixture
+async def passages(conn, collection: Collection, settings: Settings) -> Collection:
+    embedder = build_embedder(settings)
+    docs = []
+    for pid, text in PASSAGES.items():
+        vectors = await embedder.embed_documents([text])
+        docs.append(document(pid, [text], vectors, metadata={"n": int(pid[1:])}))
+    await load(conn, collection, docs)
+    return collection
+
+
+def pgask(args: list[str], settings: Settings) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
+    env["DATABASE_URL"] = settings.database_url or ""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+async def test_search_table_and_json(passages: Collection, settings: Settings) -> None:
+    shown = pgask(
+        ["search", "tallest mountain", "--collection", passages.name, "-k", "2"], settings
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Everest" in shown.stdout and "2 hits (hybrid)" in shown.stdout
+    args = [
+        "search",
+        "tower",
+        "--collection",
+        passages.name,
+        "--mode",
+        "text",
+        "--json",
+        "--filter",
+        '{"n": {"$lt": 3}}',
+    ]
+    printed = pgask(args, settings)
+    assert printed.returncode == 0, printed.stderr
+    body = json.loads(printed.stdout)
+    assert [h["external_id"] for h in body["hits"]] == ["p1"]
+    bad = pgask(
+        ["search", "x", "--collection", passages.name, "--filter", '{"n": {"$x": 1}}'], settings
+    )
+    assert bad.returncode == 1
+    assert (
+        bad.stderr.strip() == "pgask: error: filter.n.$x: unknown operator '$x'; use one of "
+        "['$eq', '$exists', '$gt', '$gte', '$in', '$lt', '$lte', '$ne', '$nin']"
+    )
+
+
+async def test_eval_on_a_beir_folder(
+    passages: Collection, settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "qrels").mkdir()
+    queries = {"q1": "highest mountain on Earth", "q2": "coral reef", "q3": "plants and light"}
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items())
+    )
+    (tmp_path / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\tp2\t1\nq2\tp3\t2\nq3\tp4\t1\n"
+    )
+    result = pgask(["eval", str(tmp_path), "--collection", passages.name, "--json"], settings)
+    assert result.returncode == 0, result.stderr
+    modes = json.loads(result.stdout)["modes"]
+    assert set(modes) == {"vector", "text", "hybrid"}
+    assert modes["vector"] == {"ndcg@10": 1.0, "recall@10": 1.0, "recall@100": 1.0, "mrr@10": 1.0}
+    table = pgask(["eval", str(tmp_path), "-c", passages.name, "--mode", "vector"], settings)
+    assert table.returncode == 0, table.stderr
+    assert "ndcg@10" in table.stdout and "3 judged queries evaluated" in table.stdout
