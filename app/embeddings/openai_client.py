@@ -11,6 +11,7 @@ in logs, and retries do not multiply (client retries x our retries).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -59,34 +60,27 @@ def endpoint_from(settings: Settings) -> Endpoint:
     return Endpoint("OpenAI", OPENAI_URL, "OPENAI_API_KEY", key)
 
 
-def async_client(endpoint: Endpoint, timeout: float) -> openai.AsyncOpenAI:
+def _arguments(endpoint: Endpoint, timeout: float, max_retries: int) -> dict[str, Any]:
+    common = {"api_key": endpoint.api_key, "timeout": timeout, "max_retries": max_retries}
     if endpoint.api_version is not None:
-        return openai.AsyncAzureOpenAI(
-            azure_endpoint=endpoint.url,
-            api_key=endpoint.api_key,
-            api_version=endpoint.api_version,
-            timeout=timeout,
-            max_retries=0,
-        )
-    return openai.AsyncOpenAI(
-        api_key=endpoint.api_key, base_url=endpoint.url, timeout=timeout, max_retries=0
-    )
+        return common | {"azure_endpoint": endpoint.url, "api_version": endpoint.api_version}
+    return common | {"base_url": endpoint.url}
+
+
+def async_client(endpoint: Endpoint, timeout: float) -> openai.AsyncOpenAI:
+    arguments = _arguments(endpoint, timeout, max_retries=0)
+    if endpoint.api_version is not None:
+        return openai.AsyncAzureOpenAI(**arguments)
+    return openai.AsyncOpenAI(**arguments)
 
 
 def sync_client(endpoint: Endpoint, timeout: float, max_retries: int) -> openai.OpenAI:
     """For one-off calls at start-up from synchronous code (the dimensions probe), where our
     async retry loop cannot run: there the client's own retries are used."""
+    arguments = _arguments(endpoint, timeout, max_retries)
     if endpoint.api_version is not None:
-        return openai.AzureOpenAI(
-            azure_endpoint=endpoint.url,
-            api_key=endpoint.api_key,
-            api_version=endpoint.api_version,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-    return openai.OpenAI(
-        api_key=endpoint.api_key, base_url=endpoint.url, timeout=timeout, max_retries=max_retries
-    )
+        return openai.AzureOpenAI(**arguments)
+    return openai.OpenAI(**arguments)
 
 
 def is_retryable(exc: openai.OpenAIError) -> bool:
