@@ -2,12 +2,12 @@
 dynamic quantization, then compare it with the float32 model on msmarco-5k: nDCG@10 (exact
 cosine search over every passage) and embedding throughput (alternating repetitions).
 
-    pip install 'onnx>=1.16'                 # needed by onnxruntime.quantization only
+    pip install -e '.[int8]'                 # onnx, needed by onnxruntime.quantization
     python bench/embed_int8.py               # full corpus for quality, 500 passages x 3 for speed
     python bench/embed_int8.py --quick       # 300 passages, quality on that subset only
 
-Writes the quantized model folder to --model-out (usable as EMBEDDING_MODEL_PATH) and the
-figures to bench/results/embed-int8.json.
+Writes the quantized model folder to --model-out (app/embeddings/quantize.py; usable as
+EMBEDDING_MODEL_PATH) and the figures to bench/results/embed-int8.json.
 """
 
 from __future__ import annotations
@@ -52,17 +52,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def quantize(source: Path, target: Path) -> None:
-    """The shared folder with model.onnx replaced by its dynamically quantized (int8 weights,
-    uint8 activations computed at run time) version."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("model.onnx"))
-    quantize_dynamic(source / "model.onnx", target / "model.onnx", weight_type=QuantType.QInt8)
-
-
 def qrels() -> dict[str, dict[str, int]]:
     judged: dict[str, dict[str, int]] = defaultdict(dict)
     for line in (DATA / "qrels/test.tsv").read_text().splitlines():
@@ -98,8 +87,11 @@ def main() -> None:
     args = parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from app.embeddings.local import LocalEmbedder
+    from app.embeddings.quantize import quantize_int8
 
-    quantize(args.model_path, args.model_out)
+    if args.model_out.exists():
+        shutil.rmtree(args.model_out)
+    quantize_int8(args.model_path, args.model_out)
     with (DATA / "corpus.jsonl").open() as lines:  # not splitlines(): texts hold U+2028
         ids = [json.loads(line)["_id"] for line in lines][: args.limit]
     texts = load_passages(DATA / "corpus.jsonl", args.limit)

@@ -22,6 +22,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from app.embeddings.base import Embedder, Vectors, unit_rows
+from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ class LocalEmbedder(Embedder):
     ) -> None:
         from fastembed import TextEmbedding
 
-        self.model = model
+        # An int8 copy (app/embeddings/quantize.py) is pinned under its own name.
+        variant = variant_of(model_path)
+        self.model = f"{model}@{variant}" if variant else model
         self.batch_size = batch_size
         self.threads = threads or available_cores()
         try:
