@@ -91,6 +91,7 @@ def machine() -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    host = machine()
     from fastembed import TextEmbedding
 
     from app.embeddings.local import LocalEmbedder
@@ -150,7 +151,7 @@ def main() -> None:
     result = {
         "benchmark": "local embedding provider vs fastembed direct",
         "command": "python bench/embed.py" + (" --quick" if args.quick else ""),
-        "machine": machine() | {"load_average_at_end": os.getloadavg()},
+        "machine": host | {"load_average_at_end": os.getloadavg()},
         "parameters": {
             "model": MODEL,
             "model_path": str(args.model_path),

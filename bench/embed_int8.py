@@ -86,6 +86,7 @@ def quality(embedder: Any, ids: list[str], texts: list[str]) -> float:
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    host = machine()
     from app.embeddings.local import LocalEmbedder
     from app.embeddings.quantize import quantize_int8
 
@@ -126,7 +127,7 @@ def main() -> None:
     report = {
         "benchmark": "int8 (onnxruntime dynamic quantization) vs float32 MiniLM",
         "command": "python bench/embed_int8.py" + (" --quick" if args.quick else ""),
-        "machine": machine() | {"load_average_at_end": os.getloadavg()},
+        "machine": host | {"load_average_at_end": os.getloadavg()},
         "parameters": {
             "passages_for_quality": len(texts),
             "passages_for_speed": len(sample),
