@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tiktoken
 
-from app.config import load_settings
+from app.config import Settings, load_settings
 from app.embeddings import build_embedder
 from app.embeddings.openai import OpenAIEmbedder, plan_batches, resolve_dimensions
 from app.embeddings.retry import RetryPolicy
@@ -24,21 +24,26 @@ TEXTS = [f"passage number {n} about {topic}" for n, topic in enumerate("abcdefg"
 FAST = RetryPolicy(max_retries=3, base_delay=0.01)
 
 
+def openai_settings(fake: FakeOpenAI, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "embedding_provider": "openai",
+        "embedding_model": "text-embedding-3-small",
+        "openai_base_url": fake.base_url,
+        "openai_api_key": "sk-test",
+        **overrides,
+    }
+    return load_settings(_env_file=None, **values)
+
+
 @pytest.fixture
 async def embedder(fake_openai: FakeOpenAI) -> AsyncIterator[Callable[..., OpenAIEmbedder]]:
-    """Builds OpenAIEmbedders against the fake (settings overridable), closed afterwards."""
+    """Builds OpenAIEmbedders against the fake (64 dimensions unless overridden), closed
+    afterwards."""
     built: list[OpenAIEmbedder] = []
 
     def make(retry: RetryPolicy = FAST, **overrides: Any) -> OpenAIEmbedder:
-        values: dict[str, Any] = {
-            "embedding_provider": "openai",
-            "embedding_model": "text-embedding-3-small",
-            "embedding_dimensions": 64,
-            "openai_base_url": fake_openai.base_url,
-            "openai_api_key": "sk-test",
-            **overrides,
-        }
-        built.append(OpenAIEmbedder(load_settings(_env_file=None, **values), retry=retry))
+        settings = openai_settings(fake_openai, **({"embedding_dimensions": 64} | overrides))
+        built.append(OpenAIEmbedder(settings, retry=retry))
         return built[-1]
 
     yield make
@@ -56,14 +61,7 @@ def expected(texts: list[str], dims: int) -> np.ndarray:
 async def test_factory_builds_it_and_vectors_are_unit_float32_in_order(
     fake_openai: FakeOpenAI,
 ) -> None:
-    settings = load_settings(
-        _env_file=None,
-        embedding_provider="openai",
-        embedding_model="text-embedding-3-small",
-        openai_base_url=fake_openai.base_url,
-        openai_api_key="sk-test",
-    )
-    built = build_embedder(settings)
+    built = build_embedder(openai_settings(fake_openai))
     assert isinstance(built, OpenAIEmbedder)
     assert (built.provider, built.model, built.dimensions) == (
         "openai",
@@ -226,9 +224,10 @@ async def test_vectors_of_the_wrong_length_are_refused(
 
 async def test_azure_routing(fake_openai: FakeOpenAI) -> None:
     fake_openai.api_key = "azure-key"
-    settings = load_settings(
-        _env_file=None,
-        embedding_provider="openai",
+    settings = openai_settings(
+        fake_openai,
+        openai_base_url=None,
+        openai_api_key=None,
         embedding_model="my-embedding-deployment",
         azure_openai_endpoint=fake_openai.url,
         azure_openai_api_key="azure-key",
