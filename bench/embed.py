@@ -1,7 +1,7 @@
 """Throughput of the local embedding provider against fastembed called directly.
 
     python bench/embed.py            # the whole msmarco-5k corpus, 3 alternating repetitions
-    python bench/embed.py --quick    # 48 passages, 2 repetitions, under a minute
+    python bench/embed.py --quick    # 32 passages, 2 repetitions, under a minute
 
 Three arms, run alternately in each repetition (so load from other processes hits them
 alike), all with the same batch size and thread count:
@@ -48,11 +48,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="default: every core")
-    parser.add_argument("--quick", action="store_true", help="48 passages, 2 repetitions")
+    parser.add_argument("--quick", action="store_true", help="32 passages, 2 repetitions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/embed.json")
     args = parser.parse_args()
     if args.quick:
-        args.limit, args.reps = args.limit or 48, min(args.reps, 2)
+        args.limit, args.reps = args.limit or 32, min(args.reps, 2)
     return args
 
 
@@ -116,8 +116,8 @@ def main() -> None:
     }
     # Warm-up (ONNX Runtime allocates on first use), and a check that both give the same
     # vectors: the comparison is only fair if they do the same work.
-    provider_vectors = asyncio.run(provider.embed_documents(texts[:64]))
-    np.testing.assert_allclose(provider_vectors, run_direct(texts[:64]), atol=1e-4)
+    provider_vectors = asyncio.run(provider.embed_documents(texts[:16]))
+    np.testing.assert_allclose(provider_vectors, run_direct(texts[:16]), atol=1e-4)
 
     reps: list[dict[str, Any]] = []
     names = list(arms)
