@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     embedding_dimensions: int | None = Field(default=None, ge=1, le=16000)
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
     embedding_threads: int | None = Field(default=None, ge=1, le=256)
+    embedding_max_concurrency: int = Field(default=4, ge=1, le=64)
+    embedding_max_batch_tokens: int = Field(default=100_000, ge=1, le=1_000_000)
+    embedding_max_retries: int = Field(default=5, ge=0, le=20)
+    embedding_timeout: float = Field(default=60.0, gt=0, le=3600)
 
     # Answers
     llm_provider: Literal["none", "openai"] = "none"

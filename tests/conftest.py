@@ -40,6 +40,7 @@ from app.db.embedded import database_url  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.models import Collection  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
+from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
 from tests.servers import ServerThread  # noqa: E402
 
 

@@ -10,6 +10,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from app.errors import UpstreamError
+
 Vectors = npt.NDArray[np.float32]
 
 
@@ -51,8 +53,23 @@ class Embedder(ABC):
         """One row per text, in order."""
 
     async def embed_query(self, text: str) -> Vectors:
-        """A single vector (1-D) for a search query."""
+        """A single vector (1-D) for a search query. A query longer than `max_input_tokens`
+        is cut to fit, with a logged warning (documents never are: see `count_tokens`)."""
         return (await self.embed_documents([text]))[0]
+
+    def count_tokens(self, text: str) -> int | None:
+        """`text`'s length in the model's own tokens, the unit of `max_input_tokens`, so the
+        chunker can check that a chunk fits; None when this provider cannot count them."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release clients or sessions; the default has nothing to release."""
+
+
+def unit_rows(rows: npt.ArrayLike) -> Vectors:
+    """`rows` as float32, each scaled to unit length (cosine distance = 1 - dot product)."""
+    matrix = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    if not np.all(norms > 0):
+        raise UpstreamError("the embedding model returned an all-zero vector")
+    return matrix / norms

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.config import Settings
 from app.embeddings.base import Embedder
-from app.errors import ConfigError
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -18,6 +17,6 @@ def build_embedder(settings: Settings) -> Embedder:
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
         )
-    raise ConfigError(
-        f"EMBEDDING_PROVIDER: {settings.embedding_provider!r} is not available in this build"
-    )
+    from app.embeddings.openai import OpenAIEmbedder
+
+    return OpenAIEmbedder(settings)

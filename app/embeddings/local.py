@@ -1,23 +1,45 @@
 """The default `local` provider: fastembed (ONNX Runtime) on the CPU, fully offline when
-EMBEDDING_MODEL_PATH points at a model folder."""
+EMBEDDING_MODEL_PATH points at a model folder.
+
+Input length is measured with the model's own tokenizer (the one fastembed feeds the model).
+The model reads at most `max_input_tokens` word pieces, special tokens included; longer
+inputs are cut by the tokenizer exactly as sentence-transformers cuts them, and never
+silently: a long query is logged as a warning, a long document too (ingestion's chunker
+should have split it; `count_tokens` lets it check).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from tokenizers import Tokenizer
 
-from app.embeddings.base import Embedder, Vectors
+from app.embeddings.base import Embedder, Vectors, unit_rows
+from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
-# Models fastembed knows, with their dimensions and input limit (word pieces).
-_KNOWN: dict[str, tuple[int, int]] = {
-    "sentence-transformers/all-MiniLM-L6-v2": (384, 256),
+log = logging.getLogger(__name__)
+
+# Input limits (word pieces) where the tokenizer's own configuration is not the model's:
+# MiniLM's tokenizer_config.json says 512, but sentence-transformers' max_seq_length is 256,
+# the length the model was trained with.
+_MAX_INPUT_TOKENS: dict[str, int] = {
+    "sentence-transformers/all-MiniLM-L6-v2": 256,
 }
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class LocalEmbedder(Embedder):
@@ -34,9 +56,11 @@ class LocalEmbedder(Embedder):
     ) -> None:
         from fastembed import TextEmbedding
 
-        self.model = model
+        # An int8 copy (app/embeddings/quantize.py) is pinned under its own name.
+        variant = variant_of(model_path)
+        self.model = f"{model}@{variant}" if variant else model
         self.batch_size = batch_size
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or available_cores()
         try:
             self._model = TextEmbedding(
                 model,
@@ -47,22 +71,77 @@ class LocalEmbedder(Embedder):
         except Exception as exc:  # fastembed raises ValueError/OSError/hub errors alike
             where = f" from {model_path}" if model_path else ""
             raise ConfigError(f"EMBEDDING_MODEL: cannot load {model!r}{where}: {exc}") from exc
-        known = _KNOWN.get(model)
-        self.dimensions = known[0] if known else len(self._embed_sync(["dimension probe"])[0])
-        self.max_input_tokens = known[1] if known else None
+        self.dimensions = self._model.embedding_size
+        tokenizer = _tokenizer_of(self._model)
+        truncation = tokenizer.truncation or {}
+        self.max_input_tokens = _MAX_INPUT_TOKENS.get(model, truncation.get("max_length"))
+        # The model's tokenizer now cuts at our limit; a copy that neither cuts nor pads
+        # measures the real length.
+        self._counter = Tokenizer.from_str(tokenizer.to_str())
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        if self.max_input_tokens is not None:
+            tokenizer.enable_truncation(
+                self.max_input_tokens, direction=truncation.get("direction", "right")
+            )
         # One inference at a time: ONNX Runtime already uses every core for a batch, and
         # overlapping batches would only oversubscribe them.
         self._lock = threading.Lock()
 
-    def _embed_sync(self, texts: Sequence[str]) -> Vectors:
-        rows = list(self._model.embed(list(texts), batch_size=self.batch_size))
-        return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
-
-    def _embed_locked(self, texts: Sequence[str]) -> Vectors:
-        with self._lock:
-            return self._embed_sync(texts)
+    def count_tokens(self, text: str) -> int:
+        return len(self._counter.encode(text).ids)
 
     async def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.empty((0, self.dimensions), dtype=np.float32)
-        return await asyncio.to_thread(self._embed_locked, texts)
+        return await asyncio.to_thread(self._embed, list(texts), "document")
+
+    async def embed_query(self, text: str) -> Vectors:
+        return (await asyncio.to_thread(self._embed, [text], "query"))[0]
+
+    def _embed(self, texts: list[str], kind: str) -> Vectors:
+        lengths = np.array([len(e.ids) for e in self._counter.encode_batch(texts)])
+        self._warn_if_cut(lengths, kind)
+        # Batches are padded to their longest text: embedding texts in length order wastes
+        # far less work on padding. The rows are put back in input order.
+        order = np.argsort(lengths, kind="stable")
+        with self._lock:
+            rows = list(self._model.embed([texts[i] for i in order], batch_size=self.batch_size))
+        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        vectors[order] = unit_rows(rows)
+        return vectors
+
+    def _warn_if_cut(self, lengths: np.ndarray, kind: str) -> None:
+        limit = self.max_input_tokens
+        longest = int(lengths.max())
+        if limit is None or longest <= limit:
+            return
+        if kind == "query":
+            log.warning(
+                "query is %d word pieces, longer than %s's limit of %d: the model reads only "
+                "its first %d",
+                longest,
+                self.model,
+                limit,
+                limit,
+            )
+            return
+        log.warning(
+            "%d of %d documents are longer than %s's limit of %d word pieces (longest %d): "
+            "the model reads only their first %d; split them into smaller chunks",
+            int((lengths > limit).sum()),
+            len(lengths),
+            self.model,
+            limit,
+            longest,
+            limit,
+        )
+
+
+def _tokenizer_of(embedding: Any) -> Tokenizer:
+    """The `tokenizers.Tokenizer` fastembed feeds the model (fastembed keeps it on the model
+    object it wraps)."""
+    tokenizer = getattr(getattr(embedding, "model", None), "tokenizer", None)
+    if not isinstance(tokenizer, Tokenizer):
+        raise ConfigError("this fastembed version does not expose the model's tokenizer")
+    return tokenizer
