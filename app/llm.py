@@ -1,53 +1,31 @@
 """The chat model: the `openai` async client against OpenAI, Azure OpenAI, or any
 OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).
 
-Retries on 408/409/429/5xx and connection errors, with exponential backoff, jitter and
-`Retry-After`, are the openai client's own (LLM_MAX_RETRIES). Every failure leaves here as
-an UpstreamError (502) or UpstreamTimeout (504) that names the model and what went wrong.
+Clients, retries (backoff with jitter, Retry-After) and error conversion are shared with the
+embedding provider (`app/openai_client.py`, `app/retry.py`). At answer time every failure is
+an UpstreamError (502) or UpstreamTimeout (504): a rejected key or a missing model is still
+the model's failure from the caller's point of view, and the message says what to fix.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from app.config import Settings
-from app.errors import ConfigError, UpstreamError, UpstreamTimeout
+from app.errors import PgaskError, UpstreamError
 from app.observability import Metrics
+from app.openai_client import Endpoint, async_client, convert_error, endpoint_from
+from app.retry import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
-
-
-def build_openai_client(
-    settings: Settings, *, timeout: float, max_retries: int
-) -> openai.AsyncOpenAI:
-    """An AsyncAzureOpenAI when AZURE_OPENAI_ENDPOINT is set, else an AsyncOpenAI (with
-    OPENAI_BASE_URL for compatible servers)."""
-    if settings.azure_openai_endpoint:
-        if settings.azure_openai_api_key is None:
-            raise ConfigError("AZURE_OPENAI_API_KEY: required with AZURE_OPENAI_ENDPOINT")
-        return openai.AsyncAzureOpenAI(
-            azure_endpoint=settings.azure_openai_endpoint,
-            api_key=settings.azure_openai_api_key.get_secret_value(),
-            api_version=settings.azure_openai_api_version,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    if key is None and settings.openai_base_url is None:
-        raise ConfigError("OPENAI_API_KEY: required to use OpenAI (or set OPENAI_BASE_URL)")
-    return openai.AsyncOpenAI(
-        api_key=key or "unused",  # local servers (Ollama, llama.cpp) accept any key
-        base_url=settings.openai_base_url,
-        timeout=timeout,
-        max_retries=max_retries,
-    )
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,10 +41,6 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
 
 
-def _messages(messages: Sequence[dict[str, str]]) -> list[ChatCompletionMessageParam]:
-    return cast("list[ChatCompletionMessageParam]", list(messages))
-
-
 def _usage(raw: object | None) -> Usage:
     if raw is None:
         return Usage()
@@ -77,93 +51,97 @@ def _usage(raw: object | None) -> Usage:
     )
 
 
+def _upstream(error: PgaskError) -> UpstreamError:
+    return error if isinstance(error, UpstreamError) else UpstreamError(error.detail)
+
+
 class ChatModel:
     def __init__(
         self,
-        client: openai.AsyncOpenAI,
+        endpoint: Endpoint,
         model: str,
         *,
         max_tokens: int,
         temperature: float,
+        timeout: float,
+        retry: RetryPolicy,
         metrics: Metrics | None = None,
     ) -> None:
-        self.client = client
+        self.endpoint = endpoint
+        self.client = async_client(endpoint, timeout)
         self.model = model
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.retry = retry
         self.metrics = metrics or Metrics()
 
     @classmethod
     def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> ChatModel:
-        client = build_openai_client(
-            settings, timeout=settings.llm_timeout_seconds, max_retries=settings.llm_max_retries
-        )
         return cls(
-            client,
+            endpoint_from(settings),
             settings.llm_model,
             max_tokens=settings.llm_answer_tokens,
             temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout_seconds,
+            retry=RetryPolicy(max_retries=settings.llm_max_retries),
             metrics=metrics,
         )
 
-    def _error(self, exc: Exception) -> UpstreamError:
-        where = f"chat model {self.model!r} at {self.client.base_url}"
-        if isinstance(exc, openai.APITimeoutError):
-            return UpstreamTimeout(f"{where} did not answer in time")
-        if isinstance(exc, openai.AuthenticationError):
-            return UpstreamError(f"{where} rejected the API key (401): check OPENAI_API_KEY")
-        if isinstance(exc, openai.NotFoundError):
-            return UpstreamError(f"{where}: model not found (404): check LLM_MODEL")
-        if isinstance(exc, openai.APIStatusError):
-            return UpstreamError(f"{where} answered HTTP {exc.status_code}")
-        if isinstance(exc, openai.APIConnectionError):
-            return UpstreamError(f"{where} cannot be reached: {exc}")
-        return UpstreamError(f"{where} sent an unusable response: {type(exc).__name__}")
+    def _arguments(self, messages: Sequence[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": cast("list[ChatCompletionMessageParam]", list(messages)),
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
 
-    def _failed(self, exc: Exception) -> UpstreamError:
-        self.metrics.llm_errors.labels("openai").inc()
-        error = self._error(exc)
-        log.error("%s", error.detail)
-        return error
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call_with_retries(call, self.retry, self.endpoint, self.model, "LLM_MODEL")
+        except PgaskError as exc:
+            self.metrics.llm_errors.labels("openai").inc()
+            raise _upstream(exc) from exc
 
     async def complete(self, messages: Sequence[dict[str, str]]) -> Completion:
         start = time.perf_counter()
         try:
-            response = await self.client.chat.completions.create(
-                model=self.model,
-                messages=_messages(messages),
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
+            response = await self._call(
+                lambda: self.client.chat.completions.create(**self._arguments(messages))
             )
-            text = response.choices[0].message.content or ""
-        except (openai.OpenAIError, IndexError, AttributeError, ValueError) as exc:
-            raise self._failed(exc) from exc
         finally:
             self.metrics.llm_seconds.labels("openai").observe(time.perf_counter() - start)
-        return Completion(text, _usage(response.usage))
+        if not response.choices:
+            raise UpstreamError(f"{self.endpoint} (model {self.model!r}) sent no answer")
+        return Completion(response.choices[0].message.content or "", _usage(response.usage))
 
     async def stream(self, messages: Sequence[dict[str, str]]) -> AsyncIterator[str | Usage]:
         """Text deltas as they arrive, then one Usage (zeros if the server sends none).
-        Closing the iterator early (a client disconnect) closes the HTTP stream too."""
+        Opening the stream is retried; a failure once text has flowed is not (the caller
+        has already shown that text). Closing this iterator early, as a client disconnect
+        does, closes the HTTP stream to the model too."""
         start = time.perf_counter()
         usage = Usage()
-        try:
-            stream = await self.client.chat.completions.create(
-                model=self.model,
-                messages=_messages(messages),
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
-                stream=True,
-                stream_options={"include_usage": True},
+        stream = await self._call(
+            lambda: self.client.chat.completions.create(
+                **self._arguments(messages), stream=True, stream_options={"include_usage": True}
             )
+        )
+        try:
             async with stream:
                 async for chunk in stream:
                     if chunk.usage is not None:
                         usage = _usage(chunk.usage)
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
-        except (openai.OpenAIError, AttributeError, ValueError) as exc:
-            raise self._failed(exc) from exc
+        except openai.OpenAIError as exc:
+            self.metrics.llm_errors.labels("openai").inc()
+            raise _upstream(convert_error(exc, self.endpoint, self.model, "LLM_MODEL")) from exc
+        except Exception as exc:  # the HTTP layer under the stream (a dropped connection)
+            self.metrics.llm_errors.labels("openai").inc()
+            raise UpstreamError(
+                f"{self.endpoint} (model {self.model!r}) broke off the answer: "
+                f"{type(exc).__name__}"
+            ) from exc
         finally:
             self.metrics.llm_seconds.labels("openai").observe(time.perf_counter() - start)
         yield usage

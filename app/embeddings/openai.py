@@ -4,7 +4,7 @@ OpenAI-compatible server (OPENAI_BASE_URL: Ollama, vLLM, llama.cpp server, LM St
 Texts are sent in batches bounded by EMBEDDING_BATCH_SIZE inputs and by
 EMBEDDING_MAX_BATCH_TOKENS tokens (tiktoken cl100k_base, the tokenizer of OpenAI's embedding
 models), up to EMBEDDING_MAX_CONCURRENCY requests at once, each retried on 429/5xx/timeouts
-(`app/embeddings/retry.py`).
+(`app/retry.py`).
 
 Vectors are L2-normalised here: OpenAI's already have unit length (then this is a no-op),
 but compatible servers do not promise it (Ollama returns some models' vectors raw).
@@ -24,14 +24,14 @@ import tiktoken
 
 from app.config import Settings
 from app.embeddings.base import Embedder, Vectors, unit_rows
-from app.embeddings.openai_client import (
+from app.errors import ConfigError, InvalidInput, UpstreamError
+from app.openai_client import (
     async_client,
     convert_error,
     endpoint_from,
     sync_client,
 )
-from app.embeddings.retry import RetryPolicy, call_with_retries
-from app.errors import ConfigError, InvalidInput, UpstreamError
+from app.retry import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 

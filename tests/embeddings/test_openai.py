@@ -14,8 +14,8 @@ import tiktoken
 from app.config import Settings, load_settings
 from app.embeddings import build_embedder
 from app.embeddings.openai import OpenAIEmbedder, plan_batches, resolve_dimensions
-from app.embeddings.retry import RetryPolicy
 from app.errors import ConfigError, InvalidInput, UpstreamError, UpstreamTimeout
+from app.retry import RetryPolicy
 from tests.fake_openai import FakeOpenAI, Reply, text_vector
 
 pytestmark = pytest.mark.anyio
@@ -130,7 +130,7 @@ async def test_retry_after_decides_the_wait(
     # Our own backoff would wait ~100 s; the server asks for 0.2 s and that is what we wait.
     slow_backoff = RetryPolicy(max_retries=2, base_delay=200)
     fake_openai.script(Reply(429, retry_after="0.2"))
-    with caplog.at_level(logging.WARNING, logger="app.embeddings.retry"):
+    with caplog.at_level(logging.WARNING, logger="app.retry"):
         await embedder(retry=slow_backoff).embed_documents(["x"])
     (line,) = [r.getMessage() for r in caplog.records if "retry 1/2" in r.getMessage()]
     waited = float(re.search(r"in ([0-9.]+)s", line).group(1))  # type: ignore[union-attr]

@@ -3,7 +3,7 @@ Settings, and the conversion of its errors into ours (reusable by the chat/answe
 
 Everything is passed explicitly: the `openai` package would otherwise read OPENAI_API_KEY,
 OPENAI_BASE_URL, AZURE_OPENAI_* from the environment itself, and only `app/config.py` may.
-The client's own retries are switched off (`max_retries=0`): `app/embeddings/retry.py`
+The client's own retries are switched off (`max_retries=0`): `app/retry.py`
 retries instead, so the retry count, backoff and Retry-After handling are ours and visible
 in logs, and retries do not multiply (client retries x our retries).
 """

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 import openai
 
-from app.embeddings.openai_client import Endpoint, convert_error, is_retryable
 from app.errors import UpstreamError
+from app.openai_client import Endpoint, convert_error, is_retryable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
