@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import collections, health, metrics, search, similar
+from app.api.routes import ask, chat, collections, health, metrics, search, similar
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -46,5 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(search.router)
     app.include_router(similar.router)
+    app.include_router(ask.router)
+    app.include_router(chat.router)
     web.install(app)
     return app

@@ -15,6 +15,7 @@ from app.db.embedded import database_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings import Embedder, build_embedder
 from app.errors import PgaskError, ServiceUnavailable
+from app.llm import ChatModel
 from app.observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     _embedder: Embedder | None = None
     embedder_error: str | None = None
+    chat: ChatModel | None = None  # None with LLM_PROVIDER=none: answers are extractive
 
     @property
     def embedder(self) -> Embedder:
@@ -43,6 +45,8 @@ class Services:
         url = await asyncio.to_thread(database_url, settings)
         engine = create_engine(url, settings)
         services = cls(settings, url, engine, create_sessionmaker(engine), metrics or Metrics())
+        if settings.llm_provider == "openai":
+            services.chat = ChatModel.from_settings(settings, services.metrics)
         if not load_embedder:
             services.embedder_error = "not loaded by this command"
             return services
@@ -55,6 +59,8 @@ class Services:
         return services
 
     async def close(self) -> None:
+        if self.chat is not None:
+            await self.chat.aclose()
         if self._embedder is not None:
             await self._embedder.aclose()
         await self.engine.dispose()

@@ -1,0 +1,35 @@
+"""POST /v1/ask: a cited answer, whole (JSON) or streamed (text/event-stream)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import ServicesDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.schemas.ask import AskIn, AskOut
+from app.api.sse import format_event, prepend, sse_response
+from app.rag.service import Answerer
+
+router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
+
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "With stream=true: events `sources`, `delta`..., then `done` or `error`",
+    },
+    502: PROBLEM_RESPONSES[500] | {"description": "The chat model failed (sources included)"},
+    504: PROBLEM_RESPONSES[500] | {"description": "The chat model timed out (sources included)"},
+}
+
+
+@router.post("/v1/ask", response_model=AskOut, responses=_STREAM_DOC)
+async def ask(body: AskIn, services: ServicesDep) -> AskOut | StreamingResponse:
+    answerer = Answerer(services, services.chat)
+    if not body.stream:
+        return AskOut.from_answer(await answerer.answer(body.to_request()))
+    events = answerer.stream(body.to_request())
+    first = await anext(events)
+    return sse_response(format_event(e, d) async for e, d in prepend(first, events))

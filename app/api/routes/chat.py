@@ -1,0 +1,123 @@
+"""POST /v1/chat/completions: pgask as an OpenAI-compatible "model" (model = collection),
+so any OpenAI client or chat UI gets cited answers."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import ServicesDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.schemas.ask import CitationOut
+from app.api.schemas.chat import (
+    ChatChoice,
+    ChatChoiceMessage,
+    ChatRequest,
+    ChatResponse,
+    ChatUsage,
+)
+from app.api.sse import SSE_HEADERS, prepend
+from app.errors import InvalidInput
+from app.rag.citations import Citation
+from app.rag.service import Answerer, AskRequest
+
+router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
+
+
+def to_ask_request(body: ChatRequest) -> AskRequest:
+    """The last user message is the question; earlier user/assistant turns are history.
+    Client system prompts are ignored: pgask's own system prompt governs answers."""
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
+        raise InvalidInput("messages: the last user/assistant message must be a user question")
+    history = [{"role": m.role, "content": m.text()} for m in turns[:-1]]
+    return AskRequest(collection=body.model, question=turns[-1].text()[:4000], history=history)
+
+
+def sources_footer(citations: list[Citation]) -> str:
+    if not citations:
+        return ""
+    lines = [
+        f"[{c.n}] {c.title or c.source}" + (f" ({c.source})" if c.title else "") for c in citations
+    ]
+    return "\n\nSources:\n" + "\n".join(lines)
+
+
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
+    answerer = Answerer(services, services.chat)
+    request = to_ask_request(body)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if body.stream:
+        events = answerer.stream(request)
+        first = await anext(events)
+        return StreamingResponse(
+            _chunks(prepend(first, events), completion_id, created, body.model),
+            media_type="text/event-stream",
+            headers=SSE_HEADERS,
+        )
+    answer = await answerer.answer(request)
+    return ChatResponse(
+        id=completion_id,
+        created=created,
+        model=body.model,
+        choices=[
+            ChatChoice(
+                message=ChatChoiceMessage(content=answer.answer + sources_footer(answer.citations))
+            )
+        ],
+        usage=ChatUsage(**vars(answer.usage)),
+        citations=[CitationOut(**vars(c)) for c in answer.citations],
+    )
+
+
+def _chunk(
+    completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None
+) -> str:
+    payload = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+async def _chunks(
+    events: AsyncIterator[tuple[str, dict[str, Any]]],
+    completion_id: str,
+    created: int,
+    model: str,
+) -> AsyncIterator[str]:
+    """The OpenAI streaming format: chat.completion.chunk objects, then [DONE]."""
+    yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""})
+    async for event, data in events:
+        if event == "delta":
+            yield _chunk(completion_id, created, model, {"content": data["text"]})
+        elif event == "done":
+            citations = [Citation(**c) for c in data["citations"]]
+            footer = sources_footer(citations)
+            if footer:
+                yield _chunk(completion_id, created, model, {"content": footer})
+            yield _chunk(completion_id, created, model, {}, finish="stop")
+        elif event == "error":
+            yield _chunk(
+                completion_id,
+                created,
+                model,
+                {"content": f"\n\n[error: {data['detail']}]"},
+                finish="stop",
+            )
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,44 @@
+"""Server-sent events for streamed answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from fastapi.responses import StreamingResponse
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def format_event(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def _guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """Once the response has started, a failure can only be reported as an event."""
+    try:
+        async for chunk in events:
+            yield chunk
+    except Exception:
+        log.exception("stream failed after it started")
+        yield format_event(
+            "error", {"status": 500, "title": "Internal error", "detail": "the answer failed"}
+        )
+
+
+def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(_guarded(events), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def prepend(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`first`, then the rest: routes take the first event before answering, so that
+    errors before any output (unknown collection, bad filter) are ordinary HTTP errors."""
+    yield first
+    async for item in rest:
+        yield item

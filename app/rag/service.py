@@ -1,0 +1,225 @@
+"""Ask: (rewrite a follow-up) -> search -> budgeted prompt -> chat model (or extractive)
+-> cited answer, whole or as a stream of events.
+
+The database session lives only for the search: it is closed before the model is called,
+so no connection is held while tokens stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.errors import InvalidInput, PgaskError, UpstreamError
+from app.llm import ChatModel, Completion, Usage
+from app.rag.citations import Citation, parse_citations
+from app.rag.extractive import extractive_answer
+from app.rag.prompt import Prompt, build_prompt
+from app.rag.sources import Source
+from app.search.service import Mode, SearchRequest, run_search
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+REWRITE_PROMPT = """\
+Rewrite the user's last message as a standalone search query for a document search engine, \
+using the conversation for context (resolve pronouns like "it" or "its"). Answer with the \
+query only, no quotes, no explanation."""
+REWRITE_HISTORY_TURNS = 6
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    collection: str
+    question: str
+    k: int = 8
+    mode: Mode = "hybrid"
+    filter: dict[str, Any] | None = None
+    history: Sequence[dict[str, str]] = ()
+    rewrite: bool = True
+
+
+@dataclass
+class Retrieval:
+    query: str  # what was searched: the question, or its standalone rewrite
+    rewritten: bool
+    sources: list[Source]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    answer: str
+    generated: bool
+    citations: list[Citation]
+    sources: list[Source]
+    search_query: str
+    rewritten: bool
+    usage: Usage
+    timings: dict[str, float]
+    dropped_sources: int = 0
+
+
+def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
+    return [asdict(s) for s in sources]
+
+
+class Answerer:
+    def __init__(self, services: Services, chat: ChatModel | None) -> None:
+        self.services = services
+        self.chat = chat
+
+    async def retrieve(self, request: AskRequest) -> Retrieval:
+        timings: dict[str, float] = {}
+        query, rewritten = await self._search_query(request, timings)
+        async with self.services.sessionmaker() as session:
+            result = await run_search(
+                session,
+                self.services.embedder,
+                request.collection,
+                SearchRequest(mode=request.mode, k=request.k, query=query, filter=request.filter),
+            )
+        timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
+        sources = [
+            Source(
+                n,
+                h.chunk_id,
+                h.document_id,
+                h.title,
+                h.source,
+                h.section,
+                h.page,
+                h.text or "",
+                h.score,
+            )
+            for n, h in enumerate(result.hits, start=1)
+        ]
+        return Retrieval(query, rewritten, sources, timings)
+
+    async def _search_query(
+        self, request: AskRequest, timings: dict[str, float]
+    ) -> tuple[str, bool]:
+        if not (request.history and request.rewrite and self.chat):
+            return request.question, False
+        turns = [
+            *request.history[-REWRITE_HISTORY_TURNS:],
+            {"role": "user", "content": request.question},
+        ]
+        transcript = "\n".join(f"{t['role']}: {t['content']}" for t in turns)
+        started = time.perf_counter()
+        completion = await self.chat.complete(
+            [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": transcript}]
+        )
+        timings["rewrite_ms"] = (time.perf_counter() - started) * 1000
+        query = " ".join(completion.text.split()).strip("\"'")
+        return (query, True) if query else (request.question, False)
+
+    def prompt(self, request: AskRequest, retrieval: Retrieval) -> Prompt:
+        settings = self.services.settings
+        try:
+            return build_prompt(
+                request.question,
+                retrieval.sources,
+                history=request.history,
+                context_tokens=settings.llm_context_tokens,
+                answer_tokens=settings.llm_answer_tokens,
+            )
+        except ValueError as exc:
+            raise InvalidInput(f"question and history are too long: {exc}") from exc
+
+    def _with_sources(self, error: PgaskError, retrieval: Retrieval) -> PgaskError:
+        """Model failures still hand back what was retrieved."""
+        error.extra = {
+            **error.extra,
+            "sources": sources_payload(retrieval.sources),
+            "search_query": retrieval.query,
+        }
+        return error
+
+    async def answer(self, request: AskRequest) -> Answer:
+        retrieval = await self.retrieve(request)
+        if self.chat is None:
+            text = extractive_answer(retrieval.sources)
+            return self._finish(retrieval, Completion(text), generated=False, dropped=0)
+        prompt = self.prompt(request, retrieval)
+        started = time.perf_counter()
+        try:
+            completion = await self.chat.complete(prompt.messages)
+        except UpstreamError as exc:
+            raise self._with_sources(exc, retrieval) from exc
+        retrieval.timings["llm_ms"] = (time.perf_counter() - started) * 1000
+        retrieval.sources = prompt.sources
+        return self._finish(retrieval, completion, generated=True, dropped=prompt.dropped)
+
+    def _finish(
+        self, retrieval: Retrieval, completion: Completion, *, generated: bool, dropped: int
+    ) -> Answer:
+        return Answer(
+            answer=completion.text,
+            generated=generated,
+            citations=parse_citations(completion.text, retrieval.sources),
+            sources=retrieval.sources,
+            search_query=retrieval.query,
+            rewritten=retrieval.rewritten,
+            usage=completion.usage,
+            timings=retrieval.timings,
+            dropped_sources=dropped,
+        )
+
+    async def stream(self, request: AskRequest) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """(event, data) pairs: sources, then deltas, then done, or error."""
+        retrieval = await self.retrieve(request)
+        if self.chat is None:
+            answer = self._finish(
+                retrieval,
+                Completion(extractive_answer(retrieval.sources)),
+                generated=False,
+                dropped=0,
+            )
+            yield "sources", sources_event(retrieval, generated=False)
+            yield "delta", {"text": answer.answer}
+            yield "done", done_event(answer)
+            return
+        prompt = self.prompt(request, retrieval)
+        retrieval.sources = prompt.sources
+        yield "sources", sources_event(retrieval, generated=True)
+        started = time.perf_counter()
+        text, usage = "", Usage()
+        try:
+            async for piece in self.chat.stream(prompt.messages):
+                if isinstance(piece, Usage):
+                    usage = piece
+                else:
+                    text += piece
+                    yield "delta", {"text": piece}
+        except UpstreamError as exc:
+            yield "error", {"status": exc.status, "title": exc.title, "detail": exc.detail}
+            return
+        retrieval.timings["llm_ms"] = (time.perf_counter() - started) * 1000
+        answer = self._finish(
+            retrieval, Completion(text, usage), generated=True, dropped=prompt.dropped
+        )
+        yield "done", done_event(answer)
+
+
+def sources_event(retrieval: Retrieval, *, generated: bool) -> dict[str, Any]:
+    return {
+        "sources": sources_payload(retrieval.sources),
+        "search_query": retrieval.query,
+        "rewritten": retrieval.rewritten,
+        "generated": generated,
+    }
+
+
+def done_event(answer: Answer) -> dict[str, Any]:
+    return {
+        "answer": answer.answer,
+        "generated": answer.generated,
+        "citations": [asdict(c) for c in answer.citations],
+        "usage": asdict(answer.usage),
+        "timings": answer.timings,
+        "dropped_sources": answer.dropped_sources,
+    }
