@@ -131,3 +131,6 @@ def main() -> None:
         sys.exit(2 if exc.status == 500 else 1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+from app.commands import ingest as _ingest_commands  # noqa: E402, F401  (registers commands)

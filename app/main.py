@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import collections, health
+from app.api.routes import collections, documents, health, jobs
 from app.config import Settings, get_settings
 from app.services import Services
+from ingest.jobs import start_ingest_worker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,9 +22,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(settings)
         app.state.services = services
+        worker = start_ingest_worker(services)
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await services.close()
 
     app = FastAPI(
@@ -35,4 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(collections.router)
+    app.include_router(documents.router)
+    app.include_router(jobs.router)
     return app

@@ -25,7 +25,7 @@ import psycopg
 from pgvector.psycopg import register_vector_async
 
 from app.embeddings.base import Embedder
-from app.errors import InvalidInput, PgaskError
+from app.errors import InvalidInput, PgaskError, ServiceUnavailable
 from ingest.chunker import ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
 from ingest.writer import (
@@ -110,15 +110,25 @@ def content_hash(doc: LoadedDocument) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def check_document(doc: LoadedDocument) -> None:
     """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
     (text columns and jsonb both refuse them)."""
-    fields = [doc.external_id, doc.title, doc.source, json.dumps(doc.metadata, default=str)]
-    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
-    if any("\x00" in f or "\\u0000" in f for f in fields):
-        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
     if not doc.external_id:
         raise InvalidInput("empty document id")
+    fields = [doc.external_id, doc.title, doc.source, *_strings(dict(doc.metadata))]
+    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
+    if any("\x00" in f for f in fields):
+        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
 
 
 @dataclass
@@ -153,8 +163,12 @@ class Pipeline:
         plan: Plan,
         *,
         on_progress: ProgressCallback | None = None,
+        strict: bool = False,
     ) -> None:
+        """`strict`: raise on the first failure (the HTTP API) instead of reporting it per
+        document and going on (the CLI and jobs)."""
         self.dsn = dsn
+        self.strict = strict
         self.embedder = embedder
         self.plan = plan
         self.report = Report()
@@ -173,6 +187,8 @@ class Pipeline:
                     group.create_task(self._embed_stage(to_embed, to_write))
                     group.create_task(self._write_stage(writer, to_write))
                     await self._prepare_stage(lookup, items, to_embed)
+            except ExceptionGroup as failed:
+                raise _first_error(failed) from failed
             finally:
                 # Always leave the index in place, even when the load failed half-way.
                 await build_index(
@@ -237,6 +253,8 @@ class Pipeline:
             if doc.external_id in self.seen:
                 raise InvalidInput(f"document id {doc.external_id!r} appears twice in this run")
         except InvalidInput as exc:
+            if self.strict:
+                raise InvalidInput(f"{where}: {exc.detail}") from exc
             self.report.fail(Failure(where, exc.detail))
             return False
         self.seen.add(doc.external_id)
@@ -263,6 +281,8 @@ class Pipeline:
                 try:
                     vectors = await self.embedder.embed_documents(texts)
                 except PgaskError as exc:
+                    if self.strict:
+                        raise
                     self._fail_batch(batch, f"embedding failed: {exc}")
                     continue
                 self.report.embedded += len(texts)
@@ -278,6 +298,8 @@ class Pipeline:
             try:
                 await write_documents(conn, self.plan.target, batch.records)
             except (PgaskError, psycopg.Error) as exc:
+                if self.strict:
+                    raise
                 self._fail_batch(batch, f"database write failed: {exc}")
                 continue
             for pending in batch.pending:
@@ -292,6 +314,16 @@ class Pipeline:
         for pending in batch.pending:
             self.report.fail(Failure(pending.doc.source or pending.doc.external_id, reason))
         self._on_progress(self.report)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
+    """The error to report from a failed stage: ours as they are, the database's converted."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, psycopg.Error):
+        return ServiceUnavailable(f"database error during ingest: {first}")
+    return first if isinstance(first, Exception) else RuntimeError(str(first))
 
 
 def _records(pending: list[_Pending], vectors: Any) -> Any:

@@ -64,11 +64,13 @@ async def build_pipeline(
     *,
     expected_documents: int,
     on_progress: ProgressCallback | None = None,
+    strict: bool = False,
 ) -> Pipeline:
     """A pipeline into `collection`, after checking the collection pins this embedder."""
     check_compatible(collection, embedder)
     plan = await make_plan(services, collection, embedder, expected_documents=expected_documents)
-    return Pipeline(libpq_dsn(services.url), embedder, plan, on_progress=on_progress)
+    dsn = libpq_dsn(services.url)
+    return Pipeline(dsn, embedder, plan, on_progress=on_progress, strict=strict)
 
 
 async def ingest_paths(
