@@ -7,7 +7,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from app.db.models import Collection
