@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import select
 
 from app.config import Settings
+from app.db.embedded import libpq_url
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PgaskError
@@ -31,7 +32,7 @@ from app.services import Services
 from ingest.files import load_named
 from ingest.loaders import file_format
 from ingest.pipeline import Failure, Item, Report, connect
-from ingest.service import build_pipeline, libpq_dsn
+from ingest.service import build_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ async def run_job(
         collection = await session.get(Collection, job.collection_id)
     if collection is None:  # deleted collections cascade to their jobs; nothing left to do
         return report
-    async with await connect(libpq_dsn(services.url)) as files_conn:
+    async with await connect(libpq_url(services.url)) as files_conn:
         try:
             pipeline = await build_pipeline(
                 services, embedder, collection, expected_documents=job.total
@@ -242,7 +243,7 @@ async def run_worker(
     name, ran = worker_name(), 0
     while not stop.is_set():
         try:
-            async with await connect(libpq_dsn(services.url)) as conn:
+            async with await connect(libpq_url(services.url)) as conn:
                 while not stop.is_set():
                     job = await claim_job(conn, name, services.settings)
                     if job is None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL
 
 from app.collections import check_compatible
 from app.config import Settings
+from app.db.embedded import libpq_url
 from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
 from app.services import Services
@@ -21,11 +21,6 @@ from ingest.chunker import ModelLimit
 from ingest.files import discover, estimate_documents, load_entries
 from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, connect
 from ingest.writer import Target
-
-
-def libpq_dsn(url: URL) -> str:
-    """The SQLAlchemy URL as a libpq connection string for psycopg's own connections."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def model_limit(embedder: Embedder) -> ModelLimit | None:
@@ -69,7 +64,7 @@ async def build_pipeline(
     """A pipeline into `collection`, after checking the collection pins this embedder."""
     check_compatible(collection, embedder)
     plan = await make_plan(services, collection, embedder, expected_documents=expected_documents)
-    dsn = libpq_dsn(services.url)
+    dsn = libpq_url(services.url)
     return Pipeline(dsn, embedder, plan, on_progress=on_progress, strict=strict)
 
 
@@ -103,7 +98,7 @@ async def ingest_paths(
     report = await pipeline.run(items())
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
-        async with await connect(libpq_dsn(services.url)) as conn:
+        async with await connect(libpq_url(services.url)) as conn:
             report.deleted = await prune_documents(
                 conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
             )
