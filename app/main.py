@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(collections.router)
+    # After any router with more specific /documents/{id}/... routes: `{id:path}` matches
+    # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)
     app.include_router(jobs.router)
     return app

@@ -4,7 +4,7 @@ model checked, a plan made (chunking, bulk load or not), the pipeline run, `--pr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,11 @@ async def ingest_paths(
     *,
     glob: str | None = None,
     prune: bool = False,
-    on_start: Any = None,
+    on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> tuple[Report, list[Failure]]:
-    """Ingest files and folders; returns the report and the skipped (hidden, binary) files."""
+    """Ingest files and folders; returns the report and the skipped (hidden, binary) files.
+    `on_start(documents, files)` is told how many documents the files should give."""
     max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
     found = discover(roots, glob=glob, max_bytes=max_bytes)
     expected = estimate_documents(found.files)

@@ -8,9 +8,10 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,14 +21,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.cli import JsonOption, app, print_json, run_async
 from app.config import Settings
 from app.errors import Conflict, NotFound
 
-err_console = console.__class__(stderr=True)
+if TYPE_CHECKING:
+    from app.db.models import Collection
+    from app.services import Services
+
+err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
 
 
-async def _start(settings: Settings) -> Any:
+async def _start(settings: Settings) -> Services:
     """Services with the embedder loaded, on a migrated database."""
     from app.db import migrate
     from app.db.embedded import database_url
@@ -42,7 +47,7 @@ async def _start(settings: Settings) -> Any:
     return services
 
 
-async def _collection(services: Any, name: str) -> tuple[Any, bool]:
+async def _collection(services: Services, name: str) -> tuple[Collection, bool]:
     """The collection, created with the configured model if it does not exist yet."""
     from app.collections import create_collection, get_collection
 
