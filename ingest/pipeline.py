@@ -39,6 +39,7 @@ from ingest.writer import (
 
 BATCH_CHUNKS = 256  # chunks per embed call and per write transaction
 QUEUE_DEPTH = 2  # batches waiting between two stages
+LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,7 @@ class _Pending:
 class _Batch:
     pending: list[_Pending] = field(default_factory=list)
     records: list[DocumentRecord] = field(default_factory=list)
-
-    @property
-    def chunk_count(self) -> int:
-        return sum(len(p.chunks) for p in self.pending)
+    chunk_count: int = 0
 
 
 async def connect(dsn: str) -> psycopg.AsyncConnection[Any]:
@@ -206,6 +204,7 @@ class Pipeline:
         items: AsyncIterable[Item],
         out: asyncio.Queue[_Batch | None],
     ) -> None:
+        batch = _Batch()  # filled across lookups, so batches stay full with small documents
         try:
             group: list[LoadedDocument] = []
             async for item in items:
@@ -214,10 +213,12 @@ class Pipeline:
                     self._on_progress(self.report)
                     continue
                 group.append(item)
-                if len(group) >= 64:
-                    await self._prepare(conn, group, out)
+                if len(group) >= LOOKUP_DOCUMENTS:
+                    batch = await self._prepare(conn, group, batch, out)
                     group = []
-            await self._prepare(conn, group, out)
+            batch = await self._prepare(conn, group, batch, out)
+            if batch.pending:
+                await out.put(batch)
         finally:
             await out.put(None)
 
@@ -225,11 +226,13 @@ class Pipeline:
         self,
         conn: psycopg.AsyncConnection[Any],
         docs: list[LoadedDocument],
+        batch: _Batch,
         out: asyncio.Queue[_Batch | None],
-    ) -> None:
+    ) -> _Batch:
+        """Skip the unchanged documents, chunk the others into `batch`, and send it on each
+        time it is full; returns the batch being filled."""
         valid = [d for d in docs if self._accept(d)]
         stored = await self._stored_hashes(conn, [d.external_id for d in valid])
-        batch = _Batch()
         for doc in valid:
             digest = content_hash(doc)
             if stored.get(doc.external_id) == digest:
@@ -239,12 +242,12 @@ class Pipeline:
                 doc.blocks, self.plan.chunk_size, self.plan.chunk_overlap, self.plan.model_limit
             )
             batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
+            batch.chunk_count += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
                 await out.put(batch)
                 batch = _Batch()
-        if batch.pending:
-            await out.put(batch)
         self._on_progress(self.report)
+        return batch
 
     def _accept(self, doc: LoadedDocument) -> bool:
         where = doc.source or doc.external_id
