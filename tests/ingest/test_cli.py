@@ -116,3 +116,52 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
             "SELECT 1 FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection_id),)
         ).fetchone()
     assert index == (1,)
+
+
+def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) -> None:
+    import asyncio
+
+    from app.collections import create_collection
+    from app.config import load_settings
+    from app.services import Services
+    from ingest.jobs import create_job
+    from tests.conftest import MINILM
+
+    async def queue() -> str:
+        services = await Services.start(load_settings(database_url=db_url), load_embedder=False)
+        try:
+            async with services.sessionmaker() as session:
+                collection = await create_collection(session, MINILM, name=collection_name)
+            job = await create_job(services, collection, [("w.md", b"# W\n\nworker text")])
+        finally:
+            await services.close()
+        return str(job.id)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        env=_env(db_url),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        job_id = asyncio.run(queue())
+        deadline = time.monotonic() + 180
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            while (
+                status := conn.execute(
+                    "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,)
+                ).fetchone()[0]
+            ) not in ("succeeded", "failed"):
+                assert worker.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == "succeeded"
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 0, err
+    assert out.startswith("worker stopped after ")
