@@ -69,3 +69,22 @@ def test_unknown_extension_reads_as_text() -> None:
 def test_bad_files_say_why(name: str, data: bytes, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         load_named(name, data)
+
+
+def test_discover_filters_by_glob_caps_size_and_keeps_named_files(tmp_path) -> None:
+    from ingest.files import discover
+    from tests.ingest.conftest import write
+
+    root = write(
+        tmp_path / "kb",
+        {"a.md": "a", "deep/b.md": "b", "c.txt": "c", "big.md": "x" * 2000, ".h.md": "h"},
+    )
+    found = discover([root], glob="*.md", max_bytes=1000)
+    assert [f.name for f in found.files] == ["kb/a.md", "kb/deep/b.md"]
+    assert [(f.path, f.error.split(",")[0]) for f in found.failures] == [
+        ("kb/big.md", "file is 0.0 MiB")
+    ]
+    assert [s.path for s in found.skipped] == ["kb/.h.md"]
+    assert found.scopes == ["kb/"]
+    named = discover([root / ".h.md"], glob=None, max_bytes=1000)
+    assert [f.name for f in named.files] == [".h.md"] and named.scopes == [".h.md"]
