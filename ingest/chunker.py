@@ -154,7 +154,7 @@ def _fitted(
 ) -> Iterator[tuple[int, int]]:
     """Re-cut a span the embedding model counts as too long (its tokens are not cl100k's:
     Cyrillic or URLs take up to 1.7 word pieces per cl100k token) with a smaller size."""
-    if limit is None or size <= 1:
+    if limit is None:
         yield start, end
         return
     count, most = limit
@@ -162,9 +162,26 @@ def _fitted(
     if used <= most:
         yield start, end
         return
+    if size <= 1:  # one cl100k token the model still counts as too long: cut characters
+        yield from _character_cuts(text, start, end, limit)
+        return
     smaller = max(1, min(size - 1, size * most // used))
     for s, e in _chunk_text(text[start:end], smaller, min(overlap, smaller - 1)):
         yield from _fitted(text, start + s, start + e, smaller, overlap, limit)
+
+
+def _character_cuts(
+    text: str, start: int, end: int, limit: ModelLimit
+) -> Iterator[tuple[int, int]]:
+    count, most = limit
+    while start < end:
+        cut = end
+        while cut > start + 1 and count(text[start:cut]) > most:
+            cut -= 1
+        s, e = _trim(text, start, cut)
+        if s < e:
+            yield s, e
+        start = cut
 
 
 #: The embedding model's own token counter and its input limit in those tokens.

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
     """One document per file, one per non-empty line of a JSON Lines file."""
     return sum(
-        sum(1 for line in data.splitlines() if line.strip()) if file_format(name) == "beir" else 1
+        sum(1 for line in data.split(b"\n") if line.strip()) if file_format(name) == "beir" else 1
         for name, data in files
     )
 

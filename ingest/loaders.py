@@ -57,7 +57,8 @@ def _markdown(text: str) -> tuple[str, list[Block]]:
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    lines = text.splitlines(keepends=True)
+    # markdown-it numbers lines by "\n" alone; str.splitlines would also cut at U+2028 etc.
+    lines = [line + "\n" for line in text.split("\n")]
     path: list[tuple[int, str]] = []
     blocks: list[Block] = []
     title = ""
@@ -157,7 +158,8 @@ def load_jsonl(name: str, data: bytes) -> tuple[list[LoadedDocument], list[str]]
     text = decode_text(data)
     documents: list[LoadedDocument] = []
     errors: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # JSON Lines are separated by "\n" only: U+2028 and friends may occur inside strings.
+    for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
             try:
                 documents.append(_beir_line(line, number, name))

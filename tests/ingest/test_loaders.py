@@ -45,6 +45,13 @@ def test_beir_jsonl_gives_one_document_per_line_and_reports_bad_lines() -> None:
     assert errors == ["line 3: missing or empty 'text'", "line 4: not JSON (Expecting value)"]
 
 
+def test_unicode_line_separators_inside_documents_do_not_split_them() -> None:
+    docs, errors = load_jsonl("c.jsonl", json.dumps({"_id": "x", "text": "a\u2028b\x85c"}).encode())
+    assert errors == [] and docs[0].blocks[0].text == "a\u2028b\x85c"
+    doc = load_file("m.md", "# T\n\nline\u2028more\n\n## S\n\nbody\n".encode())
+    assert [(b.section, b.text) for b in doc.blocks] == [("T", "line\u2028more"), ("T > S", "body")]
+
+
 def test_unknown_extension_reads_as_text() -> None:
     [doc], _ = load_named("notes/LICENSE", b"Apache License")
     assert (doc.external_id, doc.format, doc.blocks[0].text) == (
