@@ -65,8 +65,18 @@ class Settings(BaseSettings):
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
     pgask_allow_unauthenticated: bool = False
-    pgask_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
+
+    # Ingestion
+    pgask_ingest_max_file_mb: int = Field(default=100, ge=1, le=1024)
+    pgask_ingest_max_batch_documents: int = Field(default=1000, ge=1, le=100_000)
+    pgask_ingest_worker: bool = True
+    pgask_ingest_bulk_threshold: int = Field(default=2000, ge=1)
+    pgask_ingest_maintenance_work_mem_mb: int = Field(default=512, ge=64, le=65536)
+    pgask_job_heartbeat_seconds: float = Field(default=5.0, gt=0, le=600)
+    pgask_job_stale_seconds: float = Field(default=60.0, gt=0)
+    pgask_job_max_attempts: int = Field(default=3, ge=1, le=100)
 
     @field_validator("database_url")
     @classmethod

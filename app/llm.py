@@ -139,8 +139,7 @@ class ChatModel:
         except Exception as exc:  # the HTTP layer under the stream (a dropped connection)
             self.metrics.llm_errors.labels("openai").inc()
             raise UpstreamError(
-                f"{self.endpoint} (model {self.model!r}) broke off the answer: "
-                f"{type(exc).__name__}"
+                f"{self.endpoint} (model {self.model!r}) broke off the answer: {type(exc).__name__}"
             ) from exc
         finally:
             self.metrics.llm_seconds.labels("openai").observe(time.perf_counter() - start)

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import ask, chat, collections, health, metrics, search, similar
+from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
 from app.web import routes as web
+from ingest.jobs import start_ingest_worker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,9 +26,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(settings, metrics=app_metrics)
         app.state.services = services
+        worker = start_ingest_worker(services)
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await services.close()
 
     app = FastAPI(
@@ -38,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.pgask_max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
     app.add_middleware(AuthMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)
@@ -48,5 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(similar.router)
     app.include_router(ask.router)
     app.include_router(chat.router)
+    # After any router with more specific /documents/{id}/... routes: `{id:path}` matches
+    # every rest of the path, so ids may contain '/'.
+    app.include_router(documents.router)
+    app.include_router(jobs.router)
     web.install(app)
     return app

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
 from app.errors import InvalidInput
 
 _COPY_CHUNKS = (
@@ -154,3 +155,29 @@ async def delete_documents(
             (collection_id, list(external_ids)),
         )
         return cursor.rowcount
+
+
+async def drop_index(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
+    """Drop the collection's HNSW index before a large first load (`build_index` after)."""
+    await conn.execute(drop_hnsw_index_sql(target.collection_id))
+
+
+async def build_index(
+    conn: psycopg.AsyncConnection[Any],
+    target: Target,
+    *,
+    maintenance_work_mem_mb: int = 512,
+    analyze: bool = True,
+) -> None:
+    """Create the collection's HNSW index if it is missing (after a bulk load, or a load that
+    was killed before it could rebuild it), with more memory for this build only, and
+    refresh the planner's statistics. Cheap when the index already exists and not `analyze`.
+    The connection must be in autocommit mode."""
+    mem = int(maintenance_work_mem_mb)
+    async with conn.transaction():
+        # SET takes no bound parameters; set_config does, and is_local=true scopes it to
+        # this transaction like SET LOCAL.
+        await conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{mem}MB",))
+        await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
+    if analyze:
+        await conn.execute("ANALYZE chunks")

@@ -64,7 +64,9 @@ def db_url(data_dir: Path) -> str:
 
 @pytest.fixture(scope="session")
 def settings(db_url: str) -> Settings:
-    return load_settings(database_url=db_url, _env_file=None)
+    """Test settings. Servers built from them run no in-server ingest worker: many test
+    servers share the database, and a job must be run by the server its test watches."""
+    return load_settings(database_url=db_url, pgask_ingest_worker=False, _env_file=None)
 
 
 @pytest.fixture(scope="session")

@@ -97,11 +97,13 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 once a request body exceeds `max_bytes`, declared or streamed."""
+    """Answers 413 once a request body exceeds PGASK_MAX_REQUEST_MB, declared or streamed
+    (a missing or false Content-Length does not get past it)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_mb: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_mb = max_mb
+        self.max_bytes = max_mb * 2**20
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,7 +129,7 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
     def _detail(self) -> str:
-        return f"request body exceeds PGASK_MAX_BODY_BYTES ({self.max_bytes} bytes)"
+        return f"request body exceeds PGASK_MAX_REQUEST_MB ({self.max_mb} MiB)"
 
 
 class AuthMiddleware:

@@ -1,1 +1,1 @@
-"""CLI commands by area; each module registers on `app.cli.app`."""
+"""CLI commands, one module per area; each registers itself on `app.cli.app`."""

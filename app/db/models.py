@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Text,
     UniqueConstraint,
@@ -158,4 +159,21 @@ class IngestJob(Base):
             name="job_status",
         ),
         Index("ingest_jobs_queue", "created_at", postgresql_where=sql_text("status = 'queued'")),
+        Index(
+            "ingest_jobs_running", "heartbeat_at", postgresql_where=sql_text("status = 'running'")
+        ),
     )
+
+
+class IngestJobFile(Base):
+    """An uploaded file waiting for its job, kept in PostgreSQL so that a `pgask worker` on
+    another machine can process it; deleted when the job finishes."""
+
+    __tablename__ = "ingest_job_files"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ingest_jobs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (UniqueConstraint("job_id", "name"),)

@@ -298,8 +298,8 @@ def test_planted_instructions_stay_inside_the_fence(
 # -- OpenAI-compatible front door --------------------------------------------------------
 
 
-def test_chat_completions_with_the_openai_client(client: httpx.Client, corpus: str) -> None:
-    pgask = openai.OpenAI(base_url=f"{client.base_url}v1", api_key="unused")
+def test_chat_completions_with_the_openai_client(server: ServerThread, corpus: str) -> None:
+    pgask = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
     reply = pgask.chat.completions.create(
         model=corpus, messages=[{"role": "user", "content": "How much does the Foo widget cost?"}]
     )

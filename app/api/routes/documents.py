@@ -1,0 +1,166 @@
+"""POST /v1/collections/{c}/documents (JSON batch, synchronous),
+POST /v1/collections/{c}/files (multipart, 202 + job),
+GET|DELETE /v1/collections/{c}/documents/{id} (the id may contain '/', e.g. a file path)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from sqlalchemy import delete, select
+
+from app.api.deps import EmbedderDep, ServicesDep, SessionDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.routes.collections import CollectionName
+from app.api.schemas.documents import ChunkOut, DocumentBatch, DocumentOut, IngestResult
+from app.api.schemas.jobs import JobCreated
+from app.collections import check_compatible, get_collection
+from app.db.models import Chunk, Document
+from app.errors import InvalidInput, NotFound, PayloadTooLarge
+from ingest.jobs import create_job
+from ingest.loaders import Block, LoadedDocument
+from ingest.pipeline import Item
+from ingest.service import build_pipeline
+
+router = APIRouter(
+    prefix="/v1/collections/{collection}",
+    tags=["documents"],
+    responses=PROBLEM_RESPONSES,
+)
+
+
+async def _items(batch: DocumentBatch) -> AsyncIterator[Item]:
+    for doc in batch.documents:
+        yield LoadedDocument(
+            doc.id,
+            [Block(doc.text.strip())],
+            title=doc.title,
+            source=doc.source,
+            metadata=doc.metadata,
+            format="api",
+        )
+
+
+@router.post("/documents", response_model=IngestResult)
+async def add_documents(
+    body: DocumentBatch,
+    services: ServicesDep,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    collection: str = CollectionName,
+) -> IngestResult:
+    """Add or replace documents now. Each is chunked and embedded; one whose content is
+    unchanged is skipped without embedding. Returns the counts when they are stored."""
+    most = services.settings.pgask_ingest_max_batch_documents
+    if len(body.documents) > most:
+        raise PayloadTooLarge(
+            f"{len(body.documents)} documents in one request; at most {most}"
+            " (PGASK_INGEST_MAX_BATCH_DOCUMENTS): send several batches or upload files"
+        )
+    found = await get_collection(session, collection)
+    pipeline = await build_pipeline(
+        services, embedder, found, expected_documents=len(body.documents), strict=True
+    )
+    return IngestResult.from_report(await pipeline.run(_items(body)))
+
+
+def _upload_name(upload: UploadFile) -> str:
+    name = (upload.filename or "").replace("\\", "/").lstrip("/")
+    if not name or "\x00" in name:
+        raise InvalidInput("every uploaded file needs a file name (it becomes the document id)")
+    return name
+
+
+@router.post(
+    "/files",
+    response_model=JobCreated,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={202: {"headers": {"Location": {"description": "the job's URL"}}}},
+)
+async def upload_files(
+    response: Response,
+    services: ServicesDep,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    files: Annotated[list[UploadFile], File(description="md, txt, html, pdf or BEIR jsonl")],
+    collection: str = CollectionName,
+) -> JobCreated:
+    """Queue files for ingestion; a worker processes them. Poll the job for progress."""
+    found = await get_collection(session, collection)
+    check_compatible(found, embedder)
+    max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
+    contents: dict[str, bytes] = {}
+    for upload in files:
+        name = _upload_name(upload)
+        if name in contents:
+            raise InvalidInput(f"file name {name!r} appears twice in one upload")
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise PayloadTooLarge(
+                f"{name}: above PGASK_INGEST_MAX_FILE_MB ({max_bytes // 2**20} MiB)"
+            )
+        contents[name] = data
+    job = await create_job(services, found, list(contents.items()))
+    location = f"/v1/jobs/{job.id}"
+    response.headers["Location"] = location
+    return JobCreated(job_id=job.id, status=job.status, location=location, files=len(contents))
+
+
+async def _document(session: SessionDep, collection: str, document_id: str) -> Document:
+    found = await get_collection(session, collection)
+    document = await session.scalar(
+        select(Document).where(
+            Document.collection_id == found.id, Document.external_id == document_id
+        )
+    )
+    if document is None:
+        raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+    return document
+
+
+@router.get("/documents/{document_id:path}", response_model=DocumentOut)
+async def get_document(
+    session: SessionDep,
+    document_id: str,
+    collection: str = CollectionName,
+    chunks: Annotated[bool, Query(description="Include the chunks' text")] = False,
+) -> DocumentOut:
+    document = await _document(session, collection, document_id)
+    chunk_rows = None
+    if chunks:
+        rows = await session.scalars(
+            select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
+        )
+        chunk_rows = [
+            ChunkOut(
+                ordinal=c.ordinal,
+                text=c.text,
+                section=c.section,
+                page=c.page,
+                token_count=c.token_count,
+            )
+            for c in rows
+        ]
+    return DocumentOut(
+        id=document.external_id,
+        title=document.title,
+        source=document.source,
+        metadata=document.metadata_,
+        content_hash=document.content_hash,
+        chunk_count=document.chunk_count,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        chunks=chunk_rows,
+    )
+
+
+@router.delete("/documents/{document_id:path}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_document(
+    session: SessionDep, document_id: str, collection: str = CollectionName
+) -> Response:
+    """Delete the document and its chunks."""
+    document = await _document(session, collection, document_id)
+    await session.execute(delete(Document).where(Document.id == document.id))
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,90 @@
+"""Schemas for /v1/collections/{c}/documents and /v1/collections/{c}/files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from ingest.pipeline import Report
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (PostgreSQL text rejects them)")
+    return value
+
+
+class DocumentIn(BaseModel):
+    id: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Your id for the document; sending it again replaces (or skips) it",
+        examples=["guides/install.md"],
+    )
+    text: str = Field(min_length=1, description="The document's text (plain text)")
+    title: str = Field(default="", max_length=2000)
+    source: str = Field(default="", max_length=2000, description="e.g. a URL or file path")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Copied to every chunk; search filters use it"
+    )
+
+    @field_validator("id", "text", "title", "source")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        return _no_nul(value)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class DocumentBatch(BaseModel):
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class ErrorItem(BaseModel):
+    path: str
+    error: str
+
+
+class IngestResult(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+    failed: int
+    chunks: int
+    embedded: int
+    seconds: float
+    errors: list[ErrorItem]
+
+    @classmethod
+    def from_report(cls, report: Report) -> IngestResult:
+        return cls.model_validate(report.as_dict())
+
+
+class ChunkOut(BaseModel):
+    ordinal: int
+    text: str
+    section: str
+    page: int | None
+    token_count: int
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    source: str
+    metadata: dict[str, Any]
+    content_hash: str
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+    chunks: list[ChunkOut] | None = Field(
+        default=None, description="Only with ?chunks=true, in order"
+    )

@@ -1,0 +1,180 @@
+"""`pgask ingest PATH... --collection C` and `pgask worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from app.cli import JsonOption, app, print_json, run_async
+from app.config import Settings
+from app.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from app.db.models import Collection
+    from app.services import Services
+
+err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
+
+
+async def _start(settings: Settings) -> Services:
+    """Services with the embedder loaded, on a migrated database."""
+    from app.db import migrate
+    from app.db.embedded import database_url
+    from app.services import Services
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per step otherwise
+    if settings.pgask_auto_migrate:
+        url = await asyncio.to_thread(database_url, settings)
+        await asyncio.to_thread(migrate.upgrade, url)
+    services = await Services.start(settings)
+    services.embedder  # noqa: B018 - raises ServiceUnavailable with the reason, if not loaded
+    return services
+
+
+async def _collection(services: Services, name: str) -> tuple[Collection, bool]:
+    """The collection, created with the configured model if it does not exist yet."""
+    from app.collections import create_collection, get_collection
+
+    async with services.sessionmaker() as session:
+        try:
+            return await get_collection(session, name), False
+        except NotFound:
+            pass
+        try:
+            return await create_collection(session, services.embedder, name=name), True
+        except Conflict:  # created by a concurrent ingest a moment ago
+            return await get_collection(session, name), False
+
+
+class _Bar:
+    """Files, chunks and embeddings/s on a terminal; nothing when output is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("docs · {task.fields[chunks]} chunks · {task.fields[rate]:.0f} emb/s"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=not enabled,
+            transient=True,
+        )
+        self.task: TaskID | None = None
+        self.started = time.perf_counter()
+
+    def start(self, documents: int, files: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("ingest", total=documents, chunks=0, rate=0.0)
+
+    def update(self, report: Any) -> None:
+        if self.task is not None:
+            elapsed = max(time.perf_counter() - self.started, 1e-6)
+            self.progress.update(
+                self.task,
+                completed=report.documents,
+                chunks=report.chunks,
+                rate=report.embedded / elapsed,
+            )
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive)")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Collection name")],
+    prune: Annotated[
+        bool, typer.Option(help="Delete documents whose files under PATH are gone")
+    ] = False,
+    glob: Annotated[
+        str | None, typer.Option(help="Only files matching this pattern, e.g. '*.md'")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load files into a collection: Markdown, text, HTML, PDF and BEIR JSON Lines.
+
+    Unchanged documents are skipped without embedding; changed ones are replaced atomically.
+    """
+    from ingest.service import ingest_paths
+
+    bar = _Bar(enabled=err_console.is_terminal and not as_json)
+
+    async def go(settings: Settings) -> tuple[Any, Any, bool]:
+        services = await _start(settings)
+        try:
+            coll, created = await _collection(services, collection)
+            if created and not as_json:
+                err_console.print(f"created collection {collection!r}")
+            report, skipped = await ingest_paths(
+                services,
+                services.embedder,
+                coll,
+                paths,
+                glob=glob,
+                prune=prune,
+                on_start=bar.start,
+                on_progress=bar.update,
+            )
+        finally:
+            bar.stop()
+            await services.close()
+        return report, skipped, created
+
+    report, skipped, created = run_async(go)
+    if as_json:
+        print_json(
+            {
+                "collection": collection,
+                "created": created,
+                **report.as_dict(),
+                "errors": [{"path": e.path, "error": e.error} for e in report.errors],
+                "skipped": [{"path": s.path, "reason": s.error} for s in skipped],
+            }
+        )
+    else:
+        for item in skipped:
+            sys.stderr.write(f"skipped {item.path}: {item.error}\n")
+        for error in report.errors:
+            sys.stderr.write(f"failed {error.path}: {error.error}\n")
+        sys.stdout.write(report.summary() + "\n")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker() -> None:
+    """Run ingest jobs (uploaded files) from the database until stopped (Ctrl-C)."""
+    from ingest.jobs import run_worker
+
+    async def go(settings: Settings) -> int:
+        services = await _start(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        err_console.print("worker waiting for ingest jobs (Ctrl-C stops)")
+        try:
+            return await run_worker(services, services.embedder, stop)
+        finally:
+            await services.close()
+
+    ran = run_async(go)
+    sys.stdout.write(f"worker stopped after {ran} jobs\n")

@@ -1,0 +1,144 @@
+"""Files and folders to ingest: discovery (recursive, `--glob`, hidden and binary files
+skipped and reported, size cap) and loading, one file at a time off the event loop.
+
+A file's document id is its path relative to the folder it was found under, prefixed with
+that folder's name (`docs/guide/install.md`), so ids do not depend on the working directory.
+A JSON Lines file gives one document per line, keyed by its `_id`; its path is their
+`source`. `--prune` deletes documents whose `source` lies under the given roots but whose
+file is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import InvalidInput
+from ingest.loaders import LoadedDocument, file_format, load_file, load_jsonl
+from ingest.pipeline import Failure, Item
+
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: Path
+    name: str  # document id / source: root folder name + relative path, POSIX separators
+
+
+@dataclass
+class Discovery:
+    files: list[FileEntry] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)  # hidden, binary: reported only
+    failures: list[Failure] = field(default_factory=list)  # missing paths, too large
+    scopes: list[str] = field(default_factory=list)  # source prefixes --prune may delete under
+
+
+def _is_binary(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a cut multi-byte character at the end is fine
+    return False
+
+
+def _check_size(entry: FileEntry, max_bytes: int) -> Failure | None:
+    size = entry.path.stat().st_size
+    if size > max_bytes:
+        return Failure(
+            entry.name,
+            f"file is {size / 2**20:.1f} MiB, above PGASK_INGEST_MAX_FILE_MB"
+            f" ({max_bytes // 2**20} MiB)",
+        )
+    return None
+
+
+def discover(roots: Sequence[Path], *, glob: str | None, max_bytes: int) -> Discovery:
+    found = Discovery()
+    for root in roots:
+        if not root.exists():
+            found.failures.append(Failure(str(root), "no such file or folder"))
+            continue
+        base = root.resolve()
+        if base.is_file():
+            found.scopes.append(base.name)
+            _consider(found, FileEntry(base, base.name), glob, max_bytes, explicit=True)
+            continue
+        found.scopes.append(base.name + "/")
+        for folder, dirs, names in os.walk(base):
+            here = Path(folder)
+            prefix = f"{base.name}/{here.relative_to(base).as_posix()}/".replace("/./", "/")
+            for hidden in sorted(d for d in dirs if d.startswith(".")):
+                found.skipped.append(Failure(prefix + hidden + "/", "hidden folder"))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                entry = FileEntry(here / name, prefix + name)
+                _consider(found, entry, glob, max_bytes, explicit=False)
+    return found
+
+
+def _consider(
+    found: Discovery, entry: FileEntry, glob: str | None, max_bytes: int, *, explicit: bool
+) -> None:
+    if glob and not (fnmatch.fnmatch(entry.path.name, glob) or fnmatch.fnmatch(entry.name, glob)):
+        return
+    if not entry.path.is_file():
+        return  # sockets, fifos, broken links
+    if not explicit and entry.path.name.startswith("."):
+        found.skipped.append(Failure(entry.name, "hidden file"))
+        return
+    if (too_large := _check_size(entry, max_bytes)) is not None:
+        found.failures.append(too_large)
+        return
+    if file_format(entry.name) is None and _is_binary(entry.path):
+        found.skipped.append(Failure(entry.name, "binary file"))
+        return
+    found.files.append(entry)
+
+
+def load_named(name: str, data: bytes) -> tuple[list[LoadedDocument], list[Failure]]:
+    """Documents in one file's bytes (any format; unknown extensions read as plain text)."""
+    if file_format(name) == "beir":
+        documents, line_errors = load_jsonl(name, data)
+        return documents, [Failure(f"{name}: {e.split(':', 1)[0]}", e) for e in line_errors]
+    document = load_file(name, data, file_format(name) or "text")
+    return [document], []
+
+
+def _load_entry(entry: FileEntry) -> list[Item]:
+    try:
+        documents, errors = load_named(entry.name, entry.path.read_bytes())
+    except InvalidInput as exc:
+        return [Failure(entry.name, exc.detail)]
+    except OSError as exc:
+        return [Failure(entry.name, f"cannot read: {exc.strerror or exc}")]
+    items: list[Item] = list(documents)
+    items.extend(errors)
+    return items
+
+
+async def load_entries(entries: Sequence[FileEntry]) -> AsyncIterator[Item]:
+    """Each file's documents (or its failure), parsed in a worker thread."""
+    for entry in entries:
+        for item in await asyncio.to_thread(_load_entry, entry):
+            yield item
+
+
+def estimate_documents(entries: Sequence[FileEntry]) -> int:
+    """Documents the files will give: one per file, one per line of JSON Lines."""
+    total = 0
+    for entry in entries:
+        if file_format(entry.name) == "beir":
+            with entry.path.open("rb") as handle:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(2**20), b""))
+        else:
+            total += 1
+    return total

@@ -1,0 +1,289 @@
+"""Ingest jobs: rows in `ingest_jobs` (files in `ingest_job_files`), claimed with
+`FOR UPDATE SKIP LOCKED` by the server's background worker or by `pgask worker` processes.
+
+A worker refreshes its job's heartbeat (and progress) while it runs. A running job whose
+heartbeat is older than PGASK_JOB_STALE_SECONDS lost its worker; the next claim takes it over
+and runs it again from the start, which is cheap because ingestion skips every document
+already stored unchanged. After PGASK_JOB_MAX_ATTEMPTS takeovers it is marked failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db.embedded import libpq_url
+from app.db.models import Collection, IngestJob, IngestJobFile
+from app.embeddings.base import Embedder
+from app.errors import NotFound, PgaskError
+from app.services import Services
+from ingest.files import load_named
+from ingest.loaders import file_format
+from ingest.pipeline import Failure, Item, Report, connect
+from ingest.service import build_pipeline
+
+log = logging.getLogger(__name__)
+
+
+def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
+    """One document per file, one per non-empty line of a JSON Lines file."""
+    return sum(
+        sum(1 for line in data.split(b"\n") if line.strip()) if file_format(name) == "beir" else 1
+        for name, data in files
+    )
+
+
+async def create_job(
+    services: Services, collection: Collection, files: Sequence[tuple[str, bytes]]
+) -> IngestJob:
+    """Queue the files for ingestion into `collection`, in one transaction."""
+    async with services.sessionmaker() as session:
+        job = IngestJob(
+            collection_id=collection.id,
+            params={"files": [name for name, _ in files]},
+            total=expected_documents(files),
+        )
+        session.add(job)
+        await session.flush()
+        session.add_all(IngestJobFile(job_id=job.id, name=n, content=d) for n, d in files)
+        await session.commit()
+        await session.refresh(job)
+        return job
+
+
+async def get_job(services: Services, job_id: uuid.UUID) -> tuple[IngestJob, str]:
+    """The job and its collection's name."""
+    async with services.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(IngestJob, Collection.name)
+                .join(Collection, Collection.id == IngestJob.collection_id)
+                .where(IngestJob.id == job_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return row[0], row[1]
+
+
+_GIVE_UP = """
+UPDATE ingest_jobs
+SET status = 'failed', finished_at = now(),
+    errors = errors || jsonb_build_array(jsonb_build_object(
+        'path', '', 'error', 'its worker stopped responding ' || attempts || ' times'))
+WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => %s)
+  AND attempts >= %s
+"""
+
+_CLAIM = """
+UPDATE ingest_jobs
+SET status = 'running', worker = %s, heartbeat_at = now(), started_at = now(),
+    attempts = attempts + 1, done = 0, failed = 0, errors = '[]'
+WHERE id = (
+    SELECT id FROM ingest_jobs
+    WHERE status = 'queued'
+       OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => %s))
+    ORDER BY created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, collection_id, total
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    collection_id: int
+    total: int
+
+
+async def claim_job(
+    conn: psycopg.AsyncConnection[Any], worker: str, settings: Settings
+) -> Claimed | None:
+    """Take the oldest queued job, or one whose worker died; None when there is none."""
+    stale = settings.pgask_job_stale_seconds
+    await conn.execute(_GIVE_UP, (stale, settings.pgask_job_max_attempts))
+    cursor = await conn.execute(_CLAIM, (worker, stale))
+    row = await cursor.fetchone()
+    return Claimed(*row) if row else None
+
+
+def _errors(report: Report) -> Jsonb:
+    return Jsonb([{"path": e.path, "error": e.error} for e in report.errors])
+
+
+async def _save_progress(
+    conn: psycopg.AsyncConnection[Any], job: Claimed, worker: str, report: Report
+) -> bool:
+    """Heartbeat and progress; False when another worker has taken the job over."""
+    cursor = await conn.execute(
+        "UPDATE ingest_jobs SET heartbeat_at = now(), done = %s, failed = %s, errors = %s"
+        " WHERE id = %s AND worker = %s AND status = 'running'",
+        (report.documents, report.failed, _errors(report), job.id, worker),
+    )
+    return cursor.rowcount == 1
+
+
+async def _finish(
+    conn: psycopg.AsyncConnection[Any], job: Claimed, worker: str, report: Report
+) -> None:
+    result = {k: v for k, v in report.as_dict().items() if k != "errors"}
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE ingest_jobs SET status = %s, finished_at = now(), heartbeat_at = now(),"
+            " done = %s, failed = %s, errors = %s, result = %s"
+            " WHERE id = %s AND worker = %s",
+            (
+                "failed" if report.failed else "succeeded",
+                report.documents,
+                report.failed,
+                _errors(report),
+                Jsonb(result),
+                job.id,
+                worker,
+            ),
+        )
+        await conn.execute("DELETE FROM ingest_job_files WHERE job_id = %s", (job.id,))
+
+
+async def _job_items(conn: psycopg.AsyncConnection[Any], job: Claimed) -> AsyncIterator[Item]:
+    """The job's files one at a time (only one file's bytes in memory), parsed in a thread."""
+    cursor = await conn.execute(
+        "SELECT id, name FROM ingest_job_files WHERE job_id = %s ORDER BY id", (job.id,)
+    )
+    for file_id, name in await cursor.fetchall():
+        row = await (
+            await conn.execute("SELECT content FROM ingest_job_files WHERE id = %s", (file_id,))
+        ).fetchone()
+        if row is None:
+            continue
+        try:
+            documents, errors = await asyncio.to_thread(load_named, name, bytes(row[0]))
+        except PgaskError as exc:
+            yield Failure(name, exc.detail)
+            continue
+        for document in documents:
+            yield document
+        for error in errors:
+            yield error
+
+
+async def run_job(
+    services: Services,
+    embedder: Embedder,
+    conn: psycopg.AsyncConnection[Any],
+    job: Claimed,
+    worker: str,
+) -> Report:
+    """Run a claimed job to the end, keeping its heartbeat and progress fresh."""
+    report = Report()
+    async with services.sessionmaker() as session:
+        collection = await session.get(Collection, job.collection_id)
+    if collection is None:  # deleted collections cascade to their jobs; nothing left to do
+        return report
+    async with await connect(libpq_url(services.url)) as files_conn:
+        try:
+            pipeline = await build_pipeline(
+                services, embedder, collection, expected_documents=job.total
+            )
+            report = pipeline.report
+            beat = asyncio.create_task(_heartbeat(conn, job, worker, report, services.settings))
+            try:
+                report = await pipeline.run(_job_items(files_conn, job))
+            finally:
+                beat.cancel()
+                await asyncio.gather(beat, return_exceptions=True)
+        except (PgaskError, psycopg.Error) as exc:
+            report.fail(Failure("", f"job failed: {exc}"))
+    await _finish(conn, job, worker, report)
+    return report
+
+
+async def _heartbeat(
+    conn: psycopg.AsyncConnection[Any],
+    job: Claimed,
+    worker: str,
+    report: Report,
+    settings: Settings,
+) -> None:
+    while True:
+        await asyncio.sleep(settings.pgask_job_heartbeat_seconds)
+        if not await _save_progress(conn, job, worker, report):
+            log.warning("job %s was taken over by another worker", job.id)
+            return
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def run_worker(
+    services: Services,
+    embedder: Embedder,
+    stop: asyncio.Event,
+    *,
+    poll_seconds: float = 1.0,
+    until_idle: bool = False,
+) -> int:
+    """Claim and run jobs until `stop` is set (or, with `until_idle`, none is left).
+    Returns how many jobs it ran."""
+    name, ran = worker_name(), 0
+    while not stop.is_set():
+        try:
+            async with await connect(libpq_url(services.url)) as conn:
+                while not stop.is_set():
+                    job = await claim_job(conn, name, services.settings)
+                    if job is None:
+                        if until_idle:
+                            return ran
+                        await _wait(stop, poll_seconds)
+                        continue
+                    log.info("worker %s runs job %s", name, job.id)
+                    await run_job(services, embedder, conn, job, name)
+                    ran += 1
+        except psycopg.OperationalError as exc:
+            # The database restarted or the network dropped: reconnect, the job (if any)
+            # will be taken over once its heartbeat is stale.
+            log.warning("worker %s lost its database connection: %s", name, exc)
+            await _wait(stop, poll_seconds)
+    return ran
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+class BackgroundWorker:
+    """The worker `pgask serve` runs inside the server process (PGASK_INGEST_WORKER)."""
+
+    def __init__(self, services: Services) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(
+            run_worker(services, services.embedder, self._stop), name="ingest-worker"
+        )
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def start_ingest_worker(services: Services) -> BackgroundWorker | None:
+    """The in-server worker, unless PGASK_INGEST_WORKER=0 or the embedder did not load."""
+    if not services.settings.pgask_ingest_worker or services.embedder_error is not None:
+        return None
+    return BackgroundWorker(services)

@@ -1,0 +1,218 @@
+"""Turn one file's bytes into documents made of text blocks that keep their structure.
+
+Parsing is left to well-kept libraries: markdown-it-py (headings become the section path),
+BeautifulSoup (HTML: title and headings kept, scripts and styles dropped), pypdf (one block
+per page, so chunks keep their page number). JSON Lines in the BEIR corpus layout give one
+document per line. Every problem is an `InvalidInput` naming the reason, so callers can
+report it per file and go on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from app.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of text under one heading path (`section`) and, for PDFs, one page."""
+
+    text: str
+    section: str = ""
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    external_id: str
+    blocks: list[Block]
+    title: str = ""
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    format: str = "text"
+
+
+SECTION_SEPARATOR = " > "
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM) text without NUL characters, which PostgreSQL rejects."""
+    if not data.strip():
+        raise InvalidInput("file is empty")
+    if b"\x00" in data:
+        raise InvalidInput("contains NUL bytes (binary file, or UTF-16 text)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"not valid UTF-8 text (byte {exc.start})") from exc
+
+
+def _markdown(text: str) -> tuple[str, list[Block]]:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    # markdown-it numbers lines by "\n" alone; str.splitlines would also cut at U+2028 etc.
+    lines = [line + "\n" for line in text.split("\n")]
+    path: list[tuple[int, str]] = []
+    blocks: list[Block] = []
+    title = ""
+    start = 0  # first source line of the current section's body
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open" or token.map is None:
+            continue
+        _append(blocks, "".join(lines[start : token.map[0]]), path)
+        level = int(token.tag[1:])
+        heading = tokens[i + 1].content.strip()
+        path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, heading)]
+        title = title or (heading if level == 1 else "")
+        start = token.map[1]
+    _append(blocks, "".join(lines[start:]), path)
+    return title, blocks
+
+
+def _append(blocks: list[Block], text: str, path: list[tuple[int, str]]) -> None:
+    if text.strip():
+        blocks.append(Block(text.strip(), SECTION_SEPARATOR.join(h for _, h in path)))
+
+
+def _html(text: str) -> tuple[str, list[Block]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    path: list[tuple[int, str]] = []
+    blocks: list[Block] = []
+    parts: list[str] = []
+    body = soup.body or soup
+    for element in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td"]):
+        if element.find_parent(["p", "li", "pre", "td"]) is not None:
+            continue  # its text is already part of the enclosing block
+        content = element.get_text(" ", strip=True)
+        if element.name[0] == "h":
+            _append(blocks, "\n\n".join(parts), path)
+            parts = []
+            level = int(element.name[1])
+            path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, content)]
+            title = title or content
+        elif content:
+            parts.append(content)
+    _append(blocks, "\n\n".join(parts), path)
+    if not blocks:  # no block elements at all: keep the page's plain text
+        _append(blocks, body.get_text("\n", strip=True), [])
+    return title, blocks
+
+
+def _pdf(data: bytes) -> tuple[str, list[Block]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(n, page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
+        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"unreadable PDF: {exc}") from exc
+    blocks = [Block(t.replace("\x00", "").strip(), "", n) for n, t in pages if t.strip()]
+    if not blocks:
+        raise InvalidInput("PDF has no text layer (scanned?); OCR it first")
+    return title, blocks
+
+
+def _beir_line(line: str, number: int, source: str) -> LoadedDocument:
+    where = f"line {number}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}: not JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{where}: expected a JSON object")
+    doc_id, text = record.get("_id"), record.get("text")
+    if not isinstance(doc_id, str | int) or str(doc_id) == "":
+        raise InvalidInput(f"{where}: missing '_id'")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(f"{where}: missing or empty 'text'")
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidInput(f"{where}: 'metadata' must be an object")
+    title = record.get("title") or ""
+    return LoadedDocument(
+        str(doc_id),
+        [Block(text.strip())],
+        title=str(title),
+        source=source,
+        metadata=metadata,
+        format="beir",
+    )
+
+
+def load_jsonl(name: str, data: bytes) -> tuple[list[LoadedDocument], list[str]]:
+    """Documents of a BEIR corpus file, and one error per bad line (the rest still load)."""
+    text = decode_text(data)
+    documents: list[LoadedDocument] = []
+    errors: list[str] = []
+    # JSON Lines are separated by "\n" only: U+2028 and friends may occur inside strings.
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            try:
+                documents.append(_beir_line(line, number, name))
+            except InvalidInput as exc:
+                errors.append(exc.detail)
+    if not documents:
+        raise InvalidInput(errors[0] if errors else "no documents in file")
+    return documents, errors
+
+
+_FORMATS: dict[str, str] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".rst": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".jsonl": "beir",
+}
+
+_TEXT_PARSERS: dict[str, Callable[[str], tuple[str, list[Block]]]] = {
+    "markdown": _markdown,
+    "html": _html,
+    "text": lambda text: ("", [Block(text.strip())] if text.strip() else []),
+}
+
+
+def file_format(name: str) -> str | None:
+    """The format pgask reads a file name as, or None for a file type it does not read."""
+    return _FORMATS.get(PurePosixPath(name).suffix.lower())
+
+
+def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument:
+    """One document from a Markdown, text, HTML or PDF file; `name` is its external id.
+    `kind` overrides the format the name's extension implies."""
+    kind = kind or file_format(name)
+    if kind is None or kind == "beir":
+        raise InvalidInput(f"{name}: not a single-document format")
+    if kind == "pdf":
+        if not data.strip():
+            raise InvalidInput("file is empty")
+        title, blocks = _pdf(data)
+    else:
+        title, blocks = _TEXT_PARSERS[kind](decode_text(data))
+    if not blocks:
+        raise InvalidInput("no text in file")
+    return LoadedDocument(
+        name,
+        blocks,
+        title=title or PurePosixPath(name).stem,
+        source=name,
+        metadata={"path": name, "format": kind},
+        format=kind,
+    )

@@ -1,0 +1,351 @@
+"""The ingestion pipeline: loaded documents -> hash check -> chunks -> embeddings -> COPY.
+
+Three stages connected by bounded queues, so the embedding model (in a thread) works on
+batch N+1 while batch N is being copied into PostgreSQL and batch N+2 is being prepared:
+
+    prepare (hash, skip unchanged, chunk) -> embed -> write (one transaction per batch)
+
+A document whose content hash (text, title, source and metadata) is already stored is
+counted unchanged and never embedded (DESIGN.md decision 6). A batch is written in one
+transaction (`ingest.writer.write_documents`), so a crash leaves every document either in
+its old or its new version, and a re-run redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from pgvector.psycopg import register_vector_async
+
+from app.embeddings.base import Embedder
+from app.errors import InvalidInput, PgaskError, ServiceUnavailable
+from ingest.chunker import ModelLimit, chunk_blocks
+from ingest.loaders import LoadedDocument
+from ingest.writer import (
+    ChunkRecord,
+    DocumentRecord,
+    Target,
+    build_index,
+    drop_index,
+    write_documents,
+)
+
+BATCH_CHUNKS = 256  # chunks per embed call and per write transaction
+QUEUE_DEPTH = 2  # batches waiting between two stages
+LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file, line or document that could not be ingested, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to load into which collection, with which chunking."""
+
+    target: Target
+    chunk_size: int
+    chunk_overlap: int
+    bulk: bool = False  # drop the HNSW index first and build it after loading
+    maintenance_work_mem_mb: int = 512
+    model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+
+
+@dataclass
+class Report:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    errors: list[Failure] = field(default_factory=list)
+
+    @property
+    def documents(self) -> int:
+        return self.added + self.updated + self.unchanged + self.failed
+
+    def fail(self, failure: Failure) -> None:
+        self.failed += 1
+        self.errors.append(failure)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+    def summary(self) -> str:
+        return (
+            f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
+            f" {self.deleted} deleted, {self.failed} failed; {self.chunks} chunks"
+            f" in {self.seconds:.1f} s"
+        )
+
+
+ProgressCallback = Callable[[Report], None]
+Item = LoadedDocument | Failure
+
+
+def content_hash(doc: LoadedDocument) -> str:
+    """What decides 'unchanged': text and structure, title, source and metadata."""
+    payload = {
+        "title": doc.title,
+        "source": doc.source,
+        "metadata": doc.metadata,
+        "blocks": [[b.text, b.section, b.page] for b in doc.blocks],
+    }
+    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def check_document(doc: LoadedDocument) -> None:
+    """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
+    (text columns and jsonb both refuse them)."""
+    if not doc.external_id:
+        raise InvalidInput("empty document id")
+    fields = [doc.external_id, doc.title, doc.source, *_strings(dict(doc.metadata))]
+    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
+    if any("\x00" in f for f in fields):
+        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
+
+
+@dataclass
+class _Pending:
+    doc: LoadedDocument
+    hash: str
+    exists: bool
+    chunks: list[Any]
+
+
+@dataclass
+class _Batch:
+    pending: list[_Pending] = field(default_factory=list)
+    records: list[DocumentRecord] = field(default_factory=list)
+    chunk_count: int = 0
+
+
+async def connect(dsn: str) -> psycopg.AsyncConnection[Any]:
+    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    await register_vector_async(conn)
+    return conn
+
+
+class Pipeline:
+    def __init__(
+        self,
+        dsn: str,
+        embedder: Embedder,
+        plan: Plan,
+        *,
+        on_progress: ProgressCallback | None = None,
+        strict: bool = False,
+    ) -> None:
+        """`strict`: raise on the first failure (the HTTP API) instead of reporting it per
+        document and going on (the CLI and jobs)."""
+        self.dsn = dsn
+        self.strict = strict
+        self.embedder = embedder
+        self.plan = plan
+        self.report = Report()
+        self.seen: set[str] = set()
+        self._on_progress = on_progress or (lambda _report: None)
+
+    async def run(self, items: AsyncIterable[Item]) -> Report:
+        started = time.perf_counter()
+        to_embed: asyncio.Queue[_Batch | None] = asyncio.Queue(QUEUE_DEPTH)
+        to_write: asyncio.Queue[_Batch | None] = asyncio.Queue(QUEUE_DEPTH)
+        async with await connect(self.dsn) as lookup, await connect(self.dsn) as writer:
+            if self.plan.bulk:
+                await drop_index(writer, self.plan.target)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._embed_stage(to_embed, to_write))
+                    group.create_task(self._write_stage(writer, to_write))
+                    await self._prepare_stage(lookup, items, to_embed)
+            except ExceptionGroup as failed:
+                raise _first_error(failed) from failed
+            finally:
+                # Always leave the index in place, even when the load failed half-way.
+                await build_index(
+                    writer,
+                    self.plan.target,
+                    maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
+                    analyze=self.plan.bulk,
+                )
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    async def _prepare_stage(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        items: AsyncIterable[Item],
+        out: asyncio.Queue[_Batch | None],
+    ) -> None:
+        batch = _Batch()  # filled across lookups, so batches stay full with small documents
+        try:
+            group: list[LoadedDocument] = []
+            async for item in items:
+                if isinstance(item, Failure):
+                    self.report.fail(item)
+                    self._on_progress(self.report)
+                    continue
+                group.append(item)
+                if len(group) >= LOOKUP_DOCUMENTS:
+                    batch = await self._prepare(conn, group, batch, out)
+                    group = []
+            batch = await self._prepare(conn, group, batch, out)
+            if batch.pending:
+                await out.put(batch)
+        finally:
+            await out.put(None)
+
+    async def _prepare(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        docs: list[LoadedDocument],
+        batch: _Batch,
+        out: asyncio.Queue[_Batch | None],
+    ) -> _Batch:
+        """Skip the unchanged documents, chunk the others into `batch`, and send it on each
+        time it is full; returns the batch being filled."""
+        valid = [d for d in docs if self._accept(d)]
+        stored = await self._stored_hashes(conn, [d.external_id for d in valid])
+        for doc in valid:
+            digest = content_hash(doc)
+            if stored.get(doc.external_id) == digest:
+                self.report.unchanged += 1
+                continue
+            chunks = chunk_blocks(
+                doc.blocks, self.plan.chunk_size, self.plan.chunk_overlap, self.plan.model_limit
+            )
+            batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
+            batch.chunk_count += len(chunks)
+            if batch.chunk_count >= BATCH_CHUNKS:
+                await out.put(batch)
+                batch = _Batch()
+        self._on_progress(self.report)
+        return batch
+
+    def _accept(self, doc: LoadedDocument) -> bool:
+        where = doc.source or doc.external_id
+        try:
+            check_document(doc)
+            if doc.external_id in self.seen:
+                raise InvalidInput(f"document id {doc.external_id!r} appears twice in this run")
+        except InvalidInput as exc:
+            if self.strict:
+                raise InvalidInput(f"{where}: {exc.detail}") from exc
+            self.report.fail(Failure(where, exc.detail))
+            return False
+        self.seen.add(doc.external_id)
+        return True
+
+    async def _stored_hashes(
+        self, conn: psycopg.AsyncConnection[Any], ids: list[str]
+    ) -> dict[str, str]:
+        if not ids:
+            return {}
+        cursor = await conn.execute(
+            "SELECT external_id, content_hash FROM documents"
+            " WHERE collection_id = %s AND external_id = ANY(%s)",
+            (self.plan.target.collection_id, ids),
+        )
+        return {external_id: digest for external_id, digest in await cursor.fetchall()}
+
+    async def _embed_stage(
+        self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
+    ) -> None:
+        try:
+            while (batch := await inbox.get()) is not None:
+                texts = [c.text for p in batch.pending for c in p.chunks]
+                try:
+                    vectors = await self.embedder.embed_documents(texts)
+                except PgaskError as exc:
+                    if self.strict:
+                        raise
+                    self._fail_batch(batch, f"embedding failed: {exc}")
+                    continue
+                self.report.embedded += len(texts)
+                batch.records = list(_records(batch.pending, iter(vectors)))
+                await out.put(batch)
+        finally:
+            await out.put(None)
+
+    async def _write_stage(
+        self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
+    ) -> None:
+        while (batch := await inbox.get()) is not None:
+            try:
+                await write_documents(conn, self.plan.target, batch.records)
+            except (PgaskError, psycopg.Error) as exc:
+                if self.strict:
+                    raise
+                self._fail_batch(batch, f"database write failed: {exc}")
+                continue
+            for pending in batch.pending:
+                if pending.exists:
+                    self.report.updated += 1
+                else:
+                    self.report.added += 1
+            self.report.chunks += batch.chunk_count
+            self._on_progress(self.report)
+
+    def _fail_batch(self, batch: _Batch, reason: str) -> None:
+        for pending in batch.pending:
+            self.report.fail(Failure(pending.doc.source or pending.doc.external_id, reason))
+        self._on_progress(self.report)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
+    """The error to report from a failed stage: ours as they are, the database's converted."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, psycopg.Error):
+        return ServiceUnavailable(f"database error during ingest: {first}")
+    return first if isinstance(first, Exception) else RuntimeError(str(first))
+
+
+def _records(pending: list[_Pending], vectors: Any) -> Any:
+    for p in pending:
+        yield DocumentRecord(
+            external_id=p.doc.external_id,
+            content_hash=p.hash,
+            title=p.doc.title,
+            source=p.doc.source,
+            metadata=p.doc.metadata,
+            chunks=[
+                ChunkRecord(
+                    ordinal=i,
+                    text=c.text,
+                    token_count=c.token_count,
+                    embedding=next(vectors),
+                    section=c.section,
+                    page=c.page,
+                )
+                for i, c in enumerate(p.chunks)
+            ],
+        )

@@ -1,0 +1,139 @@
+"""Ingest runs as the CLI, the HTTP API and the job worker start them: the collection's
+model checked, a plan made (chunking, bulk load or not), the pipeline run, `--prune` applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, select
+
+from app.collections import check_compatible
+from app.config import Settings
+from app.db.embedded import libpq_url
+from app.db.models import Collection, Document
+from app.embeddings.base import Embedder
+from app.services import Services
+from ingest.chunker import ModelLimit
+from ingest.files import discover, estimate_documents, load_entries
+from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, connect
+from ingest.writer import Target
+
+
+def model_limit(embedder: Embedder) -> ModelLimit | None:
+    """The embedder's own token counter with its input limit, when the provider has one."""
+    counter = getattr(embedder, "count_tokens", None)
+    if callable(counter) and embedder.max_input_tokens:
+        return counter, embedder.max_input_tokens
+    return None
+
+
+async def make_plan(
+    services: Services, collection: Collection, embedder: Embedder, *, expected_documents: int
+) -> Plan:
+    """Bulk-load (index built after) only a large first load into an empty collection."""
+    settings: Settings = services.settings
+    async with services.sessionmaker() as session:
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.collection_id == collection.id)
+        )
+    return Plan(
+        target=Target(collection.id, collection.embedding_dimensions, collection.text_config),
+        chunk_size=collection.chunk_size,
+        chunk_overlap=collection.chunk_overlap,
+        bulk=stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold,
+        maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb,
+        model_limit=model_limit(embedder),
+    )
+
+
+async def build_pipeline(
+    services: Services,
+    embedder: Embedder,
+    collection: Collection,
+    *,
+    expected_documents: int,
+    on_progress: ProgressCallback | None = None,
+    strict: bool = False,
+) -> Pipeline:
+    """A pipeline into `collection`, after checking the collection pins this embedder."""
+    check_compatible(collection, embedder)
+    plan = await make_plan(services, collection, embedder, expected_documents=expected_documents)
+    dsn = libpq_url(services.url)
+    return Pipeline(dsn, embedder, plan, on_progress=on_progress, strict=strict)
+
+
+async def ingest_paths(
+    services: Services,
+    embedder: Embedder,
+    collection: Collection,
+    roots: Sequence[Path],
+    *,
+    glob: str | None = None,
+    prune: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[Report, list[Failure]]:
+    """Ingest files and folders; returns the report and the skipped (hidden, binary) files.
+    `on_start(documents, files)` is told how many documents the files should give."""
+    max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
+    found = discover(roots, glob=glob, max_bytes=max_bytes)
+    expected = estimate_documents(found.files)
+    if on_start is not None:
+        on_start(expected, len(found.files))
+
+    async def items() -> AsyncIterable[Item]:
+        for failure in found.failures:
+            yield failure
+        async for item in load_entries(found.files):
+            yield item
+
+    pipeline = await build_pipeline(
+        services, embedder, collection, expected_documents=expected, on_progress=on_progress
+    )
+    report = await pipeline.run(items())
+    if prune:
+        kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
+        async with await connect(libpq_url(services.url)) as conn:
+            report.deleted = await prune_documents(
+                conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
+            )
+    return report, found.skipped
+
+
+def _has_failure(name: str, errors: list[Failure]) -> bool:
+    return any(e.path == name or e.path.startswith(name + ": ") for e in errors)
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+async def prune_documents(
+    conn: psycopg.AsyncConnection[Any],
+    collection_id: int,
+    scopes: Sequence[str],
+    *,
+    seen: set[str],
+    keep_sources: set[str],
+) -> int:
+    """Delete documents whose source is under `scopes` (a folder prefix ending in '/', or a
+    file name) and which this run neither loaded nor failed to load."""
+    if not scopes:
+        return 0
+    folders = [_like_prefix(s) for s in scopes if s.endswith("/")]
+    files = [s for s in scopes if not s.endswith("/")]
+    async with conn.transaction():
+        cursor = await conn.execute(
+            "DELETE FROM documents WHERE collection_id = %s"
+            " AND (source = ANY(%s) OR source LIKE ANY(%s))"
+            " AND external_id <> ALL(%s) AND source <> ALL(%s)",
+            (collection_id, files, folders, list(seen), list(keep_sources)),
+        )
+        return cursor.rowcount

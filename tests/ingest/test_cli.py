@@ -1,0 +1,167 @@
+"""`pgask ingest` as a user runs it: a real subprocess on the test database, including being
+killed with SIGKILL half-way through a load and run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from app.db.schema import hnsw_index_name
+from tests.ingest.conftest import write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(db_url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": db_url, **extra}
+
+
+def _pgask(db_url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=_env(db_url, **extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_ingest_json_summary_exit_code_and_rerun(tmp_path, db_url, collection_name) -> None:
+    root = write(tmp_path / "kb", {"a.md": "# A\n\nalpha", "b.txt": "beta", "bad.md": ""})
+    first = _pgask(db_url, "ingest", str(root), "--collection", collection_name, "--json")
+    assert first.returncode == 1, first.stderr  # one file failed
+    out = json.loads(first.stdout)
+    assert (out["created"], out["added"], out["failed"], out["chunks"]) == (True, 2, 1, 2)
+    assert out["errors"] == [{"path": "kb/bad.md", "error": "file is empty"}]
+
+    (root / "bad.md").unlink()
+    again = _pgask(db_url, "ingest", str(root), "--collection", collection_name)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("documents: 0 added, 0 updated, 2 unchanged, 0 deleted,")
+
+
+def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:
+    with psycopg.connect(pg_dsn) as conn:
+        docs, chunks = conn.execute(
+            "SELECT count(DISTINCT d.id), count(c.id) FROM documents d"
+            " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
+            " LEFT JOIN chunks c ON c.document_id = d.id",
+            (collection,),
+        ).fetchone()
+        half = conn.execute(
+            "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
+            " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
+            " LEFT JOIN chunks c ON c.document_id = d.id"
+            " GROUP BY d.id HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0",
+            (collection,),
+        ).fetchall()
+    return docs, chunks, half
+
+
+def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
+    tmp_path, db_url, pg_dsn, collection_name
+) -> None:
+    total = 800
+    lines = [
+        json.dumps({"_id": f"d{i}", "text": f"Passage {i} about topic {i % 37} and more words."})
+        for i in range(total)
+    ]
+    corpus = write(tmp_path, {"corpus.jsonl": "\n".join(lines)}) / "corpus.jsonl"
+    args = ["ingest", str(corpus), "--collection", collection_name, "--json"]
+    # A first load this large into an empty collection drops the HNSW index and builds it
+    # at the end: the kill lands while it is missing.
+    bulk = {"PGASK_INGEST_BULK_THRESHOLD": "500"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        env=_env(db_url, **bulk),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while _counts(pg_dsn, collection_name)[0] == 0:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+    written, _, half = _counts(pg_dsn, collection_name)
+    assert 0 < written < total and half == []
+
+    rerun = _pgask(db_url, *args, **bulk)
+    assert rerun.returncode == 0, rerun.stderr
+    out = json.loads(rerun.stdout)
+    assert out["unchanged"] == written and out["added"] == total - written
+    assert out["embedded"] == total - written
+    docs, chunks, half = _counts(pg_dsn, collection_name)
+    assert (docs, chunks, half) == (total, total, [])
+    with psycopg.connect(pg_dsn) as conn:
+        collection_id = conn.execute(
+            "SELECT id FROM collections WHERE name = %s", (collection_name,)
+        ).fetchone()[0]
+        index = conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection_id),)
+        ).fetchone()
+    assert index == (1,)
+
+
+def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) -> None:
+    import asyncio
+
+    from app.collections import create_collection
+    from app.config import load_settings
+    from app.services import Services
+    from ingest.jobs import create_job
+    from tests.conftest import MINILM
+
+    async def queue() -> str:
+        services = await Services.start(load_settings(database_url=db_url), load_embedder=False)
+        try:
+            async with services.sessionmaker() as session:
+                collection = await create_collection(session, MINILM, name=collection_name)
+            job = await create_job(services, collection, [("w.md", b"# W\n\nworker text")])
+        finally:
+            await services.close()
+        return str(job.id)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        env=_env(db_url),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        job_id = asyncio.run(queue())
+        deadline = time.monotonic() + 180
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            while (
+                status := conn.execute(
+                    "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,)
+                ).fetchone()[0]
+            ) not in ("succeeded", "failed"):
+                assert worker.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == "succeeded"
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 0, err
+    assert out.startswith("worker stopped after ")

@@ -1,0 +1,79 @@
+"""Job queue semantics against the real database: several workers never run a job twice, a
+job whose worker died is taken over, and one that keeps losing its workers is given up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from app.services import Services
+from ingest.jobs import create_job, get_job, run_worker
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def job_services(job_settings):
+    running = await Services.start(job_settings, load_embedder=False)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+async def _wait_finished(services: Services, job_id) -> object:
+    for _ in range(1200):
+        job, _ = await get_job(services, job_id)
+        if job.status in ("succeeded", "failed"):
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+async def test_concurrent_workers_run_each_job_once(job_services, embedder, collection) -> None:
+    jobs = [
+        await create_job(job_services, collection, [(f"f{i}.md", f"# F{i}\n\ntext {i}".encode())])
+        for i in range(4)
+    ]
+    stop = asyncio.Event()
+    await asyncio.gather(
+        *(run_worker(job_services, embedder, stop, until_idle=True) for _ in range(2))
+    )
+    for created in jobs:
+        job = await _wait_finished(job_services, created.id)
+        assert (job.status, job.attempts, job.done, job.total) == ("succeeded", 1, 1, 1)
+
+
+async def _stale(conn, job_id, attempts: int) -> None:
+    """What a worker that claimed the job and then died leaves behind."""
+    await conn.execute(
+        "UPDATE ingest_jobs SET status = 'running', worker = 'dead:1', attempts = %s,"
+        " heartbeat_at = now() - interval '1 hour' WHERE id = %s",
+        (attempts, job_id),
+    )
+    await conn.commit()
+
+
+async def test_job_of_a_dead_worker_is_taken_over(job_services, embedder, collection, conn) -> None:
+    lines = "\n".join(json.dumps({"_id": f"d{i}", "text": f"text {i}"}) for i in range(5))
+    created = await create_job(job_services, collection, [("c.jsonl", lines.encode())])
+    await _stale(conn, created.id, attempts=1)
+    await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+    job = await _wait_finished(job_services, created.id)
+    assert (job.status, job.attempts, job.done, job.result["added"]) == ("succeeded", 2, 5, 5)
+    assert job.worker != "dead:1"
+    files = await conn.execute("SELECT count(*) FROM ingest_job_files WHERE job_id = %s", (job.id,))
+    assert await files.fetchone() == (0,)  # uploaded bytes are gone once the job is done
+
+
+async def test_job_that_keeps_losing_workers_is_given_up(
+    job_services, embedder, collection, conn
+) -> None:
+    created = await create_job(job_services, collection, [("a.md", b"alpha")])
+    await _stale(conn, created.id, attempts=job_services.settings.pgask_job_max_attempts)
+    await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+    job = await _wait_finished(job_services, created.id)
+    assert job.status == "failed" and job.attempts == 3
+    assert job.errors[-1]["error"] == "its worker stopped responding 3 times"
