@@ -39,7 +39,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -76,7 +76,8 @@ class Reply:
     A non-2xx `status` answers with an OpenAI error body (`error`, `code`) and the
     `retry_after` header if given. A 200 answers normally, after `delay` seconds, with the
     chat `content` (or exact stream `chunks`) and `finish_reason` given here.
-    `drop_after=n` closes a chat stream abruptly after n content chunks.
+    `drop_after=n` closes a chat stream abruptly after n content chunks; `chunk_delay`
+    waits that long before each content chunk (a slow model).
     """
 
     status: int = 200
@@ -88,6 +89,7 @@ class Reply:
     chunks: list[str] | None = None
     finish_reason: str = "stop"
     drop_after: int | None = None
+    chunk_delay: float = 0.0
     endpoint: Endpoint | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -170,6 +172,9 @@ class FakeOpenAI:
         self.default_dimensions = 256
         self.unit_vectors = True
         self.force_dimensions: int | None = None
+        #: how each chat stream ended: "finished", "dropped" (scripted) or "cancelled" (the
+        #: client went away before the end)
+        self.stream_outcomes: list[str] = []
 
     # -- the server's side -----------------------------------------------------------
 
@@ -267,6 +272,10 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
+    def _stream_ended(self, outcome: str) -> None:
+        with self._lock:
+            self.stream_outcomes.append(outcome)
+
     def _chat_response(self, body: dict[str, Any], model: str, reply: Reply) -> Any:
         messages = body.get("messages") or []
         content = reply.content if reply.content is not None else last_user_text(messages)
@@ -280,7 +289,14 @@ class FakeOpenAI:
         ident = f"chatcmpl-fake{time.monotonic_ns()}"
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = stream_events(ident, model, chunks, reply, usage if include_usage else None)
+            events = stream_events(
+                ident,
+                model,
+                chunks,
+                reply,
+                usage if include_usage else None,
+                on_end=self._stream_ended,
+            )
             return StreamingResponse(events, media_type="text/event-stream")
         choice = {
             "index": 0,
@@ -300,9 +316,14 @@ class FakeOpenAI:
 
 
 async def stream_events(
-    ident: str, model: str, chunks: list[str], reply: Reply, usage: dict[str, int] | None
+    ident: str,
+    model: str,
+    chunks: list[str],
+    reply: Reply,
+    usage: dict[str, int] | None,
+    on_end: Callable[[str], None] = lambda outcome: None,
 ) -> AsyncIterator[bytes]:
-    """OpenAI's chat.completion.chunk SSE stream."""
+    """OpenAI's chat.completion.chunk SSE stream; `on_end` learns how it ended."""
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         payload = {
@@ -321,16 +342,24 @@ async def stream_events(
     def delta(content: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": content, "logprobs": None, "finish_reason": finish}]
 
-    yield event(delta({"role": "assistant", "content": "", "refusal": None}))
-    for number, piece in enumerate(chunks):
-        if reply.drop_after is not None and number >= reply.drop_after:
-            # Raising inside the body makes uvicorn cut the connection mid-stream.
-            raise ConnectionAbortedError("fake_openai: stream dropped as scripted")
-        yield event(delta({"content": piece}))
-    yield event(delta({}, reply.finish_reason))
-    if usage is not None:
-        yield event([], usage=usage)
-    yield b"data: [DONE]\n\n"
+    outcome = "cancelled"
+    try:
+        yield event(delta({"role": "assistant", "content": "", "refusal": None}))
+        for number, piece in enumerate(chunks):
+            if reply.drop_after is not None and number >= reply.drop_after:
+                outcome = "dropped"
+                # Raising inside the body makes uvicorn cut the connection mid-stream.
+                raise ConnectionAbortedError("fake_openai: stream dropped as scripted")
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
+            yield event(delta({"content": piece}))
+        yield event(delta({}, reply.finish_reason))
+        if usage is not None:
+            yield event([], usage=usage)
+        yield b"data: [DONE]\n\n"
+        outcome = "finished"
+    finally:
+        on_end(outcome)
 
 
 def error_response(

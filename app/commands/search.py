@@ -19,7 +19,7 @@ from app.services import Services
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
 
 
-def _parse_filter(text: str | None) -> dict[str, Any] | None:
+def parse_filter(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
@@ -43,7 +43,7 @@ def search_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Search a collection and print the ranked chunks."""
-    request = SearchRequest(mode, k=k, query=query, filter=_parse_filter(filter_json))
+    request = SearchRequest(mode, k=k, query=query, filter=parse_filter(filter_json))
 
     async def run(settings: Settings) -> SearchResult:
         services = await Services.start(settings)

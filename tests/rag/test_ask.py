@@ -4,6 +4,10 @@ to the fake OpenAI-compatible server (tests/fake_openai.py), which records every
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -327,3 +331,69 @@ def test_chat_completions_with_the_openai_client(server: ServerThread, corpus: s
         pgask.chat.completions.create(
             model=corpus, messages=[{"role": "assistant", "content": "x"}]
         )
+
+
+# -- pgask ask ---------------------------------------------------------------------------
+
+
+def _pgask(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(db_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": db_url, "PGASK_INGEST_WORKER": "0"}
+
+
+def test_cli_ask_prints_the_answer_then_numbered_sources(cli_env: dict, corpus: str) -> None:
+    result = _pgask(["ask", "How much does the Foo widget cost?", "-c", corpus], cli_env)
+    assert result.returncode == 0, result.stderr
+    answer, _, rest = result.stdout.partition("\n\n*[")
+    assert answer.startswith(NOTICE) and "25 euros" in answer
+    assert rest.startswith("1] Foo widget (shop/foo.md")
+    assert "sources" in rest.splitlines()[-1] and "search" in rest.splitlines()[-1]
+
+
+def test_cli_ask_streams_a_model_answer(
+    cli_env: dict, corpus: str, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(Reply(content="The widget costs 25 euros [1].", endpoint="chat"))
+    env = {**cli_env, "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": fake_openai.base_url}
+    result = _pgask(["ask", "Foo widget price?", "-c", corpus], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The widget costs 25 euros [1].\n\n*[1] Foo widget")
+    assert _chat_requests(fake_openai)[0].json["stream"] is True
+
+
+def test_cli_ask_json_and_errors(cli_env: dict, corpus: str) -> None:
+    result = _pgask(["ask", "capital of France", "-c", corpus, "--json", "-k", "2"], cli_env)
+    body = json.loads(result.stdout)
+    assert body["generated"] is False and len(body["sources"]) == 2
+    missing = _pgask(["ask", "x", "-c", "no-such-collection"], cli_env)
+    assert missing.returncode != 0
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "pgask: error: collection 'no-such-collection' does not exist"
+    )
+
+
+def test_client_disconnect_cancels_the_model_stream(
+    llm_url: str, corpus: str, fake_openai: FakeOpenAI
+) -> None:
+    words = " ".join(f"w{i}" for i in range(100))
+    fake_openai.script(Reply(content=words, chunk_delay=0.05, endpoint="chat"))
+    payload = {"collection": corpus, "question": "Paris", "stream": True}
+    with httpx.stream("POST", f"{llm_url}/v1/ask", json=payload, timeout=30) as response:
+        for line in response.iter_lines():
+            if line == "event: delta":
+                break  # the model has started answering: hang up
+    deadline = time.monotonic() + 20
+    while not fake_openai.stream_outcomes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake_openai.stream_outcomes == ["cancelled"]
