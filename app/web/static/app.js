@@ -262,16 +262,16 @@ async function upload(files) {
   $("job").hidden = false;
   $("job-errors").replaceChildren();
   for (;;) {
-    const status = await api(`/v1/jobs/${job.id}`);
+    const status = await api(job.location);
     const progress = $("job-progress");
     progress.max = Math.max(status.total, 1);
     progress.value = status.done + status.failed;
-    $("job-status").textContent = `${status.status}: ${status.done} of ${status.total} files done, ${status.failed} failed`;
+    $("job-status").textContent = `${status.status}: ${status.done} of ${status.total} documents processed, ${status.failed} failed`;
     if (!["queued", "running"].includes(status.status)) {
       const errors = $("job-errors");
       for (const e of status.errors || []) {
         const item = document.createElement("li");
-        item.textContent = `${e.file || e.path || "file"}: ${e.error || e.reason || e.message}`;
+        item.textContent = `${e.path}: ${e.error}`;
         errors.append(item);
       }
       await loadCollections();
@@ -284,6 +284,7 @@ async function upload(files) {
 // ---- Wiring -----------------------------------------------------------------------------
 
 function switchTab(name) {
+  showError("");
   for (const tab of document.querySelectorAll("[role=tab]")) {
     tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
   }
