@@ -113,7 +113,9 @@ def test_upload_ask_cite_and_search(
         steps.shot("collection-created")
 
         page.set_input_files("#file-input", [str(widget), str(notes), str(empty)])
-        expect(page.locator("#job-status")).to_contain_text("3 of 3 documents processed, 1 failed", timeout=120_000)
+        expect(page.locator("#job-status")).to_contain_text(
+            "3 of 3 documents processed, 1 failed", timeout=120_000
+        )
         expect(page.locator("#job-errors li")).to_have_count(1)
         expect(page.locator("#job-errors")).to_contain_text("empty.txt")
         expect(page.locator("#collection option:checked")).to_contain_text("2 documents")
