@@ -196,11 +196,18 @@ async def run_job(
         return report
     async with await connect(libpq_url(services.url)) as files_conn:
         try:
+            progressed = asyncio.Event()
             pipeline = await build_pipeline(
-                services, embedder, collection, expected_documents=job.total
+                services,
+                embedder,
+                collection,
+                expected_documents=job.total,
+                on_progress=lambda _report: progressed.set(),
             )
             report = pipeline.report
-            beat = asyncio.create_task(_heartbeat(conn, job, worker, report, services.settings))
+            beat = asyncio.create_task(
+                _heartbeat(conn, job, worker, report, services.settings, progressed)
+            )
             try:
                 report = await pipeline.run(_job_items(files_conn, job))
             finally:
@@ -218,9 +225,12 @@ async def _heartbeat(
     worker: str,
     report: Report,
     settings: Settings,
+    progressed: asyncio.Event,
 ) -> None:
+    """Save progress after each written batch, and at least every heartbeat interval."""
     while True:
-        await asyncio.sleep(settings.pgask_job_heartbeat_seconds)
+        await _wait(progressed, settings.pgask_job_heartbeat_seconds)
+        progressed.clear()
         if not await _save_progress(conn, job, worker, report):
             log.warning("job %s was taken over by another worker", job.id)
             return

@@ -26,9 +26,10 @@ from ingest.writer import Target
 def model_limit(embedder: Embedder) -> ModelLimit | None:
     """The embedder's own token counter with its input limit, when the provider has one."""
     counter = getattr(embedder, "count_tokens", None)
-    if callable(counter) and embedder.max_input_tokens:
-        return counter, embedder.max_input_tokens
-    return None
+    # Providers that cannot count their tokens answer None: then cl100k's count is all we have.
+    if not callable(counter) or not embedder.max_input_tokens or counter("probe") is None:
+        return None
+    return counter, embedder.max_input_tokens
 
 
 async def make_plan(

@@ -165,11 +165,11 @@ def worker() -> None:
     from ingest.jobs import run_worker
 
     async def go(settings: Settings) -> int:
-        services = await _start(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        services = await _start(settings)
         err_console.print("worker waiting for ingest jobs (Ctrl-C stops)")
         try:
             return await run_worker(services, services.embedder, stop)

@@ -95,3 +95,26 @@ def test_discover_filters_by_glob_caps_size_and_keeps_named_files(tmp_path) -> N
     assert found.scopes == ["kb/"]
     named = discover([root / ".h.md"], glob=None, max_bytes=1000)
     assert [f.name for f in named.files] == [".h.md"] and named.scopes == [".h.md"]
+
+
+def test_model_limit_only_from_embedders_that_count_their_tokens() -> None:
+    import numpy as np
+
+    from app.embeddings.base import Embedder
+    from ingest.service import model_limit
+
+    class Counting(Embedder):
+        provider, model, dimensions, max_input_tokens = "t", "m", 2, 256
+
+        def __init__(self, counts: bool) -> None:
+            self.counts = counts
+
+        async def embed_documents(self, texts):
+            return np.zeros((len(texts), 2), np.float32)
+
+        def count_tokens(self, text: str) -> int | None:
+            return len(text.split()) + 2 if self.counts else None
+
+    limit = model_limit(Counting(counts=True))
+    assert limit is not None and limit[1] == 256 and limit[0]("a b") == 4
+    assert model_limit(Counting(counts=False)) is None
