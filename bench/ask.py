@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -24,6 +25,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(ROOT.parent / "shared" / "tiktoken"))
 
 from app.config import load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
@@ -88,7 +90,8 @@ def run(url: str, requests: int) -> list[dict[str, float]]:
                     },
                 )
                 total = (time.perf_counter() - started) * 1000
-                response.raise_for_status()
+                if response.status_code != 200:
+                    raise SystemExit(f"/v1/ask answered {response.status_code}: {response.text}")
                 if n < 5:
                     continue
                 timings = response.json()["timings"]

@@ -14,7 +14,6 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.schemas.ask import CitationOut
 from app.api.schemas.chat import (
     ChatChoice,
     ChatChoiceMessage,
@@ -78,7 +77,7 @@ async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
             )
         ],
         usage=ChatUsage(**vars(answer.usage)),
-        citations=[CitationOut(**vars(c)) for c in answer.citations],
+        citations=answer.citations,
     )
 
 

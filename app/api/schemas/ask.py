@@ -1,4 +1,5 @@
-"""Schemas for POST /v1/ask."""
+"""Schemas for POST /v1/ask. Sources, citations and usage are the answer pipeline's own
+dataclasses, which pydantic validates and documents as they are."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
-from app.rag.service import Answer, AskRequest, sources_payload
+from app.llm import Usage
+from app.rag.citations import Citation
+from app.rag.service import Answer, AskRequest
+from app.rag.sources import Source
 
 MAX_HISTORY = 40
 
@@ -41,43 +45,14 @@ class AskIn(BaseModel):
         )
 
 
-class SourceOut(BaseModel):
-    n: int
-    chunk_id: int
-    document_id: int
-    title: str
-    source: str
-    section: str
-    page: int | None
-    text: str
-    score: float
-
-
-class CitationOut(BaseModel):
-    n: int
-    chunk_id: int
-    document_id: int
-    title: str
-    source: str
-    section: str
-    page: int | None
-    quote: str
-
-
-class UsageOut(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
 class AskOut(BaseModel):
     answer: str
     generated: bool = Field(description="False for an extractive answer (no model configured)")
-    citations: list[CitationOut]
-    sources: list[SourceOut]
+    citations: list[Citation]
+    sources: list[Source]
     search_query: str = Field(description="What was searched: the question or its rewrite")
     rewritten: bool
-    usage: UsageOut
+    usage: Usage
     timings: dict[str, float]
     dropped_sources: int = Field(description="Sources left out to fit the token budget")
 
@@ -86,11 +61,11 @@ class AskOut(BaseModel):
         return cls(
             answer=answer.answer,
             generated=answer.generated,
-            citations=[CitationOut(**vars(c)) for c in answer.citations],
-            sources=[SourceOut(**s) for s in sources_payload(answer.sources)],
+            citations=answer.citations,
+            sources=answer.sources,
             search_query=answer.search_query,
             rewritten=answer.rewritten,
-            usage=UsageOut(**vars(answer.usage)),
+            usage=answer.usage,
             timings=answer.timings,
             dropped_sources=answer.dropped_sources,
         )

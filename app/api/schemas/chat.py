@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas.ask import MAX_HISTORY, CitationOut
+from app.api.schemas.ask import MAX_HISTORY
+from app.rag.citations import Citation
 
 
 class ChatMessage(BaseModel):
@@ -58,4 +59,4 @@ class ChatResponse(BaseModel):
     model: str
     choices: list[ChatChoice]
     usage: ChatUsage
-    citations: list[CitationOut] = Field(description="pgask extension: the cited passages")
+    citations: list[Citation] = Field(description="pgask extension: the cited passages")
