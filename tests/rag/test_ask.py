@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import openai
+import psycopg
 import pytest
 
 from app.config import Settings
@@ -397,3 +398,22 @@ def test_client_disconnect_cancels_the_model_stream(
     while not fake_openai.stream_outcomes and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake_openai.stream_outcomes == ["cancelled"]
+
+
+def test_no_database_transaction_is_held_while_tokens_stream(
+    llm_url: str, corpus: str, fake_openai: FakeOpenAI, pg_dsn: str
+) -> None:
+    fake_openai.script(Reply(content="slow " * 30, chunk_delay=0.05, endpoint="chat"))
+    payload = {"collection": corpus, "question": "Paris", "stream": True}
+    with httpx.stream("POST", f"{llm_url}/v1/ask", json=payload, timeout=30) as response:
+        lines = response.iter_lines()
+        while next(lines) != "event: delta":
+            pass  # the answer is streaming now
+        with psycopg.connect(pg_dsn) as conn:
+            held = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state LIKE 'idle in transaction%%' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert held == (0,)
+        for _ in lines:
+            pass
