@@ -149,6 +149,7 @@ def install(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": desc}
     for status, desc in (
+        (400, "The body is not valid JSON (or not UTF-8)"),
         (401, "Missing or unknown API key"),
         (403, "The key may not do this"),
         (404, "Not found"),
