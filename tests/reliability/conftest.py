@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 import psycopg
 import pytest
 
+from app.config import Settings
 from tests.servers import ServerThread
 
 SEED_DOCUMENTS = [
@@ -79,3 +81,31 @@ def seeded(server: ServerThread) -> Iterator[str]:
         seed(http, name)
         yield name
         http.delete(f"/v1/collections/{name}")
+
+
+@contextmanager
+def seeded_server(settings: Settings, prefix: str) -> Iterator[tuple[httpx.Client, str]]:
+    """A server of its own with these settings, and a seeded collection on it."""
+    from app.main import create_app
+
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    with (
+        ServerThread(create_app(settings)) as running,
+        httpx.Client(base_url=running.url, timeout=60) as http,
+    ):
+        seed(http, name)
+        yield http, name
+        http.delete(f"/v1/collections/{name}")  # cascades to its documents and jobs
+
+
+def stored_documents(dsn: str, collection: str) -> dict[str, tuple[int, int, int]]:
+    """external id -> (chunk_count, chunks stored, distinct chunk ordinals): a document
+    stored whole has the three equal."""
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            "SELECT d.external_id, d.chunk_count, count(c.id), count(DISTINCT c.ordinal)"
+            " FROM documents d JOIN collections k ON k.id = d.collection_id"
+            " LEFT JOIN chunks c ON c.document_id = d.id WHERE k.name = %s GROUP BY d.id",
+            (collection,),
+        ).fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}

@@ -10,8 +10,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import psycopg
 
+from tests.reliability.conftest import stored_documents
 from tests.servers import ServerThread
 
 INGESTERS = 8
@@ -32,18 +32,6 @@ def _document(n: int) -> dict[str, object]:
 def _sets(ingester: int) -> list[list[dict[str, object]]]:
     ids = [(3 * ingester + k) % POOL for k in range(8)]
     return [[_document(n) for n in ids[:4]], [_document(n) for n in ids[4:]]]
-
-
-def _stored(dsn: str, collection: str) -> dict[str, tuple[int, int, int]]:
-    """external id -> (chunk_count, chunks stored, distinct ordinals)."""
-    with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT d.external_id, d.chunk_count, count(c.id), count(DISTINCT c.ordinal)"
-            " FROM documents d JOIN collections k ON k.id = d.collection_id"
-            " LEFT JOIN chunks c ON c.document_id = d.id WHERE k.name = %s GROUP BY d.id",
-            (collection,),
-        ).fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
 def test_concurrent_ingest_and_search(server: ServerThread, pg_dsn: str) -> None:
@@ -83,7 +71,7 @@ def test_concurrent_ingest_and_search(server: ServerThread, pg_dsn: str) -> None
         # The same documents, once each, alone.
         every = {"documents": [_document(n) for n in range(POOL)]}
         assert http.post(f"/v1/collections/{reference}/documents", json=every).status_code == 200
-        concurrent, sequential = _stored(pg_dsn, name), _stored(pg_dsn, reference)
+        concurrent, sequential = stored_documents(pg_dsn, name), stored_documents(pg_dsn, reference)
         for collection in (name, reference):
             http.delete(f"/v1/collections/{collection}")
 

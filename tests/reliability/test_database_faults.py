@@ -22,7 +22,7 @@ import pytest
 from app.config import Settings, load_settings
 from app.db import migrate
 from app.db.embedded import database_url, libpq_url
-from tests.reliability.conftest import seed, snapshot
+from tests.reliability.conftest import seed, snapshot, stored_documents
 from tests.servers import ServerThread
 
 CORPUS_DOCUMENTS = 400  # two write batches (256 chunks each), so a kill lands mid-job
@@ -163,19 +163,6 @@ def _finished(dsn: str, job_id: str) -> dict[str, object] | None:
     return job if job["status"] not in ("queued", "running") else None
 
 
-def _documents(dsn: str, collection: str) -> list[tuple[str, int, int, int]]:
-    """(external id, chunk_count, chunks stored, distinct ordinals) per document."""
-    with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT d.external_id, d.chunk_count, count(c.id), count(DISTINCT c.ordinal)"
-            " FROM documents d JOIN collections k ON k.id = d.collection_id"
-            " LEFT JOIN chunks c ON c.document_id = d.id WHERE k.name = %s"
-            " GROUP BY d.id ORDER BY d.external_id",
-            (collection,),
-        ).fetchall()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
 def _wait(predicate, what: str, seconds: float = 90):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -214,16 +201,16 @@ def test_killed_worker_job_is_taken_over_without_loss(
         # nothing queued, and waits; it takes over once the first one's heartbeat stops.
         spawn_worker(private_settings, tmp_path / "worker-2.log")
         # Kill the first once some documents are committed and the job still runs.
-        _wait(lambda: _documents(private_db.dsn, name), "the first documents")
+        _wait(lambda: stored_documents(private_db.dsn, name), "the first documents")
         first.send_signal(signal.SIGKILL)
         first.wait(30)
         at_kill = _job(private_db.dsn, job_id)
-        stored_at_kill = len(_documents(private_db.dsn, name))
+        stored_at_kill = len(stored_documents(private_db.dsn, name))
         assert at_kill["status"] == "running", at_kill
         assert 0 < stored_at_kill < CORPUS_DOCUMENTS
 
         finished = _wait(lambda: _finished(private_db.dsn, job_id), "the job to finish")
-        documents = _documents(private_db.dsn, name)
+        documents = stored_documents(private_db.dsn, name)
         # Hostile uploads, run by the same worker: names are only ids, bad bytes fail alone.
         hostile = [
             ("files", ("../../etc/passwd", b"root:x:0:0:not really\n")),
@@ -232,16 +219,16 @@ def test_killed_worker_job_is_taken_over_without_loss(
         ]
         second_job = http.post(f"/v1/collections/{name}/files", files=hostile).json()["job_id"]
         hostile_job = _wait(lambda: _finished(private_db.dsn, second_job), "the second job")
-        hostile_ids = {d[0] for d in _documents(private_db.dsn, name)} - {d[0] for d in documents}
+        hostile_ids = set(stored_documents(private_db.dsn, name)) - set(documents)
     print(
         f"\nworker killed with {stored_at_kill}/{CORPUS_DOCUMENTS} documents stored"
         f" (job progress {at_kill['done']}); takeover: {finished}"
     )
     assert finished["status"] == "succeeded", finished
     assert finished["attempts"] == 2
-    assert [d[0] for d in documents] == [f"d{i:04d}" for i in range(CORPUS_DOCUMENTS)]
-    half = [d for d in documents if not (d[1] == d[2] == d[3] > 0)]
-    assert not half, f"documents whose chunks do not match chunk_count: {half[:5]}"
+    assert sorted(documents) == [f"d{i:04d}" for i in range(CORPUS_DOCUMENTS)]
+    half = {i: d for i, d in documents.items() if not (d[0] == d[1] == d[2] > 0)}
+    assert not half, f"documents whose chunks do not match chunk_count: {half}"
     assert hostile_job["failed"] == 1 and "UTF-8" in json.dumps(hostile_job["errors"])
     assert hostile_ids == {"../../etc/passwd", "abs/path.md"}
     assert not Path("/etc/passwd").read_text().startswith("root:x:0:0:not really")

@@ -3,7 +3,6 @@ detail names the limit, on a server with small limits over real HTTP."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import psycopg
 import pytest
 
 from app.config import Settings
-from tests.reliability.conftest import seed, snapshot
+from tests.reliability.conftest import seeded_server, snapshot
 from tests.servers import ServerThread
 
 
@@ -28,8 +27,6 @@ def _waiting_jobs(dsn: str) -> int:
 @pytest.fixture(scope="module")
 def limited(settings: Settings, pg_dsn: str) -> Iterator[tuple[httpx.Client, str]]:
     """A server (no worker) whose job queue has room for exactly one more job."""
-    from app.main import create_app
-
     small = settings.model_copy(
         update={
             "pgask_max_request_mb": 1,
@@ -38,14 +35,8 @@ def limited(settings: Settings, pg_dsn: str) -> Iterator[tuple[httpx.Client, str
             "pgask_ingest_max_queued_jobs": _waiting_jobs(pg_dsn) + 1,
         }
     )
-    name = f"lim-{uuid.uuid4().hex[:10]}"
-    with (
-        ServerThread(create_app(small)) as running,
-        httpx.Client(base_url=running.url, timeout=60) as http,
-    ):
-        seed(http, name)
-        yield http, name
-        http.delete(f"/v1/collections/{name}")  # cascades to its queued jobs
+    with seeded_server(small, "lim") as running:
+        yield running
 
 
 def _deep_filter(depth: int) -> dict[str, Any]:

@@ -9,12 +9,11 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 
 from app.config import Settings
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.reliability.conftest import SEED_DOCUMENTS, seed
+from tests.reliability.conftest import SEED_DOCUMENTS, seeded_server, stored_documents
 from tests.reliability.test_metrics import sample
 from tests.servers import ServerThread
 
@@ -24,8 +23,6 @@ def llm_http(
     settings: Settings, fake_openai_server: FakeOpenAI
 ) -> Iterator[tuple[httpx.Client, str]]:
     """pgask answering with a chat model on the fake server (1 s timeout, no retries)."""
-    from app.main import create_app
-
     configured = settings.model_copy(
         update={
             "llm_provider": "openai",
@@ -36,14 +33,8 @@ def llm_http(
             "llm_timeout_seconds": 1.0,
         }
     )
-    name = f"llm-{uuid.uuid4().hex[:10]}"
-    with (
-        ServerThread(create_app(configured)) as running,
-        httpx.Client(base_url=running.url, timeout=60) as http,
-    ):
-        seed(http, name)
-        yield http, name
-        http.delete(f"/v1/collections/{name}")
+    with seeded_server(configured, "llm") as running:
+        yield running
 
 
 GARBAGE = {
@@ -99,19 +90,6 @@ def test_garbage_on_the_openai_compatible_route_is_502(
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def _stored(dsn: str, collection: str) -> list[tuple[str, int, int]]:
-    """(external id, chunk_count, chunks actually stored) per document, by id."""
-    with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
-            " JOIN collections k ON k.id = d.collection_id"
-            " LEFT JOIN chunks c ON c.document_id = d.id"
-            " WHERE k.name = %s GROUP BY d.id ORDER BY d.external_id",
-            (collection,),
-        ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 def test_embedding_server_fails_then_recovers(
     settings: Settings, fake_openai: FakeOpenAI, pg_dsn: str
 ) -> None:
@@ -140,23 +118,23 @@ def test_embedding_server_fails_then_recovers(
         fake_openai.script(*failing[:2])
         ok = http.post(f"/v1/collections/{name}/documents", json={"documents": first})
         assert ok.status_code == 200, ok.text
-        stored_first = _stored(pg_dsn, name)
+        stored_first = stored_documents(pg_dsn, name)
         # Three 500s: past the retries. A clean 502, and nothing of that batch stored.
         fake_openai.script(*failing)
         down = http.post(f"/v1/collections/{name}/documents", json={"documents": second})
         assert down.status_code == 502, down.text
         assert down.headers["content-type"] == "application/problem+json"
-        assert _stored(pg_dsn, name) == stored_first
+        assert stored_documents(pg_dsn, name) == stored_first
         assert sample(http, "pgask_embedding_errors_total", provider="openai") == 1
         # Recovered: the same request now stores the rest; the first batch is unchanged.
         everything = {"documents": first + second}
         up = http.post(f"/v1/collections/{name}/documents", json=everything)
         assert up.status_code == 200, up.text
         assert (up.json()["added"], up.json()["unchanged"]) == (len(second), len(first))
-        stored = _stored(pg_dsn, name)
+        stored = stored_documents(pg_dsn, name)
         http.delete(f"/v1/collections/{name}")
-    assert [doc_id for doc_id, _, _ in stored] == sorted(d["id"] for d in SEED_DOCUMENTS)
-    assert all(count == actual > 0 for _, count, actual in stored), stored
-    assert set(stored_first) <= set(stored)
+    assert sorted(stored) == sorted(d["id"] for d in SEED_DOCUMENTS)
+    assert all(count == actual == ordinals > 0 for count, actual, ordinals in stored.values())
+    assert stored_first.items() <= stored.items()
     statuses = [r.status for r in fake_openai.requests if r.path.endswith("/embeddings")]
     assert statuses.count(500) == 5
