@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # Ingestion
     pgask_ingest_max_file_mb: int = Field(default=100, ge=1, le=1024)
     pgask_ingest_max_batch_documents: int = Field(default=1000, ge=1, le=100_000)
+    pgask_ingest_max_queued_jobs: int = Field(default=100, ge=1, le=100_000)
     pgask_ingest_worker: bool = True
     pgask_ingest_bulk_threshold: int = Field(default=2000, ge=1)
     pgask_ingest_maintenance_work_mem_mb: int = Field(default=512, ge=64, le=65536)

@@ -101,6 +101,12 @@ class ChatModel:
         except PgaskError as exc:
             self.metrics.llm_errors.labels("openai").inc()
             raise _upstream(exc) from exc
+        except ValueError as exc:  # the client could not parse the body (not JSON)
+            self.metrics.llm_errors.labels("openai").inc()
+            raise UpstreamError(f"{self._who()} sent a response that is not JSON") from exc
+
+    def _who(self) -> str:
+        return f"{self.endpoint} (model {self.model!r})"
 
     async def complete(self, messages: Sequence[dict[str, str]]) -> Completion:
         start = time.perf_counter()
@@ -110,9 +116,18 @@ class ChatModel:
             )
         finally:
             self.metrics.llm_seconds.labels("openai").observe(time.perf_counter() - start)
-        if not response.choices:
-            raise UpstreamError(f"{self.endpoint} (model {self.model!r}) sent no answer")
-        return Completion(response.choices[0].message.content or "", _usage(response.usage))
+        try:
+            # The client does not validate bodies: a server that answers JSON of another
+            # shape gives objects of any type here.
+            text = response.choices[0].message.content if response.choices else None
+            usage = _usage(response.usage)
+        except (AttributeError, IndexError, KeyError, TypeError) as exc:
+            self.metrics.llm_errors.labels("openai").inc()
+            raise UpstreamError(f"{self._who()} sent an answer of the wrong shape") from exc
+        if not response.choices or not isinstance(text, str | None):
+            self.metrics.llm_errors.labels("openai").inc()
+            raise UpstreamError(f"{self._who()} sent no answer")
+        return Completion(text or "", usage)
 
     async def stream(self, messages: Sequence[dict[str, str]]) -> AsyncIterator[str | Usage]:
         """Text deltas as they arrive, then one Usage (zeros if the server sends none).

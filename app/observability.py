@@ -8,8 +8,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Report
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -82,6 +86,13 @@ class Metrics:
             raise
         finally:
             self.embed_seconds.labels(provider, kind).observe(time.perf_counter() - start)
+
+    def count_ingest(self, report: Report) -> None:
+        """One finished ingest run (API batch or job): documents by outcome, chunks written."""
+        for outcome in ("added", "updated", "unchanged", "deleted", "failed"):
+            if count := getattr(report, outcome):
+                self.ingest_documents.labels(outcome).inc(count)
+        self.ingest_chunks.inc(report.chunks)
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db.embedded import database_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings import Embedder, build_embedder
+from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable
 from app.llm import ChatModel
 from app.observability import Metrics
@@ -51,7 +52,8 @@ class Services:
             services.embedder_error = "not loaded by this command"
             return services
         try:
-            services._embedder = await asyncio.to_thread(build_embedder, settings)
+            embedder = await asyncio.to_thread(build_embedder, settings)
+            services._embedder = MeteredEmbedder(embedder, services.metrics)
         except PgaskError as exc:
             # Keep serving: /healthz stays up and /readyz reports why we are not ready.
             services.embedder_error = str(exc)

@@ -21,13 +21,14 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.embedded import libpq_url
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
-from app.errors import NotFound, PgaskError
+from app.errors import NotFound, PgaskError, ServiceUnavailable
 from app.services import Services
 from ingest.files import load_named
 from ingest.loaders import file_format
@@ -48,8 +49,11 @@ def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
 async def create_job(
     services: Services, collection: Collection, files: Sequence[tuple[str, bytes]]
 ) -> IngestJob:
-    """Queue the files for ingestion into `collection`, in one transaction."""
+    """Queue the files for ingestion into `collection`, in one transaction, unless
+    PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
+    database until a worker takes them, so an unbounded queue is unbounded disk)."""
     async with services.sessionmaker() as session:
+        await _check_queue(session, services.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
             params={"files": [name for name, _ in files]},
@@ -61,6 +65,21 @@ async def create_job(
         await session.commit()
         await session.refresh(job)
         return job
+
+
+async def _check_queue(session: AsyncSession, most: int) -> None:
+    # One queue check at a time, so concurrent uploads cannot all pass it together.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('pgask.ingest_queue'))"))
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(IngestJob)
+        .where(IngestJob.status.in_(("queued", "running")))
+    )
+    if (waiting or 0) >= most:
+        raise ServiceUnavailable(
+            f"{waiting} ingest jobs are queued or running, the most PGASK_INGEST_MAX_QUEUED_JOBS"
+            f" ({most}) allows; retry when some have finished"
+        )
 
 
 async def get_job(services: Services, job_id: uuid.UUID) -> tuple[IngestJob, str]:
@@ -216,6 +235,7 @@ async def run_job(
         except (PgaskError, psycopg.Error) as exc:
             report.fail(Failure("", f"job failed: {exc}"))
     await _finish(conn, job, worker, report)
+    services.metrics.count_ingest(report)
     return report
 
 

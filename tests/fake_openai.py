@@ -77,7 +77,8 @@ class Reply:
     `retry_after` header if given. A 200 answers normally, after `delay` seconds, with the
     chat `content` (or exact stream `chunks`) and `finish_reason` given here.
     `drop_after=n` closes a chat stream abruptly after n content chunks; `chunk_delay`
-    waits that long before each content chunk (a slow model).
+    waits that long before each content chunk (a slow model). `raw` answers 200
+    with exactly that text as application/json (garbage: invalid JSON, the wrong shape).
     """
 
     status: int = 200
@@ -92,6 +93,7 @@ class Reply:
     chunk_delay: float = 0.0
     endpoint: Endpoint | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
 
 
 @dataclass
@@ -195,6 +197,8 @@ class FakeOpenAI:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             response = self._refusal(request, body, reply)
+            if response is None and reply.raw is not None:
+                response = Response(reply.raw, media_type="application/json")
             if response is None:
                 model = request.path_params.get("deployment") or body.get("model", "")
                 result = answer(body, model, reply)

@@ -6,11 +6,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import PgaskError
@@ -102,6 +103,19 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value PostgreSQL cannot hold (a NUL character in text, a number out of range) that
+    # no schema caught: still the request's fault, and nothing was stored.
+    cause = exc.orig if isinstance(exc, DataError) else exc
+    return problem_response(
+        request,
+        status=422,
+        type_="urn:pgask:invalid-input",
+        title="Invalid input",
+        detail=f"the database refused a value: {str(cause).splitlines()[0][:300]}",
+    )
+
+
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error during %s %s", request.method, request.url.path)
     return problem_response(
@@ -126,6 +140,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -133,6 +149,7 @@ def install(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": desc}
     for status, desc in (
+        (400, "The body is not valid JSON (or not UTF-8)"),
         (401, "Missing or unknown API key"),
         (403, "The key may not do this"),
         (404, "Not found"),

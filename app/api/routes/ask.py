@@ -10,14 +10,14 @@ from fastapi.responses import StreamingResponse
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
-from app.api.sse import format_event, prepend, sse_response
+from app.api.sse import format_event, prepend, sse_response, stream_doc
 from app.rag.service import Answerer
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": stream_doc("sources", "delta", "done", "error"),
         "description": "With stream=true: events `sources`, `delta`..., then `done` or `error`",
     },
     502: PROBLEM_RESPONSES[500] | {"description": "The chat model failed (sources included)"},

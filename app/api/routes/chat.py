@@ -21,7 +21,7 @@ from app.api.schemas.chat import (
     ChatResponse,
     ChatUsage,
 )
-from app.api.sse import SSE_HEADERS, prepend
+from app.api.sse import SSE_HEADERS, prepend, stream_doc
 from app.errors import InvalidInput
 from app.rag.citations import Citation
 from app.rag.service import Answerer, AskRequest
@@ -51,7 +51,7 @@ def sources_footer(citations: list[Citation]) -> str:
 @router.post(
     "/v1/chat/completions",
     response_model=ChatResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": stream_doc()}},
 )
 async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
     answerer = Answerer(services, services.chat)

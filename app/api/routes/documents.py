@@ -62,7 +62,9 @@ async def add_documents(
     pipeline = await build_pipeline(
         services, embedder, found, expected_documents=len(body.documents), strict=True
     )
-    return IngestResult.from_report(await pipeline.run(_items(body)))
+    report = await pipeline.run(_items(body))
+    services.metrics.count_ingest(report)
+    return IngestResult.from_report(report)
 
 
 def _upload_name(upload: UploadFile) -> str:
