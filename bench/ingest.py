@@ -23,26 +23,19 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 import uuid
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "data" / "msmarco-5k" / "corpus.jsonl"
-if (SHARED / "models" / "all-MiniLM-L6-v2-onnx").is_dir():
-    os.environ.setdefault("EMBEDDING_MODEL_PATH", str(SHARED / "models/all-MiniLM-L6-v2-onnx"))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-if (SHARED / "tiktoken").is_dir():
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import MSMARCO, ROOT, machine, package_versions, server_versions
+
+CORPUS = MSMARCO / "corpus.jsonl"
 if not os.environ.get("DATABASE_URL"):
     os.environ.setdefault("PGASK_DATA_DIR", tempfile.mkdtemp(prefix="pgask-bench-"))
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
@@ -67,30 +60,13 @@ from ingest.writer import (  # noqa: E402
 
 
 def _machine() -> dict[str, Any]:
-    versions = {}
-    for package in ("pgvector", "psycopg", "fastembed", "onnxruntime", "tiktoken", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "packages": versions,
-    }
+    names = ("pgvector", "psycopg", "fastembed", "onnxruntime", "tiktoken", "numpy")
+    return {**machine(), "packages": package_versions(names)}
 
 
 async def _server_versions(services: Services) -> dict[str, str]:
     async with await connect(libpq_url(services.url)) as conn:
-        cursor = await conn.execute(
-            "SELECT current_setting('server_version'),"
-            " (SELECT extversion FROM pg_extension WHERE extname = 'vector')"
-        )
-        row = await cursor.fetchone()
-    return {"postgresql": row[0], "pgvector": row[1]} if row else {}
+        return await server_versions(conn)
 
 
 def _subset(passages: int, folder: Path) -> Path:

@@ -1,0 +1,117 @@
+"""Each comparison benchmark's `--quick` mode runs and writes a result file of the right
+shape (numbers are not checked: they depend on the machine).
+
+The pgask-only runs (`--systems pgask`) need nothing beyond `.[dev]`, so CI runs them; the
+runs with the peers need `pip install -e '.[bench]'` and are skipped without it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SYSTEMS = ["pgask", "langchain", "llamaindex"]
+COMMON_KEYS = {"benchmark", "command", "machine", "versions", "parameters"}
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the module: the benchmarks' embedded server starts once."""
+    return tmp_path_factory.mktemp("bench7")
+
+
+def peers_installed() -> None:
+    for module in ("langchain_postgres", "llama_index.vector_stores.postgres"):
+        pytest.importorskip(module, reason="peers need `pip install -e '.[bench]'` (not in CI)")
+
+
+def run(script: str, out: Path, data_dir: Path, *extra: str) -> dict[str, Any]:
+    command = [sys.executable, f"bench/{script}", "--quick", "--output", str(out)]
+    done = subprocess.run(
+        [*command, "--data-dir", str(data_dir), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.read_text())
+    assert result.keys() >= COMMON_KEYS
+    assert result["parameters"]["quick"] is True
+    assert {"postgresql", "pgvector"} <= result["versions"].keys()
+    return result
+
+
+def check_load(result: dict[str, Any], systems: list[str]) -> None:
+    assert [(s["rows"], s["dimensions"]) for s in result["sizes"]] == [(2000, 384), (1000, 1536)]
+    for size in result["sizes"]:
+        assert sorted(r["system"] for r in size["runs"]) == sorted(systems)
+        assert all(r["rows_per_s"] > 0 and r["rows_loaded"] > 0 for r in size["runs"])
+        assert set(size["median_rows_per_s"]) == set(systems)
+        assert set(size["ratios"]) == {f"pgask/{s}" for s in systems if s != "pgask"}
+
+
+def check_query(result: dict[str, Any], systems: list[str]) -> None:
+    # per system: 2 variants (default, matched ef_search) x 3 filters (none, 1%, 0.1%)
+    assert sorted({r["system"] for r in result["runs"]}) == sorted(systems)
+    assert len(result["runs"]) == len(result["summary"]) == 6 * len(systems)
+    for run_ in result["runs"]:
+        assert {"variant", "filter", "p50_ms", "p95_ms", "recall@10", "mean_returned"} <= set(run_)
+        assert len(run_["latencies_ms"]) == result["parameters"]["queries"]
+        assert 0 <= run_["recall@10"] <= 1 and 0 <= run_["mean_returned"] <= 10
+
+
+def check_reingest(result: dict[str, Any], systems: list[str]) -> None:
+    runs = result["runs"]
+    assert [(r["system"], r["run"]) for r in runs] == [
+        (s, attempt) for s in systems for attempt in ("first", "re-run")
+    ]
+    for r in runs:
+        assert {"seconds", "embedding_calls", "texts_embedded", "rows_stored_after"} <= set(r)
+        assert r["rows_stored_after"] > 0
+    pgask = {r["run"]: r for r in runs if r["system"] == "pgask"}
+    assert pgask["first"]["texts_embedded"] > 0  # the counter sees the pipeline's calls
+
+
+def test_load_pgask(tmp_path: Path, bench_dir: Path) -> None:
+    out = tmp_path / "load.json"
+    check_load(run("vs_load.py", out, bench_dir, "--systems", "pgask"), ["pgask"])
+
+
+def test_query_pgask(tmp_path: Path, bench_dir: Path) -> None:
+    out = tmp_path / "query.json"
+    check_query(run("vs_query.py", out, bench_dir, "--systems", "pgask"), ["pgask"])
+
+
+def test_reingest_pgask(tmp_path: Path, bench_dir: Path) -> None:
+    out = tmp_path / "reingest.json"
+    check_reingest(run("vs_reingest.py", out, bench_dir, "--systems", "pgask"), ["pgask"])
+
+
+def test_http(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("vs_http.py", tmp_path / "http.json", bench_dir)
+    assert [r["concurrency"] for r in result["runs"]] == [1, 8, 32]
+    for r in result["runs"]:
+        assert {"throughput_rps", "p50_ms", "p99_ms", "errors", "requests"} <= set(r)
+        assert r["requests"] == len(r["latencies_ms"]) > 0
+
+
+def test_load_with_peers(tmp_path: Path, bench_dir: Path) -> None:
+    peers_installed()
+    check_load(run("vs_load.py", tmp_path / "load.json", bench_dir), SYSTEMS)
+
+
+def test_query_with_peers(tmp_path: Path, bench_dir: Path) -> None:
+    peers_installed()
+    check_query(run("vs_query.py", tmp_path / "query.json", bench_dir), SYSTEMS)
+
+
+def test_reingest_with_peers(tmp_path: Path, bench_dir: Path) -> None:
+    peers_installed()
+    check_reingest(run("vs_reingest.py", tmp_path / "reingest.json", bench_dir), SYSTEMS)
