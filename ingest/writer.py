@@ -27,15 +27,18 @@ _COPY_CHUNKS = (
 # regconfig has no binary dumper in psycopg; on the wire it is its oid, so send an oid.
 _COPY_TYPES = ["int4", "int8", "int4", "text", "text", "int4", "int4", "jsonb", "vector", "oid"]
 
-_UPSERT_DOCUMENT = """
+# One statement for the whole batch: the rows come out of unnest in the (sorted) order given,
+# so concurrent writers lock documents in the same order and cannot deadlock.
+_UPSERT_DOCUMENTS = """
 INSERT INTO documents (collection_id, external_id, title, source, metadata, content_hash,
                        chunk_count)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+SELECT %s, d.* FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[],
+                           %s::int[]) AS d
 ON CONFLICT (collection_id, external_id) DO UPDATE
 SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
     content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
     updated_at = now()
-RETURNING id
+RETURNING external_id, id
 """
 
 
@@ -104,22 +107,19 @@ async def write_documents(
         cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
         text_config_oid = (await cursor.fetchone() or (None,))[0]
         async with conn.cursor() as cur:
-            for doc in ordered:
-                await cur.execute(
-                    _UPSERT_DOCUMENT,
-                    (
-                        target.collection_id,
-                        doc.external_id,
-                        doc.title,
-                        doc.source,
-                        Jsonb(dict(doc.metadata)),
-                        doc.content_hash,
-                        len(doc.chunks),
-                    ),
-                )
-                row = await cur.fetchone()
-                assert row is not None
-                ids[doc.external_id] = row[0]
+            await cur.execute(
+                _UPSERT_DOCUMENTS,
+                (
+                    target.collection_id,
+                    [d.external_id for d in ordered],
+                    [d.title for d in ordered],
+                    [d.source for d in ordered],
+                    [Jsonb(dict(d.metadata)) for d in ordered],
+                    [d.content_hash for d in ordered],
+                    [len(d.chunks) for d in ordered],
+                ),
+            )
+            ids = dict(await cur.fetchall())
             await cur.execute(
                 "DELETE FROM chunks WHERE document_id = ANY(%s)", (list(ids.values()),)
             )
