@@ -417,3 +417,28 @@ def test_no_database_transaction_is_held_while_tokens_stream(
         assert held == (0,)
         for _ in lines:
             pass
+
+
+def test_model_429_then_success_is_retried(
+    settings: Settings, corpus: str, fake_openai: FakeOpenAI
+) -> None:
+    retrying = settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "llm_model": "fake-chat",
+            "llm_max_retries": 2,
+            "openai_base_url": fake_openai.base_url,
+        }
+    )
+    fake_openai.script(
+        Reply(status=429, retry_after="0", endpoint="chat"),
+        Reply(status=503, endpoint="chat"),
+        Reply(content="Paris [1].", endpoint="chat"),
+    )
+    with ServerThread(create_app(retrying)) as running:
+        response = httpx.post(
+            f"{running.url}/v1/ask", json={"collection": corpus, "question": "capital of France"}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["answer"] == "Paris [1]."
+    assert [r.status for r in _chat_requests(fake_openai)] == [429, 503, 200]
