@@ -415,6 +415,19 @@ def split_chunks(content: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", content)
 
 
+def chat_settings(settings: Any, fake: FakeOpenAI, **overrides: Any) -> Any:
+    """`settings` with a chat model (LLM_PROVIDER=openai, model `fake-chat`) on `fake`, no
+    retries unless `overrides` say otherwise."""
+    update = {
+        "llm_provider": "openai",
+        "llm_model": "fake-chat",
+        "openai_base_url": fake.base_url,
+        "llm_max_retries": 0,
+        **overrides,
+    }
+    return settings.model_copy(update=update)
+
+
 @pytest.fixture(scope="session")
 def fake_openai_server() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI()

@@ -21,7 +21,7 @@ from app.main import create_app
 from app.rag.extractive import NOTICE
 from app.rag.prompt import SYSTEM_PROMPT, count_tokens
 from app.rag.service import REWRITE_PROMPT
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.servers import ServerThread
 
 DOCUMENTS = [
@@ -70,16 +70,12 @@ def corpus(server: ServerThread) -> str:
 @pytest.fixture(scope="module")
 def llm_url(settings: Settings, fake_openai_server: FakeOpenAI) -> Iterator[str]:
     """pgask with LLM_PROVIDER=openai pointed at the fake server."""
-    configured = settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "llm_model": "fake-chat",
-            "openai_base_url": fake_openai_server.base_url,
-            "llm_max_retries": 0,
-            "llm_timeout_seconds": 1.0,
-            "llm_context_tokens": 4000,
-            "llm_answer_tokens": 500,
-        }
+    configured = chat_settings(
+        settings,
+        fake_openai_server,
+        llm_timeout_seconds=1.0,
+        llm_context_tokens=4000,
+        llm_answer_tokens=500,
     )
     with ServerThread(create_app(configured)) as running:
         yield running.url
@@ -422,14 +418,7 @@ def test_no_database_transaction_is_held_while_tokens_stream(
 def test_model_429_then_success_is_retried(
     settings: Settings, corpus: str, fake_openai: FakeOpenAI
 ) -> None:
-    retrying = settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "llm_model": "fake-chat",
-            "llm_max_retries": 2,
-            "openai_base_url": fake_openai.base_url,
-        }
-    )
+    retrying = chat_settings(settings, fake_openai, llm_max_retries=2)
     fake_openai.script(
         Reply(status=429, retry_after="0", endpoint="chat"),
         Reply(status=503, endpoint="chat"),

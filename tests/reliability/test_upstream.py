@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.reliability.conftest import SEED_DOCUMENTS, seeded_server, stored_documents
 from tests.reliability.test_metrics import sample
 from tests.servers import ServerThread
@@ -23,15 +23,8 @@ def llm_http(
     settings: Settings, fake_openai_server: FakeOpenAI
 ) -> Iterator[tuple[httpx.Client, str]]:
     """pgask answering with a chat model on the fake server (1 s timeout, no retries)."""
-    configured = settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "llm_model": "fake-chat",
-            "openai_base_url": fake_openai_server.base_url,
-            "openai_api_key": None,
-            "llm_max_retries": 0,
-            "llm_timeout_seconds": 1.0,
-        }
+    configured = chat_settings(
+        settings, fake_openai_server, openai_api_key=None, llm_timeout_seconds=1.0
     )
     with seeded_server(configured, "llm") as running:
         yield running

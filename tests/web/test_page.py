@@ -15,7 +15,7 @@ import pytest
 
 from app.config import Settings, load_settings
 from app.main import create_app
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.servers import ServerThread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,15 +51,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def web_url(settings: Settings, fake_openai_server: FakeOpenAI) -> Iterator[str]:
     """pgask with a model (the fake server) and its ingest worker, for this module only."""
-    configured = settings.model_copy(
-        update={
-            "llm_provider": "openai",
-            "llm_model": "fake-chat",
-            "llm_max_retries": 0,
-            "openai_base_url": fake_openai_server.base_url,
-            "pgask_ingest_worker": True,
-            "pgask_job_heartbeat_seconds": 0.2,
-        }
+    configured = chat_settings(
+        settings, fake_openai_server, pgask_ingest_worker=True, pgask_job_heartbeat_seconds=0.2
     )
     with ServerThread(create_app(configured)) as running:
         yield running.url
