@@ -31,6 +31,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import GENERATOR, HNSW, SEED, Timer, synthetic, write_result
 from bench.systems import SYSTEMS, opened
 
+FULL_SIZES = [(20_000, 384), (100_000, 384), (20_000, 1536)]
+QUICK_SIZES = [(2_000, 384), (1_000, 1536)]
+
+
+def size(text: str) -> tuple[int, int]:
+    """`20000x384` -> (rows, dimensions)"""
+    rows, _, dims = text.partition("x")
+    try:
+        return int(rows), int(dims)
+    except ValueError:
+        message = f"expected ROWSxDIMS, e.g. 20000x384, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
 
 async def one_size(
     systems: list[Any], rows: int, dims: int, repetitions: int, peer_rows: int | None
@@ -59,7 +72,8 @@ async def one_size(
         s.name: statistics.median(r["rows_per_s"] for r in runs if r["system"] == s.name)
         for s in systems
     }
-    ratios = {f"pgask/{n}": median["pgask"] / v for n, v in median.items() if n != "pgask"}
+    ours = median.get("pgask")
+    ratios = {f"pgask/{n}": ours / v for n, v in median.items() if n != "pgask" and ours}
     return {
         "rows": rows,
         "dimensions": dims,
@@ -70,10 +84,7 @@ async def one_size(
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    if args.quick:
-        sizes = [(2_000, 384), (1_000, 1536)]
-    else:
-        sizes = [(20_000, 384), (100_000, 384), (20_000, 1536)]
+    sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     async with opened(args.systems, args.data_dir) as (systems, info):
         results = [
             await one_size(systems, n, d, args.repetitions, args.peer_rows) for n, d in sizes
@@ -109,6 +120,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 if __name__ == "__main__":
     cli = parser(__doc__)
     cli.add_argument("--peer-rows", type=int, default=None)
+    cli.add_argument("--sizes", nargs="+", type=size, default=None, help="e.g. 20000x384")
     parsed = cli.parse_args()
     if parsed.peer_rows is None and not parsed.quick:
         parsed.peer_rows = 5_000

@@ -8,6 +8,7 @@ Documents are written in external-id order so two overlapping batches cannot dea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,12 +29,13 @@ _COPY_CHUNKS = (
 _COPY_TYPES = ["int4", "int8", "int4", "text", "text", "int4", "int4", "jsonb", "vector", "oid"]
 
 # One statement for the whole batch: the rows come out of unnest in the (sorted) order given,
-# so concurrent writers lock documents in the same order and cannot deadlock.
+# so concurrent writers lock documents in the same order and cannot deadlock. The arrays go
+# in binary (%b): no per-element quoting and escaping.
 _UPSERT_DOCUMENTS = """
 INSERT INTO documents (collection_id, external_id, title, source, metadata, content_hash,
                        chunk_count)
-SELECT %s, d.* FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[],
-                           %s::int[]) AS d
+SELECT %s, d.* FROM unnest(%b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[],
+                           %b::int[]) AS d
 ON CONFLICT (collection_id, external_id) DO UPDATE
 SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
     content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
@@ -71,21 +73,38 @@ class Target:
     text_config: str = "english"
 
 
-def _check(document: DocumentRecord, dimensions: int) -> None:
-    where = f"document {document.external_id!r}"
-    texts = [document.external_id, document.title, document.source]
-    texts += [c.text for c in document.chunks] + [c.section for c in document.chunks]
-    if any("\x00" in t for t in texts):
-        raise InvalidInput(f"{where}: contains NUL characters, which PostgreSQL text rejects")
-    for chunk in document.chunks:
-        vector = np.asarray(chunk.embedding)
+def _check(documents: Sequence[DocumentRecord], dimensions: int) -> list[npt.NDArray[np.float32]]:
+    """Reject a malformed batch before anything is written; the embeddings as float32."""
+    for document in documents:
+        texts = [document.external_id, document.title, document.source]
+        texts += [c.text for c in document.chunks] + [c.section for c in document.chunks]
+        if any("\x00" in t for t in texts):
+            raise InvalidInput(
+                f"document {document.external_id!r}: contains NUL characters, "
+                "which PostgreSQL text rejects"
+            )
+    chunks = [(d, c) for d in documents for c in d.chunks]
+    vectors = [np.asarray(c.embedding, dtype=np.float32) for _, c in chunks]
+    for (document, chunk), vector in zip(chunks, vectors, strict=True):
         if vector.shape != (dimensions,):
             raise InvalidInput(
-                f"{where} chunk {chunk.ordinal}: embedding has shape {vector.shape}, "
-                f"the collection takes {dimensions} dimensions"
+                f"document {document.external_id!r} chunk {chunk.ordinal}: embedding has shape "
+                f"{vector.shape}, the collection takes {dimensions} dimensions"
             )
-        if not np.isfinite(vector).all():
-            raise InvalidInput(f"{where} chunk {chunk.ordinal}: embedding is not finite")
+    # One pass over the whole batch; the per-chunk search only runs when something is wrong.
+    if vectors and not np.isfinite(np.stack(vectors)).all():
+        document, chunk = next(
+            dc for dc, v in zip(chunks, vectors, strict=True) if not np.isfinite(v).all()
+        )
+        raise InvalidInput(
+            f"document {document.external_id!r} chunk {chunk.ordinal}: embedding is not finite"
+        )
+    return vectors
+
+
+def _jsonb(value: Mapping[str, Any]) -> Jsonb:
+    """Metadata encoded once, though it is sent twice (document and each chunk)."""
+    return Jsonb(json.dumps(dict(value)).encode(), dumps=bytes)
 
 
 async def write_documents(
@@ -99,8 +118,8 @@ async def write_documents(
     ordered = sorted(documents, key=lambda d: d.external_id)
     if len({d.external_id for d in ordered}) != len(ordered):
         raise InvalidInput("the same external id appears twice in one batch")
-    for document in ordered:
-        _check(document, target.dimensions)
+    vectors = iter(_check(ordered, target.dimensions))
+    metadata = [_jsonb(d.metadata) for d in ordered]
 
     ids: dict[str, int] = {}
     async with conn.transaction():
@@ -114,7 +133,7 @@ async def write_documents(
                     [d.external_id for d in ordered],
                     [d.title for d in ordered],
                     [d.source for d in ordered],
-                    [Jsonb(dict(d.metadata)) for d in ordered],
+                    metadata,
                     [d.content_hash for d in ordered],
                     [len(d.chunks) for d in ordered],
                 ),
@@ -125,8 +144,7 @@ async def write_documents(
             )
             async with cur.copy(_COPY_CHUNKS) as copy:
                 copy.set_types(_COPY_TYPES)
-                for doc in ordered:
-                    metadata = Jsonb(dict(doc.metadata))
+                for doc, doc_metadata in zip(ordered, metadata, strict=True):
                     for chunk in doc.chunks:
                         await copy.write_row(
                             (
@@ -137,8 +155,8 @@ async def write_documents(
                                 chunk.section,
                                 chunk.page,
                                 chunk.token_count,
-                                metadata,
-                                np.asarray(chunk.embedding, dtype=np.float32),
+                                doc_metadata,
+                                next(vectors),
                                 text_config_oid,
                             )
                         )
