@@ -7,15 +7,17 @@ text and metadata, through each system's public bulk-add API, ending with an HNS
 and the ratio pgask / peer. Systems alternate order across repetitions.
 
     python bench/vs_load.py                   # 20,000 and 100,000 x 384, 20,000 x 1,536;
-                                              # peers on the first 5,000 rows of each
+                                              # peers on the first 20,000 rows of each
     python bench/vs_load.py --quick           # 2,000 x 384 and 1,000 x 1,536, 1 repetition
     python bench/vs_load.py --systems pgask   # without the peers (no `bench` extra needed)
+    python bench/vs_load.py --sizes 100000x384 --peer-rows 0 --repetitions 1 \
+        --output bench/results/vs-load-100k-full.json   # every system on all 100,000 rows
 
-`--peer-rows N` (full default 5,000; 0 = all) loads the peers with only the first N rows of
-each size (each run records `rows_loaded`), so the run fits in 15 minutes here: langchain
-inserts ~100-150 rows/s (one INSERT and commit per row), llama-index ~300 (HNSW maintained
-per insert). Neither gets cheaper per row as the table grows, so the cap favours them.
-"""
+`--peer-rows N` (full default 20,000; 0 = all) loads the peers with only the first N rows of
+each size (each run records `rows_loaded`), so the default run fits in 15 minutes here:
+langchain inserts one row per statement, llama-index maintains the HNSW graph per insert,
+so 100,000 rows take each of them several minutes.
+""""""
 
 from __future__ import annotations
 
@@ -123,7 +125,7 @@ if __name__ == "__main__":
     cli.add_argument("--sizes", nargs="+", type=size, default=None, help="e.g. 20000x384")
     parsed = cli.parse_args()
     if parsed.peer_rows is None and not parsed.quick:
-        parsed.peer_rows = 5_000
+        parsed.peer_rows = 20_000
     parsed.repetitions = parsed.repetitions or (1 if parsed.quick else 2)
     result = asyncio.run(main(parsed))
     print(write_result("vs-load", result, parsed.output), file=sys.stderr)
