@@ -1,4 +1,4 @@
-"""Load benchmark vs langchain-postgres and llama-index (not run by CI); writes
+r"""Load benchmark vs langchain-postgres and llama-index (not run by CI); writes
 bench/results/vs-load.json.
 
 N precomputed synthetic embeddings (bench/common.py: clustered generator, seed 42) with
@@ -11,13 +11,13 @@ and the ratio pgask / peer. Systems alternate order across repetitions.
     python bench/vs_load.py --quick           # 2,000 x 384 and 1,000 x 1,536, 1 repetition
     python bench/vs_load.py --systems pgask   # without the peers (no `bench` extra needed)
     python bench/vs_load.py --sizes 100000x384 --peer-rows 0 --repetitions 1 \
-        --output bench/results/vs-load-100k-full.json   # every system on all 100,000 rows
+        --output bench/results/vs-load-100k-full.json    # every system on all 100,000 rows
 
 `--peer-rows N` (full default 20,000; 0 = all) loads the peers with only the first N rows of
 each size (each run records `rows_loaded`), so the default run fits in 15 minutes here:
 langchain inserts one row per statement, llama-index maintains the HNSW graph per insert,
 so 100,000 rows take each of them several minutes.
-""""""
+"""
 
 from __future__ import annotations
 
