@@ -76,6 +76,7 @@ class Pgask:
     name: str = "pgask"
     conn: psycopg.AsyncConnection[Any] | None = None
     target: SearchTarget | None = None
+    phases: dict[str, float] | None = None  # seconds per phase of the last load
 
     async def _conn(self) -> psycopg.AsyncConnection[Any]:
         if self.conn is None:
@@ -90,7 +91,7 @@ class Pgask:
             )
         conn = await self._conn()
         mem = self.services.settings.pgask_ingest_maintenance_work_mem_mb
-        await pgask_bulk_load(
+        self.phases = await pgask_bulk_load(
             conn, Target(collection.id, dims), vectors, maintenance_work_mem_mb=mem
         )
         self.target = SearchTarget.of(collection)

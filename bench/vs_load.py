@@ -68,6 +68,8 @@ async def one_size(
                 "seconds": timer.seconds,
                 "rows_per_s": n / timer.seconds,
             }
+            if system.name == "pgask":
+                run["phases"] = system.phases  # write / HNSW build / ANALYZE seconds
             print(run, file=sys.stderr, flush=True)
             runs.append(run)
     median = {

@@ -198,4 +198,9 @@ async def build_index(
         await conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{mem}MB",))
         await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
     if analyze:
-        await conn.execute("ANALYZE chunks")
+        await analyze_chunks(conn)
+
+
+async def analyze_chunks(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Refresh the planner's statistics on chunks (after a bulk load)."""
+    await conn.execute("ANALYZE chunks")

@@ -53,6 +53,10 @@ def check_load(result: dict[str, Any], systems: list[str]) -> None:
     for size in result["sizes"]:
         assert sorted(r["system"] for r in size["runs"]) == sorted(systems)
         assert all(r["rows_per_s"] > 0 and r["rows_loaded"] > 0 for r in size["runs"])
+        for run in (r for r in size["runs"] if r["system"] == "pgask"):
+            phases = run["phases"]
+            assert set(phases) == {"write_s", "index_s", "analyze_s"}
+            assert 0 < sum(phases.values()) <= run["seconds"]
         assert set(size["median_rows_per_s"]) == set(systems)
         assert set(size["ratios"]) == {f"pgask/{s}" for s in systems if s != "pgask"}
 
