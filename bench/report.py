@@ -40,6 +40,36 @@ def load_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def load_phases_table(result: dict[str, Any]) -> str:
+    """Where pgask's load time goes (median seconds per phase), and the ratio to the faster
+    peer that pgask would reach if writing the rows cost nothing: the peer's seconds for
+    the same rows over pgask's index build plus ANALYZE."""
+    lines = [
+        "| rows x dims | write s | HNSW build s | ANALYZE s | build share "
+        "| faster peer s | ratio if writing were free |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in result["sizes"]:
+        runs = [r for r in size["runs"] if r["system"] == "pgask" and r.get("phases")]
+        peers = {n: v for n, v in size["median_rows_per_s"].items() if n != "pgask"}
+        if not runs or not peers:
+            continue
+        phase = {
+            key: statistics.median(r["phases"][key] for r in runs)
+            for key in ("write_s", "index_s", "analyze_s")
+        }
+        total = statistics.median(r["seconds"] for r in runs)
+        peer_seconds = size["rows"] / max(peers.values())
+        floor = phase["index_s"] + phase["analyze_s"]
+        lines.append(
+            f"| {size['rows']:,} x {size['dimensions']} | {phase['write_s']:.1f} "
+            f"| {phase['index_s']:.1f} | {phase['analyze_s']:.1f} "
+            f"| {phase['index_s'] / total:.0%} | {peer_seconds:.0f} "
+            f"| {peer_seconds / floor:.1f}x |"
+        )
+    return "\n".join(lines)
+
+
 def query_table(result: dict[str, Any]) -> str:
     lines = [
         _header(result),
@@ -88,7 +118,8 @@ def http_table(result: dict[str, Any]) -> str:
 
 def main() -> None:
     tables = {
-        "vs-load": load_table,
+        "vs-load": lambda r: f"{load_table(r)}\n\n{load_phases_table(r)}",
+        "vs-load-100k-full": load_table,
         "vs-query": query_table,
         "vs-reingest": reingest_table,
         "vs-http": http_table,

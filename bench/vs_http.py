@@ -122,7 +122,8 @@ async def main(args: Any) -> dict[str, Any]:
                 brief = {k: v for k, v in run.items() if k != "latencies_ms"}
                 print(brief, file=sys.stderr, flush=True)
     finally:
-        server.terminate()
+        if server.returncode is None:  # not already exited (it failed to start)
+            server.terminate()
         await asyncio.wait_for(server.wait(), 30)
         log.close()
     return {

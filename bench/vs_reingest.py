@@ -16,7 +16,7 @@ Neither peer's vector store skips unchanged input by itself; langchain's indexin
 (`langchain.indexes.index` + a RecordManager) and llama-index's IngestionPipeline with a
 docstore can, with extra storage to set up; they are not measured here.
 
-    python bench/vs_reingest.py             # pgask 5,000 passages; peers the first 500
+    python bench/vs_reingest.py             # all 5,000 passages, every system
     python bench/vs_reingest.py --quick     # pgask 100; peers 30
 """
 
@@ -149,7 +149,7 @@ def stable_id(external_id: str) -> str:
 
 
 async def main(args: Any) -> dict[str, Any]:
-    docs, peer_docs = (args.docs or 5000, args.peer_docs or 500)
+    docs, peer_docs = (args.docs or 5000, args.peer_docs or 5000)
     if args.quick:
         docs, peer_docs = min(docs, 100), min(peer_docs, 30)
     rows = passages(max(docs, peer_docs))
@@ -180,7 +180,7 @@ async def main(args: Any) -> dict[str, Any]:
 if __name__ == "__main__":
     cli = parser(__doc__ or "")
     cli.add_argument("--docs", type=int, default=None, help="passages for pgask (5,000)")
-    cli.add_argument("--peer-docs", type=int, default=None, help="passages per peer (500)")
+    cli.add_argument("--peer-docs", type=int, default=None, help="passages per peer (5,000)")
     parsed = cli.parse_args()
     result = asyncio.run(main(parsed))
     print(write_result("vs-reingest", result, parsed.output), file=sys.stderr)

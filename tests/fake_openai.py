@@ -78,7 +78,8 @@ class Reply:
     chat `content` (or exact stream `chunks`) and `finish_reason` given here.
     `drop_after=n` closes a chat stream abruptly after n content chunks; `chunk_delay`
     waits that long before each content chunk (a slow model). `raw` answers 200
-    with exactly that text as application/json (garbage: invalid JSON, the wrong shape).
+    with exactly that text as application/json (garbage: invalid JSON, the wrong shape);
+    `stream_garbage` is sent as one more event's data after a stream's content chunks.
     """
 
     status: int = 200
@@ -94,6 +95,7 @@ class Reply:
     endpoint: Endpoint | None = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: str | None = None
+    stream_garbage: str | None = None
 
 
 @dataclass
@@ -357,6 +359,8 @@ async def stream_events(
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
             yield event(delta({"content": piece}))
+        if reply.stream_garbage is not None:
+            yield f"data: {reply.stream_garbage}\n\n".encode()
         yield event(delta({}, reply.finish_reason))
         if usage is not None:
             yield event([], usage=usage)

@@ -1,14 +1,26 @@
-"""Run an ASGI app under a real uvicorn server on 127.0.0.1 in a background thread."""
+"""Run an ASGI app under a real uvicorn server on 127.0.0.1 in a background thread; read
+the server-sent events it answers with."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
+import httpx
 import uvicorn
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    """(event name, decoded data) of each event in a finished text/event-stream answer."""
+    events = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
 
 
 class ServerThread:

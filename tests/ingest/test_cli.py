@@ -1,10 +1,13 @@
 """`pgask ingest` as a user runs it: a real subprocess on the test database, including being
-killed with SIGKILL half-way through a load and run again."""
+killed with SIGKILL half-way through a load and run again, and its progress bar on a
+terminal (a pseudo-terminal)."""
 
 from __future__ import annotations
 
 import json
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +49,54 @@ def test_ingest_json_summary_exit_code_and_rerun(tmp_path, db_url, collection_na
     again = _pgask(db_url, "ingest", str(root), "--collection", collection_name)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("documents: 0 added, 0 updated, 2 unchanged, 0 deleted,")
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything written to a pseudo-terminal until its last writer closes it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> None:
+    lines = [
+        json.dumps({"_id": f"d{i}", "text": f"Passage {i} on topic {i % 7}."}) for i in range(60)
+    ]
+    corpus = write(tmp_path, {"corpus.jsonl": "\n".join(lines)}) / "corpus.jsonl"
+    args = [sys.executable, "-m", "app", "ingest", str(corpus), "--collection", collection_name]
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            args,
+            env=_env(db_url, COLUMNS="120", TERM="xterm"),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        screen = _read_all(controller).decode(errors="replace")
+        stdout, _ = process.communicate(timeout=240)
+    finally:
+        os.close(controller)
+    assert process.returncode == 0, screen
+    bar = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)  # without the terminal's escapes
+    assert re.search(r"ingest .* \d+/60 docs · \d+ chunks · \d+ emb/s", bar), bar
+    assert "\x1b[" in screen  # drawn and redrawn in place, then erased (transient)
+    # stdout, not a terminal here, gets only the summary line.
+    assert stdout.decode().startswith("documents: 60 added, 0 updated, 0 unchanged"), stdout
+
+    # Not on a terminal (captured, or piped to a file): no bar on stderr at all.
+    again = _pgask(db_url, "ingest", str(corpus), "--collection", collection_name)
+    assert again.returncode == 0, again.stderr
+    assert "emb/s" not in again.stderr and "\x1b[" not in again.stderr, again.stderr
 
 
 def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:

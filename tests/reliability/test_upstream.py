@@ -1,7 +1,8 @@
 """Faults in the model servers, through the real `openai` client against the fake
 OpenAI-compatible server: the chat model times out or answers garbage (a clean 504/502
-problem+json that still carries the sources); the embedding server fails, then recovers
-(ingestion completes, and nothing is lost or stored twice)."""
+problem+json that still carries the sources; inside a stream, an error event after the text
+already sent); the embedding server fails, then recovers (ingestion completes, and nothing
+is lost or stored twice)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import openai
 import pytest
 
 from app.config import Settings
 from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.reliability.conftest import SEED_DOCUMENTS, seeded_server, stored_documents
 from tests.reliability.test_metrics import sample
-from tests.servers import ServerThread
+from tests.servers import ServerThread, sse_events
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,52 @@ def test_garbage_from_the_chat_model_is_502_with_sources(
     problem = response.json()
     assert problem["type"] == "urn:pgask:upstream-error"
     assert problem["sources"], "the sources found before the model failed are returned"
+
+
+STREAM_GARBAGE = {
+    "invalid JSON": "{not json at all",
+    "choices of the wrong type": '{"id": "x", "object": "chat.completion.chunk", "choices": 7}',
+    "delta of the wrong type": '{"id": "x", "choices": [{"index": 0, "delta": "oops"}]}',
+}
+
+
+@pytest.mark.parametrize("kind", list(STREAM_GARBAGE))
+def test_garbage_inside_a_streamed_answer_ends_with_an_error_event(
+    llm_http: tuple[httpx.Client, str], fake_openai: FakeOpenAI, kind: str
+) -> None:
+    http, name = llm_http
+    fake_openai.script(
+        Reply(content="Postgres extension.", stream_garbage=STREAM_GARBAGE[kind], endpoint="chat")
+    )
+    body = {"collection": name, "question": "What is pgvector?", "stream": True}
+    response = http.post("/v1/ask", json=body)
+    assert response.status_code == 200
+    events = sse_events(response)
+    names = [event for event, _ in events]
+    assert names[0] == "sources" and "delta" in names, names
+    assert names[-1] == "error" and "done" not in names, names
+    error = events[-1][1]
+    assert error["status"] == 502 and "broke off the answer" in error["detail"]
+
+
+def test_garbage_inside_a_stream_raises_in_the_openai_client(
+    llm_http: tuple[httpx.Client, str], fake_openai: FakeOpenAI
+) -> None:
+    """On the OpenAI-compatible route a broken stream is an error object the client raises,
+    never text with finish_reason "stop" that would pass for a complete answer."""
+    http, name = llm_http
+    fake_openai.script(
+        Reply(content="Postgres extension.", stream_garbage="{oops", endpoint="chat")
+    )
+    client = openai.OpenAI(base_url=f"{http.base_url}v1", api_key="unused", max_retries=0)
+    received: list[str] = []
+    with pytest.raises(openai.APIError, match="broke off the answer"):
+        for chunk in client.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "What is pgvector?"}], stream=True
+        ):
+            received += [c.delta.content or "" for c in chunk.choices]
+            assert all(c.finish_reason is None for c in chunk.choices)
+    assert "".join(received).startswith("Postgres")
 
 
 @pytest.mark.parametrize("path", ["/v1/ask", "/v1/chat/completions"])

@@ -112,11 +112,8 @@ async def _chunks(
                 yield _chunk(completion_id, created, model, {"content": footer})
             yield _chunk(completion_id, created, model, {}, finish="stop")
         elif event == "error":
-            yield _chunk(
-                completion_id,
-                created,
-                model,
-                {"content": f"\n\n[error: {data['detail']}]"},
-                finish="stop",
-            )
+            # An error object in the stream, as OpenAI-compatible servers send one: the openai
+            # client raises it (APIError), so a broken answer never looks finished.
+            error = {"message": data["detail"], "type": data["title"], "code": data["status"]}
+            yield f"data: {json.dumps({'error': error})}\n\n"
     yield "data: [DONE]\n\n"
