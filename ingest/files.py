@@ -133,12 +133,13 @@ async def load_entries(entries: Sequence[FileEntry]) -> AsyncIterator[Item]:
 
 
 def estimate_documents(entries: Sequence[FileEntry]) -> int:
-    """Documents the files will give: one per file, one per line of JSON Lines."""
+    """Documents the files will give: one per file, one per non-blank line of JSON Lines
+    (the last line too when the file does not end with a newline)."""
     total = 0
     for entry in entries:
         if file_format(entry.name) == "beir":
             with entry.path.open("rb") as handle:
-                total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(2**20), b""))
+                total += sum(1 for line in handle if line.strip())
         else:
             total += 1
     return total

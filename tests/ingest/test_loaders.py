@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.errors import InvalidInput
-from ingest.files import load_named
+from ingest.files import FileEntry, estimate_documents, load_named
 from ingest.loaders import load_file, load_jsonl
 from tests.ingest.pdfs import make_pdf
 
@@ -118,3 +118,25 @@ def test_model_limit_only_from_embedders_that_count_their_tokens() -> None:
     limit = model_limit(Counting(counts=True))
     assert limit is not None and limit[1] == 256 and limit[0]("a b") == 4
     assert model_limit(Counting(counts=False)) is None
+
+
+_LINES = [json.dumps({"_id": i, "text": i}) for i in "abc"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\n".join(_LINES) + "\n",
+        "\n".join(_LINES),
+        "\n" + "\n\n".join(_LINES[:2]) + "\n  \n" + _LINES[2] + "\n\n",
+    ],
+    ids=["newline at the end", "no newline at the end", "blank lines"],
+)
+def test_document_estimate_matches_what_the_loader_gives(tmp_path, content: str) -> None:
+    """The progress bar's total: as many documents as the loaders will yield."""
+    (tmp_path / "corpus.jsonl").write_text(content)
+    (tmp_path / "notes.md").write_text("# Notes\n\ntext")
+    entries = [FileEntry(tmp_path / n, n) for n in ("corpus.jsonl", "notes.md")]
+    loaded, failures = load_jsonl("corpus.jsonl", content.encode())
+    assert not failures and len(loaded) == 3
+    assert estimate_documents(entries) == len(loaded) + 1

@@ -91,7 +91,8 @@ def test_garbage_inside_a_stream_raises_in_the_openai_client(
     fake_openai.script(
         Reply(content="Postgres extension.", stream_garbage="{oops", endpoint="chat")
     )
-    client = openai.OpenAI(base_url=f"{http.base_url}v1", api_key="unused", max_retries=0)
+    base_url = str(http.base_url).rstrip("/") + "/v1"
+    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
     received: list[str] = []
     with pytest.raises(openai.APIError, match="broke off the answer"):
         for chunk in client.chat.completions.create(
