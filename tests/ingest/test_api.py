@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 
+from ingest.pipeline import BATCH_CHUNKS
 from tests.ingest.pdfs import make_pdf
 
 PROBLEM = "application/problem+json"
@@ -129,12 +130,13 @@ def test_upload_limits_and_unknown_job(http: httpx.Client, coll: str) -> None:
 
 
 def test_job_progress_is_visible_while_it_runs(http: httpx.Client, coll: str) -> None:
-    lines = "\n".join(f'{{"_id": "d{i}", "text": "passage {i} of many"}}' for i in range(700))
+    total = BATCH_CHUNKS * 3 // 2  # two write batches: progress shows after the first
+    lines = "\n".join(f'{{"_id": "d{i}", "text": "passage {i} of many"}}' for i in range(total))
     files = [("files", ("many.jsonl", lines.encode(), "application/jsonl"))]
     location = http.post(f"/v1/collections/{coll}/files", files=files).headers["location"]
     seen = []
     while (job := http.get(location).json())["status"] not in ("succeeded", "failed"):
         seen.append((job["status"], job["done"]))
         time.sleep(0.05)
-    assert job["status"] == "succeeded" and job["done"] == job["total"] == 700
-    assert any(status == "running" and 0 < done < 700 for status, done in seen), seen
+    assert job["status"] == "succeeded" and job["done"] == job["total"] == total
+    assert any(status == "running" and 0 < done < total for status, done in seen), seen

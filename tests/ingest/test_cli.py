@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from app.db.schema import hnsw_index_name
+from ingest.pipeline import BATCH_CHUNKS
 from tests.ingest.conftest import write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +121,7 @@ def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:
 def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
     tmp_path, db_url, pg_dsn, collection_name
 ) -> None:
-    total = 800
+    total = BATCH_CHUNKS * 3 // 2  # two write batches (one chunk each): the kill lands between
     lines = [
         json.dumps({"_id": f"d{i}", "text": f"Passage {i} about topic {i % 37} and more words."})
         for i in range(total)

@@ -22,10 +22,11 @@ import pytest
 from app.config import Settings, load_settings
 from app.db import migrate
 from app.db.embedded import database_url, libpq_url
+from ingest.pipeline import BATCH_CHUNKS
 from tests.reliability.conftest import seed, snapshot, stored_documents
 from tests.servers import ServerThread
 
-CORPUS_DOCUMENTS = 400  # two write batches (256 chunks each), so a kill lands mid-job
+CORPUS_DOCUMENTS = BATCH_CHUNKS * 3 // 2  # two write batches (one chunk each): a kill lands mid-job
 
 
 @dataclass
