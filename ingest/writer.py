@@ -176,8 +176,10 @@ async def delete_documents(
 
 
 async def drop_index(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
-    """Drop the collection's HNSW index before a large first load (`build_index` after)."""
-    await conn.execute(drop_hnsw_index_sql(target.collection_id))
+    """Drop the collection's HNSW index before a large first load (`build_index` after),
+    without locking out the other collections' searches. The connection must be in
+    autocommit mode."""
+    await conn.execute(drop_hnsw_index_sql(target.collection_id, concurrently=True))
 
 
 async def build_index(

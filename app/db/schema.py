@@ -56,8 +56,12 @@ def create_hnsw_index_sql(
     )
 
 
-def drop_hnsw_index_sql(collection_id: int) -> str:
-    return f"DROP INDEX IF EXISTS {hnsw_index_name(collection_id)}"
+def drop_hnsw_index_sql(collection_id: int, *, concurrently: bool = False) -> str:
+    """A plain DROP INDEX locks the whole shared chunks table (ACCESS EXCLUSIVE), so every
+    collection's searches queue behind it; CONCURRENTLY does not, but cannot run inside a
+    transaction block."""
+    how = "CONCURRENTLY " if concurrently else ""
+    return f"DROP INDEX {how}IF EXISTS {hnsw_index_name(collection_id)}"
 
 
 def include_object(

@@ -10,12 +10,14 @@ import pytest
 from pgvector.psycopg import register_vector_async
 
 from app.db.models import Collection
+from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from app.errors import InvalidInput
 from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
     Target,
     delete_documents,
+    drop_index,
     write_documents,
 )
 
@@ -145,3 +147,40 @@ async def test_delete_documents(conn, collection: Collection) -> None:
     await write_documents(conn, target, [_doc("a", ["x"]), _doc("b", ["y"])])
     assert await delete_documents(conn, collection.id, ["a", "missing"]) == 1
     assert [r[0] for r in await _rows(conn, collection)] == ["b"]
+
+
+@pytest.mark.parametrize("how", ["bulk load's drop_index", "plain DROP INDEX"])
+async def test_dropping_the_index_for_a_bulk_load_leaves_searches_running(
+    pg_dsn: str, collection: Collection, how: str
+) -> None:
+    """The HNSW index is dropped while another transaction still reads chunks. A plain DROP
+    INDEX queues an ACCESS EXCLUSIVE lock on the shared table behind that reader, and every
+    collection's searches queue behind it; the bulk load's drop (CONCURRENTLY) does not."""
+    target = _target(collection)
+    connect = psycopg.AsyncConnection.connect
+    async with (
+        await connect(pg_dsn) as reader,
+        await connect(pg_dsn, autocommit=True) as loader,
+        await connect(pg_dsn, autocommit=True) as searcher,
+    ):
+        await reader.execute("SELECT count(*) FROM chunks")  # holds its lock until it ends
+        if how == "plain DROP INDEX":
+            dropping = asyncio.create_task(loader.execute(drop_hnsw_index_sql(collection.id)))
+        else:
+            dropping = asyncio.create_task(drop_index(loader, target))
+        await asyncio.sleep(0.5)
+        assert not dropping.done()  # both wait for the reader to finish
+        await searcher.execute("SET statement_timeout = '2s'")
+        search = "SELECT count(*) FROM chunks WHERE collection_id = %s"
+        if how == "plain DROP INDEX":
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                await searcher.execute(search, (collection.id,))
+        else:
+            await searcher.execute(search, (collection.id,))
+        await reader.rollback()
+        await asyncio.wait_for(dropping, 30)
+        cursor = await searcher.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = %s",
+            (hnsw_index_name(collection.id),),
+        )
+        assert await cursor.fetchone() == (0,)
