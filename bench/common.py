@@ -41,6 +41,7 @@ from ingest.writer import (  # noqa: E402
     analyze_chunks,
     build_index,
     drop_index,
+    end_bulk_load,
     write_documents,
 )
 from tests.search.conftest import clustered  # noqa: E402
@@ -174,6 +175,7 @@ async def pgask_bulk_load(
         )
     with Timer() as analyze:
         await analyze_chunks(conn)
+    await end_bulk_load(conn, target)
     return {"write_s": write.seconds, "index_s": index.seconds, "analyze_s": analyze.seconds}
 
 

@@ -5,6 +5,9 @@ A worker refreshes its job's heartbeat (and progress) while it runs. A running j
 heartbeat is older than PGASK_JOB_STALE_SECONDS lost its worker; the next claim takes it over
 and runs it again from the start, which is cheap because ingestion skips every document
 already stored unchanged. After PGASK_JOB_MAX_ATTEMPTS takeovers it is marked failed.
+
+A worker also builds back, when it connects, the HNSW index of any collection a killed bulk
+load left without one (`ingest.writer.repair_indexes`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ingest.files import load_named
 from ingest.loaders import file_format
 from ingest.pipeline import Failure, Item, Report, connect
 from ingest.service import build_pipeline
+from ingest.writer import repair_indexes
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +278,7 @@ async def run_worker(
     while not stop.is_set():
         try:
             async with await connect(libpq_url(services.url)) as conn:
+                await _repair(conn, services)
                 while not stop.is_set():
                     job = await claim_job(conn, name, services.settings)
                     if job is None:
@@ -290,6 +295,17 @@ async def run_worker(
             log.warning("worker %s lost its database connection: %s", name, exc)
             await _wait(stop, poll_seconds)
     return ran
+
+
+async def _repair(conn: psycopg.AsyncConnection[Any], services: Services) -> None:
+    """Build back the HNSW indexes killed bulk loads left missing (once per connection)."""
+    mem = services.settings.pgask_ingest_maintenance_work_mem_mb
+    try:
+        await repair_indexes(conn, maintenance_work_mem_mb=mem)
+    except psycopg.OperationalError:
+        raise  # the connection is gone: the worker reconnects
+    except psycopg.DatabaseError as exc:  # e.g. out of memory: searches still work, exactly
+        log.error("could not build a missing HNSW index: %s", exc)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -34,6 +34,7 @@ from ingest.writer import (
     Target,
     build_index,
     drop_index,
+    end_bulk_load,
     write_documents,
 )
 
@@ -198,6 +199,8 @@ class Pipeline:
                     maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
                     analyze=self.plan.bulk,
                 )
+                if self.plan.bulk:
+                    await end_bulk_load(writer, self.plan.target)
         self.report.seconds = time.perf_counter() - started
         return self.report
 

@@ -9,6 +9,7 @@ Documents are written in external-id order so two overlapping batches cannot dea
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,14 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
+from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
 from app.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+# First key of the session advisory lock a bulk load holds on its collection (second key)
+# from dropping the HNSW index until it is built again: `repair_indexes` skips that one.
+BULK_LOAD_LOCK = 0x70676B01
 
 _COPY_CHUNKS = (
     "COPY chunks (collection_id, document_id, ordinal, text, section, page, token_count,"
@@ -178,7 +185,12 @@ async def delete_documents(
 async def drop_index(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
     """Drop the collection's HNSW index before a large first load (`build_index` after),
     without locking out the other collections' searches. The connection must be in
-    autocommit mode."""
+    autocommit mode. It takes the bulk-load lock on the collection, so `repair_indexes`
+    does not build the index back while the load runs; `end_bulk_load` releases it (or the
+    connection's end, when the load is killed)."""
+    await conn.execute(
+        "SELECT pg_advisory_lock(%s, %s)", (BULK_LOAD_LOCK, int(target.collection_id))
+    )
     await conn.execute(drop_hnsw_index_sql(target.collection_id, concurrently=True))
 
 
@@ -201,6 +213,42 @@ async def build_index(
         await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
     if analyze:
         await analyze_chunks(conn)
+
+
+async def end_bulk_load(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
+    """Release the bulk-load lock `drop_index` took (after `build_index`)."""
+    await conn.execute(
+        "SELECT pg_advisory_unlock(%s, %s)", (BULK_LOAD_LOCK, int(target.collection_id))
+    )
+
+
+async def repair_indexes(
+    conn: psycopg.AsyncConnection[Any], *, maintenance_work_mem_mb: int = 512
+) -> list[int]:
+    """Build the missing HNSW index of every collection that no bulk load is filling: the
+    index a bulk load killed before its end (SIGKILL, power loss) could not build back.
+    Returns the ids of the collections repaired. The connection must be in autocommit mode."""
+    cursor = await conn.execute(
+        "SELECT id, embedding_dimensions FROM collections"
+        " WHERE to_regclass(%s || id::text) IS NULL ORDER BY id",
+        (HNSW_INDEX_PREFIX,),
+    )
+    repaired = []
+    for collection_id, dimensions in await cursor.fetchall():
+        lock = (BULK_LOAD_LOCK, collection_id)
+        got = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock)
+        if not (await got.fetchone() or (False,))[0]:
+            continue  # a bulk load is running: it builds the index itself
+        try:
+            log.warning(
+                "collection %s has no HNSW index (a load was killed?): building it", collection_id
+            )
+            target = Target(collection_id, dimensions)
+            await build_index(conn, target, maintenance_work_mem_mb=maintenance_work_mem_mb)
+            repaired.append(collection_id)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
+    return repaired
 
 
 async def analyze_chunks(conn: psycopg.AsyncConnection[Any]) -> None:

@@ -1,15 +1,19 @@
 """Job queue semantics against the real database: several workers never run a job twice, a
-job whose worker died is taken over, and one that keeps losing its workers is given up."""
+job whose worker died is taken over, and one that keeps losing its workers is given up. A
+worker builds back the HNSW index a killed bulk load left missing, unless a load still runs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+import psycopg
 import pytest
 
+from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from app.services import Services
 from ingest.jobs import create_job, get_job, run_worker
+from ingest.writer import BULK_LOAD_LOCK
 
 pytestmark = pytest.mark.anyio
 
@@ -77,3 +81,27 @@ async def test_job_that_keeps_losing_workers_is_given_up(
     job = await _wait_finished(job_services, created.id)
     assert job.status == "failed" and job.attempts == 3
     assert job.errors[-1]["error"] == "its worker stopped responding 3 times"
+
+
+async def _has_index(conn: psycopg.AsyncConnection, collection_id: int) -> bool:
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection_id),)
+    )
+    return (await cursor.fetchone()) == (1,)
+
+
+async def test_worker_builds_back_an_index_a_killed_load_left_missing(
+    job_services, embedder, collection, pg_dsn
+) -> None:
+    async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn:
+        await conn.execute(drop_hnsw_index_sql(collection.id))  # as a killed bulk load leaves it
+        # A bulk load still running holds the lock: its index is its own business.
+        async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as loading:
+            await loading.execute(
+                "SELECT pg_advisory_lock(%s, %s)", (BULK_LOAD_LOCK, collection.id)
+            )
+            await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+            assert not await _has_index(conn, collection.id)
+        # The load's session ended (killed): the next worker to connect builds the index.
+        await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+        assert await _has_index(conn, collection.id)
