@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -102,6 +103,10 @@ def serve(
     url = database_url(settings)
     if migrate and settings.pgask_auto_migrate:
         migrations.upgrade(url)
+    # After its graceful shutdown uvicorn raises SIGTERM again to exit with it. With the
+    # default handler that kills the process before atexit handlers run, and the embedded
+    # PostgreSQL, stopped by one when its last user exits, would be left running.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         create_app(settings),
         host=bind,
@@ -109,6 +114,10 @@ def serve(
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
     )
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 @db_app.command("upgrade")

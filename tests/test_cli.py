@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -74,28 +76,33 @@ def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
     raise AssertionError(f"{url} not ready within {seconds}s")
 
 
-@pytest.fixture
-def two_servers(cli_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    procs: list[subprocess.Popen] = []
-    urls = []
+@contextlib.contextmanager
+def _servers(env: dict[str, str], count: int) -> Iterator[list[tuple[str, subprocess.Popen]]]:
+    """`count` `pgask serve` processes on the same data dir, each ready; (url, process)."""
+    running: list[tuple[str, subprocess.Popen]] = []
     try:
-        for _ in range(2):
+        for _ in range(count):
             port = _free_port()
             proc = subprocess.Popen(
                 [*PGASK, "serve", "--port", str(port)],
-                env=cli_env,
+                env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}")
-            _wait_ready(urls[-1], proc)
-        yield urls[0], urls[1]
+            running.append((f"http://127.0.0.1:{port}", proc))
+            _wait_ready(running[-1][0], proc)
+        yield running
     finally:
-        for proc in procs:
+        for _, proc in running:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@pytest.fixture
+def two_servers(cli_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    with _servers(cli_env, 2) as running:
+        yield running[0][0], running[1][0]
 
 
 def test_two_serve_processes_share_one_database(two_servers: tuple[str, str]) -> None:
@@ -105,6 +112,25 @@ def test_two_serve_processes_share_one_database(two_servers: tuple[str, str]) ->
     seen = httpx.get(f"{second}/v1/collections/shared", timeout=30)
     assert seen.status_code == 200
     assert seen.json()["embedding"]["dimensions"] == 384
+
+
+def test_the_last_serve_to_stop_stops_the_embedded_postgres(cli_env: dict[str, str]) -> None:
+    """SIGTERM (what systemd, Docker and Ctrl-C-less shells send) ends `pgask serve`
+    cleanly: the embedded server keeps running for the other process, and stops with the
+    last one (it used to be left running: uvicorn's exit skipped the atexit handler)."""
+    postmaster = Path(cli_env["PGASK_DATA_DIR"]) / "pg" / "postmaster.pid"
+    with _servers(cli_env, 2) as running:
+        (_, first), (second_url, second) = running
+        first.terminate()
+        assert first.wait(timeout=30) == 128 + signal.SIGTERM
+        assert httpx.get(f"{second_url}/readyz", timeout=10).status_code == 200
+        assert postmaster.exists()
+        second.terminate()
+        assert second.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 30
+    while postmaster.exists():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL is still running"
+        time.sleep(0.2)
 
 
 def test_serve_refuses_a_public_address_without_keys(cli_env: dict[str, str]) -> None:
