@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from app.errors import ConfigError
+from app.errors import ConfigError, Unauthorized
 
 Role = Literal["read", "admin"]
 _ROLES: tuple[Role, ...] = ("read", "admin")
@@ -74,8 +74,32 @@ def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
     return found
 
 
+def bearer_key(keys: list[ApiKey], authorization: str | None) -> ApiKey | None:
+    """The key an `Authorization: Bearer <key>` header presents, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return find_key(keys, token.strip()) if scheme.lower() == "bearer" else None
+
+
+def acting_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:
+    """The key a CLI or MCP client acts as (PGASK_API_KEY): None when no keys are configured
+    (everything is visible, as on /v1); refused like a missing or wrong bearer otherwise."""
+    if not keys:
+        return None
+    key = find_key(keys, presented) if presented else None
+    if key is None:
+        raise Unauthorized(
+            "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS); set PGASK_API_KEY to "
+            "one of them"
+            if not presented
+            else "PGASK_API_KEY: not one of the configured API keys"
+        )
+    return key
+
+
 def required_role(method: str, path: str) -> Role | None:
     """Which role a request needs: None for public paths (health, metrics, docs, web page)."""
+    if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
+        return "read"  # every MCP tool and resource only reads
     if not path.startswith("/v1/"):
         return None
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
@@ -83,4 +107,5 @@ def required_role(method: str, path: str) -> Role | None:
     return "admin"
 
 
+MCP_PATH = "/mcp"
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})

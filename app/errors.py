@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+
 
 class PgaskError(Exception):
     status: int = 500
@@ -91,3 +94,18 @@ class UpstreamTimeout(UpstreamError):
     status = 504
     type = "upstream-timeout"
     title = "Upstream model timeout"
+
+
+DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
+
+
+def from_database_error(exc: Exception) -> PgaskError | None:
+    """The PgaskError a database failure means to a client (None for anything else): the
+    server being unreachable is a 503; a value PostgreSQL cannot hold (a NUL character in
+    text, a number out of range) that no schema caught is the request's fault, a 422."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable(DATABASE_UNAVAILABLE)
+    if isinstance(exc, DataError | psycopg.DataError):
+        cause = exc.orig if isinstance(exc, DataError) else exc
+        return InvalidInput(f"the database refused a value: {str(cause).splitlines()[0][:300]}")
+    return None

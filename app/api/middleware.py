@@ -12,7 +12,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import ApiKey, find_key, required_role
+from app.auth import ApiKey, bearer_key, required_role
 from app.observability import Metrics, request_id_var
 
 log = logging.getLogger("pgask.access")
@@ -133,7 +133,7 @@ class BodyLimitMiddleware:
 
 
 class AuthMiddleware:
-    """With API keys configured, every /v1 route needs `Authorization: Bearer <key>`:
+    """With API keys configured, every /v1 route (and /mcp) needs `Authorization: Bearer <key>`:
     401 without a known key, 403 when a read-only key asks for an admin route."""
 
     def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
@@ -145,8 +145,7 @@ class AuthMiddleware:
         if scope["type"] != "http" or not self.keys or role is None:
             await self.app(scope, receive, send)
             return
-        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        key = find_key(self.keys, token.strip()) if scheme.lower() == "bearer" else None
+        key = bearer_key(self.keys, _header(scope, b"authorization"))
         if key is None:
             await send_problem(
                 send,

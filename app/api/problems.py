@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import PgaskError
+from app.errors import PgaskError, from_database_error
 
 log = logging.getLogger(__name__)
 
@@ -94,26 +94,17 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        request,
-        status=503,
-        type_="urn:pgask:service-unavailable",
-        title="Service unavailable",
-        detail="the database is unavailable; retry shortly",
-    )
+    return _as_problem(request, exc)
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    # A value PostgreSQL cannot hold (a NUL character in text, a number out of range) that
-    # no schema caught: still the request's fault, and nothing was stored.
-    cause = exc.orig if isinstance(exc, DataError) else exc
-    return problem_response(
-        request,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=f"the database refused a value: {str(cause).splitlines()[0][:300]}",
-    )
+    return _as_problem(request, exc)
+
+
+def _as_problem(request: Request, exc: Exception) -> JSONResponse:
+    error = from_database_error(exc)
+    assert error is not None  # only registered for the errors it maps
+    return _pgask_error(request, error)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
 
 
-async def _start(settings: Settings) -> Services:
+async def start_services(settings: Settings) -> Services:
     """Services with the embedder loaded, on a migrated database."""
     from app.db import migrate
     from app.db.embedded import database_url
@@ -118,7 +118,7 @@ def ingest(
     bar = _Bar(enabled=err_console.is_terminal and not as_json)
 
     async def go(settings: Settings) -> tuple[Any, Any, bool]:
-        services = await _start(settings)
+        services = await start_services(settings)
         try:
             coll, created = await _collection(services, collection)
             if created and not as_json:
@@ -169,7 +169,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        services = await _start(settings)
+        services = await start_services(settings)
         err_console.print("worker waiting for ingest jobs (Ctrl-C stops)")
         try:
             return await run_worker(services, services.embedder, stop)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.db.models import Chunk, Document
 from ingest.pipeline import Report
 
 
@@ -88,3 +90,28 @@ class DocumentOut(BaseModel):
     chunks: list[ChunkOut] | None = Field(
         default=None, description="Only with ?chunks=true, in order"
     )
+
+    @classmethod
+    def of(cls, document: Document, chunks: Sequence[Chunk] | None) -> DocumentOut:
+        return cls(
+            id=document.external_id,
+            title=document.title,
+            source=document.source,
+            metadata=document.metadata_,
+            content_hash=document.content_hash,
+            chunk_count=document.chunk_count,
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+            chunks=None
+            if chunks is None
+            else [
+                ChunkOut(
+                    ordinal=c.ordinal,
+                    text=c.text,
+                    section=c.section,
+                    page=c.page,
+                    token_count=c.token_count,
+                )
+                for c in chunks
+            ],
+        )
