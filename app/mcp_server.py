@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import (
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedToolError,
+)
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
 from starlette.routing import BaseRoute
 
 from app import __version__
+from app.api.problems import validation_detail
 from app.api.schemas.ask import AskOut
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN, CollectionList, CollectionOut
 from app.api.schemas.documents import DocumentOut
@@ -68,8 +73,30 @@ class McpState:
 Lifespan = Callable[[MCPServer[McpState]], AbstractAsyncContextManager[McpState]]
 
 
+class _Server(MCPServer[McpState]):
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[McpState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """A tool error says exactly what the API's problem detail says: our own errors
+        without the SDK's "Error executing tool <name>: " prefix, and arguments that fail
+        the schema as one line naming the field (as a 422 does), not pydantic's report on
+        the SDK's internal model. Crashes keep the SDK's generic message."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                errors = [dict(e) for e in cause.errors(include_url=False)]
+                raise ToolError(validation_detail(errors)) from cause
+            if isinstance(cause, ToolError):
+                raise ToolError(str(cause)) from cause.__cause__
+            raise
+
+
 def build_server(lifespan: Lifespan) -> MCPServer[McpState]:
-    server: MCPServer[McpState] = MCPServer(
+    server = _Server(
         name="pgask",
         title="pgask",
         description="Cited answers and search over your documents in PostgreSQL",

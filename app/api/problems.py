@@ -66,16 +66,22 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
     ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
     return problem_response(
         request,
         status=422,
         type_="urn:pgask:invalid-input",
         title="Invalid input",
-        detail=f"{where}: {first['msg']}" if where else str(first["msg"]),
+        detail=validation_detail(errors),
         errors=errors,
     )
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """The first invalid field and why, e.g. `body.k: Input should be less than or equal to
+    100` (the API's 422 detail, and the MCP tools' argument errors)."""
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
