@@ -16,7 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from app.cli import app
 from app.commands.ingest import start_services
 from app.config import get_settings
-from app.errors import PgaskError
+from app.errors import PgaskError, from_database_error
 from app.mcp_server import McpState, build_server
 
 
@@ -40,12 +40,16 @@ def mcp_cmd() -> None:
     except BaseExceptionGroup as group:
         # The SDK runs the lifespan in a task group: a failed start (no database, say)
         # arrives wrapped; show its one line like any other command.
-        first = group.subgroup(PgaskError)
-        if first is None:
-            raise
-        raise _leaf(first) from group
+        raise _start_error(group) from group
 
 
-def _leaf(group: BaseExceptionGroup[PgaskError]) -> PgaskError:
-    error = group.exceptions[0]
-    return _leaf(error) if isinstance(error, BaseExceptionGroup) else error
+def _start_error(error: BaseException) -> BaseException:
+    """The PgaskError behind a failed start, or the error itself when it is none of ours."""
+    if isinstance(error, BaseExceptionGroup):
+        causes = [_start_error(e) for e in error.exceptions]
+        return next((c for c in causes if isinstance(c, PgaskError)), error)
+    mapped = from_database_error(error) if isinstance(error, Exception) else None
+    if mapped is not None:
+        cause = str(error.__cause__ or error).splitlines()[0]
+        return type(mapped)(f"{mapped.detail} ({cause})")
+    return error

@@ -5,6 +5,7 @@ spawned with the test database."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -95,6 +96,24 @@ def stdio_parameters(settings: Settings, cwd: Path, **env: str) -> StdioServerPa
         },
         cwd=cwd,
     )
+
+
+def run_failing(parameters: StdioServerParameters) -> str:
+    """Run `pgask mcp` expecting it to refuse to start: exit 1, nothing on stdout (only the
+    protocol ever goes there), one line on stderr, which is returned."""
+    done = subprocess.run(
+        [parameters.command, *parameters.args],
+        env=parameters.env,
+        cwd=parameters.cwd,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 def stdio_connect(parameters: StdioServerParameters) -> Connect:

@@ -4,7 +4,6 @@ as the key PGASK_API_KEY presents; each tool call runs as that key."""
 from __future__ import annotations
 
 import logging
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 
 from app.config import Settings, load_settings
 from app.main import create_app
-from tests.mcp.conftest import http_connect, stdio_parameters
+from tests.mcp.conftest import http_connect, run_failing, stdio_parameters
 from tests.mcp.test_tools import ok
 from tests.servers import ServerThread
 
@@ -93,18 +92,7 @@ def test_stdio_refuses_to_start_without_the_key(settings: Settings, tmp_path: Pa
         ({"PGASK_API_KEY": "wrong-key-0123456789"}, "not one of the configured API keys"),
     ):
         parameters = stdio_parameters(settings, tmp_path, PGASK_API_KEYS=KEYS, **env)
-        done = subprocess.run(
-            [parameters.command, *parameters.args],
-            env=parameters.env,
-            cwd=tmp_path,
-            input="",
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 1
-        assert done.stdout == ""  # nothing but the protocol ever goes to stdout
-        assert done.stderr.strip().splitlines() == [f"pgask: error: PGASK_API_KEY: {message}"]
+        assert run_failing(parameters) == f"pgask: error: PGASK_API_KEY: {message}"
 
 
 async def test_stdio_acts_as_its_key(settings: Settings, docs: str, tmp_path: Path) -> None:
