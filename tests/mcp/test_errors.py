@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from app.config import Settings
 from app.main import create_app
@@ -91,6 +92,19 @@ async def test_bad_arguments_are_tool_errors_with_the_api_message(
             assert result.is_error, (tool, arguments)
             assert text_of(result) == message
             assert "Traceback" not in text_of(result)
+        for uri, message in (
+            (
+                "pgask://collections/no-such-collection",
+                "collection 'no-such-collection' does not exist",
+            ),
+            (
+                f"pgask://collections/{docs}/documents/missing.md",
+                f"document 'missing.md' is not in collection {docs!r}",
+            ),
+        ):
+            with pytest.raises(MCPError) as missing:
+                await client.read_resource(uri)
+            assert missing.value.error.message == message
         # ...and the server still answers.
         ok(await client.call_tool("get_document", {"collection": docs, "id": "guides/keys.md"}))
 
