@@ -3,6 +3,7 @@ the HTTP problem detail, never a crash or a traceback; the server stays healthy.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from app.config import Settings
 from app.main import create_app
 from tests.fake_openai import FakeOpenAI, Reply, chat_settings
-from tests.mcp.conftest import Connect, http_connect
+from tests.mcp.conftest import Connect, http_connect, stdio_connect, stdio_parameters
 from tests.mcp.test_tools import ok, text_of
 from tests.servers import ServerThread
 
@@ -133,14 +134,13 @@ async def test_model_failure_is_a_tool_error(
     assert [c["n"] for c in answered["citations"]] == [1]
 
 
-async def test_a_client_gone_mid_call_leaves_the_server_healthy(
-    chatty: ServerThread, fake_openai: FakeOpenAI, docs: str
-) -> None:
+async def hang_up_mid_answer(connect: Connect, fake_openai: FakeOpenAI, docs: str) -> None:
+    """Ask through a client of its own, and drop it while the model is answering."""
     fake_openai.script(Reply(content="late", delay=15, endpoint="chat"))
     async with anyio.create_task_group() as tasks:
 
         async def ask_and_hang_up() -> None:
-            async with http_connect(chatty.url)() as client:
+            async with connect() as client:
                 await client.call_tool("ask", {"collection": docs, "question": "keys?"})
 
         tasks.start_soon(ask_and_hang_up)
@@ -149,6 +149,12 @@ async def test_a_client_gone_mid_call_leaves_the_server_healthy(
         while not any(r.path.endswith("/chat/completions") for r in fake_openai.requests):  # noqa: ASYNC110
             await anyio.sleep(0.05)
         tasks.cancel_scope.cancel()
+
+
+async def test_a_client_gone_mid_call_leaves_the_server_healthy(
+    chatty: ServerThread, fake_openai: FakeOpenAI, docs: str
+) -> None:
+    await hang_up_mid_answer(http_connect(chatty.url), fake_openai, docs)
     async with http_connect(chatty.url)() as client:
         listed = ok(await client.call_tool("list_collections", {}))
         found = ok(await client.call_tool("search", {"collection": docs, "query": "cheese"}))
@@ -156,3 +162,27 @@ async def test_a_client_gone_mid_call_leaves_the_server_healthy(
     assert found["hits"][0]["external_id"] == "notes/cheese.txt"
     async with httpx.AsyncClient(base_url=chatty.url) as http:
         assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_call_cancelled_over_stdio_leaves_the_session_working(
+    settings: Settings, fake_openai: FakeOpenAI, docs: str, tmp_path: Path
+) -> None:
+    parameters = stdio_parameters(
+        settings,
+        tmp_path,
+        LLM_PROVIDER="openai",
+        LLM_MODEL="fake-chat",
+        OPENAI_BASE_URL=fake_openai.base_url,
+        LLM_MAX_RETRIES="0",
+    )
+    async with stdio_connect(parameters)() as client:
+        fake_openai.script(Reply(content="late", delay=15, endpoint="chat"))
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(client.call_tool, "ask", {"collection": docs, "question": "keys?"})
+                while not any(r.path.endswith("/chat/completions") for r in fake_openai.requests):  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+                scope.cancel()
+        fake_openai.script(Reply(content="Rotate them [1].", endpoint="chat"))
+        answered = ok(await client.call_tool("ask", {"collection": docs, "question": "keys?"}))
+    assert answered["answer"] == "Rotate them [1]."
