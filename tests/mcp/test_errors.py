@@ -134,6 +134,13 @@ async def test_model_failure_is_a_tool_error(
     assert [c["n"] for c in answered["citations"]] == [1]
 
 
+async def in_the_model(fake_openai: FakeOpenAI) -> None:
+    """Return once a chat request has reached the fake model. (It records requests in its
+    own server thread: polling, not an anyio.Event.)"""
+    while not any(r.path.endswith("/chat/completions") for r in fake_openai.requests):  # noqa: ASYNC110
+        await anyio.sleep(0.05)
+
+
 async def hang_up_mid_answer(connect: Connect, fake_openai: FakeOpenAI, docs: str) -> None:
     """Ask through a client of its own, and drop it while the model is answering."""
     fake_openai.script(Reply(content="late", delay=15, endpoint="chat"))
@@ -144,10 +151,7 @@ async def hang_up_mid_answer(connect: Connect, fake_openai: FakeOpenAI, docs: st
                 await client.call_tool("ask", {"collection": docs, "question": "keys?"})
 
         tasks.start_soon(ask_and_hang_up)
-        # Wait until the call is inside the model, then drop the client. (The fake records
-        # requests in its own server thread: polling, not an anyio.Event.)
-        while not any(r.path.endswith("/chat/completions") for r in fake_openai.requests):  # noqa: ASYNC110
-            await anyio.sleep(0.05)
+        await in_the_model(fake_openai)
         tasks.cancel_scope.cancel()
 
 
@@ -180,8 +184,7 @@ async def test_a_call_cancelled_over_stdio_leaves_the_session_working(
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(client.call_tool, "ask", {"collection": docs, "question": "keys?"})
-                while not any(r.path.endswith("/chat/completions") for r in fake_openai.requests):  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
+                await in_the_model(fake_openai)
                 scope.cancel()
         fake_openai.script(Reply(content="Rotate them [1].", endpoint="chat"))
         answered = ok(await client.call_tool("ask", {"collection": docs, "question": "keys?"}))
