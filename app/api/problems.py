@@ -116,7 +116,7 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     log.exception("unhandled error during %s %s", request.method, request.url.path)
     return problem_response(
         request,
