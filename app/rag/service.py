@@ -84,17 +84,7 @@ class Answerer:
             )
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [
-            Source(
-                n,
-                h.chunk_id,
-                h.document_id,
-                h.title,
-                h.source,
-                h.section,
-                h.page,
-                h.text or "",
-                h.score,
-            )
+            Source(n=n, text=h.text or "", score=h.score, **h.passage_fields())
             for n, h in enumerate(result.hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)
