@@ -11,13 +11,14 @@ from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
+from app.rag.events import EVENT_NAMES
 from app.rag.service import Answerer
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": stream_doc("sources", "delta", "done", "error"),
+        "content": stream_doc(*EVENT_NAMES),
         "description": "With stream=true: events `sources`, `delta`..., then `done` or `error`",
     },
     502: PROBLEM_RESPONSES[500] | {"description": "The chat model failed (sources included)"},
@@ -32,4 +33,4 @@ async def ask(body: AskIn, services: ServicesDep) -> AskOut | StreamingResponse:
         return AskOut.from_answer(await answerer.answer(body.to_request()))
     events = answerer.stream(body.to_request())
     first = await anext(events)
-    return sse_response(format_event(e, d) async for e, d in prepend(first, events))
+    return sse_response(format_event(event) async for event in prepend(first, events))
