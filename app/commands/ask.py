@@ -44,7 +44,7 @@ def ask_cmd(
         try:
             answerer = Answerer(services, services.chat)
             if as_json:
-                print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
+                print_json(AskOut.model_validate(await answerer.answer(request)).model_dump())
             else:
                 await _stream(answerer, request)
         finally:

@@ -87,9 +87,7 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Hit(Passage):
-    """One ranked chunk; its columns are named in `sql.hits_sql`."""
-
+class Hit(Passage):  # one ranked chunk, built from the columns `sql.hits_sql` names
     external_id: str
     text: str | None  # None when the request left text out
     score: float

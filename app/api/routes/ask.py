@@ -12,7 +12,7 @@ from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
 from app.rag.events import EVENT_NAMES
-from app.rag.service import Answerer
+from app.rag.service import Answerer, AskRequest
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
@@ -29,8 +29,9 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 @router.post("/v1/ask", response_model=AskOut, responses=_STREAM_DOC)
 async def ask(body: AskIn, services: ServicesDep) -> AskOut | StreamingResponse:
     answerer = Answerer(services, services.chat)
+    request = AskRequest(**body.model_dump(exclude={"stream"}))
     if not body.stream:
-        return AskOut.from_answer(await answerer.answer(body.to_request()))
-    events = answerer.stream(body.to_request())
+        return AskOut.model_validate(await answerer.answer(request))
+    events = answerer.stream(request)
     first = await anext(events)
     return sse_response(format_event(event) async for event in prepend(first, events))

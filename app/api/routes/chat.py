@@ -77,7 +77,7 @@ async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
                 message=ChatChoiceMessage(content=answer.answer + sources_footer(answer.citations))
             )
         ],
-        usage=ChatUsage(**vars(answer.usage)),
+        usage=ChatUsage.model_validate(answer.usage, from_attributes=True),
         citations=answer.citations,
     )
 
