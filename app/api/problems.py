@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import PgaskError, Unauthorized
+from app.errors import InvalidInput, PgaskError, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,8 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
-    return problem_response(
-        request.url.path,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=f"{where}: {first['msg']}" if where else str(first["msg"]),
-        errors=errors,
-    )
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return error_response(InvalidInput(detail, errors=errors), request.url.path)
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -106,37 +100,22 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        request.url.path,
-        status=503,
-        type_="urn:pgask:service-unavailable",
-        title="Service unavailable",
-        detail="the database is unavailable; retry shortly",
-    )
+    unavailable = ServiceUnavailable("the database is unavailable; retry shortly")
+    return error_response(unavailable, request.url.path)
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # A value PostgreSQL cannot hold (a NUL character in text, a number out of range) that
     # no schema caught: still the request's fault, and nothing was stored.
     cause = exc.orig if isinstance(exc, DataError) else exc
-    return problem_response(
-        request.url.path,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=f"the database refused a value: {str(cause).splitlines()[0][:300]}",
-    )
+    refused = InvalidInput(f"the database refused a value: {str(cause).splitlines()[0][:300]}")
+    return error_response(refused, request.url.path)
 
 
 def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     log.exception("unhandled error during %s %s", request.method, request.url.path)
-    return problem_response(
-        request.url.path,
-        status=500,
-        type_="urn:pgask:internal-error",
-        title="Internal error",
-        detail="an unexpected error occurred; the server log has the details",
-    )
+    unexpected = PgaskError("an unexpected error occurred; the server log has the details")
+    return error_response(unexpected, request.url.path)
 
 
 def _reason(status: int) -> str:

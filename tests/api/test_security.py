@@ -105,20 +105,22 @@ def test_keys_never_reach_the_logs(secured: str, caplog: pytest.LogCaptureFixtur
     assert ADMIN not in caplog.text
 
 
+def _chunked(collection_name: str) -> Iterator[bytes]:
+    """A body over the 1 MiB limit without Content-Length: the limit applies while streaming."""
+    yield b'{"name": "%s", "description": "' % collection_name.encode()
+    yield b"y" * (2**20 + 1)
+    yield b'"}'
+
+
 def test_body_over_limit_is_413_and_stores_nothing(secured: str, collection_name: str) -> None:
     payload = {"name": collection_name, "description": "x" * (2**20 + 1)}
     response = httpx.post(f"{secured}/v1/collections", json=payload, headers=_auth(ADMIN))
     assert response.status_code == 413
     assert "PGASK_MAX_REQUEST_MB" in response.json()["detail"]
 
-    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit applies while streaming
-        yield b'{"name": "%s", "description": "' % collection_name.encode()
-        yield b"y" * (2**20 + 1)
-        yield b'"}'
-
     streamed = httpx.post(
         f"{secured}/v1/collections",
-        content=chunked(),
+        content=_chunked(collection_name),
         headers={**_auth(ADMIN), "content-type": "application/json"},
     )
     assert streamed.status_code == 413
@@ -195,14 +197,9 @@ def test_middleware_errors_are_rendered_like_every_other_error(
     )
     assert _problem(declared) == too_large
 
-    def chunked() -> Iterator[bytes]:  # no Content-Length: caught while FastAPI reads it
-        yield b'{"name": "x", "description": "'
-        yield b"y" * (2**20 + 1)
-        yield b'"}'
-
     streamed = httpx.post(
         f"{secured}/v1/collections",
-        content=chunked(),
+        content=_chunked(collection_name),
         headers={**_auth(ADMIN), "content-type": "application/json"},
     )
     assert _problem(streamed) == too_large
