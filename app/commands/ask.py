@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, assert_never
 
 import typer
 
@@ -77,6 +77,8 @@ async def _stream(answerer: Answerer, request: AskRequest) -> None:
                     style="dim",
                     highlight=False,
                 )
+            case _:
+                assert_never(event)  # a new kind of event must be handled here
 
 
 def _print_sources(sources: list[Source], cited: set[int]) -> None:

@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, assert_never
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -119,4 +119,6 @@ async def _chunks(
                 yield f"data: {json.dumps({'error': error})}\n\n"
             case SourcesEvent():
                 pass  # the chat format has no place for them; the footer names the cited ones
+            case _:
+                assert_never(event)  # a new kind of event must be handled here
     yield "data: [DONE]\n\n"
