@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from psycopg.rows import class_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import check_compatible, get_collection
@@ -28,6 +29,7 @@ from app.embeddings import Embedder
 from app.errors import InvalidInput
 from app.search import sql
 from app.search.filters import compile_filter
+from app.search.passage import Passage
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
@@ -84,16 +86,10 @@ class SearchRequest:
     ef_search: int | None = None
 
 
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: int
-    document_id: int
+@dataclass(frozen=True, kw_only=True)
+class Hit(Passage):  # one ranked chunk, built from the columns `sql.hits_sql` names
     external_id: str
-    title: str
-    source: str
-    section: str
-    page: int | None
-    text: str | None
+    text: str | None  # None when the request left text out
     score: float
     metadata: dict[str, Any]
 
@@ -198,8 +194,9 @@ async def set_vector_settings(
 async def _fetch(
     conn: psycopg.AsyncConnection[Any], query: str, params: dict[str, Any]
 ) -> list[Hit]:
-    cursor = await conn.execute(query, params)
-    return [Hit(*row) for row in await cursor.fetchall()]
+    cursor = conn.cursor(row_factory=class_row(Hit))
+    await cursor.execute(query, params)
+    return await cursor.fetchall()
 
 
 @dataclass(frozen=True)

@@ -124,10 +124,10 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> 
 
 def hits_sql(ctes: str, *, include_text: bool) -> str:
     text = "c.text" if include_text else "NULL::text"
-    return (
+    return (  # columns named as `Hit`'s fields, which are built by name from them
         f"WITH {ctes} "
-        "SELECT c.id, c.document_id, d.external_id, d.title, d.source, c.section, c.page, "
-        f"{text}, r.score, c.metadata "
+        "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
+        f"c.page, {text} AS text, r.score, c.metadata "
         "FROM ranked r JOIN chunks c ON c.id = r.id JOIN documents d ON d.id = c.document_id "
         "ORDER BY r.score DESC, c.id"
     )

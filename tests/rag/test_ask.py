@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from app.main import create_app
 from app.rag.extractive import NOTICE
 from app.rag.prompt import SYSTEM_PROMPT, count_tokens
 from app.rag.service import REWRITE_PROMPT
+from tests.cli import pgask
 from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.servers import ServerThread, sse_events
 
@@ -325,24 +324,13 @@ def test_chat_completions_with_the_openai_client(server: ServerThread, corpus: s
 # -- pgask ask ---------------------------------------------------------------------------
 
 
-def _pgask(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture
 def cli_env(db_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": db_url, "PGASK_INGEST_WORKER": "0"}
 
 
 def test_cli_ask_prints_the_answer_then_numbered_sources(cli_env: dict, corpus: str) -> None:
-    result = _pgask(["ask", "How much does the Foo widget cost?", "-c", corpus], cli_env)
+    result = pgask(["ask", "How much does the Foo widget cost?", "-c", corpus], cli_env)
     assert result.returncode == 0, result.stderr
     answer, _, rest = result.stdout.partition("\n\n*[")
     assert answer.startswith(NOTICE) and "25 euros" in answer
@@ -355,17 +343,17 @@ def test_cli_ask_streams_a_model_answer(
 ) -> None:
     fake_openai.script(Reply(content="The widget costs 25 euros [1].", endpoint="chat"))
     env = {**cli_env, "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": fake_openai.base_url}
-    result = _pgask(["ask", "Foo widget price?", "-c", corpus], env)
+    result = pgask(["ask", "Foo widget price?", "-c", corpus], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The widget costs 25 euros [1].\n\n*[1] Foo widget")
     assert _chat_requests(fake_openai)[0].json["stream"] is True
 
 
 def test_cli_ask_json_and_errors(cli_env: dict, corpus: str) -> None:
-    result = _pgask(["ask", "capital of France", "-c", corpus, "--json", "-k", "2"], cli_env)
+    result = pgask(["ask", "capital of France", "-c", corpus, "--json", "-k", "2"], cli_env)
     body = json.loads(result.stdout)
     assert body["generated"] is False and len(body["sources"]) == 2
-    missing = _pgask(["ask", "x", "-c", "no-such-collection"], cli_env)
+    missing = pgask(["ask", "x", "-c", "no-such-collection"], cli_env)
     assert missing.returncode != 0
     assert missing.stderr.strip().splitlines()[-1] == (
         "pgask: error: collection 'no-such-collection' does not exist"

@@ -15,15 +15,15 @@ from app.rag.sources import Source
 
 
 def _source(n: int, text: str = "", **kw) -> Source:
-    defaults = dict(
-        chunk_id=100 + n,
-        document_id=10 + n,
-        title=f"Doc {n}",
-        source=f"d{n}.md",
-        section="Intro",
-        page=None,
-        score=1.0 / n,
-    )
+    defaults = {
+        "chunk_id": 100 + n,
+        "document_id": 10 + n,
+        "title": f"Doc {n}",
+        "source": f"d{n}.md",
+        "section": "Intro",
+        "page": None,
+        "score": 1.0 / n,
+    }
     return Source(
         n=n, text=text or f"Passage number {n} says something. " * 5, **{**defaults, **kw}
     )

@@ -129,32 +129,13 @@ async def get_document(
     chunks: Annotated[bool, Query(description="Include the chunks' text")] = False,
 ) -> DocumentOut:
     document = await _document(session, collection, document_id)
-    chunk_rows = None
+    out = DocumentOut.model_validate(document)
     if chunks:
         rows = await session.scalars(
             select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
         )
-        chunk_rows = [
-            ChunkOut(
-                ordinal=c.ordinal,
-                text=c.text,
-                section=c.section,
-                page=c.page,
-                token_count=c.token_count,
-            )
-            for c in rows
-        ]
-    return DocumentOut(
-        id=document.external_id,
-        title=document.title,
-        source=document.source,
-        metadata=document.metadata_,
-        content_hash=document.content_hash,
-        chunk_count=document.chunk_count,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-        chunks=chunk_rows,
-    )
+        out.chunks = [ChunkOut.model_validate(c) for c in rows]
+    return out
 
 
 @router.delete("/documents/{document_id:path}", status_code=status.HTTP_204_NO_CONTENT)

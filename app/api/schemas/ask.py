@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
 from app.llm import Usage
 from app.rag.citations import Citation
-from app.rag.service import Answer, AskRequest
 from app.rag.sources import Source
 
 MAX_HISTORY = 40
@@ -33,19 +32,10 @@ class AskIn(BaseModel):
     )
     stream: bool = Field(default=False, description="Answer as text/event-stream")
 
-    def to_request(self) -> AskRequest:
-        return AskRequest(
-            collection=self.collection,
-            question=self.question,
-            k=self.k,
-            mode=self.mode,
-            filter=self.filter,
-            history=[m.model_dump() for m in self.history],
-            rewrite=self.rewrite,
-        )
 
+class AskOut(BaseModel):  # validated from the pipeline's `Answer`
+    model_config = ConfigDict(from_attributes=True)
 
-class AskOut(BaseModel):
     answer: str
     generated: bool = Field(description="False for an extractive answer (no model configured)")
     citations: list[Citation]
@@ -55,17 +45,3 @@ class AskOut(BaseModel):
     usage: Usage
     timings: dict[str, float]
     dropped_sources: int = Field(description="Sources left out to fit the token budget")
-
-    @classmethod
-    def from_answer(cls, answer: Answer) -> AskOut:
-        return cls(
-            answer=answer.answer,
-            generated=answer.generated,
-            citations=answer.citations,
-            sources=answer.sources,
-            search_query=answer.search_query,
-            rewritten=answer.rewritten,
-            usage=answer.usage,
-            timings=answer.timings,
-            dropped_sources=answer.dropped_sources,
-        )
