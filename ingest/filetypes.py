@@ -51,37 +51,18 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 _RIFF = {b"WEBP": "WebP image", b"WAVE": "audio", b"AVI ": "video"}
 
 # Names whose content has no reliable signature (or is text, like SVG, CSS and JavaScript).
-_EXTENSIONS: dict[str, str] = {
-    **dict.fromkeys([".svg", ".svgz"], "SVG image"),
-    **dict.fromkeys(
-        [
-            ".png",
-            ".jpg",
-            ".jpeg",
-            ".gif",
-            ".webp",
-            ".bmp",
-            ".ico",
-            ".tif",
-            ".tiff",
-            ".avif",
-            ".heic",
-            ".psd",
-            ".drawio",
-        ],
-        "image",
-    ),
-    **dict.fromkeys([".woff", ".woff2", ".ttf", ".otf", ".eot"], "font"),
-    **dict.fromkeys(
-        [".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".jar", ".whl"],
-        "archive",
-    ),
-    **dict.fromkeys([".mp3", ".wav", ".ogg", ".flac", ".m4a"], "audio"),
-    **dict.fromkeys([".mp4", ".webm", ".mkv", ".mov", ".avi"], "video"),
-    **dict.fromkeys(
-        [".exe", ".dll", ".so", ".dylib", ".o", ".a", ".class", ".pyc", ".wasm"], "binary"
-    ),
-    **dict.fromkeys([".css", ".scss", ".js", ".mjs", ".map"], "web asset (style or script)"),
+_KINDS_BY_EXTENSION = {
+    "SVG image": "svg svgz",
+    "image": "png jpg jpeg gif webp bmp ico tif tiff avif heic psd drawio",
+    "font": "woff woff2 ttf otf eot",
+    "archive": "zip gz tgz bz2 xz zst 7z rar tar jar whl",
+    "audio": "mp3 wav ogg flac m4a",
+    "video": "mp4 webm mkv mov avi",
+    "binary": "exe dll so dylib o a class pyc wasm",
+    "web asset (style or script)": "css scss js mjs map",
+}
+_EXTENSIONS = {
+    f".{ext}": kind for kind, exts in _KINDS_BY_EXTENSION.items() for ext in exts.split()
 }
 
 # An SVG may open with an XML declaration, comments and a doctype before `<svg`.
