@@ -104,6 +104,12 @@ class Hit:
     metadata: dict[str, Any]
 
 
+def per_document_cap(requested: int | None, default: int) -> int | None:
+    """The cap a request gets: its own (0 turns the cap off), else the configured default."""
+    chosen = default if requested is None else requested
+    return chosen or None
+
+
 def ef_search_for(k: int) -> int:
     """Candidate list size for k results: 4 per result, at least EF_SEARCH_MIN."""
     return max(EF_SEARCH_MIN, min(EF_SEARCH_MAX, EF_SEARCH_PER_K * k))
