@@ -18,7 +18,7 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from ingest.service import ingest_paths
 
 QUESTIONS = ROOT / "bench" / "fastapi_questions.jsonl"
 MODES: tuple[Mode, ...] = ("vector", "text", "hybrid")
+ASK_K = 8  # /v1/ask's default number of sources
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,19 @@ async def ensure_ingested(services: Services, name: str, docs: Path) -> dict[str
     }
 
 
-async def ranks(
+@dataclass
+class ModeRun:
+    """Per question: the rank of the first expected page, and how many documents the first
+    ASK_K hits (what /v1/ask would use as sources) come from."""
+
+    ranks: list[int | None] = field(default_factory=list)
+    documents: list[int] = field(default_factory=list)
+
+
+async def run_questions(
     services: Services, name: str, questions: list[Question], cap: int | None
-) -> dict[str, list[int | None]]:
-    out: dict[str, list[int | None]] = {mode: [] for mode in MODES}
+) -> dict[str, ModeRun]:
+    out = {mode: ModeRun() for mode in MODES}
     async with services.sessionmaker() as session:
         for question in questions:
             vector = await services.embedder.embed_query(question.text)
@@ -86,17 +96,23 @@ async def ranks(
                 result = await run_search(session, services.embedder, name, request)
                 await session.rollback()
                 found = [h.external_id for h in result.hits]
-                out[mode].append(first_rank(found, question.expected))
+                out[mode].ranks.append(first_rank(found, question.expected))
+                out[mode].documents.append(len(set(found[:ASK_K])))
     return out
 
 
-def summary(found: dict[str, list[int | None]]) -> dict[str, dict[str, int]]:
+def summary(runs: dict[str, ModeRun]) -> dict[str, dict[str, float]]:
+    def hits(ranks: list[int | None], at: int) -> int:
+        return sum(1 for r in ranks if r is not None and r <= at)
+
     return {
         mode: {
-            "hit@1": sum(1 for r in ranks if r == 1),
-            "hit@3": sum(1 for r in ranks if r is not None and r <= 3),
+            "hit@1": hits(run.ranks, 1),
+            "hit@3": hits(run.ranks, 3),
+            f"hit@{ASK_K}": hits(run.ranks, ASK_K),
+            f"documents_in_top_{ASK_K}": round(sum(run.documents) / len(run.documents), 2),
         }
-        for mode, ranks in found.items()
+        for mode, run in runs.items()
     }
 
 
@@ -109,8 +125,14 @@ async def main(args: argparse.Namespace) -> None:
         questions = load_questions(QUESTIONS)
         runs = []
         for cap in [None, *args.caps]:
-            found = await ranks(services, args.collection, questions, cap)
-            runs.append({"max_per_document": cap, "summary": summary(found), "ranks": found})
+            found = await run_questions(services, args.collection, questions, cap)
+            runs.append(
+                {
+                    "max_per_document": cap,
+                    "summary": summary(found),
+                    "per_question": {mode: asdict(run) for mode, run in found.items()},
+                }
+            )
             print(f"cap {cap}: {json.dumps(summary(found))}")
     finally:
         await services.close()
