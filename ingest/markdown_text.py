@@ -22,6 +22,7 @@ _BLOCK_MARKER = re.compile(r"^[ \t]*/{3,}[ \t]*(?:[\w-]+)?[ \t]*(?:\|[ \t]*(?P<t
 _ADMONITION = re.compile(
     r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
 )
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)")
 # MkDocs snippet includes of files outside the docs folder: `{* ../../docs_src/x.py hl[1] *}`.
 _INCLUDE = re.compile(r"^[ \t]*\{\*.*\*\}[ \t]*$")
 _TERMINALS = frozenset({"", "console", "shell", "sh", "bash", "text"})
@@ -32,21 +33,29 @@ _ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
 
 def _unwrap_admonitions(text: str) -> str:
     """Marker lines become their title (or nothing); an admonition's indented body is
-    dedented, so it is read as the prose it is."""
+    dedented, so it is read as the prose it is. Lines inside code fences stay as they are
+    (a Rust `/// Example` doc comment is code)."""
     out: list[str] = []
     body_indent: str | None = None
+    in_fence = False
     for line in text.split("\n"):
         if body_indent is not None:
             if line.startswith(body_indent + "    ") or not line.strip():
-                out.append(line[len(body_indent) + 4 :] if line.strip() else "")
-                continue
-            body_indent = None
-        if (marker := _BLOCK_MARKER.match(line) or _ADMONITION.match(line)) is not None:
+                line = line[len(body_indent) + 4 :] if line.strip() else ""
+            else:
+                body_indent = None
+        if _FENCE_LINE.match(line):
+            in_fence = not in_fence
+        elif in_fence:
+            pass
+        elif (marker := _BLOCK_MARKER.match(line) or _ADMONITION.match(line)) is not None:
             out.extend([marker["title"] or "", ""])
             if "indent" in marker.groupdict():
                 body_indent = marker["indent"]
-        elif not _INCLUDE.match(line):
-            out.append(line)
+            continue
+        elif _INCLUDE.match(line):
+            continue
+        out.append(line)
     return "\n".join(out)
 
 

@@ -96,3 +96,11 @@ def test_pdf_joins_line_end_hyphenation_and_uses_its_own_title() -> None:
     assert doc.title == "The Real Title"
     assert doc.blocks[0].text == "Pages containing words; Jean-\nPaul keeps his."
     assert load_file("scans/file-name.pdf", make_pdf(["x"])).title == "file-name"
+
+
+def test_marker_lines_inside_code_fences_stay_code() -> None:
+    text = "# Rust\n\nDoc comments:\n\n```rust\n/// Example\n!!! note\nfn main() {}\n```\n"
+    doc = load_file("rust.md", text.encode())
+    assert doc.blocks[0].text == (
+        "Doc comments:\n\n```rust\n/// Example\n!!! note\nfn main() {}\n```"
+    )
