@@ -28,6 +28,15 @@ def ask_cmd(
     filter_json: Annotated[
         str | None, typer.Option("--filter", help='e.g. \'{"lang": "en"}\'')
     ] = None,
+    max_per_document: Annotated[
+        int | None,
+        typer.Option(
+            "--max-per-document",
+            min=0,
+            max=50,
+            help="Most sources from one document (0: no cap; default: PGASK_ASK_MAX_PER_DOCUMENT)",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from a collection, citing the passages used."""
@@ -37,6 +46,7 @@ def ask_cmd(
         k=k,
         mode=mode,
         filter=parse_filter(filter_json),
+        max_per_document=max_per_document,
     )
 
     async def run(settings: Settings) -> None:

@@ -20,7 +20,7 @@ from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, Sourc
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
-from app.search.service import Mode, SearchRequest, run_search
+from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class AskRequest:
     mode: Mode = "hybrid"
     filter: dict[str, Any] | None = None
     history: Sequence[dict[str, str]] = ()
+    #: most sources from one document; None: PGASK_ASK_MAX_PER_DOCUMENT, 0: no cap
+    max_per_document: int | None = None
     rewrite: bool = True
 
 
@@ -81,7 +83,16 @@ class Answerer:
                 session,
                 self.services.embedder,
                 request.collection,
-                SearchRequest(mode=request.mode, k=request.k, query=query, filter=request.filter),
+                SearchRequest(
+                    mode=request.mode,
+                    k=request.k,
+                    query=query,
+                    filter=request.filter,
+                    max_per_document=per_document_cap(
+                        request.max_per_document,
+                        self.services.settings.pgask_ask_max_per_document,
+                    ),
+                ),
             )
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [

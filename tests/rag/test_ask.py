@@ -7,6 +7,7 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
@@ -128,6 +129,40 @@ def test_invalid_ask_is_422(client: httpx.Client, corpus: str, payload: dict) ->
         payload = {**payload, "collection": corpus}
     response = client.post("/v1/ask", json=payload)
     assert response.status_code == 422, response.text
+
+
+def test_one_long_document_cannot_fill_the_sources(client: httpx.Client) -> None:
+    """A manual of twelve widget chunks and two short widget pages: uncapped, the manual
+    takes every source; with max_per_document 2 the short pages get in."""
+    name = f"cap-{uuid.uuid4().hex[:8]}"
+    assert client.post("/v1/collections", json={"name": name, "chunk_size": 40}).status_code == 201
+    manual = "\n\n".join(
+        f"The Foo widget manual, part {n}: the widget price is 25 euros and it ships fast."
+        for n in range(12)
+    )
+    short = [
+        {"id": f"page-{n}", "text": f"Foo widget price note {n}: 25 euros, shipping free."}
+        for n in range(2)
+    ]
+    documents = [{"id": "manual", "text": manual}, *short]
+    stored = client.post(f"/v1/collections/{name}/documents", json={"documents": documents})
+    assert stored.status_code == 200, stored.text
+
+    def sources_per_document(**extra: object) -> list[int]:
+        body = {"collection": name, "question": "Foo widget price", "k": 6, **extra}
+        response = client.post("/v1/ask", json=body)
+        assert response.status_code == 200, response.text
+        counts = Counter(s["document_id"] for s in response.json()["sources"])
+        return sorted(counts.values(), reverse=True)
+
+    assert sources_per_document(max_per_document=0)[0] > 2
+    assert sources_per_document(max_per_document=2) == [2, 1, 1]  # only 3 documents exist
+    assert (
+        client.post(
+            "/v1/ask", json={"collection": name, "question": "x", "max_per_document": -1}
+        ).status_code
+        == 422
+    )
 
 
 # -- a chat model through the openai client -------------------------------------------------

@@ -89,3 +89,27 @@ async def test_eval_on_a_beir_folder(
     table = _pgask(["eval", str(tmp_path), "-c", passages.name, "--mode", "vector"], settings)
     assert table.returncode == 0, table.stderr
     assert "ndcg@10" in table.stdout and "3 judged queries evaluated" in table.stdout
+
+
+async def test_search_caps_hits_per_document(
+    conn, collection: Collection, settings: Settings
+) -> None:
+    embedder = build_embedder(settings)
+    texts = [f"Mountain climbing guide, part {n}: ropes and ice axes." for n in range(4)]
+    docs = [
+        document("guide", texts, await embedder.embed_documents(texts)),
+        document(
+            "note", ["A mountain note."], await embedder.embed_documents(["A mountain note."])
+        ),
+    ]
+    await load(conn, collection, docs)
+    base = ["search", "mountain", "--collection", collection.name, "--mode", "text", "--json"]
+
+    def ids(*extra: str) -> list[str]:
+        shown = pgask([*base, *extra], settings)
+        assert shown.returncode == 0, shown.stderr
+        return [h["external_id"] for h in json.loads(shown.stdout)["hits"]]
+
+    assert ids().count("guide") == 4
+    assert sorted(ids("--max-per-document", "1")) == ["guide", "note"]
+    assert ids("--max-per-document", "2").count("guide") == 2

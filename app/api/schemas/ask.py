@@ -26,6 +26,13 @@ class AskIn(BaseModel):
     k: int = Field(default=8, ge=1, le=50, description="Passages retrieved as sources")
     mode: Literal["vector", "text", "hybrid"] = "hybrid"
     filter: dict[str, Any] | None = None
+    max_per_document: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="Most sources from one document (0: no cap; default: "
+        "PGASK_ASK_MAX_PER_DOCUMENT)",
+    )
     history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY)
     rewrite: bool = Field(
         default=True, description="Rewrite a follow-up into a standalone query (needs a model)"
