@@ -106,7 +106,7 @@ async def test_search_caps_hits_per_document(
     base = ["search", "mountain", "--collection", collection.name, "--mode", "text", "--json"]
 
     def ids(*extra: str) -> list[str]:
-        shown = pgask([*base, *extra], settings)
+        shown = _pgask([*base, *extra], settings)
         assert shown.returncode == 0, shown.stderr
         return [h["external_id"] for h in json.loads(shown.stdout)["hits"]]
 
