@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from app.errors import ConfigError, Unauthorized
+from app.errors import ConfigError, Forbidden, Unauthorized
 
 Role = Literal["read", "admin"]
 _ROLES: tuple[Role, ...] = ("read", "admin")
@@ -74,10 +74,19 @@ def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
     return found
 
 
-def bearer_key(keys: list[ApiKey], authorization: str | None) -> ApiKey | None:
-    """The key an `Authorization: Bearer <key>` header presents, or None."""
+def authenticate(keys: list[ApiKey], authorization: str | None) -> ApiKey:
+    """The key an `Authorization: Bearer <key>` header presents; Unauthorized otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
-    return find_key(keys, token.strip()) if scheme.lower() == "bearer" else None
+    key = find_key(keys, token.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        raise Unauthorized("send a valid API key as 'Authorization: Bearer <key>'")
+    return key
+
+
+def authorize(key: ApiKey, role: Role) -> None:
+    """Forbidden unless `key` may act with `role`."""
+    if role == "admin" and key.role != "admin":
+        raise Forbidden(f"key {key.name!r} is read-only; this needs an admin key")
 
 
 def acting_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:

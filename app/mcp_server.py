@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
 from mcp.server.mcpserver.exceptions import (
@@ -25,8 +25,8 @@ from mcp.server.mcpserver.exceptions import (
     ToolError,
     UnexpectedToolError,
 )
-from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, Tool, ToolAnnotations
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.routing import BaseRoute
 
 from app import __version__
@@ -40,7 +40,7 @@ from app.collections import collection_stats, list_collections
 from app.documents import document_chunks, find_document
 from app.errors import NotFound, PgaskError, from_database_error
 from app.rag.service import Answerer, AskRequest
-from app.search.service import MAX_K, Mode, SearchRequest, run_search
+from app.search.service import MAX_K, Mode, SearchRequest, per_document_cap, run_search
 from app.search.similar import similar_in
 from app.services import Services
 
@@ -74,6 +74,18 @@ Lifespan = Callable[[MCPServer[McpState]], AbstractAsyncContextManager[McpState]
 
 
 class _Server(MCPServer[McpState]):
+    #: each tool's output schema as its results are written (`build_server` fills it)
+    published: dict[str, dict[str, Any]]
+
+    async def list_tools(self) -> list[Tool]:
+        """Output schemas in serialization mode: the API schemas read ORM rows through
+        validation aliases (a document's `external_id` becomes `id`), and a validation-mode
+        schema would publish those attribute names instead of the ones a client receives."""
+        return [
+            tool.model_copy(update={"output_schema": self.published[tool.name]})
+            for tool in await super().list_tools()
+        ]
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[McpState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
@@ -105,8 +117,12 @@ def build_server(lifespan: Lifespan) -> MCPServer[McpState]:
         lifespan=lifespan,
         log_level="WARNING",  # our logging is configured by pgask; this only sets a default
     )
+    server.published = {}
     for tool in (list_collections_tool, search_tool, ask_tool, get_document_tool, similar_tool):
-        server.add_tool(tool, name=tool.__name__.removesuffix("_tool"), annotations=READ_ONLY)
+        name = tool.__name__.removesuffix("_tool")
+        server.add_tool(tool, name=name, annotations=READ_ONLY)
+        output = get_type_hints(tool, include_extras=True)["return"].__metadata__[0]
+        server.published[name] = TypeAdapter(output).json_schema(mode="serialization")
     server.resource(
         "pgask://collections/{name}",
         name="collection",
@@ -189,7 +205,7 @@ async def list_collections_tool(ctx: Context) -> Annotated[CallToolResult, Colle
     with _tool_errors(ctx, "list_collections"):
         async with _state(ctx).services.sessionmaker() as session:
             stats = await list_collections(session)
-    out = CollectionList(collections=[CollectionOut.from_stats(s) for s in stats])
+    out = CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
     lines = [_collection_line(c) for c in out.collections] or ["(no collections)"]
     return _result("\n".join(lines), out)
 
@@ -214,7 +230,8 @@ async def search_tool(
     """Search a collection for the passages (chunks) that best match a query. Each hit has
     its document id, title, source, section, page, text and score, best first."""
     services = _state(ctx).services
-    request = SearchRequest(mode, k=k, query=query, filter=filter)
+    cap = per_document_cap(None, services.settings.pgask_search_max_per_document)
+    request = SearchRequest(mode, k=k, query=query, filter=filter, max_per_document=cap)
     with _tool_errors(ctx, "search"):
         async with services.sessionmaker() as session:
             result = await run_search(session, services.embedder, collection, request)
@@ -246,7 +263,7 @@ async def ask_tool(
     request = AskRequest(collection=collection, question=question, k=k)
     with _tool_errors(ctx, "ask"):
         answer = await Answerer(services, services.chat).answer(request)
-    out = AskOut.from_answer(answer)
+    out = AskOut.model_validate(answer)
     sources = [f"[{s.n}] {_where(s.title, s.source, s.section, s.page)}" for s in out.sources]
     return _result(out.answer + "\n\nSources:\n" + "\n".join(sources), out)
 
@@ -294,7 +311,7 @@ async def collection_resource(name: str, ctx: Context) -> str:
     with _resource_errors():
         async with _state(ctx).services.sessionmaker() as session:
             stats = await collection_stats(session, name)
-    return CollectionOut.from_stats(stats).model_dump_json()
+    return CollectionOut.model_validate(stats).model_dump_json()
 
 
 async def document_resource(name: str, id: str, ctx: Context) -> str:

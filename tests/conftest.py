@@ -29,8 +29,14 @@ if _MODEL.is_dir():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 if _TIKTOKEN.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_TIKTOKEN))
-# Tests never read a developer's .env or talk to a real OpenAI.
-for _name in ("DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "PGASK_API_KEYS"):
+# Tests never read a developer's .env or data dir, nor talk to a real OpenAI.
+for _name in (
+    "DATABASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "PGASK_API_KEYS",
+    "PGASK_DATA_DIR",
+):
     os.environ.pop(_name, None)
 
 from app.collections import create_collection  # noqa: E402

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import PgaskError, from_database_error
+from app.errors import InvalidInput, PgaskError, Unauthorized, from_database_error
 
 log = logging.getLogger(__name__)
 
@@ -33,31 +33,41 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    request: Request, *, status: int, type_: str, title: str, detail: str, **extra: Any
+    instance: str, *, status: int, type_: str, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
+    """A problem+json response; `instance` is the request's path."""
     body: dict[str, Any] = {
         "type": type_,
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def error_response(error: PgaskError, instance: str) -> JSONResponse:
+    """A PgaskError as problem+json, for exception handlers and pure ASGI middleware alike
+    (a response is itself an ASGI app: `await error_response(...)(scope, receive, send)`)."""
+    response = problem_response(
+        instance,
+        status=error.status,
+        type_=f"urn:pgask:{error.type}",
+        title=error.title,
+        detail=error.detail,
+        **error.extra,
+    )
+    if isinstance(error, Unauthorized):  # RFC 9110: a 401 names the scheme to use
+        response.headers["www-authenticate"] = 'Bearer realm="pgask"'
+    return response
 
 
 def _pgask_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PgaskError)
     if exc.status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc.detail)
-    return problem_response(
-        request,
-        status=exc.status,
-        type_=f"urn:pgask:{exc.type}",
-        title=exc.title,
-        detail=exc.detail,
-        **exc.extra,
-    )
+    return error_response(exc, request.url.path)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -66,14 +76,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
     ]
-    return problem_response(
-        request,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=validation_detail(errors),
-        errors=errors,
-    )
+    return error_response(InvalidInput(validation_detail(errors), errors=errors), request.url.path)
 
 
 def validation_detail(errors: list[dict[str, Any]]) -> str:
@@ -86,8 +89,10 @@ def validation_detail(errors: list[dict[str, Any]]) -> str:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, PgaskError):  # raised while FastAPI read the body (middleware)
+        return _pgask_error(request, exc.__cause__)
     response = problem_response(
-        request,
+        request.url.path,
         status=exc.status_code,
         type_="about:blank",
         title=_reason(exc.status_code),
@@ -110,18 +115,13 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
 def _as_problem(request: Request, exc: Exception) -> JSONResponse:
     error = from_database_error(exc)
     assert error is not None  # only registered for the errors it maps
-    return _pgask_error(request, error)
+    return error_response(error, request.url.path)
 
 
-def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     log.exception("unhandled error during %s %s", request.method, request.url.path)
-    return problem_response(
-        request,
-        status=500,
-        type_="urn:pgask:internal-error",
-        title="Internal error",
-        detail="an unexpected error occurred; the server log has the details",
-    )
+    unexpected = PgaskError("an unexpected error occurred; the server log has the details")
+    return error_response(unexpected, request.url.path)
 
 
 def _reason(status: int) -> str:

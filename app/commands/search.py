@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,10 +14,26 @@ from rich.table import Table
 from app.cli import JsonOption, app, console, print_json, run_async
 from app.config import Settings
 from app.errors import InvalidInput
-from app.search.service import MAX_K, Mode, SearchRequest, SearchResult, run_search
+from app.search.service import (
+    MAX_K,
+    Mode,
+    SearchRequest,
+    SearchResult,
+    per_document_cap,
+    run_search,
+)
 from app.services import Services
 
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
+MaxPerDocumentOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-per-document",
+        min=0,
+        max=MAX_K,
+        help="Most hits from one document (0: no cap; default: PGASK_SEARCH_MAX_PER_DOCUMENT)",
+    ),
+]
 
 
 def parse_filter(text: str | None) -> dict[str, Any] | None:
@@ -40,16 +57,19 @@ def search_cmd(
     filter_json: Annotated[
         str | None, typer.Option("--filter", help='e.g. \'{"year": {"$gte": 2020}}\'')
     ] = None,
+    max_per_document: MaxPerDocumentOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Search a collection and print the ranked chunks."""
     request = SearchRequest(mode, k=k, query=query, filter=parse_filter(filter_json))
 
     async def run(settings: Settings) -> SearchResult:
+        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        request_capped = replace(request, max_per_document=cap)
         services = await Services.start(settings)
         try:
             async with services.sessionmaker() as session:
-                return await run_search(session, services.embedder, collection, request)
+                return await run_search(session, services.embedder, collection, request_capped)
         finally:
             await services.close()
 
@@ -88,16 +108,19 @@ def eval_cmd(
     mode: Annotated[
         list[str] | None, typer.Option(help="vector, text or hybrid; repeat it (default: all)")
     ] = None,
+    max_per_document: MaxPerDocumentOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score search on a BEIR data set: nDCG@10, recall@10, recall@100, MRR@10 per mode."""
     from app.search.beir import load_dataset
-    from app.search.evaluate import evaluate
+    from app.search.evaluate import EVAL_DEPTH, evaluate
 
     modes = _modes(mode)
     dataset = load_dataset(dataset_dir)
 
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
+        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        template = SearchRequest("vector", k=EVAL_DEPTH, include_text=False, max_per_document=cap)
         services = await Services.start(settings)
         try:
             with Progress(console=console, transient=True, disable=as_json) as progress:
@@ -109,6 +132,7 @@ def eval_cmd(
                         collection,
                         dataset,
                         modes,
+                        template=template,
                         on_query=lambda: progress.advance(task),
                     )
         finally:

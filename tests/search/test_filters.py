@@ -79,7 +79,7 @@ SCALARS = st.one_of(st.sampled_from(STRINGS), st.sampled_from(NUMBERS), st.boole
 META_KEYS = ["a", "b", "c", "missing"]
 
 
-def _metadata(rng: np.random.Generator, i: int) -> dict[str, Any]:
+def _metadata(rng: np.random.Generator) -> dict[str, Any]:
     pools: dict[str, list[Any]] = {
         "a": NUMBERS,
         "b": STRINGS,
@@ -112,7 +112,7 @@ async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, 
             vectors[i : i + 1],
             title=STRINGS[i % len(STRINGS)],
             source=f"s{i % 3}",
-            metadata=_metadata(rng, i),
+            metadata=_metadata(rng),
         )
         for i in range(ROWS)
     ]

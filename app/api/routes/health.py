@@ -49,7 +49,7 @@ async def readyz(request: Request, services: ServicesDep) -> Ready | JSONRespons
         problems.append(f"embedding: {services.embedder_error}")
     if problems:
         return problem_response(
-            request,
+            request.url.path,
             status=503,
             type_="urn:pgask:not-ready",
             title="Not ready",

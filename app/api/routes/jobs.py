@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.schemas.jobs import JobOut
+from app.api.schemas.jobs import JobInCollection, JobOut
 from ingest.jobs import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
@@ -19,4 +19,4 @@ async def read_job(job_id: uuid.UUID, services: ServicesDep) -> JobOut:
     """Status (queued, running, succeeded, failed), counts done/total/failed and per-file
     errors; updated while the job runs."""
     job, collection = await get_job(services, job_id)
-    return JobOut.from_job(job, collection)
+    return JobOut.model_validate(JobInCollection(job, collection))

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.api.schemas.attributes import renamed
 from app.db.models import Chunk, Document
 from ingest.pipeline import Report
 
@@ -71,6 +72,8 @@ class IngestResult(BaseModel):
 
 
 class ChunkOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ordinal: int
     text: str
     section: str
@@ -78,11 +81,13 @@ class ChunkOut(BaseModel):
     token_count: int
 
 
-class DocumentOut(BaseModel):
-    id: str
+class DocumentOut(BaseModel):  # validated from a `Document` row: `id` is its external id
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias=renamed("external_id", "id"))
     title: str
     source: str
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(validation_alias=renamed("metadata_", "metadata"))
     content_hash: str
     chunk_count: int
     created_at: datetime
@@ -93,25 +98,8 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, document: Document, chunks: Sequence[Chunk] | None) -> DocumentOut:
-        return cls(
-            id=document.external_id,
-            title=document.title,
-            source=document.source,
-            metadata=document.metadata_,
-            content_hash=document.content_hash,
-            chunk_count=document.chunk_count,
-            created_at=document.created_at,
-            updated_at=document.updated_at,
-            chunks=None
-            if chunks is None
-            else [
-                ChunkOut(
-                    ordinal=c.ordinal,
-                    text=c.text,
-                    section=c.section,
-                    page=c.page,
-                    token_count=c.token_count,
-                )
-                for c in chunks
-            ],
-        )
+        """The document, with its chunks when they were asked for."""
+        out = cls.model_validate(document)
+        if chunks is not None:
+            out.chunks = [ChunkOut.model_validate(c) for c in chunks]
+        return out
