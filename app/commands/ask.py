@@ -8,16 +8,21 @@ from typing import Annotated, Any
 import typer
 
 from app.api.schemas.ask import AskOut
-from app.cli import JsonOption, app, console, print_json, run_async
-from app.commands.search import CollectionOption, parse_filter
+from app.commands.common import (
+    CollectionOption,
+    JsonOption,
+    console,
+    print_json,
+    run_async,
+    started,
+)
+from app.commands.search import parse_filter
 from app.config import Settings
 from app.errors import UpstreamError
 from app.rag.service import Answerer, AskRequest
 from app.search.service import Mode
-from app.services import Services
 
 
-@app.command("ask")
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="The question")],
     collection: CollectionOption,
@@ -38,15 +43,12 @@ def ask_cmd(
     )
 
     async def run(settings: Settings) -> None:
-        services = await Services.start(settings)
-        try:
+        async with started(settings) as services:
             answerer = Answerer(services, services.chat)
             if as_json:
                 print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
             else:
                 await _stream(answerer, request)
-        finally:
-            await services.close()
 
     run_async(run)
 

@@ -10,13 +10,19 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.commands.common import (
+    CollectionOption,
+    JsonOption,
+    console,
+    print_json,
+    run_async,
+    started,
+)
 from app.config import Settings
 from app.errors import InvalidInput
+from app.search.beir import load_dataset
+from app.search.evaluate import evaluate
 from app.search.service import MAX_K, Mode, SearchRequest, SearchResult, run_search
-from app.services import Services
-
-CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
 
 
 def parse_filter(text: str | None) -> dict[str, Any] | None:
@@ -31,7 +37,6 @@ def parse_filter(text: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="What to look for")],
     collection: CollectionOption,
@@ -46,12 +51,8 @@ def search_cmd(
     request = SearchRequest(mode, k=k, query=query, filter=parse_filter(filter_json))
 
     async def run(settings: Settings) -> SearchResult:
-        services = await Services.start(settings)
-        try:
-            async with services.sessionmaker() as session:
-                return await run_search(session, services.embedder, collection, request)
-        finally:
-            await services.close()
+        async with started(settings) as services, services.db.session() as session:
+            return await run_search(session, services.embedder, collection, request)
 
     result = run_async(run)
     if as_json:
@@ -81,7 +82,6 @@ def search_cmd(
     )
 
 
-@app.command("eval")
 def eval_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="BEIR folder: queries.jsonl, qrels/")],
     collection: CollectionOption,
@@ -91,28 +91,21 @@ def eval_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Score search on a BEIR data set: nDCG@10, recall@10, recall@100, MRR@10 per mode."""
-    from app.search.beir import load_dataset
-    from app.search.evaluate import evaluate
-
     modes = _modes(mode)
     dataset = load_dataset(dataset_dir)
 
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
-        services = await Services.start(settings)
-        try:
+        async with started(settings) as services, services.db.session() as session:
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("evaluating", total=len(dataset.judged))
-                async with services.sessionmaker() as session:
-                    return await evaluate(
-                        session,
-                        services.embedder,
-                        collection,
-                        dataset,
-                        modes,
-                        on_query=lambda: progress.advance(task),
-                    )
-        finally:
-            await services.close()
+                return await evaluate(
+                    session,
+                    services.embedder,
+                    collection,
+                    dataset,
+                    modes,
+                    on_query=lambda: progress.advance(task),
+                )
 
     scores = run_async(run)
     if as_json:
