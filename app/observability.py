@@ -15,16 +15,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
-@dataclass(frozen=True)
+@dataclass
 class IngestCounts:
-    """One finished ingest run (API batch, job or CLI): documents by outcome, chunks."""
+    """What an ingest run (API batch, job or CLI) did: documents by outcome, chunks written.
+    `ingest.pipeline.Report` extends it."""
 
-    added: int
-    updated: int
-    unchanged: int
-    deleted: int
-    failed: int
-    chunks: int
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    chunks: int = 0
 
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)

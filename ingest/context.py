@@ -5,7 +5,7 @@ CLI build one; ingest knows nothing of either."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from app.config import Settings
 from app.db.database import Database
@@ -14,25 +14,19 @@ from app.observability import IngestCounts
 
 @dataclass(frozen=True)
 class IngestSettings:
-    bulk_threshold: int  # documents in a first load that make it a bulk load
-    maintenance_work_mem_mb: int  # for HNSW builds
-    max_file_mb: int
-    max_queued_jobs: int
-    job_heartbeat_seconds: float
-    job_stale_seconds: float
-    job_max_attempts: int
+    """The settings ingestion reads, named as in `Settings` (and the environment)."""
+
+    pgask_ingest_bulk_threshold: int  # documents in a first load that make it a bulk load
+    pgask_ingest_maintenance_work_mem_mb: int  # for HNSW builds
+    pgask_ingest_max_file_mb: int
+    pgask_ingest_max_queued_jobs: int
+    pgask_job_heartbeat_seconds: float
+    pgask_job_stale_seconds: float
+    pgask_job_max_attempts: int
 
     @classmethod
     def of(cls, settings: Settings) -> IngestSettings:
-        return cls(
-            bulk_threshold=settings.pgask_ingest_bulk_threshold,
-            maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb,
-            max_file_mb=settings.pgask_ingest_max_file_mb,
-            max_queued_jobs=settings.pgask_ingest_max_queued_jobs,
-            job_heartbeat_seconds=settings.pgask_job_heartbeat_seconds,
-            job_stale_seconds=settings.pgask_job_stale_seconds,
-            job_max_attempts=settings.pgask_job_max_attempts,
-        )
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 def _uncounted(_counts: IngestCounts) -> None:

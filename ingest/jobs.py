@@ -55,7 +55,7 @@ async def create_job(
     PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
     database until a worker takes them, so an unbounded queue is unbounded disk)."""
     async with ingestion.db.session() as session:
-        await _check_queue(session, ingestion.settings.max_queued_jobs)
+        await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
             params={"files": [name for name, _ in files]},
@@ -135,8 +135,8 @@ async def claim_job(
     conn: psycopg.AsyncConnection[Any], worker: str, settings: IngestSettings
 ) -> Claimed | None:
     """Take the oldest queued job, or one whose worker died; None when there is none."""
-    stale = settings.job_stale_seconds
-    await conn.execute(_GIVE_UP, (stale, settings.job_max_attempts))
+    stale = settings.pgask_job_stale_seconds
+    await conn.execute(_GIVE_UP, (stale, settings.pgask_job_max_attempts))
     cursor = await conn.execute(_CLAIM, (worker, stale))
     row = await cursor.fetchone()
     return Claimed(*row) if row else None
@@ -237,7 +237,7 @@ async def run_job(
         except (PgaskError, psycopg.Error) as exc:
             report.fail(Failure("", f"job failed: {exc}"))
     await _finish(conn, job, worker, report)
-    ingestion.count(report.counts())
+    ingestion.count(report)
     return report
 
 
@@ -251,7 +251,7 @@ async def _heartbeat(
 ) -> None:
     """Save progress after each written batch, and at least every heartbeat interval."""
     while True:
-        await _wait(progressed, settings.job_heartbeat_seconds)
+        await _wait(progressed, settings.pgask_job_heartbeat_seconds)
         progressed.clear()
         if not await _save_progress(conn, job, worker, report):
             log.warning("job %s was taken over by another worker", job.id)
@@ -298,7 +298,9 @@ async def run_worker(
 async def _repair(conn: psycopg.AsyncConnection[Any], settings: IngestSettings) -> None:
     """Build back the HNSW indexes killed bulk loads left missing (once per connection)."""
     try:
-        await repair_indexes(conn, maintenance_work_mem_mb=settings.maintenance_work_mem_mb)
+        await repair_indexes(
+            conn, maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb
+        )
     except psycopg.OperationalError:
         raise  # the connection is gone: the worker reconnects
     except psycopg.DatabaseError as exc:  # e.g. out of memory: searches still work, exactly

@@ -68,13 +68,7 @@ class Plan:
 
 
 @dataclass
-class Report:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-    chunks: int = 0
+class Report(IngestCounts):
     embedded: int = 0
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
@@ -86,11 +80,6 @@ class Report:
     def fail(self, failure: Failure) -> None:
         self.failed += 1
         self.errors.append(failure)
-
-    def counts(self) -> IngestCounts:
-        return IngestCounts(
-            self.added, self.updated, self.unchanged, self.deleted, self.failed, self.chunks
-        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

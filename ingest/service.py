@@ -45,8 +45,8 @@ async def make_plan(
         target=Target(collection.id, collection.embedding_dimensions, collection.text_config),
         chunk_size=collection.chunk_size,
         chunk_overlap=collection.chunk_overlap,
-        bulk=stored == 0 and expected_documents >= settings.bulk_threshold,
-        maintenance_work_mem_mb=settings.maintenance_work_mem_mb,
+        bulk=stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold,
+        maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb,
         model_limit=model_limit(embedder),
     )
 
@@ -79,7 +79,7 @@ async def ingest_paths(
 ) -> tuple[Report, list[Failure]]:
     """Ingest files and folders; returns the report and the skipped (hidden, binary) files.
     `on_start(documents, files)` is told how many documents the files should give."""
-    max_bytes = ingestion.settings.max_file_mb * 2**20
+    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
     found = discover(roots, glob=glob, max_bytes=max_bytes)
     expected = estimate_documents(found.files)
     if on_start is not None:

@@ -8,14 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from app.api.schemas.ask import AskOut
-from app.commands.common import (
-    CollectionOption,
-    JsonOption,
-    console,
-    print_json,
-    run_async,
-    started,
-)
+from app.commands import common
+from app.commands.common import CollectionOption, JsonOption
 from app.commands.search import parse_filter
 from app.config import Settings
 from app.errors import UpstreamError
@@ -43,14 +37,14 @@ def ask_cmd(
     )
 
     async def run(settings: Settings) -> None:
-        async with started(settings) as services:
+        async with common.started(settings) as services:
             answerer = Answerer(services, services.chat)
             if as_json:
-                print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
+                common.print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
             else:
                 await _stream(answerer, request)
 
-    run_async(run)
+    common.run_async(run)
 
 
 async def _stream(answerer: Answerer, request: AskRequest) -> None:
@@ -68,7 +62,7 @@ async def _stream(answerer: Answerer, request: AskRequest) -> None:
             sys.stdout.write("\n\n")
             _print_sources(sources, {c["n"] for c in data["citations"]})
             timings = data["timings"]
-            console.print(
+            common.console.print(
                 f"{len(sources)} sources, {len(data['citations'])} cited · "
                 + " · ".join(
                     f"{name.removesuffix('_ms')} {ms:.0f} ms" for name, ms in timings.items()
@@ -83,7 +77,7 @@ def _print_sources(sources: list[dict[str, Any]], cited: set[int]) -> None:
         where = " > ".join(p for p in (source["source"], source["section"]) if p)
         page = f", page {source['page']}" if source["page"] else ""
         mark = "*" if source["n"] in cited else " "
-        console.print(
+        common.console.print(
             f"{mark}[{source['n']}] {source['title'] or source['source']} ({where}{page})",
             markup=False,
             highlight=False,

@@ -64,7 +64,7 @@ async def add_documents(
         ingestion, embedder, found, expected_documents=len(body.documents), strict=True
     )
     report = await pipeline.run(_items(body))
-    ingestion.count(report.counts())
+    ingestion.count(report)
     return IngestResult.from_report(report)
 
 
@@ -92,7 +92,7 @@ async def upload_files(
     """Queue files for ingestion; a worker processes them. Poll the job for progress."""
     found = await get_collection(session, collection)
     check_compatible(found, embedder)
-    max_bytes = ingestion.settings.max_file_mb * 2**20
+    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
     contents: dict[str, bytes] = {}
     for upload in files:
         name = _upload_name(upload)
