@@ -90,6 +90,19 @@ async def _has_index(conn: psycopg.AsyncConnection, collection_id: int) -> bool:
     return (await cursor.fetchone()) == (1,)
 
 
+async def _lock_freed(conn: psycopg.AsyncConnection, collection_id: int) -> None:
+    """Wait until no session holds the bulk-load lock of the collection."""
+    while True:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 2",
+            (BULK_LOAD_LOCK, collection_id),
+        )
+        if (await cursor.fetchone()) == (0,):
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_worker_builds_back_an_index_a_killed_load_left_missing(
     job_ingestion, embedder, collection, pg_dsn
 ) -> None:
@@ -103,5 +116,8 @@ async def test_worker_builds_back_an_index_a_killed_load_left_missing(
             await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
             assert not await _has_index(conn, collection.id)
         # The load's session ended (killed): the next worker to connect builds the index.
+        # Its server process frees the lock a moment after the client closes; the worker's
+        # pooled connection comes back quicker than a new one did, so wait for that first.
+        await _lock_freed(conn, collection.id)
         await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
         assert await _has_index(conn, collection.id)
