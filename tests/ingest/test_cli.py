@@ -165,18 +165,15 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
 
     from app.collections import create_collection
     from app.config import load_settings
-    from app.services import Services
     from ingest.jobs import create_job
     from tests.conftest import MINILM
+    from tests.ingest.conftest import opened
 
     async def queue() -> str:
-        services = await Services.start(load_settings(database_url=db_url), load_embedder=False)
-        try:
-            async with services.sessionmaker() as session:
+        async with opened(load_settings(database_url=db_url)) as ingestion:
+            async with ingestion.db.session() as session:
                 collection = await create_collection(session, MINILM, name=collection_name)
-            job = await create_job(services, collection, [("w.md", b"# W\n\nworker text")])
-        finally:
-            await services.close()
+            job = await create_job(ingestion, collection, [("w.md", b"# W\n\nworker text")])
         return str(job.id)
 
     worker = subprocess.Popen(
