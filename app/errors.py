@@ -14,6 +14,7 @@ third-party libraries are converted where they enter our code, with `raise ... f
     ├── NotFound               404  collection, document or job does not exist
     ├── Conflict               409  already exists, or model/dimension mismatch
     ├── ServiceUnavailable     503  database or embedding provider not ready
+    │   └── DatabaseTimeout    503  ... or a query was canceled (statement/lock timeout)
     └── UpstreamError          502  the embedding or chat model failed
         └── UpstreamTimeout    504  ... or did not answer in time
 """
@@ -21,9 +22,6 @@ third-party libraries are converted where they enter our code, with `raise ... f
 from __future__ import annotations
 
 from typing import Any
-
-import psycopg
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 
 class PgaskError(Exception):
@@ -84,6 +82,11 @@ class ServiceUnavailable(PgaskError):
     title = "Service unavailable"
 
 
+class DatabaseTimeout(ServiceUnavailable):
+    type = "database-timeout"
+    title = "Database timeout"
+
+
 class UpstreamError(PgaskError):
     status = 502
     type = "upstream-error"
@@ -94,18 +97,3 @@ class UpstreamTimeout(UpstreamError):
     status = 504
     type = "upstream-timeout"
     title = "Upstream model timeout"
-
-
-DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
-
-
-def from_database_error(exc: Exception) -> PgaskError | None:
-    """The PgaskError a database failure means to a client (None for anything else): the
-    server being unreachable is a 503; a value PostgreSQL cannot hold (a NUL character in
-    text, a number out of range) that no schema caught is the request's fault, a 422."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return ServiceUnavailable(DATABASE_UNAVAILABLE)
-    if isinstance(exc, DataError | psycopg.DataError):
-        cause = exc.orig if isinstance(exc, DataError) else exc
-        return InvalidInput(f"the database refused a value: {str(cause).splitlines()[0][:300]}")
-    return None

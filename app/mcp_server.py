@@ -37,9 +37,10 @@ from app.api.schemas.documents import DocumentOut
 from app.api.schemas.search import SearchOut, SimilarList, Timings
 from app.auth import MCP_PATH, ApiKey
 from app.collections import collection_stats, list_collections
+from app.db.errors import convert
 from app.documents import document_chunks, find_document
-from app.errors import NotFound, PgaskError, from_database_error
-from app.rag.service import Answerer, AskRequest
+from app.errors import NotFound, PgaskError
+from app.rag.service import AskRequest
 from app.search.service import MAX_K, Mode, SearchRequest, per_document_cap, run_search
 from app.search.similar import similar_in
 from app.services import Services
@@ -185,7 +186,7 @@ def _tool_errors(ctx: Context, tool: str) -> Iterator[None]:
     except PgaskError as exc:
         raise ToolError(exc.detail) from exc
     except Exception as exc:
-        mapped = from_database_error(exc)
+        mapped = convert(exc)
         if mapped is None:
             raise  # a bug: the SDK logs the traceback and tells the client only the tool name
         log.error("mcp tool %s: %s", tool, exc)
@@ -203,7 +204,7 @@ async def list_collections_tool(ctx: Context) -> Annotated[CallToolResult, Colle
     """List the collections you can search: name, description, document and chunk counts,
     and the embedding model each was made with."""
     with _tool_errors(ctx, "list_collections"):
-        async with _state(ctx).services.sessionmaker() as session:
+        async with _state(ctx).services.db.session() as session:
             stats = await list_collections(session)
     out = CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
     lines = [_collection_line(c) for c in out.collections] or ["(no collections)"]
@@ -233,7 +234,7 @@ async def search_tool(
     cap = per_document_cap(None, services.settings.pgask_search_max_per_document)
     request = SearchRequest(mode, k=k, query=query, filter=filter, max_per_document=cap)
     with _tool_errors(ctx, "search"):
-        async with services.sessionmaker() as session:
+        async with services.db.session() as session:
             result = await run_search(session, services.embedder, collection, request)
     out = SearchOut(
         collection=collection,
@@ -262,7 +263,7 @@ async def ask_tool(
     services = _state(ctx).services
     request = AskRequest(collection=collection, question=question, k=k)
     with _tool_errors(ctx, "ask"):
-        answer = await Answerer(services, services.chat).answer(request)
+        answer = await services.answerer().answer(request)
     out = AskOut.model_validate(answer)
     sources = [f"[{s.n}] {_where(s.title, s.source, s.section, s.page)}" for s in out.sources]
     return _result(out.answer + "\n\nSources:\n" + "\n".join(sources), out)
@@ -279,7 +280,7 @@ async def get_document_tool(
     """One document by id: title, source, metadata, chunk count and (with include_chunks)
     its text in reading order."""
     with _tool_errors(ctx, "get_document"):
-        async with _state(ctx).services.sessionmaker() as session:
+        async with _state(ctx).services.db.session() as session:
             document = await find_document(session, collection, id)
             chunks = await document_chunks(session, document) if include_chunks else None
             out = DocumentOut.of(document, chunks)
@@ -296,7 +297,7 @@ async def similar_tool(
 ) -> Annotated[CallToolResult, SimilarList]:
     """Documents most like the given one (by meaning), best first, never itself."""
     with _tool_errors(ctx, "similar"):
-        async with _state(ctx).services.sessionmaker() as session:
+        async with _state(ctx).services.db.session() as session:
             documents = await similar_in(session, collection, id, k)
     out = SimilarList(collection=collection, external_id=id, documents=documents)
     lines = [
@@ -309,14 +310,14 @@ async def similar_tool(
 
 async def collection_resource(name: str, ctx: Context) -> str:
     with _resource_errors():
-        async with _state(ctx).services.sessionmaker() as session:
+        async with _state(ctx).services.db.session() as session:
             stats = await collection_stats(session, name)
     return CollectionOut.model_validate(stats).model_dump_json()
 
 
 async def document_resource(name: str, id: str, ctx: Context) -> str:
     with _resource_errors():
-        async with _state(ctx).services.sessionmaker() as session:
+        async with _state(ctx).services.db.session() as session:
             document = await find_document(session, name, id)
             chunks = await document_chunks(session, document)
     return "\n\n".join(c.text for c in chunks)

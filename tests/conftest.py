@@ -42,8 +42,8 @@ for _name in (
 from app.collections import create_collection  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
+from app.db.database import Database  # noqa: E402
 from app.db.embedded import database_url  # noqa: E402
-from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.models import Collection  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
@@ -114,12 +114,12 @@ async def conn(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 @pytest.fixture
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(make_url(settings.database_url or ""), settings)
+    db = Database(make_url(settings.database_url or ""), settings)
     try:
-        async with create_sessionmaker(engine)() as db_session:
+        async with db.session() as db_session:
             yield db_session
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import InvalidInput, PgaskError, Unauthorized, from_database_error
+from app.db.errors import convert
+from app.errors import InvalidInput, PgaskError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +105,12 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-    return _as_problem(request, exc)
-
-
-def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    return _as_problem(request, exc)
-
-
-def _as_problem(request: Request, exc: Exception) -> JSONResponse:
-    error = from_database_error(exc)
-    assert error is not None  # only registered for the errors it maps
-    return error_response(error, request.url.path)
+    """A psycopg or SQLAlchemy error that reached a route (the ORM session, or the raw
+    search connection under it), converted as everywhere else by `app.db.errors`."""
+    mapped = convert(exc)
+    if mapped is None:
+        return _unexpected_error(request, exc)
+    return _pgask_error(request, mapped)  # logs the 5xx ones
 
 
 def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
@@ -135,10 +130,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PgaskError, _pgask_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(psycopg.DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(psycopg.Error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -8,18 +8,17 @@ from typing import Annotated, assert_never
 import typer
 
 from app.api.schemas.ask import AskOut
-from app.cli import JsonOption, app, console, print_json, run_async
-from app.commands.search import CollectionOption, parse_filter
+from app.commands import common
+from app.commands.common import CollectionOption, JsonOption
+from app.commands.search import parse_filter
 from app.config import Settings
 from app.errors import UpstreamError
 from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.service import Answerer, AskRequest
 from app.rag.sources import Source
 from app.search.service import Mode
-from app.services import Services
 
 
-@app.command("ask")
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="The question")],
     collection: CollectionOption,
@@ -50,17 +49,16 @@ def ask_cmd(
     )
 
     async def run(settings: Settings) -> None:
-        services = await Services.start(settings)
-        try:
-            answerer = Answerer(services, services.chat)
+        async with common.started(settings) as services:
+            answerer = services.answerer()
             if as_json:
-                print_json(AskOut.model_validate(await answerer.answer(request)).model_dump())
+                common.print_json(
+                    AskOut.model_validate(await answerer.answer(request)).model_dump()
+                )
             else:
                 await _stream(answerer, request)
-        finally:
-            await services.close()
 
-    run_async(run)
+    common.run_async(run)
 
 
 async def _stream(answerer: Answerer, request: AskRequest) -> None:
@@ -78,7 +76,7 @@ async def _stream(answerer: Answerer, request: AskRequest) -> None:
             case DoneEvent():
                 sys.stdout.write("\n\n")
                 _print_sources(sources, {c.n for c in event.citations})
-                console.print(
+                common.console.print(
                     f"{len(sources)} sources, {len(event.citations)} cited · "
                     + " · ".join(
                         f"{name.removesuffix('_ms')} {ms:.0f} ms"
@@ -96,7 +94,7 @@ def _print_sources(sources: list[Source], cited: set[int]) -> None:
         where = " > ".join(p for p in (source.source, source.section) if p)
         page = f", page {source.page}" if source.page else ""
         mark = "*" if source.n in cited else " "
-        console.print(
+        common.console.print(
             f"{mark}[{source.n}] {source.title or source.source} ({where}{page})",
             markup=False,
             highlight=False,

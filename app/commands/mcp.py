@@ -13,14 +13,13 @@ from contextlib import asynccontextmanager
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from app.cli import app
-from app.commands.ingest import start_services
+from app.commands.common import started
 from app.config import get_settings
-from app.errors import PgaskError, from_database_error
+from app.db.errors import convert
+from app.errors import PgaskError
 from app.mcp_server import McpState, build_server
 
 
-@app.command("mcp")
 def mcp_cmd() -> None:
     """Serve MCP over stdio, for desktop assistants that start a command (Claude, VS Code,
     Cursor). With PGASK_API_KEYS set, PGASK_API_KEY names the key whose scope applies."""
@@ -29,11 +28,8 @@ def mcp_cmd() -> None:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[McpState]) -> AsyncIterator[McpState]:
-        services = await start_services(settings)
-        try:
+        async with started(settings, migrated=True) as services:
             yield McpState(services, stdio_key=key)
-        finally:
-            await services.close()
 
     try:
         anyio.run(build_server(lifespan).run_stdio_async)
@@ -48,7 +44,7 @@ def _start_error(error: BaseException) -> BaseException:
     if isinstance(error, BaseExceptionGroup):
         causes = [_start_error(e) for e in error.exceptions]
         return next((c for c in causes if isinstance(c, PgaskError)), error)
-    mapped = from_database_error(error) if isinstance(error, Exception) else None
+    mapped = convert(error) if isinstance(error, Exception) else None
     if mapped is not None:
         cause = str(error.__cause__ or error).splitlines()[0]
         return type(mapped)(f"{mapped.detail} ({cause})")

@@ -11,9 +11,18 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.commands.common import (
+    CollectionOption,
+    JsonOption,
+    console,
+    print_json,
+    run_async,
+    started,
+)
 from app.config import Settings
 from app.errors import InvalidInput
+from app.search.beir import load_dataset
+from app.search.evaluate import EVAL_DEPTH, evaluate
 from app.search.service import (
     MAX_K,
     Mode,
@@ -22,9 +31,7 @@ from app.search.service import (
     per_document_cap,
     run_search,
 )
-from app.services import Services
 
-CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
 MaxPerDocumentOption = Annotated[
     int | None,
     typer.Option(
@@ -48,7 +55,6 @@ def parse_filter(text: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="What to look for")],
     collection: CollectionOption,
@@ -66,12 +72,8 @@ def search_cmd(
     async def run(settings: Settings) -> SearchResult:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         request_capped = replace(request, max_per_document=cap)
-        services = await Services.start(settings)
-        try:
-            async with services.sessionmaker() as session:
-                return await run_search(session, services.embedder, collection, request_capped)
-        finally:
-            await services.close()
+        async with started(settings) as services, services.db.session() as session:
+            return await run_search(session, services.embedder, collection, request_capped)
 
     result = run_async(run)
     if as_json:
@@ -101,7 +103,6 @@ def search_cmd(
     )
 
 
-@app.command("eval")
 def eval_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="BEIR folder: queries.jsonl, qrels/")],
     collection: CollectionOption,
@@ -112,31 +113,24 @@ def eval_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Score search on a BEIR data set: nDCG@10, recall@10, recall@100, MRR@10 per mode."""
-    from app.search.beir import load_dataset
-    from app.search.evaluate import EVAL_DEPTH, evaluate
-
     modes = _modes(mode)
     dataset = load_dataset(dataset_dir)
 
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         template = SearchRequest("vector", k=EVAL_DEPTH, include_text=False, max_per_document=cap)
-        services = await Services.start(settings)
-        try:
+        async with started(settings) as services, services.db.session() as session:
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("evaluating", total=len(dataset.judged))
-                async with services.sessionmaker() as session:
-                    return await evaluate(
-                        session,
-                        services.embedder,
-                        collection,
-                        dataset,
-                        modes,
-                        template=template,
-                        on_query=lambda: progress.advance(task),
-                    )
-        finally:
-            await services.close()
+                return await evaluate(
+                    session,
+                    services.embedder,
+                    collection,
+                    dataset,
+                    modes,
+                    template=template,
+                    on_query=lambda: progress.advance(task),
+                )
 
     scores = run_async(run)
     if as_json:

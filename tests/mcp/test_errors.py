@@ -32,7 +32,7 @@ async def test_bad_arguments_are_tool_errors_with_the_api_message(
     connect: Connect, docs: str, server: ServerThread
 ) -> None:
     bad_filter = {"year": {"$gt": True}}
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (
             "search",
             {"collection": "no-such-collection", "query": "keys"},

@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, TextContent, TextResourceContents
 
 from tests.mcp.conftest import Connect
 from tests.servers import ServerThread
@@ -44,15 +44,16 @@ async def test_tools_publish_descriptions_and_schemas(connect: Connect, docs: st
     assert search["required"] == ["collection", "query"]
     assert search["properties"]["k"]["maximum"] == 100
     assert search["properties"]["mode"]["enum"] == ["vector", "text", "hybrid"]
-    assert "hits" in tools["search"].output_schema["properties"]
+    assert "hits" in (tools["search"].output_schema or {})["properties"]
     assert tools["get_document"].input_schema["properties"]["include_chunks"]["default"] is False
     assert {t.uri_template for t in templates} == {
         "pgask://collections/{name}",
         "pgask://collections/{name}/documents/{+id}",
     }
-    info = json.loads(resource.contents[0].text)
-    assert (info["name"], info["document_count"]) == (docs, 3)
-    assert "SHA-256 digests" in document.contents[0].text
+    [info], [text] = resource.contents, document.contents
+    assert isinstance(info, TextResourceContents) and isinstance(text, TextResourceContents)
+    assert (json.loads(info.text)["name"], json.loads(info.text)["document_count"]) == (docs, 3)
+    assert "SHA-256 digests" in text.text
 
 
 async def test_every_tool_on_a_small_collection(

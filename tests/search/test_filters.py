@@ -96,12 +96,12 @@ def _metadata(rng: np.random.Generator) -> dict[str, Any]:
 async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, list[dict]]]:
     from sqlalchemy.engine import make_url
 
-    from app.db.engine import create_engine, create_sessionmaker
+    from app.db.database import Database
 
-    engine = create_engine(make_url(settings.database_url), settings)
-    async with create_sessionmaker(engine)() as session:
+    db = Database(make_url(settings.database_url), settings)
+    async with db.session() as session:
         collection = await create_collection(session, MINILM, name=f"f-{uuid.uuid4().hex[:8]}")
-    await engine.dispose()
+    await db.dispose()
     rng = np.random.default_rng(3)
     vectors = clustered(ROWS, seed=4)
     conn = await connect(pg_dsn)

@@ -39,13 +39,13 @@ class Corpus:
 async def corpus(pg_dsn: str, settings: Any) -> AsyncIterator[Corpus]:
     from sqlalchemy.engine import make_url
 
-    from app.db.engine import create_engine, create_sessionmaker
+    from app.db.database import Database
 
-    engine = create_engine(make_url(settings.database_url), settings)
-    async with create_sessionmaker(engine)() as session:
+    db = Database(make_url(settings.database_url), settings)
+    async with db.session() as session:
         assert isinstance(session, AsyncSession)
         collection = await create_collection(session, MINILM, name=f"v-{uuid.uuid4().hex[:8]}")
-    await engine.dispose()
+    await db.dispose()
     vectors = clustered(DOCUMENTS * CHUNKS_PER_DOCUMENT, seed=11)
     conn = await connect(pg_dsn)
     await conn.execute(drop_hnsw_index_sql(collection.id))
