@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from app.commands import ask, collections, ingest, search, serve
+from app.commands import ask, collections, ingest, mcp, search, serve
 from app.errors import PgaskError
 from app.observability import configure_logging
 
@@ -28,6 +28,7 @@ app.command("worker")(ingest.worker)
 app.command("search")(search.search_cmd)
 app.command("eval")(search.eval_cmd)
 app.command("ask")(ask.ask_cmd)
+app.command("mcp")(mcp.mcp_cmd)
 
 
 def main() -> None:
