@@ -185,4 +185,5 @@ def main() -> None:
 
 from app.commands import ask as _ask_commands  # noqa: E402, F401
 from app.commands import ingest as _ingest_commands  # noqa: E402, F401  (registers commands)
+from app.commands import ops as _ops_commands  # noqa: E402,F401
 from app.commands import search as _search_commands  # noqa: E402,F401

@@ -23,6 +23,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 DEFAULT_CHUNK_SIZE = 160
 DEFAULT_CHUNK_OVERLAP = 30
 MAX_CHUNK_SIZE = 8191  # OpenAI embedding models' input limit
+COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 
 @dataclass(frozen=True)

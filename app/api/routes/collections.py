@@ -8,11 +8,11 @@ from app import collections as service
 from app.api.deps import EmbedderDep, SessionDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.collections import (
-    COLLECTION_NAME_PATTERN,
     CollectionCreate,
     CollectionList,
     CollectionOut,
 )
+from app.collections import COLLECTION_NAME_PATTERN
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
 

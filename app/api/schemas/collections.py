@@ -6,9 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.collections import CollectionStats
-
-COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+from app.collections import COLLECTION_NAME_PATTERN, CollectionStats
 
 
 class CollectionCreate(BaseModel):
