@@ -11,13 +11,13 @@ from typing import Annotated, Any, BinaryIO
 
 import psycopg
 import typer
-from pgvector.psycopg import register_vector_async
 from rich.progress import Progress
 
 from app.cli import JsonOption, app, console, print_json, run_async
 from app.config import Settings
-from app.db.embedded import database_url, libpq_url
+from app.db.embedded import database_url
 from app.errors import InvalidInput
+from ingest.transfer.connection import transfer_connection
 from ingest.transfer.exporter import open_export
 from ingest.transfer.importer import ImportResult, import_collection, open_file
 
@@ -25,8 +25,7 @@ from ingest.transfer.importer import ImportResult, import_collection, open_file
 @contextlib.asynccontextmanager
 async def _connection(settings: Settings) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     url = await asyncio.to_thread(database_url, settings)
-    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as conn:
-        await register_vector_async(conn)
+    async with transfer_connection(url) as conn:
         yield conn
 
 

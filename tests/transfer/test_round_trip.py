@@ -32,7 +32,9 @@ WHERE k.name = %s ORDER BY d.external_id, c.ordinal
 
 
 async def rows(conn: psycopg.AsyncConnection, name: str) -> list[tuple[Any, ...]]:
-    return await (await conn.execute(_ROWS, (name,))).fetchall()
+    found = await (await conn.execute(_ROWS, (name,))).fetchall()
+    await conn.commit()  # hold no lock: a later --replace drops an index on chunks
+    return found
 
 
 async def test_round_trip_keeps_rows_and_search_results(
