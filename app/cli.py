@@ -152,6 +152,9 @@ def collections_cmd(as_json: JsonOption = False) -> None:
                 "dimensions": s.collection.embedding_dimensions,
                 "documents": s.document_count,
                 "chunks": s.chunk_count,
+                "heap_bytes": s.disk.heap_bytes,
+                "vector_index_bytes": s.disk.vector_index_bytes,
+                "text_index_bytes": s.disk.text_index_bytes,
             }
             for s in stats
         ]
@@ -160,15 +163,20 @@ def collections_cmd(as_json: JsonOption = False) -> None:
     if as_json:
         print_json({"collections": rows})
         return
-    table = Table("name", "provider", "model", "dims", "documents", "chunks")
+    table = Table("name", "provider", "model", "dims", "documents", "chunks", "heap", "hnsw", "gin")
     for row in rows:
         table.add_row(
             *(
                 str(row[k])
                 for k in ("name", "provider", "model", "dimensions", "documents", "chunks")
-            )
+            ),
+            *(_mb(row[k]) for k in ("heap_bytes", "vector_index_bytes", "text_index_bytes")),
         )
     console.print(table)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 def main() -> None:

@@ -36,6 +36,12 @@ class EmbeddingInfo(BaseModel):
     dimensions: int
 
 
+class DiskOut(BaseModel):
+    heap_bytes: int = Field(description="Document and chunk rows, TOAST included")
+    vector_index_bytes: int = Field(description="The collection's HNSW index")
+    text_index_bytes: int = Field(description="Its share of the shared full-text index")
+
+
 class CollectionOut(BaseModel):
     name: str
     description: str
@@ -45,6 +51,7 @@ class CollectionOut(BaseModel):
     text_config: str
     document_count: int
     chunk_count: int
+    disk: DiskOut
     created_at: datetime
 
     @classmethod
@@ -63,6 +70,7 @@ class CollectionOut(BaseModel):
             text_config=c.text_config,
             document_count=stats.document_count,
             chunk_count=stats.chunk_count,
+            disk=DiskOut.model_validate(stats.disk, from_attributes=True),
             created_at=c.created_at,
         )
 
