@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Collection, Document
-from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
+from app.db.schema import (
+    HNSW_INDEX_PREFIX,
+    VectorType,
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+)
 from app.embeddings.base import ModelInfo
 from app.errors import Conflict, InvalidInput, NotFound
 
@@ -79,6 +84,7 @@ async def create_collection(
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     text_config: str = "english",
+    vector_type: VectorType = "vector",
 ) -> Collection:
     size = chunk_size or min(DEFAULT_CHUNK_SIZE, embedder.max_input_tokens or MAX_CHUNK_SIZE)
     overlap = DEFAULT_CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
@@ -98,6 +104,7 @@ async def create_collection(
         chunk_size=size,
         chunk_overlap=overlap,
         text_config=text_config,
+        vector_type=vector_type,
     )
     session.add(collection)
     try:
@@ -105,7 +112,8 @@ async def create_collection(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"collection {name!r} already exists") from exc
-    await session.execute(text(create_hnsw_index_sql(collection.id, embedder.dimensions)))
+    index = create_hnsw_index_sql(collection.id, embedder.dimensions, storage=vector_type)
+    await session.execute(text(index))
     await session.commit()
     return collection
 

@@ -18,7 +18,7 @@ from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, arr
 
 _HEADER = """
 SELECT id, name, description, embedding_provider, embedding_model, embedding_dimensions,
-       chunk_size, chunk_overlap, text_config::text
+       chunk_size, chunk_overlap, text_config::text, vector_type
 FROM collections WHERE name = %s
 """
 _COUNTS = """

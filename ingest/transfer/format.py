@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 
+from app.db.schema import VECTOR_TYPES, VectorType
 from app.errors import InvalidInput
 
 FORMAT_NAME = "pgask-collection"
@@ -36,6 +37,7 @@ class CollectionHeader:
     chunk_size: int
     chunk_overlap: int
     text_config: str
+    vector_type: VectorType = "vector"  # files written before halfvec lack it
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def read_header(schema: pa.Schema) -> tuple[CollectionHeader, Counts]:
         counts = Counts(**json.loads(meta[KEY_COUNTS]))
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"damaged pgask export header: {exc}") from exc
+    if header.vector_type not in VECTOR_TYPES:
+        raise InvalidInput(f"damaged pgask export header: vector_type {header.vector_type!r}")
     if version > FORMAT_VERSION:
         raise InvalidInput(
             f"export format version {version} is newer than this pgask reads "

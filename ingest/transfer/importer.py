@@ -31,8 +31,9 @@ from ingest.writer import ChunkRecord, DocumentRecord, Target, analyze_chunks, w
 
 _INSERT_COLLECTION = """
 INSERT INTO collections (name, description, embedding_provider, embedding_model,
-                         embedding_dimensions, chunk_size, chunk_overlap, text_config)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s::regconfig) RETURNING id
+                         embedding_dimensions, chunk_size, chunk_overlap, text_config,
+                         vector_type)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s) RETURNING id
 """
 _EXISTING = """
 SELECT id, embedding_provider, embedding_model, embedding_dimensions
@@ -88,7 +89,10 @@ async def import_collection(
                 f"{loaded.chunks} chunks, its header says {counts.documents} and {counts.chunks}"
             )
         await conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")
-        await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
+        index = create_hnsw_index_sql(
+            target.collection_id, target.dimensions, storage=target.vector_type
+        )
+        await conn.execute(index)
         if old is not None:
             await conn.execute("DELETE FROM collections WHERE id = %s", (old,))
             await conn.execute(drop_hnsw_index_sql(old))
@@ -136,6 +140,7 @@ async def _create_staging(conn: psycopg.AsyncConnection[Any], header: Collection
         header.chunk_size,
         header.chunk_overlap,
         header.text_config,
+        header.vector_type,
     )
     try:
         async with conn.transaction():
@@ -143,7 +148,7 @@ async def _create_staging(conn: psycopg.AsyncConnection[Any], header: Collection
     except psycopg.errors.CheckViolation as exc:
         raise InvalidInput(f"the export's collection settings are invalid: {exc}") from exc
     assert row is not None
-    return Target(int(row[0]), header.embedding_dimensions, header.text_config)
+    return Target(int(row[0]), header.embedding_dimensions, header.text_config, header.vector_type)
 
 
 async def _load(

@@ -37,6 +37,7 @@ async def create_collection(
         chunk_size=body.chunk_size,
         chunk_overlap=body.chunk_overlap,
         text_config=body.text_config,
+        vector_type=body.vector_type,
     )
     return CollectionOut.from_stats(await service.collection_stats(session, body.name))
 

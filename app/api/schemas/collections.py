@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.collections import COLLECTION_NAME_PATTERN, CollectionStats
+from app.db.schema import VectorType
 
 
 class CollectionCreate(BaseModel):
@@ -27,6 +28,10 @@ class CollectionCreate(BaseModel):
         default="english",
         pattern=r"^[a-z_]{1,63}$",
         description="PostgreSQL text search configuration for full-text search",
+    )
+    vector_type: VectorType = Field(
+        default="vector",
+        description="How the HNSW index stores vectors: halfvec (16-bit) halves its size",
     )
 
 
@@ -49,6 +54,7 @@ class CollectionOut(BaseModel):
     chunk_size: int
     chunk_overlap: int
     text_config: str
+    vector_type: VectorType
     document_count: int
     chunk_count: int
     disk: DiskOut
@@ -68,6 +74,7 @@ class CollectionOut(BaseModel):
             chunk_size=c.chunk_size,
             chunk_overlap=c.chunk_overlap,
             text_config=c.text_config,
+            vector_type=c.vector_type,
             document_count=stats.document_count,
             chunk_count=stats.chunk_count,
             disk=DiskOut.model_validate(stats.disk, from_attributes=True),
