@@ -10,11 +10,13 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.collections import create_collection
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import build_embedder
 from app.search.service import SearchRequest, run_search
 from ingest.transfer.importer import import_collection
+from tests.conftest import MINILM
 from tests.fake_openai import FakeOpenAI
 from tests.transfer.conftest import pgask
 
@@ -95,3 +97,25 @@ async def test_replace_swaps_the_collection(
     )
     assert (await names.fetchone()) == (1,)
     assert len(await rows(conn, filled.name)) == 9  # 8 chunks + the chunkless document
+
+
+async def test_halfvec_collections_keep_their_index_type(
+    session: AsyncSession,
+    settings: Settings,
+    conn: psycopg.AsyncConnection,
+    tmp_path: Path,
+    collection_name: str,
+) -> None:
+    await create_collection(session, MINILM, name=collection_name, vector_type="halfvec")
+    path = tmp_path / "half.parquet"
+    assert pgask(["export", collection_name, "-o", str(path)], settings).returncode == 0
+    done = pgask(["import", str(path), "--as", f"{collection_name}-2"], settings)
+    assert done.returncode == 0, done.stderr
+    cursor = await conn.execute(
+        "SELECT k.vector_type, i.indexdef FROM collections k JOIN pg_indexes i"
+        " ON i.indexname = 'chunks_hnsw_c' || k.id WHERE k.name = %s",
+        (f"{collection_name}-2",),
+    )
+    storage, definition = await cursor.fetchone() or ("", "")
+    await conn.commit()
+    assert storage == "halfvec" and "halfvec_cosine_ops" in definition
