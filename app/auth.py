@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from app.errors import ConfigError
+from app.errors import ConfigError, Forbidden, Unauthorized
 
 Role = Literal["read", "admin"]
 _ROLES: tuple[Role, ...] = ("read", "admin")
@@ -72,6 +72,21 @@ def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
         if hmac.compare_digest(key.digest, digest):
             found = key
     return found
+
+
+def authenticate(keys: list[ApiKey], authorization: str | None) -> ApiKey:
+    """The key an `Authorization: Bearer <key>` header presents; Unauthorized otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    key = find_key(keys, token.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        raise Unauthorized("send a valid API key as 'Authorization: Bearer <key>'")
+    return key
+
+
+def authorize(key: ApiKey, role: Role) -> None:
+    """Forbidden unless `key` may act with `role`."""
+    if role == "admin" and key.role != "admin":
+        raise Forbidden(f"key {key.name!r} is read-only; this needs an admin key")
 
 
 def required_role(method: str, path: str) -> Role | None:

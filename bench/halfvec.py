@@ -79,7 +79,7 @@ async def msmarco(services: Services, tag: str) -> dict[str, Any]:
     for storage in VECTOR_TYPES:
         collection = await make(services, f"halfvec-msmarco-{tag}-{storage}", storage, 384)
         target = Target(collection.id, 384, vector_type=storage)
-        async with await connect(libpq_url(services.url)) as conn:
+        async with await connect(libpq_url(services.db.url)) as conn:
             for start in range(0, len(docs), 1000):
                 await write_documents(conn, target, docs[start : start + 1000])
             await build_index(conn, target)
@@ -97,7 +97,7 @@ async def clustered(services: Services, rows: int, dims: int, passes: int, tag: 
     truth = exact_top_k(vectors, queries, 10)
     built: dict[str, dict[str, Any]] = {}
     targets: dict[str, tuple[SearchTarget, dict[int, int]]] = {}
-    async with await connect(libpq_url(services.url)) as conn:
+    async with await connect(libpq_url(services.db.url)) as conn:
         for storage in VECTOR_TYPES:
             collection = await make(services, f"halfvec-{tag}-{storage}", storage, dims)
             target = Target(collection.id, dims, vector_type=storage)

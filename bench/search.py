@@ -59,7 +59,7 @@ CLUSTERS, SPREAD = 100, 1.0
 
 
 async def connect(services: Services) -> psycopg.AsyncConnection[Any]:
-    dsn = services.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    dsn = services.db.url.render_as_string(hide_password=False).replace("+psycopg", "")
     conn = await psycopg.AsyncConnection.connect(dsn)
     await register_vector_async(conn)
     return conn
@@ -269,7 +269,7 @@ async def main() -> None:
     args = parser.parse_args()
     settings = load_settings(pgask_data_dir=args.data_dir, _env_file=None)
     services = await Services.start(settings)
-    migrate.upgrade(services.url)
+    migrate.upgrade(services.db.url)
     try:
         results = {
             "machine": {

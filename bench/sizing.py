@@ -67,7 +67,7 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
     vectors, queries = synthetic(rows, QUERIES, dims)
     collection = await make(services, f"sizing-{int(time.time())}-{rows}x{dims}", storage, dims)
     target = Target(collection.id, dims, vector_type=storage)
-    async with await connect(libpq_url(services.url)) as conn:
+    async with await connect(libpq_url(services.db.url)) as conn:
         heap0, gin0 = await (await conn.execute(_SIZES)).fetchone() or (0, 0)
         with Timer() as write:
             for start in range(0, rows, 1000):

@@ -80,7 +80,7 @@ class Pgask:
 
     async def _conn(self) -> psycopg.AsyncConnection[Any]:
         if self.conn is None:
-            self.conn = await connect(libpq_url(self.services.url))
+            self.conn = await connect(libpq_url(self.services.db.url))
         return self.conn
 
     async def load(self, table: str, vectors: npt.NDArray[np.float32]) -> None:
@@ -136,7 +136,11 @@ def make(name: str, services: Services) -> System:
         return Pgask(services)
     from bench import peers  # the `bench` extra
 
-    return peers.Langchain(services.url) if name == "langchain" else peers.LlamaIndex(services.url)
+    return (
+        peers.Langchain(services.db.url)
+        if name == "langchain"
+        else peers.LlamaIndex(services.db.url)
+    )
 
 
 @asynccontextmanager
@@ -148,8 +152,8 @@ async def opened_services(
     settings = load_settings(pgask_data_dir=data_dir, _env_file=None)
     services = await Services.start(settings, load_embedder=load_embedder)
     try:
-        migrate.upgrade(services.url)
-        async with await connect(libpq_url(services.url)) as conn:
+        migrate.upgrade(services.db.url)
+        async with await connect(libpq_url(services.db.url)) as conn:
             server = await server_versions(conn)
         yield services, {"machine": machine(), "versions": {**server, **package_versions(PACKAGES)}}
     finally:

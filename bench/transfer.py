@@ -60,13 +60,13 @@ async def main(args: argparse.Namespace) -> None:
     rows, dims = args.rows, args.dims
     vectors, _ = synthetic(rows, 0, dims)
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
-        url = services.url.render_as_string(hide_password=False)
+        url = services.db.url.render_as_string(hide_password=False)
         name = f"transfer-{rows}x{dims}"
         async with services.sessionmaker() as session:
             collection = await create_collection(
                 session, ModelSpec("local", MODEL, dims, 256), name=name
             )
-        async with await connect(libpq_url(services.url)) as conn:
+        async with await connect(libpq_url(services.db.url)) as conn:
             target = Target(collection.id, dims)
             load = await pgask_bulk_load(conn, target, vectors, maintenance_work_mem_mb=512)
         load_rows_s = rows / (load["write_s"] + load["index_s"])

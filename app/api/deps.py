@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.embeddings import Embedder
 from app.services import Services
+from ingest.context import Ingestion
 
 
 def get_services(request: Request) -> Services:
@@ -18,7 +19,13 @@ def get_services(request: Request) -> Services:
     return services
 
 
+def get_ingestion(request: Request) -> Ingestion:
+    ingestion: Ingestion = request.app.state.ingestion
+    return ingestion
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+IngestionDep = Annotated[Ingestion, Depends(get_ingestion)]
 
 
 def get_settings_dep(services: ServicesDep) -> Settings:
@@ -26,7 +33,7 @@ def get_settings_dep(services: ServicesDep) -> Settings:
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         yield session
 
 

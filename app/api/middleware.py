@@ -3,7 +3,6 @@ the request body limit, and API-key authentication."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -12,27 +11,14 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import ApiKey, find_key, required_role
+from app.api.problems import error_response
+from app.auth import ApiKey, authenticate, authorize, required_role
+from app.errors import PayloadTooLarge, PgaskError
 from app.observability import Metrics, request_id_var
 
 log = logging.getLogger("pgask.access")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-async def send_problem(
-    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> None:
-    body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode()
-    raw_headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -111,7 +97,9 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_problem(send, 413, "Payload too large", self._detail())
+            await error_response(PayloadTooLarge(self._detail()), scope["path"])(
+                scope, receive, send
+            )
             return
         received = 0
 
@@ -121,9 +109,10 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # FastAPI re-raises HTTPExceptions from body reading (others become
-                    # 400s); the problem+json handler renders it.
-                    raise HTTPException(413, self._detail())
+                    # FastAPI lets only HTTPExceptions out of reading the body (others
+                    # become 400s); the handler renders the PgaskError that caused it.
+                    too_large = PayloadTooLarge(self._detail())
+                    raise HTTPException(413, too_large.detail) from too_large
             return message
 
         await self.app(scope, limited_receive, send)
@@ -145,21 +134,11 @@ class AuthMiddleware:
         if scope["type"] != "http" or not self.keys or role is None:
             await self.app(scope, receive, send)
             return
-        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        key = find_key(self.keys, token.strip()) if scheme.lower() == "bearer" else None
-        if key is None:
-            await send_problem(
-                send,
-                401,
-                "Unauthorized",
-                "send a valid API key as 'Authorization: Bearer <key>'",
-                {"www-authenticate": 'Bearer realm="pgask"'},
-            )
-            return
-        if role == "admin" and key.role != "admin":
-            await send_problem(
-                send, 403, "Forbidden", f"key {key.name!r} is read-only; this needs an admin key"
-            )
+        try:
+            key = authenticate(self.keys, _header(scope, b"authorization"))
+            authorize(key, role)
+        except PgaskError as error:
+            await error_response(error, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = key
         await self.app(scope, receive, send)

@@ -16,10 +16,11 @@ from typing import Any
 from app.errors import InvalidInput, PgaskError, UpstreamError
 from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
+from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
-from app.search.service import Mode, SearchRequest, run_search
+from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class AskRequest:
     mode: Mode = "hybrid"
     filter: dict[str, Any] | None = None
     history: Sequence[dict[str, str]] = ()
+    #: most sources from one document; None: PGASK_ASK_MAX_PER_DOCUMENT, 0: no cap
+    max_per_document: int | None = None
     rewrite: bool = True
 
 
@@ -80,21 +83,20 @@ class Answerer:
                 session,
                 self.services.embedder,
                 request.collection,
-                SearchRequest(mode=request.mode, k=request.k, query=query, filter=request.filter),
+                SearchRequest(
+                    mode=request.mode,
+                    k=request.k,
+                    query=query,
+                    filter=request.filter,
+                    max_per_document=per_document_cap(
+                        request.max_per_document,
+                        self.services.settings.pgask_ask_max_per_document,
+                    ),
+                ),
             )
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [
-            Source(
-                n,
-                h.chunk_id,
-                h.document_id,
-                h.title,
-                h.source,
-                h.section,
-                h.page,
-                h.text or "",
-                h.score,
-            )
+            Source(n=n, text=h.text or "", score=h.score, **h.passage_fields())
             for n, h in enumerate(result.hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)
@@ -169,8 +171,8 @@ class Answerer:
             dropped_sources=dropped,
         )
 
-    async def stream(self, request: AskRequest) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """(event, data) pairs: sources, then deltas, then done, or error."""
+    async def stream(self, request: AskRequest) -> AsyncIterator[AnswerEvent]:
+        """Sources, then deltas, then done, or error (app/rag/events.py)."""
         retrieval = await self.retrieve(request)
         if self.chat is None:
             answer = self._finish(
@@ -179,13 +181,13 @@ class Answerer:
                 generated=False,
                 dropped=0,
             )
-            yield "sources", sources_event(retrieval, generated=False)
-            yield "delta", {"text": answer.answer}
-            yield "done", done_event(answer)
+            yield sources_event(retrieval, generated=False)
+            yield DeltaEvent(answer.answer)
+            yield done_event(answer)
             return
         prompt = self.prompt(request, retrieval)
         retrieval.sources = prompt.sources
-        yield "sources", sources_event(retrieval, generated=True)
+        yield sources_event(retrieval, generated=True)
         started = time.perf_counter()
         text, usage = "", Usage()
         try:
@@ -194,32 +196,32 @@ class Answerer:
                     usage = piece
                 else:
                     text += piece
-                    yield "delta", {"text": piece}
+                    yield DeltaEvent(piece)
         except UpstreamError as exc:
-            yield "error", {"status": exc.status, "title": exc.title, "detail": exc.detail}
+            yield ErrorEvent.of(exc)
             return
         retrieval.timings["llm_ms"] = (time.perf_counter() - started) * 1000
         answer = self._finish(
             retrieval, Completion(text, usage), generated=True, dropped=prompt.dropped
         )
-        yield "done", done_event(answer)
+        yield done_event(answer)
 
 
-def sources_event(retrieval: Retrieval, *, generated: bool) -> dict[str, Any]:
-    return {
-        "sources": sources_payload(retrieval.sources),
-        "search_query": retrieval.query,
-        "rewritten": retrieval.rewritten,
-        "generated": generated,
-    }
+def sources_event(retrieval: Retrieval, *, generated: bool) -> SourcesEvent:
+    return SourcesEvent(
+        sources=retrieval.sources,
+        search_query=retrieval.query,
+        rewritten=retrieval.rewritten,
+        generated=generated,
+    )
 
 
-def done_event(answer: Answer) -> dict[str, Any]:
-    return {
-        "answer": answer.answer,
-        "generated": answer.generated,
-        "citations": [asdict(c) for c in answer.citations],
-        "usage": asdict(answer.usage),
-        "timings": answer.timings,
-        "dropped_sources": answer.dropped_sources,
-    }
+def done_event(answer: Answer) -> DoneEvent:
+    return DoneEvent(
+        answer=answer.answer,
+        generated=answer.generated,
+        citations=answer.citations,
+        usage=answer.usage,
+        timings=answer.timings,
+        dropped_sources=answer.dropped_sources,
+    )

@@ -67,11 +67,12 @@ async def import_collection(
     *,
     name: str | None = None,
     replace: bool = False,
-    on_rows: Callable[[int], None] = lambda n: None,
+    on_rows: Callable[[int], None] = lambda _rows: None,
     batch_rows: int = ROW_GROUP_ROWS,
 ) -> ImportResult:
     """Load the export at `path` as collection `name` (default: the exported name).
-    `conn` has pgvector registered and is not in autocommit mode."""
+    `conn` comes from `Database.connection()` (pgvector registered, not in autocommit mode,
+    errors mapped on the way out)."""
     parquet, header, counts = open_file(path)
     target_name = name or header.name
     if not re.match(COLLECTION_NAME_PATTERN, target_name):
@@ -81,7 +82,9 @@ async def import_collection(
         target = await _create_staging(conn, header)
         try:
             loaded = await _load(conn, target, parquet.iter_batches(batch_rows), on_rows)
-        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        except psycopg.errors.IntegrityError as exc:
+            # A repeated ordinal: the file's fault, which map_db_errors cannot know (a value
+            # PostgreSQL refuses, DataError, it turns into InvalidInput on its own).
             raise InvalidInput(f"{path}: damaged export: {exc}") from exc
         if loaded != counts:
             raise InvalidInput(

@@ -10,17 +10,14 @@ import pty
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 
 from app.db.schema import hnsw_index_name
 from ingest.pipeline import BATCH_CHUNKS
+from tests.cli import PGASK, ROOT, pgask
 from tests.ingest.conftest import write
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(db_url: str, **extra: str) -> dict[str, str]:
@@ -28,14 +25,7 @@ def _env(db_url: str, **extra: str) -> dict[str, str]:
 
 
 def _pgask(db_url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=_env(db_url, **extra),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    return pgask(list(args), _env(db_url, **extra))
 
 
 def test_ingest_json_summary_exit_code_and_rerun(tmp_path, db_url, collection_name) -> None:
@@ -71,7 +61,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
         json.dumps({"_id": f"d{i}", "text": f"Passage {i} on topic {i % 7}."}) for i in range(60)
     ]
     corpus = write(tmp_path, {"corpus.jsonl": "\n".join(lines)}) / "corpus.jsonl"
-    args = [sys.executable, "-m", "app", "ingest", str(corpus), "--collection", collection_name]
+    args = [*PGASK, "ingest", str(corpus), "--collection", collection_name]
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
@@ -132,7 +122,7 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
     # at the end: the kill lands while it is missing.
     bulk = {"PGASK_INGEST_BULK_THRESHOLD": "500"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", *args],
+        [*PGASK, *args],
         env=_env(db_url, **bulk),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -175,22 +165,19 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
 
     from app.collections import create_collection
     from app.config import load_settings
-    from app.services import Services
     from ingest.jobs import create_job
     from tests.conftest import MINILM
+    from tests.ingest.conftest import opened
 
     async def queue() -> str:
-        services = await Services.start(load_settings(database_url=db_url), load_embedder=False)
-        try:
-            async with services.sessionmaker() as session:
+        async with opened(load_settings(database_url=db_url)) as ingestion:
+            async with ingestion.db.session() as session:
                 collection = await create_collection(session, MINILM, name=collection_name)
-            job = await create_job(services, collection, [("w.md", b"# W\n\nworker text")])
-        finally:
-            await services.close()
+            job = await create_job(ingestion, collection, [("w.md", b"# W\n\nworker text")])
         return str(job.id)
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"],
+        [*PGASK, "worker"],
         env=_env(db_url),
         cwd=ROOT,
         stdout=subprocess.PIPE,

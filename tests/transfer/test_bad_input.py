@@ -94,7 +94,6 @@ async def test_foreign_and_newer_files_are_refused(
 
 async def test_existing_names_need_as_or_replace_with_the_same_model(
     exported: Path,
-    filled: Collection,
     settings: Settings,
     conn: psycopg.AsyncConnection,
     tmp_path: Path,

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.collections import COLLECTION_NAME_PATTERN
-from ingest.transfer.connection import transfer_connection
 from ingest.transfer.exporter import Export, open_export
 from ingest.transfer.importer import import_collection
 
@@ -37,8 +36,9 @@ class ImportOut(BaseModel):
 @router.get("/{collection}/export", response_class=StreamingResponse)
 async def export_collection(services: ServicesDep, collection: CollectionName) -> StreamingResponse:
     """The collection as a pgask export (docs/export-format.md), streamed as it is read."""
+    # The stream holds one pooled connection (and its snapshot) until the last byte is sent.
     stack = AsyncExitStack()
-    conn = await stack.enter_async_context(transfer_connection(services.url))
+    conn = await stack.enter_async_context(services.db.connection())
     try:
         export = await open_export(conn, collection)  # a missing collection is a 404 here
     except BaseException:
@@ -69,6 +69,6 @@ async def import_into(
         async with await anyio.open_file(path, "wb") as spool:
             async for piece in request.stream():
                 await spool.write(piece)
-        async with transfer_connection(services.url) as conn:
+        async with services.db.connection() as conn:
             result = await import_collection(conn, path, name=collection, replace=replace)
     return ImportOut.model_validate(result, from_attributes=True)

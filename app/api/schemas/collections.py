@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 
-from app.collections import COLLECTION_NAME_PATTERN, CollectionStats
+from app.api.schemas.attributes import read_through, renamed
+from app.collections import COLLECTION_NAME_PATTERN
 from app.db.schema import VectorType
 
 
@@ -35,22 +36,33 @@ class CollectionCreate(BaseModel):
     )
 
 
-class EmbeddingInfo(BaseModel):
+class EmbeddingInfo(BaseModel):  # validated from a collection's `embedding_*` columns
+    model_config = ConfigDict(
+        from_attributes=True,
+        alias_generator=AliasGenerator(
+            validation_alias=lambda name: renamed(f"embedding_{name}", name)
+        ),
+    )
+
     provider: str
     model: str
     dimensions: int
 
 
-class DiskOut(BaseModel):
+class DiskOut(BaseModel):  # validated from `DiskUsage`
+    model_config = ConfigDict(from_attributes=True)
+
     heap_bytes: int = Field(description="Document and chunk rows, TOAST included")
     vector_index_bytes: int = Field(description="The collection's HNSW index")
     text_index_bytes: int = Field(description="Its share of the shared full-text index")
 
 
-class CollectionOut(BaseModel):
+class CollectionOut(BaseModel):  # validated from `CollectionStats`
+    model_config = read_through("collection")
+
     name: str
     description: str
-    embedding: EmbeddingInfo
+    embedding: EmbeddingInfo = Field(validation_alias=renamed("collection", "embedding"))
     chunk_size: int
     chunk_overlap: int
     text_config: str
@@ -59,27 +71,6 @@ class CollectionOut(BaseModel):
     chunk_count: int
     disk: DiskOut
     created_at: datetime
-
-    @classmethod
-    def from_stats(cls, stats: CollectionStats) -> CollectionOut:
-        c = stats.collection
-        return cls(
-            name=c.name,
-            description=c.description,
-            embedding=EmbeddingInfo(
-                provider=c.embedding_provider,
-                model=c.embedding_model,
-                dimensions=c.embedding_dimensions,
-            ),
-            chunk_size=c.chunk_size,
-            chunk_overlap=c.chunk_overlap,
-            text_config=c.text_config,
-            vector_type=c.vector_type,
-            document_count=stats.document_count,
-            chunk_count=stats.chunk_count,
-            disk=DiskOut.model_validate(stats.disk, from_attributes=True),
-            created_at=c.created_at,
-        )
 
 
 class CollectionList(BaseModel):

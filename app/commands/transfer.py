@@ -1,32 +1,20 @@
-"""`pgask export` and `pgask import`: thin glue over ingest/transfer."""
+"""`pgask export COLLECTION -o FILE` and `pgask import FILE [--as NAME]`: thin glue over
+ingest/transfer."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, BinaryIO
 
-import psycopg
 import typer
 from rich.progress import Progress
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
-from app.db.embedded import database_url
 from app.errors import InvalidInput
-from ingest.transfer.connection import transfer_connection
 from ingest.transfer.exporter import open_export
 from ingest.transfer.importer import ImportResult, import_collection, open_file
-
-
-@contextlib.asynccontextmanager
-async def _connection(settings: Settings) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    url = await asyncio.to_thread(database_url, settings)
-    async with transfer_connection(url) as conn:
-        yield conn
 
 
 def _open_output(path: Path) -> tuple[Path, BinaryIO]:
@@ -39,7 +27,6 @@ def _open_output(path: Path) -> tuple[Path, BinaryIO]:
         raise InvalidInput(f"cannot write {path}: {exc.strerror}") from exc
 
 
-@app.command("export")
 def export_cmd(
     collection: Annotated[str, typer.Argument(help="Collection to export")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file to write")],
@@ -49,7 +36,8 @@ def export_cmd(
     partial, sink = _open_output(output)
 
     async def run(settings: Settings) -> tuple[int, int]:
-        async with _connection(settings) as conn:
+        # The export holds one pooled connection (and its snapshot) until the file is written.
+        async with started(settings, embedder=False) as services, services.db.connection() as conn:
             export = await open_export(conn, collection)
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("exporting", total=export.counts.chunks)
@@ -78,7 +66,6 @@ def export_cmd(
     console.print(f"exported {collection}: {documents} documents, {chunks} chunks to {output}")
 
 
-@app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="A file written by `pgask export`")],
     as_name: Annotated[
@@ -93,7 +80,10 @@ def import_cmd(
     _, _, counts = open_file(file)  # a file that is no export fails before any connection
 
     async def run(settings: Settings) -> ImportResult:
-        async with _connection(settings) as conn:
+        async with (
+            started(settings, embedder=False, migrated=True) as services,
+            services.db.connection() as conn,
+        ):
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("importing", total=counts.chunks)
                 return await import_collection(
@@ -112,38 +102,3 @@ def import_cmd(
     console.print(
         f"{verb} {result.name}: {result.documents} documents, {result.chunks} chunks from {file}"
     )
-
-
-@app.command("backup")
-def backup_cmd(
-    directory: Annotated[Path, typer.Argument(help="New or empty directory for the backup")],
-    as_json: JsonOption = False,
-) -> None:
-    """Physical base backup of the embedded server (pg_basebackup), verified."""
-    from app.config import get_settings
-    from app.db.backup import backup
-
-    result = backup(get_settings(), directory)
-    if as_json:
-        print_json({"directory": str(result.directory), "bytes": result.bytes})
-        return
-    console.print(f"backed up to {result.directory} ({result.bytes / 1e6:.1f} MB), verified")
-
-
-@app.command("restore")
-def restore_cmd(
-    directory: Annotated[Path, typer.Argument(help="A directory written by `pgask backup`")],
-    as_json: JsonOption = False,
-) -> None:
-    """Restore a backup into the (empty) embedded data dir, then start the server there."""
-    from app.config import get_settings
-    from app.db.backup import restore
-    from app.db.embedded import database_url
-
-    settings = get_settings()
-    target = restore(settings, directory)
-    database_url(settings)  # starts it: recovery replays the backup's WAL, or fails here
-    if as_json:
-        print_json({"data_dir": str(target)})
-        return
-    console.print(f"restored {directory} into {target}; the server started")
