@@ -85,7 +85,8 @@ async def import_collection(
         except psycopg.errors.IntegrityError as exc:
             # A repeated ordinal: the file's fault, which map_db_errors cannot know (a value
             # PostgreSQL refuses, DataError, it turns into InvalidInput on its own).
-            raise InvalidInput(f"{path}: damaged export: {exc}") from exc
+            # The primary message only: DETAIL and CONTEXT lines would break the one-line rule.
+            raise InvalidInput(f"{path}: damaged export: {exc.diag.message_primary}") from exc
         if loaded != counts:
             raise InvalidInput(
                 f"{path}: damaged export: read {loaded.documents} documents and "
@@ -149,7 +150,8 @@ async def _create_staging(conn: psycopg.AsyncConnection[Any], header: Collection
         async with conn.transaction():
             row = await (await conn.execute(_INSERT_COLLECTION, values)).fetchone()
     except psycopg.errors.CheckViolation as exc:
-        raise InvalidInput(f"the export's collection settings are invalid: {exc}") from exc
+        reason = exc.diag.message_primary  # without DETAIL: one line
+        raise InvalidInput(f"the export's collection settings are invalid: {reason}") from exc
     assert row is not None
     return Target(int(row[0]), header.embedding_dimensions, header.text_config, header.vector_type)
 

@@ -4,11 +4,13 @@ no file written, no collection (not even a staging one) left behind."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -73,6 +75,41 @@ async def test_failures_during_the_load_roll_everything_back(
     counts = json.dumps({"documents": 5, "chunks": 9}).encode()
     extra = rewritten(exported, tmp_path / "extra.parquet", **{KEY_COUNTS.decode(): counts})
     refused(["import", str(extra), "--as", "extra"], settings, "its header says 5 and 9")
+    assert await state(conn) == before
+
+
+def with_column(source: Path, target: Path, name: str, change: Callable[[list[Any]], None]) -> Path:
+    """The export with one column's values changed in place (its header as it was)."""
+    table = pq.read_table(source)
+    values = table.column(name).to_pylist()
+    change(values)
+    index = table.schema.get_field_index(name)
+    column = pa.array(values, type=table.schema.field(name).type)
+    pq.write_table(table.set_column(index, table.schema.field(name), column), target)
+    return target
+
+
+async def test_rows_the_database_refuses_roll_everything_back(
+    exported: Path, settings: Settings, conn: psycopg.AsyncConnection, tmp_path: Path
+) -> None:
+    before = await state(conn)
+
+    def repeat_ordinal(ordinals: list[Any]) -> None:
+        ordinals[1] = ordinals[0]  # a/eiffel's two chunks both ordinal 0: a unique violation
+
+    def nul_in_metadata(metadata: list[Any]) -> None:
+        metadata[0] = json.dumps({"note": "\x00"})  # valid JSON, refused by jsonb
+
+    repeated = with_column(exported, tmp_path / "r.parquet", "ordinal", repeat_ordinal)
+    refused(["import", str(repeated), "--as", "repeated"], settings, "damaged export")
+    nul = with_column(exported, tmp_path / "n.parquet", "metadata", nul_in_metadata)
+    refused(["import", str(nul), "--as", "nul"], settings, "the database refused a value")
+    header = json.loads(pq.read_schema(exported).metadata[KEY_COLLECTION])
+    overlap = json.dumps(header | {"chunk_overlap": header["chunk_size"]}).encode()
+    settings_file = rewritten(
+        exported, tmp_path / "o.parquet", **{KEY_COLLECTION.decode(): overlap}
+    )
+    refused(["import", str(settings_file), "--as", "o"], settings, "settings are invalid")
     assert await state(conn) == before
 
 
