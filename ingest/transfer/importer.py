@@ -204,7 +204,7 @@ def _rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     dims = column.type.list_size
     flat = column.values.slice(column.offset * dims, len(column) * dims)
     vectors = flat.to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dims)
-    rows = batch.drop_columns(["embedding"]).to_pylist()
+    rows: list[dict[str, Any]] = batch.drop_columns(["embedding"]).to_pylist()
     for row, vector, valid in zip(rows, vectors, column.is_valid().to_pylist(), strict=True):
         row["embedding"] = vector if valid else None
     return rows
