@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from app import __version__, mcp_server
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
+from app.api.routes import (
+    ask,
+    chat,
+    collections,
+    documents,
+    health,
+    jobs,
+    metrics,
+    search,
+    similar,
+    transfer,
+)
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(collections.router)
+    app.include_router(transfer.router)
     app.include_router(search.router)
     app.include_router(similar.router)
     app.include_router(ask.router)

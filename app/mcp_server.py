@@ -32,11 +32,11 @@ from starlette.routing import BaseRoute
 from app import __version__
 from app.api.problems import validation_detail
 from app.api.schemas.ask import AskOut
-from app.api.schemas.collections import COLLECTION_NAME_PATTERN, CollectionList, CollectionOut
+from app.api.schemas.collections import CollectionList, CollectionOut
 from app.api.schemas.documents import DocumentOut
 from app.api.schemas.search import SearchOut, SimilarList, Timings
 from app.auth import MCP_PATH, ApiKey
-from app.collections import collection_stats, list_collections
+from app.collections import COLLECTION_NAME_PATTERN, collection_stats, list_collections
 from app.db.errors import convert
 from app.documents import document_chunks, find_document
 from app.errors import NotFound, PgaskError

@@ -55,7 +55,7 @@ async def similar_documents(
     async with conn.transaction():
         cursor = await conn.execute(
             "SELECT d.id, avg(c.embedding::"
-            + vector_type(target.dimensions)
+            + vector_type(target.dimensions, target.vector_type)
             + ") FROM documents d LEFT JOIN chunks c ON c.document_id = d.id"
             " WHERE d.collection_id = %s AND d.external_id = %s GROUP BY d.id",
             (target.collection_id, external_id),
@@ -67,7 +67,7 @@ async def similar_documents(
         if centroid is None:  # a document without chunks is like nothing
             return []
         others = Compiled("c.document_id <> %(doc)s", {"doc": document_id})
-        scope = sql.Scope(target.collection_id, target.dimensions, others)
+        scope = sql.Scope(target.collection_id, target.dimensions, others, target.vector_type)
         depth = k * CHUNKS_PER_DOCUMENT
         while True:
             # Neighbours with many similar chunks can fill the candidates with fewer than k

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.schemas.collections import COLLECTION_NAME_PATTERN
 from app.api.schemas.search import SimilarList
+from app.collections import COLLECTION_NAME_PATTERN
 from app.search.service import MAX_K
 from app.search.similar import similar_in
 
