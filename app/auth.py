@@ -1,7 +1,8 @@
 """API keys: parsing PGASK_API_KEYS and checking a presented key in constant time.
 
 PGASK_API_KEYS is a comma-separated list of `name:[role:]secret` entries, where role is
-`read` (search, ask, and every GET) or `admin` (everything; the default), and secret is the
+`read` (search, ask, and every GET), `write` (read, plus adding and deleting documents) or
+`admin` (everything; the default), and secret is the
 key itself or its stored hash `sha256:<64 hex digits>` (`printf %s KEY | sha256sum`).
 Keys are only ever compared as SHA-256 digests with `hmac.compare_digest`, against every
 configured key, so neither timing nor logs reveal them.
@@ -13,12 +14,10 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from typing import Literal
 
+from app.access import ROLES, Role
 from app.errors import ConfigError
 
-Role = Literal["read", "admin"]
-_ROLES: tuple[Role, ...] = ("read", "admin")
 _HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -41,12 +40,13 @@ def _parse_entry(entry: str) -> ApiKey:
     name, _, rest = entry.partition(":")
     role: Role = "admin"
     head, sep, tail = rest.partition(":")
-    if sep and head in _ROLES:
-        role = "read" if head == "read" else "admin"
+    if sep and head in ROLES:
+        role = ROLES[ROLES.index(head)]
         rest = tail
     if not _NAME.match(name) or not rest:
         raise ConfigError(
-            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key "
+            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key, "
+            "name:write:key "
             "or name:admin:sha256:<hex>"
         )
     hashed = _HASH.match(rest)
@@ -78,9 +78,23 @@ def required_role(method: str, path: str) -> Role | None:
     """Which role a request needs: None for public paths (health, metrics, docs, web page)."""
     if not path.startswith("/v1/"):
         return None
+    if path.startswith(_ADMIN_PREFIXES):
+        return "admin"
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
         return "read"
+    if _DOCUMENT_WRITE.match(path) and (method == "POST") != ("/documents/" in path):
+        return "write"
     return "admin"
 
 
+def path_collection(path: str) -> str | None:
+    """The collection a /v1/collections/{c}... path names."""
+    found = _COLLECTION_PATH.match(path)
+    return found.group(1) if found else None
+
+
+_ADMIN_PREFIXES = ("/v1/keys", "/v1/audit")
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
+# POST .../documents and .../files; DELETE .../documents/{id}
+_DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(documents|files|documents/.+)$")
+_COLLECTION_PATH = re.compile(r"^/v1/collections/([^/]+)")

@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
+from app.api.routes import (
+    ask,
+    chat,
+    collections,
+    documents,
+    health,
+    jobs,
+    keys,
+    metrics,
+    search,
+    similar,
+)
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -43,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
-    app.add_middleware(AuthMiddleware, keys=settings.api_keys)
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -56,5 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.include_router(keys.router)
     web.install(app)
     return app

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.access import Principal, bind_principal
 from app.config import Settings
 from app.db.embedded import database_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable
+from app.keys import KeyStore
 from app.llm import ChatModel
 from app.observability import Metrics
 
@@ -32,6 +34,15 @@ class Services:
     _embedder: Embedder | None = None
     embedder_error: str | None = None
     chat: ChatModel | None = None  # None with LLM_PROVIDER=none: answers are extractive
+    keys: KeyStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyStore(self.sessionmaker, self.settings.api_keys)
+
+    def session(self, principal: Principal | None = None) -> AsyncSession:
+        """A session whose every transaction acts as `principal` (row-level security);
+        None: unscoped, for admins, "no keys configured" and internal work."""
+        return bind_principal(self.sessionmaker(), principal)
 
     @property
     def embedder(self) -> Embedder:

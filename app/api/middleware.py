@@ -12,7 +12,11 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import ApiKey, find_key, required_role
+from app.access import Principal, Role
+from app.api.problems import error_body
+from app.auth import path_collection, required_role
+from app.errors import NotFound
+from app.keys import KeyStore
 from app.observability import Metrics, request_id_var
 
 log = logging.getLogger("pgask.access")
@@ -23,9 +27,14 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 async def send_problem(
     send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> None:
-    body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode()
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    await send_json(send, status, body, headers)
+
+
+async def send_json(
+    send: Send, status: int, payload: dict[str, object], headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(payload).encode()
     raw_headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
@@ -133,21 +142,26 @@ class BodyLimitMiddleware:
 
 
 class AuthMiddleware:
-    """With API keys configured, every /v1 route needs `Authorization: Bearer <key>`:
-    401 without a known key, 403 when a read-only key asks for an admin route."""
+    """With API keys configured (PGASK_API_KEYS, or any key ever created), every /v1 route
+    needs `Authorization: Bearer <key>`: 401 without a valid key; 403 when the key's role is
+    too low, or 404 (exactly as for a missing collection) when the route's collection is
+    outside the key's scope. The key's `Principal` goes to the routes as
+    `request.state.principal`."""
 
-    def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         role = required_role(scope.get("method", ""), scope.get("path", ""))
-        if scope["type"] != "http" or not self.keys or role is None:
+        keys: KeyStore | None = None
+        if scope["type"] == "http" and role is not None:
+            keys = scope["app"].state.services.keys
+        if keys is None or role is None or not await keys.configured():
             await self.app(scope, receive, send)
             return
         scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        key = find_key(self.keys, token.strip()) if scheme.lower() == "bearer" else None
-        if key is None:
+        principal = await keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
             await send_problem(
                 send,
                 401,
@@ -156,10 +170,23 @@ class AuthMiddleware:
                 {"www-authenticate": 'Bearer realm="pgask"'},
             )
             return
-        if role == "admin" and key.role != "admin":
-            await send_problem(
-                send, 403, "Forbidden", f"key {key.name!r} is read-only; this needs an admin key"
-            )
+        if not principal.may(role):
+            await _refuse(scope, send, principal, role)
             return
-        scope.setdefault("state", {})["api_key"] = key
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+async def _refuse(scope: Scope, send: Send, principal: Principal, role: Role) -> None:
+    collection = path_collection(scope["path"])
+    if collection is not None and not principal.sees_collection(collection):
+        # The same answer as for a collection that does not exist: no existence leak.
+        body = error_body(NotFound(f"collection {collection!r} does not exist"), scope["path"])
+        await send_json(send, 404, body)
+        return
+    await send_problem(
+        send,
+        403,
+        "Forbidden",
+        f"key {principal.name!r} has role {principal.role}; this needs {role}",
+    )

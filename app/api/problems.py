@@ -46,18 +46,25 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def error_body(exc: PgaskError, instance: str) -> dict[str, Any]:
+    """The problem document of one of our errors (also sent by the auth middleware, whose
+    404 for an out-of-scope collection must be byte for byte a route's 404)."""
+    return {
+        "type": f"urn:pgask:{exc.type}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "instance": instance,
+        **exc.extra,
+    }
+
+
 def _pgask_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PgaskError)
     if exc.status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc.detail)
-    return problem_response(
-        request,
-        status=exc.status,
-        type_=f"urn:pgask:{exc.type}",
-        title=exc.title,
-        detail=exc.detail,
-        **exc.extra,
-    )
+    body = error_body(exc, request.url.path)
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.access import Principal
 from app.errors import InvalidInput, PgaskError, UpstreamError
 from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
@@ -68,14 +69,17 @@ def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
 
 
 class Answerer:
-    def __init__(self, services: Services, chat: ChatModel | None) -> None:
+    def __init__(
+        self, services: Services, chat: ChatModel | None, principal: Principal | None = None
+    ) -> None:
         self.services = services
         self.chat = chat
+        self.principal = principal
 
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
-        async with self.services.sessionmaker() as session:
+        async with self.services.session(self.principal) as session:
             result = await run_search(
                 session,
                 self.services.embedder,

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import session_principal
 from app.collections import check_compatible, get_collection
 from app.db.models import Collection
 from app.embeddings import Embedder
@@ -56,15 +57,19 @@ class HybridOptions:
 
 @dataclass(frozen=True)
 class SearchTarget:
-    """The collection searched: its id, pinned dimensions and text search configuration."""
+    """The collection searched: its id, pinned dimensions and text search configuration;
+    `restricted` when row-level security hides some of its rows from this transaction."""
 
     collection_id: int
     dimensions: int
     text_config: str = "english"
+    restricted: bool = False
 
     @classmethod
-    def of(cls, collection: Collection) -> SearchTarget:
-        return cls(collection.id, collection.embedding_dimensions, collection.text_config)
+    def of(cls, collection: Collection, *, restricted: bool = False) -> SearchTarget:
+        return cls(
+            collection.id, collection.embedding_dimensions, collection.text_config, restricted
+        )
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,11 @@ async def search(
             ctes = sql.text_ranked(scope, any_word=request.any_word)
             return await _fetch(conn, sql.hits_sql(ctes, include_text=request.include_text), params)
         depth = params["k"] if request.mode == "vector" else params["depth"]
-        exact = await _needs_exact(conn, scope, params, request.allow_exact)
+        # Row-level security filters like a WHERE clause the SQL does not show.
+        filtered = scope.where.sql != "TRUE" or target.restricted
+        exact = await _needs_exact(conn, scope, params, request.allow_exact and filtered)
         ef_search = request.ef_search or ef_search_for(depth)
-        await set_vector_settings(conn, ef_search, filtered=scope.where.sql != "TRUE")
+        await set_vector_settings(conn, ef_search, filtered=filtered)
         hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), params)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
             # The iterative scan hit max_scan_tuples before finding k matches.
@@ -168,8 +175,9 @@ def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bo
 async def _needs_exact(
     conn: psycopg.AsyncConnection[Any], scope: sql.Scope, params: dict[str, Any], allowed: bool
 ) -> bool:
-    """True when a filter leaves so few rows that scanning them beats walking the graph."""
-    if not allowed or scope.where.sql == "TRUE":
+    """True when a filter (or row-level security: the count sees only visible rows) leaves
+    so few rows that scanning them beats walking the graph."""
+    if not allowed:
         return False
     cursor = await conn.execute(sql.count_sql(scope), {**params, "cap": EXACT_MAX_ROWS})
     row = await cursor.fetchone()
@@ -223,7 +231,9 @@ async def run_search(
     if request.vector is None and request.mode != "text" and request.query:
         request = replace(request, vector=await embedder.embed_query(request.query))
     embedded = time.perf_counter()
-    hits = await search(await driver_connection(session), SearchTarget.of(collection), request)
+    principal = session_principal(session)
+    target = SearchTarget.of(collection, restricted=principal is not None and principal.scoped)
+    hits = await search(await driver_connection(session), target, request)
     done = time.perf_counter()
     return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 

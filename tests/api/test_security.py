@@ -76,7 +76,7 @@ def test_read_key_reads_but_cannot_write(secured: str, collection_name: str) -> 
         f"{secured}/v1/collections", json={"name": collection_name}, headers=_auth(READER)
     )
     assert denied.status_code == 403
-    assert "read-only" in denied.json()["detail"]
+    assert "needs admin" in denied.json()["detail"]
     assert (
         httpx.get(f"{secured}/v1/collections/{collection_name}", headers=_auth(READER)).status_code
         == 404

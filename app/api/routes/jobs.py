@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from app.api.deps import ServicesDep
+from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.jobs import JobOut
 from ingest.jobs import get_job
@@ -15,8 +15,8 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def read_job(job_id: uuid.UUID, services: ServicesDep) -> JobOut:
+async def read_job(job_id: uuid.UUID, services: ServicesDep, principal: PrincipalDep) -> JobOut:
     """Status (queued, running, succeeded, failed), counts done/total/failed and per-file
     errors; updated while the job runs."""
-    job, collection = await get_job(services, job_id)
+    job, collection = await get_job(services, job_id, principal)
     return JobOut.from_job(job, collection)

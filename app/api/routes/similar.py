@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.access import session_principal
 from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
@@ -26,7 +27,9 @@ async def similar(
 ) -> SimilarList:
     found = await get_collection(session, collection)
     conn = await driver_connection(session)
-    documents = await similar_documents(conn, SearchTarget.of(found), external_id, k)
+    principal = session_principal(session)
+    target = SearchTarget.of(found, restricted=principal is not None and principal.scoped)
+    documents = await similar_documents(conn, target, external_id, k)
     return SimilarList(
         collection=collection,
         external_id=external_id,

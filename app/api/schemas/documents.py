@@ -7,7 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.errors import InvalidInput
+from app.keys import check_groups
 from ingest.pipeline import Report
+
+
+def groups_or_value_error(groups: list[str]) -> list[str]:
+    """`check_groups` for a pydantic validator (which turns ValueError into a 422)."""
+    try:
+        return check_groups(groups)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from exc
 
 
 def _no_nul(value: str) -> str:
@@ -29,6 +39,16 @@ class DocumentIn(BaseModel):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Copied to every chunk; search filters use it"
     )
+    access: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Groups that may read it; empty: every key that may read the collection",
+    )
+
+    @field_validator("access")
+    @classmethod
+    def _check_access(cls, value: list[str]) -> list[str]:
+        return groups_or_value_error(value)
 
     @field_validator("id", "text", "title", "source")
     @classmethod
@@ -83,6 +103,7 @@ class DocumentOut(BaseModel):
     metadata: dict[str, Any]
     content_hash: str
     chunk_count: int
+    access: list[str]
     created_at: datetime
     updated_at: datetime
     chunks: list[ChunkOut] | None = Field(
