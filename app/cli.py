@@ -140,7 +140,7 @@ def collections_cmd(as_json: JsonOption = False) -> None:
     async def fetch(settings: Settings) -> list[dict[str, Any]]:
         services = await Services.start(settings, load_embedder=False)
         try:
-            async with services.sessionmaker() as session:
+            async with services.session(await services.cli_principal()) as session:
                 stats = await list_collections(session)
         finally:
             await services.close()
@@ -185,4 +185,5 @@ def main() -> None:
 
 from app.commands import ask as _ask_commands  # noqa: E402, F401
 from app.commands import ingest as _ingest_commands  # noqa: E402, F401  (registers commands)
+from app.commands import keys as _keys_commands  # noqa: E402,F401
 from app.commands import search as _search_commands  # noqa: E402,F401

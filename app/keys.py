@@ -84,6 +84,11 @@ def check_groups(groups: Sequence[str], where: str = "groups") -> list[str]:
     return sorted(set(groups))
 
 
+def parse_groups(raw: str, where: str) -> list[str]:
+    """Comma-separated group names (a form field, a command-line option), checked."""
+    return check_groups([g.strip() for g in raw.split(",") if g.strip()], where)
+
+
 def _check_spec(spec: KeySpec) -> Role:
     if not _NAME.match(spec.name):
         raise InvalidInput(

@@ -16,7 +16,7 @@ from app.db.embedded import database_url
 from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
-from app.errors import PgaskError, ServiceUnavailable
+from app.errors import PgaskError, ServiceUnavailable, Unauthorized
 from app.keys import KeyStore
 from app.llm import ChatModel
 from app.observability import Metrics
@@ -38,6 +38,16 @@ class Services:
 
     def __post_init__(self) -> None:
         self.keys = KeyStore(self.sessionmaker, self.settings.api_keys)
+
+    async def cli_principal(self) -> Principal | None:
+        """Who a CLI command acts as: PGASK_API_KEY's key, or unscoped without one."""
+        secret = self.settings.pgask_api_key
+        if secret is None:
+            return None
+        principal = await self.keys.authenticate(secret.get_secret_value())
+        if principal is None:
+            raise Unauthorized("PGASK_API_KEY: unknown, revoked or expired key")
+        return principal
 
     def session(self, principal: Principal | None = None) -> AsyncSession:
         """A session whose every transaction acts as `principal` (row-level security);

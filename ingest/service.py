@@ -19,7 +19,16 @@ from app.embeddings.base import Embedder
 from app.services import Services
 from ingest.chunker import ModelLimit
 from ingest.files import discover, estimate_documents, load_entries
-from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, connect
+from ingest.pipeline import (
+    Failure,
+    Item,
+    Pipeline,
+    Plan,
+    ProgressCallback,
+    Report,
+    connect,
+    with_access,
+)
 from ingest.writer import Target
 
 
@@ -77,6 +86,7 @@ async def ingest_paths(
     *,
     glob: str | None = None,
     prune: bool = False,
+    access: Sequence[str] = (),
     on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> tuple[Report, list[Failure]]:
@@ -97,7 +107,7 @@ async def ingest_paths(
     pipeline = await build_pipeline(
         services, embedder, collection, expected_documents=expected, on_progress=on_progress
     )
-    report = await pipeline.run(items())
+    report = await pipeline.run(with_access(items(), access))
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
         async with await connect(libpq_url(services.url)) as conn:

@@ -40,7 +40,7 @@ def ask_cmd(
     async def run(settings: Settings) -> None:
         services = await Services.start(settings)
         try:
-            answerer = Answerer(services, services.chat)
+            answerer = Answerer(services, services.chat, await services.cli_principal())
             if as_json:
                 print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
             else:

@@ -48,7 +48,7 @@ def search_cmd(
     async def run(settings: Settings) -> SearchResult:
         services = await Services.start(settings)
         try:
-            async with services.sessionmaker() as session:
+            async with services.session(await services.cli_principal()) as session:
                 return await run_search(session, services.embedder, collection, request)
         finally:
             await services.close()

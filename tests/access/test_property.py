@@ -24,9 +24,8 @@ DOCS = 30
 
 @pytest.fixture(scope="module")
 async def prop_target(world: World, access_dsn: str) -> SearchTarget:
-    created = httpx.post(
-        f"{world.url}/v1/collections", json={"name": "prop"}, headers=auth(BOOT), timeout=60
-    )
+    async with httpx.AsyncClient(base_url=world.url, headers=auth(BOOT), timeout=60) as http:
+        created = await http.post("/v1/collections", json={"name": "prop"})
     assert created.status_code == 201, created.text
     conn = await connect(access_dsn)
     try:

@@ -19,7 +19,7 @@ from app.api.schemas.jobs import JobCreated
 from app.collections import check_compatible, get_collection
 from app.db.models import Chunk, Document
 from app.errors import InvalidInput, NotFound, PayloadTooLarge
-from app.keys import check_groups
+from app.keys import parse_groups
 from ingest.jobs import create_job
 from ingest.loaders import Block, LoadedDocument
 from ingest.pipeline import Item
@@ -95,7 +95,7 @@ async def upload_files(
     collection: str = CollectionName,
 ) -> JobCreated:
     """Queue files for ingestion; a worker processes them. Poll the job for progress."""
-    groups = check_groups([g.strip() for g in access.split(",") if g.strip()], "access")
+    groups = parse_groups(access, "access")
     found = await get_collection(session, collection)
     check_compatible(found, embedder)
     max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
