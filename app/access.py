@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Role = Literal["read", "write", "admin"]
 ROLES: tuple[Role, ...] = ("read", "write", "admin")
 SCOPED_ROLE = "pgask_scoped"  # created by migration 0003_access
+EVERYONE = "*"  # chunks.access of a document without groups; never a group name
 
 _APPLY = (
     "SELECT set_config('role', %(role)s, true),"

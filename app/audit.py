@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import AuditEvent
@@ -24,15 +24,18 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
-def record(
+async def record(
     session: AsyncSession,
     actor: str | None,
     action: str,
     target: str,
     **detail: Any,
 ) -> None:
-    """Add the event to the session's transaction: it is stored exactly when the action is."""
-    session.add(AuditEvent(key_name=actor, action=action, target=target, detail=detail))
+    """Insert the event in the session's transaction: it is stored exactly when the action
+    is. A plain INSERT (no RETURNING): write keys' role may add events, not read them."""
+    await session.execute(
+        insert(AuditEvent).values(key_name=actor, action=action, target=target, detail=detail)
+    )
 
 
 async def recent(session: AsyncSession, limit: int = 100) -> list[AuditEntry]:

@@ -19,7 +19,7 @@ from app.access import ROLES, Role
 from app.errors import ConfigError
 
 _HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def _parse_entry(entry: str) -> ApiKey:
     if sep and head in ROLES:
         role = ROLES[ROLES.index(head)]
         rest = tail
-    if not _NAME.match(name) or not rest:
+    if not KEY_NAME.match(name) or not rest:
         raise ConfigError(
             f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key, "
             "name:write:key "
@@ -82,7 +82,8 @@ def required_role(method: str, path: str) -> Role | None:
         return "admin"
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
         return "read"
-    if _DOCUMENT_WRITE.match(path) and (method == "POST") != ("/documents/" in path):
+    found = _DOCUMENT_WRITE.match(path)
+    if found and (method, found.group(1) or found.group(2)) in _WRITES:
         return "write"
     return "admin"
 
@@ -95,6 +96,7 @@ def path_collection(path: str) -> str | None:
 
 _ADMIN_PREFIXES = ("/v1/keys", "/v1/audit")
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
-# POST .../documents and .../files; DELETE .../documents/{id}
-_DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(documents|files|documents/.+)$")
+# POST .../documents and .../files, DELETE .../documents/{id}: what write keys may do
+_DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(?:(documents|files)|(documents/).+)$")
+_WRITES = {("POST", "documents"), ("POST", "files"), ("DELETE", "documents/")}
 _COLLECTION_PATH = re.compile(r"^/v1/collections/([^/]+)")

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
-from app.access import ROLES, Principal, Role
-from app.auth import ApiKey, find_key
+from app.access import EVERYONE, ROLES, Principal, Role
+from app.auth import KEY_NAME, ApiKey, find_key
 from app.db.models import ApiKeyRow, Collection
 from app.errors import Conflict, InvalidInput, NotFound
 
@@ -34,7 +34,6 @@ PREFIX_CHARS = len(SECRET_PREFIX) + 10
 CACHE_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000
 MAX_EXPIRES_DAYS = 36_500
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _GROUP = re.compile(r"^[^\x00-\x1f\x7f,{}\"\\]{1,128}$")
 
 
@@ -74,12 +73,12 @@ def digest(secret: str) -> bytes:
 
 def check_groups(groups: Sequence[str], where: str = "groups") -> list[str]:
     """Group names: 1-128 characters, no control characters, commas, braces, quotes or
-    backslashes (they travel as a PostgreSQL array literal)."""
+    backslashes (they travel as a PostgreSQL array literal), and not `*` (EVERYONE)."""
     for group in groups:
-        if not _GROUP.match(group):
+        if not _GROUP.match(group) or group == EVERYONE:
             raise InvalidInput(
                 f"{where}: group {group!r} must be 1-128 characters without control "
-                "characters, commas, braces, quotes or backslashes"
+                "characters, commas, braces, quotes or backslashes, and not '*'"
             )
     return sorted(set(groups))
 
@@ -90,12 +89,14 @@ def parse_groups(raw: str, where: str) -> list[str]:
 
 
 def _check_spec(spec: KeySpec) -> Role:
-    if not _NAME.match(spec.name):
+    if not KEY_NAME.match(spec.name):
         raise InvalidInput(
             f"name {spec.name!r}: 1-64 letters, digits, '.', '_' or '-' (and not empty)"
         )
     if spec.role not in ROLES:
         raise InvalidInput(f"role {spec.role!r}: must be one of {', '.join(ROLES)}")
+    if spec.collections is not None and not spec.collections:
+        raise InvalidInput("collections: name at least one collection, or '*' for every one")
     if spec.expires_in_days is not None and not 0 < spec.expires_in_days <= MAX_EXPIRES_DAYS:
         raise InvalidInput(f"expires_in_days must be above 0 and at most {MAX_EXPIRES_DAYS}")
     check_groups(spec.groups)
@@ -145,9 +146,9 @@ async def create_key(session: AsyncSession, spec: KeySpec, actor: str | None) ->
         expires_at=expires,
     )
     session.add(row)
-    audit.record(session, actor, "key.created", spec.name, role=role)
     try:
         await session.flush()
+        await audit.record(session, actor, "key.created", spec.name, role=role)
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"key {spec.name!r} already exists") from exc
@@ -171,7 +172,7 @@ async def revoke_key(session: AsyncSession, name: str, actor: str | None) -> Non
     if result.first() is None:
         await session.rollback()
         raise NotFound(f"key {name!r} does not exist or is already revoked")
-    audit.record(session, actor, "key.revoked", name)
+    await audit.record(session, actor, "key.revoked", name)
     await session.commit()
 
 

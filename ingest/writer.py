@@ -19,6 +19,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.access import EVERYONE
 from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
 from app.errors import InvalidInput
 
@@ -172,10 +173,17 @@ async def write_documents(
                                 doc_metadata,
                                 next(vectors),
                                 text_config_oid,
-                                list(doc.access),
+                                chunk_access(doc.access),
                             )
                         )
     return ids
+
+
+def chunk_access(access: Sequence[str]) -> list[str]:
+    """A chunk's copy of its document's access: the groups, or `EVERYONE` for a document
+    without groups, so the chunks policy is one `&&` the GIN index on access answers (an
+    `access = '{}' OR ...` made every scoped search scan the whole collection)."""
+    return list(access) or [EVERYONE]
 
 
 async def update_access(
@@ -193,9 +201,10 @@ async def update_access(
             (ids, groups, collection_id),
         )
         await conn.execute(
-            "UPDATE chunks c SET access = d.access FROM documents d"
+            "UPDATE chunks c SET access = CASE WHEN d.access = '{}' THEN %s ELSE d.access END"
+            " FROM documents d"
             " WHERE c.document_id = d.id AND d.collection_id = %s AND d.external_id = ANY(%s)",
-            (collection_id, ids),
+            (chunk_access(()), collection_id, ids),
         )
 
 

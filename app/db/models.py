@@ -119,8 +119,9 @@ class Chunk(Base):
         TSVECTOR, Computed("to_tsvector(text_config, text)", persisted=True)
     )
     # The document's access, copied so the chunks policy needs no join (an HNSW iterative
-    # scan filters chunk rows only).
-    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{}'::text[]"))
+    # scan filters chunk rows only); '{*}' for a document without groups (ingest/writer.py
+    # chunk_access).
+    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{*}'::text[]"))
 
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal"),
@@ -219,3 +220,6 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
+
+    # Inserted by write keys' role, which may not read it back: no RETURNING (app/audit.py).
+    __table_args__ = {"implicit_returning": False}

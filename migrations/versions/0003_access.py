@@ -39,21 +39,22 @@ _ALL = "current_setting('pgask.all_collections', true) = 'on'"
 _COLLECTIONS = "coalesce(nullif(current_setting('pgask.collections', true), ''), '{}')::text[]"
 _GROUPS = "coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')::text[]"
 _VISIBLE_COLLECTIONS = "collection_id = ANY (ARRAY(SELECT id FROM collections))"
-_VISIBLE_ACCESS = f"(access = '{{}}' OR access && {_GROUPS})"
+# chunks.access holds '*' (app/access.py EVERYONE) for documents without groups: one `&&`
+# the GIN index answers, where `access = '{}' OR ...` scanned every row of a collection.
 _POLICIES = {
     "collections": f"({_ALL} OR name = ANY ({_COLLECTIONS}))",
-    "documents": f"{_VISIBLE_COLLECTIONS} AND {_VISIBLE_ACCESS}",
-    "chunks": f"{_VISIBLE_COLLECTIONS} AND {_VISIBLE_ACCESS}",
+    "documents": f"{_VISIBLE_COLLECTIONS} AND (access = '{{}}' OR access && {_GROUPS})",
+    "chunks": f"{_VISIBLE_COLLECTIONS} AND access && ({_GROUPS} || '{{*}}'::text[])",
     "ingest_jobs": _VISIBLE_COLLECTIONS,
     "ingest_job_files": "job_id IN (SELECT id FROM ingest_jobs)",
 }
 
 
-def _access_column() -> sa.Column:
+def _access_column(default: str) -> sa.Column:
     return sa.Column(
         "access",
         postgresql.ARRAY(sa.Text()),
-        server_default=sa.text("'{}'::text[]"),
+        server_default=sa.text(f"'{default}'::text[]"),
         nullable=False,
     )
 
@@ -103,8 +104,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
-    op.add_column("documents", _access_column())
-    op.add_column("chunks", _access_column())
+    op.add_column("documents", _access_column("{}"))
+    op.add_column("chunks", _access_column("{*}"))
     op.create_index("chunks_access", "chunks", ["access"], postgresql_using="gin", unique=False)
     _create_role_and_policies()
 
@@ -118,6 +119,7 @@ def _create_role_and_policies() -> None:
     # (a superuser already may).
     op.execute(
         "DO $$ BEGIN IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+        f" AND NOT pg_has_role(current_user, '{SCOPED_ROLE}', 'MEMBER')"
         f" THEN EXECUTE 'GRANT {SCOPED_ROLE} TO ' || quote_ident(current_user); END IF; END $$"
     )
     op.execute(f"GRANT SELECT ON {', '.join(_TABLES)} TO {SCOPED_ROLE}")

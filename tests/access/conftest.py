@@ -84,6 +84,20 @@ def make_key(url: str, name: str, **fields: object) -> str:
     return str(created.json()["key"])
 
 
+def group_keys(url: str, collection: str, *, create: bool = True) -> tuple[str, str]:
+    """Read keys of group A and of group B scoped to `collection` (created first unless
+    told it exists), for tests that change documents without disturbing the leak matrix."""
+    if create:
+        made = httpx.post(
+            f"{url}/v1/collections", json={"name": collection}, headers=auth(BOOT), timeout=60
+        )
+        assert made.status_code == 201, made.text
+    return (
+        make_key(url, f"{collection}-a", role="read", collections=[collection], groups=["A"]),
+        make_key(url, f"{collection}-b", role="read", collections=[collection], groups=["B"]),
+    )
+
+
 @pytest.fixture(scope="session")
 def world(access_server: str) -> World:
     """Collections c1 and c2, the planted documents, and keys for group A, group B (both read,

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.access.conftest import PHRASE_B, World
+from tests.access.conftest import PHRASE_B, World, group_keys
 from tests.test_cli import run
 
 
@@ -73,14 +73,15 @@ def test_bad_key_input_on_the_cli_is_one_line(world: World, access_db_url: str) 
 def test_ingest_with_access(world: World, access_db_url: str, tmp_path: Path) -> None:
     (tmp_path / "memo.md").write_text("# Memo\n\nthe indigo falcon roster for group B only.\n")
     env = _env(access_db_url)
-    loaded = run(["ingest", str(tmp_path), "-c", "c1", "--access", "B", "--json"], env)
+    loaded = run(["ingest", str(tmp_path), "-c", "cli-docs", "--access", "B", "--json"], env)
     assert loaded.returncode == 0, loaded.stderr
-    as_a = _env(access_db_url, PGASK_API_KEY=world.key_a)
-    as_b = _env(access_db_url, PGASK_API_KEY=world.key_b)
-    query = ["search", "indigo falcon roster", "-c", "c1", "--mode", "text", "--json"]
+    key_a, key_b = group_keys(world.url, "cli-docs", create=False)
+    as_a = _env(access_db_url, PGASK_API_KEY=key_a)
+    as_b = _env(access_db_url, PGASK_API_KEY=key_b)
+    query = ["search", "indigo falcon roster", "-c", "cli-docs", "--mode", "text", "--json"]
     assert json.loads(run(query, as_a).stdout)["hits"] == []
     hits = json.loads(run(query, as_b).stdout)["hits"]
     assert [h["external_id"].rsplit("/", 1)[-1] for h in hits] == ["memo.md"]
-    bad = run(["ingest", str(tmp_path), "-c", "c1", "--access", "a\x01b"], env)
+    bad = run(["ingest", str(tmp_path), "-c", "cli-docs", "--access", "a\x01b"], env)
     assert bad.returncode != 0
     assert "--access" in bad.stderr

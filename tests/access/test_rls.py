@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from app.access import Principal, apply_principal
-from tests.access.conftest import BOOT, DOCUMENTS, World, auth, visible
+from tests.access.conftest import BOOT, DOCUMENTS, World, auth, group_keys, visible
 
 
 async def _count(dsn: str, principal: Principal | None, table: str) -> int:
@@ -23,13 +23,14 @@ async def _count(dsn: str, principal: Principal | None, table: str) -> int:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("groups", "collections"), [(["A"], ("c1",)), (["B"], ("c1",)), ([], None), (["A", "B"], None)]
+    ("groups", "collections"),
+    [(["A"], ("c1",)), (["B"], ("c1",)), ([], ("c1", "c2")), (["A", "B"], ("c1", "c2"))],
 )
 async def test_count_without_where_sees_only_permitted_rows(
     world: World, access_dsn: str, groups: list[str], collections: tuple[str, ...] | None
 ) -> None:
     principal = Principal("t", "read", collections, tuple(groups))
-    expected = visible(groups, None if collections is None else list(collections))
+    expected = visible(groups, list(collections))
     # one chunk per planted document
     assert await _count(access_dsn, principal, "chunks") == len(expected)
     assert await _count(access_dsn, principal, "documents") == len(expected)
@@ -53,21 +54,22 @@ async def test_scoped_role_without_settings_sees_nothing(world: World, access_ds
 
 
 def test_changing_only_access_updates_without_embedding(world: World) -> None:
-    url = f"{world.url}/v1/collections/c1/documents"
+    key_a, key_b = group_keys(world.url, "moving")
+    url = f"{world.url}/v1/collections/moving/documents"
     text = "the saffron glacier memo, filed for access tests."
     first = {"documents": [{"id": "moving-doc", "text": text, "access": ["A"]}]}
     assert httpx.post(url, json=first, headers=auth(BOOT), timeout=60).json()["added"] == 1
-    seen_by_b = httpx.get(f"{url}/moving-doc", headers=auth(world.key_b), timeout=30)
+    seen_by_b = httpx.get(f"{url}/moving-doc", headers=auth(key_b), timeout=30)
     assert seen_by_b.status_code == 404
     moved = {"documents": [{"id": "moving-doc", "text": text, "access": ["B"]}]}
     result = httpx.post(url, json=moved, headers=auth(BOOT), timeout=60).json()
     assert (result["updated"], result["embedded"], result["unchanged"]) == (1, 0, 0)
-    assert httpx.get(f"{url}/moving-doc", headers=auth(world.key_b)).json()["access"] == ["B"]
-    assert httpx.get(f"{url}/moving-doc", headers=auth(world.key_a)).status_code == 404
+    assert httpx.get(f"{url}/moving-doc", headers=auth(key_b)).json()["access"] == ["B"]
+    assert httpx.get(f"{url}/moving-doc", headers=auth(key_a)).status_code == 404
     found = httpx.post(
         f"{world.url}/v1/search",
-        json={"collection": "c1", "query": "saffron glacier", "mode": "text"},
-        headers=auth(world.key_b),
+        json={"collection": "moving", "query": "saffron glacier", "mode": "text"},
+        headers=auth(key_b),
         timeout=30,
     ).json()["hits"]
     assert [h["external_id"] for h in found] == ["moving-doc"]  # the chunk moved too
@@ -81,6 +83,7 @@ BAD_KEYS = [
     ({"name": "x2", "role": "read", "collections": ["nosuch"]}, 422, "nosuch"),
     ({"name": "x3", "role": "read", "groups": ["bad\x07group"]}, 422, "control"),
     ({"name": "x4", "role": "read", "expires_in_days": -1}, 422, "expires"),
+    ({"name": "x5", "role": "read", "collections": []}, 422, "at least one"),
     ({"name": "team-a", "role": "read"}, 409, "already exists"),
 ]
 

@@ -60,6 +60,13 @@ def test_roles_by_route() -> None:
     assert required_role("POST", "/v1/search") == "read"
     assert required_role("POST", "/v1/collections") == "admin"
     assert required_role("DELETE", "/v1/collections/x") == "admin"
+    assert required_role("POST", "/v1/collections/x/documents") == "write"
+    assert required_role("POST", "/v1/collections/x/files") == "write"
+    assert required_role("DELETE", "/v1/collections/x/documents/a/b.md") == "write"
+    assert required_role("DELETE", "/v1/collections/x/documents") == "admin"
+    assert required_role("POST", "/v1/collections/x/documents/y") == "admin"
+    assert required_role("GET", "/v1/keys") == "admin"
+    assert required_role("GET", "/v1/audit") == "admin"
 
 
 def test_missing_or_unknown_key_is_401(secured: str) -> None:

@@ -30,7 +30,7 @@ async def list_collections(session: SessionDep) -> CollectionList:
 async def create_collection(
     body: CollectionCreate, session: SessionDep, embedder: EmbedderDep, principal: PrincipalDep
 ) -> CollectionOut:
-    audit.record(session, actor(principal), "collection.created", body.name)
+    await audit.record(session, actor(principal), "collection.created", body.name)
     await service.create_collection(
         session,
         embedder,
@@ -52,6 +52,6 @@ async def get_collection(session: SessionDep, collection: str = CollectionName) 
 async def delete_collection(
     session: SessionDep, principal: PrincipalDep, collection: str = CollectionName
 ) -> Response:
-    audit.record(session, actor(principal), "collection.deleted", collection)
+    await audit.record(session, actor(principal), "collection.deleted", collection)
     await service.delete_collection(session, collection)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -175,6 +175,6 @@ async def delete_document(
     """Delete the document and its chunks."""
     document = await _document(session, collection, document_id)
     await session.execute(delete(Document).where(Document.id == document.id))
-    audit.record(session, actor(principal), "document.deleted", f"{collection}/{document_id}")
+    await audit.record(session, actor(principal), "document.deleted", f"{collection}/{document_id}")
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -27,7 +27,7 @@ class KeyCreate(BaseModel):
 class KeyOut(BaseModel):
     name: str
     role: str
-    collections: list[str] | None
+    collections: list[str] = Field(description="Collection names, or ['*'] for every one")
     groups: list[str]
     created_at: datetime
     expires_at: datetime | None
@@ -36,7 +36,10 @@ class KeyOut(BaseModel):
 
     @classmethod
     def of(cls, info: KeyInfo) -> KeyOut:
-        return cls.model_validate(vars(info))
+        return cls.model_validate(
+            vars(info)
+            | {"collections": info.collections if info.collections is not None else ["*"]}
+        )
 
 
 class KeyCreated(KeyOut):
