@@ -222,4 +222,4 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
 
     # Inserted by write keys' role, which may not read it back: no RETURNING (app/audit.py).
-    __table_args__ = {"implicit_returning": False}
+    __table_args__ = ({"implicit_returning": False},)
