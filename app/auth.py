@@ -15,8 +15,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from app.access import ROLES, Role
-from app.errors import ConfigError
+from app.access import ROLES, Principal, Role
+from app.errors import ConfigError, Forbidden, NotFound, Unauthorized
 
 _HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
 KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -72,6 +72,25 @@ def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
         if hmac.compare_digest(key.digest, digest):
             found = key
     return found
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The key an `Authorization: Bearer <key>` header presents; Unauthorized otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send a valid API key as 'Authorization: Bearer <key>'")
+    return token.strip()
+
+
+def authorize(principal: Principal, role: Role, path: str) -> None:
+    """Forbidden unless `principal` may act with `role`; NotFound, exactly as for a missing
+    collection, when the path's collection is outside its scope (no existence leak)."""
+    if principal.may(role):
+        return
+    collection = path_collection(path)
+    if collection is not None and not principal.sees_collection(collection):
+        raise NotFound(f"collection {collection!r} does not exist")
+    raise Forbidden(f"key {principal.name!r} has role {principal.role}; this needs {role}")
 
 
 def required_role(method: str, path: str) -> Role | None:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
 
+    # Most hits one document may have per query (0: no cap). Measured (README, "Result
+    # diversity"): search stays uncapped by default (hybrid hit@3 unchanged by a cap); /v1/ask
+    # caps its sources at 2 per document, so one long document cannot fill the context.
+    pgask_search_max_per_document: int = Field(default=0, ge=0, le=100)
+    pgask_ask_max_per_document: int = Field(default=2, ge=0, le=100)
+
     # Ingestion
     pgask_ingest_max_file_mb: int = Field(default=100, ge=1, le=1024)
     pgask_ingest_max_batch_documents: int = Field(default=1000, ge=1, le=100_000)

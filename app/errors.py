@@ -14,6 +14,7 @@ third-party libraries are converted where they enter our code, with `raise ... f
     ├── NotFound               404  collection, document or job does not exist
     ├── Conflict               409  already exists, or model/dimension mismatch
     ├── ServiceUnavailable     503  database or embedding provider not ready
+    │   └── DatabaseTimeout    503  ... or a query was canceled (statement/lock timeout)
     └── UpstreamError          502  the embedding or chat model failed
         └── UpstreamTimeout    504  ... or did not answer in time
 """
@@ -79,6 +80,11 @@ class ServiceUnavailable(PgaskError):
     status = 503
     type = "service-unavailable"
     title = "Service unavailable"
+
+
+class DatabaseTimeout(ServiceUnavailable):
+    type = "database-timeout"
+    title = "Database timeout"
 
 
 class UpstreamError(PgaskError):

@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.access import EVERYONE, ROLES, Principal, Role
 from app.auth import KEY_NAME, ApiKey, find_key
+from app.db.database import Database
 from app.db.models import ApiKeyRow, Collection
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 SECRET_PREFIX = "pgask_"
 PREFIX_CHARS = len(SECRET_PREFIX) + 10
@@ -180,10 +181,8 @@ class KeyStore:
     """Finds the principal of a presented secret: the bootstrap keys of PGASK_API_KEYS
     first, then the api_keys table, each answer cached for CACHE_SECONDS."""
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], bootstrap: list[ApiKey]
-    ) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db: Database, bootstrap: list[ApiKey]) -> None:
+        self._db = db
         self._bootstrap = bootstrap
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
         self._configured: tuple[float, bool] = (0.0, False)
@@ -196,12 +195,20 @@ class KeyStore:
         until, known = self._configured
         if known or time.monotonic() < until:
             return known
-        async with self._sessionmaker() as session:
+        async with self._db.session() as session:
             known = bool(await session.scalar(select(exists().select_from(ApiKeyRow))))
         self._configured = (time.monotonic() + CACHE_SECONDS, known)
         return known
 
-    async def authenticate(self, secret: str) -> Principal | None:
+    async def authenticate(self, secret: str) -> Principal:
+        """The principal of a presented secret; Unauthorized for an unknown, revoked or
+        expired one."""
+        principal = await self.find(secret)
+        if principal is None:
+            raise Unauthorized("send a valid API key as 'Authorization: Bearer <key>'")
+        return principal
+
+    async def find(self, secret: str) -> Principal | None:
         boot = find_key(self._bootstrap, secret)
         if boot is not None:
             return Principal(boot.name, boot.role)
@@ -218,7 +225,7 @@ class KeyStore:
     async def _lookup(self, secret: str, key: bytes) -> Principal | None:
         if not secret.startswith(SECRET_PREFIX) or len(secret) < PREFIX_CHARS:
             return None
-        async with self._sessionmaker() as session:
+        async with self._db.session() as session:
             row = await session.scalar(
                 select(ApiKeyRow).where(
                     ApiKeyRow.prefix == secret[:PREFIX_CHARS],

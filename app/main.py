@@ -26,7 +26,8 @@ from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
 from app.web import routes as web
-from ingest.jobs import start_ingest_worker
+from ingest.context import Ingestion
+from ingest.jobs import BackgroundWorker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,8 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await Services.start(settings, metrics=app_metrics)
-        app.state.services = services
-        worker = start_ingest_worker(services)
+        ingestion = Ingestion.of(services.db, settings, app_metrics.count_ingest)
+        app.state.services, app.state.ingestion = services, ingestion
+        worker = None  # none without an embedder: /readyz says why
+        if settings.pgask_ingest_worker and services.loaded_embedder is not None:
+            worker = BackgroundWorker(ingestion, services.loaded_embedder)
         try:
             yield
         finally:

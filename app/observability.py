@@ -8,14 +8,25 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-if TYPE_CHECKING:
-    from ingest.pipeline import Report
-
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@dataclass
+class IngestCounts:
+    """What an ingest run (API batch, job or CLI) did: documents by outcome, chunks written.
+    `ingest.pipeline.Report` extends it."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    chunks: int = 0
+
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -87,12 +98,11 @@ class Metrics:
         finally:
             self.embed_seconds.labels(provider, kind).observe(time.perf_counter() - start)
 
-    def count_ingest(self, report: Report) -> None:
-        """One finished ingest run (API batch or job): documents by outcome, chunks written."""
+    def count_ingest(self, counts: IngestCounts) -> None:
         for outcome in ("added", "updated", "unchanged", "deleted", "failed"):
-            if count := getattr(report, outcome):
+            if count := getattr(counts, outcome):
                 self.ingest_documents.labels(outcome).inc(count)
-        self.ingest_chunks.inc(report.chunks)
+        self.ingest_chunks.inc(counts.chunks)
 
 
 class JsonFormatter(logging.Formatter):

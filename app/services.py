@@ -1,5 +1,10 @@
-"""Long-lived things, built once in the FastAPI lifespan (or once by a CLI command) and
-handed to routes through `Annotated` dependencies (`app/api/deps.py`)."""
+"""Long-lived things the HTTP app and the CLI build once (in the FastAPI lifespan, or in
+`app.commands.common.started`) and hand on: routes get them through `Annotated`
+dependencies (`app/api/deps.py`), commands from the context manager.
+
+Ingestion does not see this bag: it gets an `ingest.context.Ingestion` (a `Database`, its
+few settings, a metrics callback) and an `Embedder`.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,16 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-from app.access import Principal, bind_principal
+from app.access import Principal
 from app.config import Settings
-from app.db.embedded import database_url
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.database import Database
 from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable, Unauthorized
 from app.keys import KeyStore
 from app.llm import ChatModel
 from app.observability import Metrics
+from app.rag.service import Answerer, AnswerSettings
 
 log = logging.getLogger(__name__)
 
@@ -27,46 +29,52 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
-    url: URL
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    db: Database
     metrics: Metrics = field(default_factory=Metrics)
-    _embedder: Embedder | None = None
+    loaded_embedder: Embedder | None = None  # None: see `embedder_error`
     embedder_error: str | None = None
     chat: ChatModel | None = None  # None with LLM_PROVIDER=none: answers are extractive
     keys: KeyStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = KeyStore(self.sessionmaker, self.settings.api_keys)
+        self.keys = KeyStore(self.db, self.settings.api_keys)
 
     async def cli_principal(self) -> Principal | None:
         """Who a CLI command acts as: PGASK_API_KEY's key, or unscoped without one."""
         secret = self.settings.pgask_api_key
         if secret is None:
             return None
-        principal = await self.keys.authenticate(secret.get_secret_value())
+        principal = await self.keys.find(secret.get_secret_value())
         if principal is None:
             raise Unauthorized("PGASK_API_KEY: unknown, revoked or expired key")
         return principal
 
-    def session(self, principal: Principal | None = None) -> AsyncSession:
-        """A session whose every transaction acts as `principal` (row-level security);
-        None: unscoped, for admins, "no keys configured" and internal work."""
-        return bind_principal(self.sessionmaker(), principal)
-
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
+        """The embedder; ServiceUnavailable with the reason when it did not load."""
+        if self.loaded_embedder is None:
             raise ServiceUnavailable(f"embedding provider unavailable: {self.embedder_error}")
-        return self._embedder
+        return self.loaded_embedder
+
+    def answerer(self, principal: Principal | None = None) -> Answerer:
+        """What /v1/ask, chat completions, MCP and `pgask ask` answer with, searching as
+        `principal` (row-level security)."""
+        return Answerer(
+            self.db, self.embedder, self.chat, AnswerSettings.of(self.settings), principal
+        )
 
     @classmethod
     async def start(
-        cls, settings: Settings, *, load_embedder: bool = True, metrics: Metrics | None = None
+        cls,
+        settings: Settings,
+        *,
+        load_embedder: bool = True,
+        require_embedder: bool = False,
+        metrics: Metrics | None = None,
     ) -> Services:
-        url = await asyncio.to_thread(database_url, settings)
-        engine = create_engine(url, settings)
-        services = cls(settings, url, engine, create_sessionmaker(engine), metrics or Metrics())
+        """`require_embedder`: raise when the embedder cannot load (a command that needs
+        it), instead of starting without it (the server, which reports it on /readyz)."""
+        services = cls(settings, await Database.open(settings), metrics or Metrics())
         if settings.llm_provider == "openai":
             services.chat = ChatModel.from_settings(settings, services.metrics)
         if not load_embedder:
@@ -74,8 +82,11 @@ class Services:
             return services
         try:
             embedder = await asyncio.to_thread(build_embedder, settings)
-            services._embedder = MeteredEmbedder(embedder, services.metrics)
+            services.loaded_embedder = MeteredEmbedder(embedder, services.metrics)
         except PgaskError as exc:
+            if require_embedder:
+                await services.close()
+                raise ServiceUnavailable(f"embedding provider unavailable: {exc}") from exc
             # Keep serving: /healthz stays up and /readyz reports why we are not ready.
             services.embedder_error = str(exc)
             log.error("embedding provider failed to load: %s", exc)
@@ -84,6 +95,6 @@ class Services:
     async def close(self) -> None:
         if self.chat is not None:
             await self.chat.aclose()
-        if self._embedder is not None:
-            await self._embedder.aclose()
-        await self.engine.dispose()
+        if self.loaded_embedder is not None:
+            await self.loaded_embedder.aclose()
+        await self.db.dispose()

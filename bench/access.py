@@ -29,8 +29,8 @@ from app.access import Principal, apply_principal
 from app.collections import create_collection, get_collection
 from app.config import load_settings
 from app.db import migrate
+from app.db.database import Database
 from app.db.embedded import database_url, libpq_url
-from app.db.engine import create_engine, create_sessionmaker
 from app.embeddings.base import ModelSpec
 from app.errors import NotFound
 from app.search.service import SearchRequest, SearchTarget, search
@@ -60,7 +60,8 @@ K = 10
 
 
 def team(rows: int) -> np.ndarray:
-    return np.arange(rows) % 100 == 0
+    mask: np.ndarray = np.arange(rows) % 100 == 0
+    return mask
 
 
 def group(row: int) -> list[str]:
@@ -70,15 +71,16 @@ def group(row: int) -> list[str]:
 
 async def load(dsn: str, settings: Any, rows: int, vectors: np.ndarray) -> SearchTarget:
     """The benchmark's collection: loaded once per data dir, then reused."""
-    engine = create_engine(database_url(settings), settings)
-    async with create_sessionmaker(engine)() as session:
-        try:
-            found = await get_collection(session, f"bench-access-{rows}")
-            return SearchTarget(found.id, 384)
-        except NotFound:
-            collection = await create_collection(session, MINILM, name=f"bench-access-{rows}")
-        finally:
-            await engine.dispose()
+    db = await Database.open(settings)
+    try:
+        async with db.session() as session:
+            try:
+                found = await get_collection(session, f"bench-access-{rows}")
+                return SearchTarget(found.id, 384)
+            except NotFound:
+                collection = await create_collection(session, MINILM, name=f"bench-access-{rows}")
+    finally:
+        await db.dispose()
     conn = await connect(dsn)
     target = Target(collection.id, 384)
     await pgask_bulk_load(conn, target, vectors, maintenance_work_mem_mb=512, access=group)

@@ -53,13 +53,13 @@ async def prepare(data_dir: Path) -> str:
     settings = load_settings(pgask_data_dir=data_dir, _env_file=None)
     services = await Services.start(settings)
     try:
-        migrate.upgrade(services.url)
+        migrate.upgrade(services.db.url)
         conn = await connect(services)
         await load_msmarco(services, conn)
         await conn.close()
     finally:
         await services.close()
-    return services.url.render_as_string(hide_password=False)
+    return services.db.url.render_as_string(hide_password=False)
 
 
 def run(url: str, requests: int) -> list[dict[str, float]]:

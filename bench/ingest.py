@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import MSMARCO, ROOT, machine, package_versions, server_versions
+from bench.common import MSMARCO, ROOT, connect, machine, package_versions, server_versions
 
 CORPUS = MSMARCO / "corpus.jsonl"
 if not os.environ.get("DATABASE_URL"):
@@ -46,8 +46,9 @@ from app.db.embedded import database_url, libpq_url  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from app.services import Services  # noqa: E402
 from ingest.chunker import chunk_blocks  # noqa: E402
+from ingest.context import Ingestion  # noqa: E402
 from ingest.files import load_named  # noqa: E402
-from ingest.pipeline import BATCH_CHUNKS, connect  # noqa: E402
+from ingest.pipeline import BATCH_CHUNKS  # noqa: E402
 from ingest.service import ingest_paths  # noqa: E402
 from ingest.writer import (  # noqa: E402
     ChunkRecord,
@@ -65,7 +66,7 @@ def _machine() -> dict[str, Any]:
 
 
 async def _server_versions(services: Services) -> dict[str, str]:
-    async with await connect(libpq_url(services.url)) as conn:
+    async with await connect(libpq_url(services.db.url)) as conn:
         return await server_versions(conn)
 
 
@@ -80,12 +81,12 @@ def _subset(passages: int, folder: Path) -> Path:
 
 
 async def _fresh(services: Services, model: Any) -> Any:
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         return await create_collection(session, model, name=f"bench-{uuid.uuid4().hex[:8]}")
 
 
 async def _drop(services: Services, name: str) -> None:
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         await delete_collection(session, name)
 
 
@@ -120,7 +121,9 @@ async def end_to_end(
                     run["embed_only_seconds"] = time.perf_counter() - started
                 else:
                     collection = await _fresh(services, embedder)
-                    report, _ = await ingest_paths(services, embedder, collection, [path])
+                    report, _ = await ingest_paths(
+                        Ingestion.of(services.db, services.settings), embedder, collection, [path]
+                    )
                     run["pipeline_seconds"] = time.perf_counter() - started
                     await _drop(services, collection.name)
                     assert report.failed == 0, report.errors[:3]
@@ -158,7 +161,7 @@ async def write_path(services: Services, rows: int, dims: int, repetitions: int)
     for rep in range(repetitions):
         collection = await _fresh(services, ModelSpec("bench", f"random-{dims}", dims))
         target = Target(collection.id, dims, collection.text_config)
-        async with await connect(libpq_url(services.url)) as conn:
+        async with await connect(libpq_url(services.db.url)) as conn:
             started = time.perf_counter()
             await drop_index(conn, target)
             for i in range(0, rows, 1000):

@@ -266,7 +266,7 @@ async def langchain_ingest(
 ) -> None:
     from bench.vs_reingest import stable_id
 
-    store = Langchain(services.url, CountingLangchainEmbeddings(services, count))
+    store = Langchain(services.db.url, CountingLangchainEmbeddings(services, count))
     try:
         if not await table_rows(store.dsn, table):
             await store.create(table, services.embedder.dimensions)
@@ -309,7 +309,7 @@ def llama_ingest(
     services: Services, loop: asyncio.AbstractEventLoop, rows: list[dict[str, Any]], count: Count
 ) -> None:
     """Runs in a worker thread (llama-index's from_documents is synchronous)."""
-    peer = LlamaIndex(services.url)
+    peer = LlamaIndex(services.db.url)
     store = peer._make("bench7_reingest_llamaindex", services.embedder.dimensions)
     docs = [
         LlamaDocument(id_=r["_id"], text=r["text"], metadata={"title": r["title"]}) for r in rows

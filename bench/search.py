@@ -59,14 +59,14 @@ CLUSTERS, SPREAD = 100, 1.0
 
 
 async def connect(services: Services) -> psycopg.AsyncConnection[Any]:
-    dsn = services.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    dsn = services.db.url.render_as_string(hide_password=False).replace("+psycopg", "")
     conn = await psycopg.AsyncConnection.connect(dsn)
     await register_vector_async(conn)
     return conn
 
 
 async def ensure_collection(services: Services, name: str) -> tuple[SearchTarget, bool]:
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         try:
             found = await get_collection(session, name)
             return SearchTarget.of(found), False
@@ -149,7 +149,7 @@ async def quality(services: Services, quick: bool) -> dict[str, Any]:
             f"wv={options.vector_weight:g} wt={options.text_weight:g}"
         ) + (" (default)" if options == HybridOptions() else "")
         runs.append((label, replace(base, hybrid=options), "hybrid"))
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         for label, template, mode in runs:
             scores = await evaluate(
                 session, services.embedder, "bench-msmarco-5k", dataset, [mode], template=template
@@ -269,7 +269,7 @@ async def main() -> None:
     args = parser.parse_args()
     settings = load_settings(pgask_data_dir=args.data_dir, _env_file=None)
     services = await Services.start(settings)
-    migrate.upgrade(services.url)
+    migrate.upgrade(services.db.url)
     try:
         results = {
             "machine": {

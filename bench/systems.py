@@ -80,12 +80,12 @@ class Pgask:
 
     async def _conn(self) -> psycopg.AsyncConnection[Any]:
         if self.conn is None:
-            self.conn = await connect(libpq_url(self.services.url))
+            self.conn = await connect(libpq_url(self.services.db.url))
         return self.conn
 
     async def load(self, table: str, vectors: npt.NDArray[np.float32]) -> None:
         dims = vectors.shape[1]
-        async with self.services.sessionmaker() as session:
+        async with self.services.db.session() as session:
             collection = await create_collection(
                 session, ModelSpec("bench", f"synthetic-{dims}", dims), name=table
             )
@@ -100,7 +100,7 @@ class Pgask:
         await self.load(table, vectors)
 
     async def open(self, table: str, dims: int) -> bool:
-        async with self.services.sessionmaker() as session:
+        async with self.services.db.session() as session:
             try:
                 self.target = SearchTarget.of(await get_collection(session, table))
             except NotFound:
@@ -118,7 +118,7 @@ class Pgask:
         return [int(h.external_id) for h in hits]
 
     async def drop(self, table: str) -> None:
-        async with self.services.sessionmaker() as session:
+        async with self.services.db.session() as session:
             with suppress(NotFound):
                 await delete_collection(session, table)
 
@@ -136,7 +136,11 @@ def make(name: str, services: Services) -> System:
         return Pgask(services)
     from bench import peers  # the `bench` extra
 
-    return peers.Langchain(services.url) if name == "langchain" else peers.LlamaIndex(services.url)
+    return (
+        peers.Langchain(services.db.url)
+        if name == "langchain"
+        else peers.LlamaIndex(services.db.url)
+    )
 
 
 @asynccontextmanager
@@ -148,8 +152,8 @@ async def opened_services(
     settings = load_settings(pgask_data_dir=data_dir, _env_file=None)
     services = await Services.start(settings, load_embedder=load_embedder)
     try:
-        migrate.upgrade(services.url)
-        async with await connect(libpq_url(services.url)) as conn:
+        migrate.upgrade(services.db.url)
+        async with await connect(libpq_url(services.db.url)) as conn:
             server = await server_versions(conn)
         yield services, {"machine": machine(), "versions": {**server, **package_versions(PACKAGES)}}
     finally:

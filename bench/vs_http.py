@@ -43,14 +43,14 @@ async def preload(data_dir: Path, rows: int) -> dict[str, Any]:
     """The collection, loaded once per data dir and size; returns the run's info."""
     async with opened_services(data_dir) as (services, info):
         name = f"{COLLECTION}-{rows}"
-        async with services.sessionmaker() as session:
+        async with services.db.session() as session:
             try:
                 await get_collection(session, name)
                 return info
             except NotFound:
                 collection = await create_collection(session, services.embedder, name=name)
         vectors, _ = synthetic(rows, 0, collection.embedding_dimensions)
-        async with await connect(libpq_url(services.url)) as conn:
+        async with await connect(libpq_url(services.db.url)) as conn:
             mem = services.settings.pgask_ingest_maintenance_work_mem_mb
             target = Target(collection.id, collection.embedding_dimensions)
             await pgask_bulk_load(conn, target, vectors, maintenance_work_mem_mb=mem)

@@ -44,6 +44,7 @@ from app.services import Services
 from bench.common import MSMARCO, Timer, connect, table_rows, write_result
 from bench.systems import opened_services
 from bench.vs_load import parser
+from ingest.context import Ingestion
 from ingest.service import ingest_paths
 
 
@@ -80,7 +81,7 @@ def passages(limit: int) -> list[dict[str, Any]]:
 
 async def pgask_runs(services: Services, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     name = "bench7-reingest"
-    async with services.sessionmaker() as session:
+    async with services.db.session() as session:
         with contextlib.suppress(NotFound):
             await delete_collection(session, name)
         collection = await create_collection(session, services.embedder, name=name)
@@ -92,8 +93,10 @@ async def pgask_runs(services: Services, rows: list[dict[str, Any]]) -> list[dic
             count = Count()
             embedder = CountingEmbedder(services.embedder, count)
             with Timer() as timer:
-                report, _ = await ingest_paths(services, embedder, collection, [path])
-            async with await connect(libpq_url(services.url)) as conn:
+                report, _ = await ingest_paths(
+                    Ingestion.of(services.db, services.settings), embedder, collection, [path]
+                )
+            async with await connect(libpq_url(services.db.url)) as conn:
                 cursor = await conn.execute(
                     "SELECT count(*) FROM chunks WHERE collection_id = %s", (collection.id,)
                 )
@@ -122,7 +125,7 @@ def run_record(
 async def peer_runs(services: Services, name: str, rows: list[dict[str, Any]]) -> list[Any]:
     from bench import peers
 
-    dsn = libpq_url(services.url)
+    dsn = libpq_url(services.db.url)
     runs = []
     loop = asyncio.get_running_loop()
     for attempt in ("first", "re-run"):

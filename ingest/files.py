@@ -1,5 +1,6 @@
-"""Files and folders to ingest: discovery (recursive, `--glob`, hidden and binary files
-skipped and reported, size cap) and loading, one file at a time off the event loop.
+"""Files and folders to ingest: discovery (recursive, `--glob`, size cap; hidden files and
+non-prose ones (images, fonts, archives, binaries: `ingest.filetypes`) skipped and
+reported) and loading, one file at a time off the event loop.
 
 A file's document id is its path relative to the folder it was found under, prefixed with
 that folder's name (`docs/guide/install.md`), so ids do not depend on the working directory.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import InvalidInput
+from ingest.filetypes import is_pdf, looks_binary, skip_reason
 from ingest.loaders import LoadedDocument, file_format, load_file, load_jsonl
 from ingest.pipeline import Failure, Item
 
@@ -38,16 +40,9 @@ class Discovery:
     scopes: list[str] = field(default_factory=list)  # source prefixes --prune may delete under
 
 
-def _is_binary(path: Path) -> bool:
+def _head(path: Path) -> bytes:
     with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if b"\x00" in head:
-        return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 4  # a cut multi-byte character at the end is fine
-    return False
+        return handle.read(_SNIFF_BYTES)
 
 
 def _check_size(entry: FileEntry, max_bytes: int) -> Failure | None:
@@ -98,14 +93,24 @@ def _consider(
     if (too_large := _check_size(entry, max_bytes)) is not None:
         found.failures.append(too_large)
         return
-    if file_format(entry.name) is None and _is_binary(entry.path):
+    head = _head(entry.path)
+    if (reason := skip_reason(entry.name, head)) is not None:
+        found.skipped.append(Failure(entry.name, reason))
+        return
+    if file_format(entry.name) is None and looks_binary(head):
         found.skipped.append(Failure(entry.name, "binary file"))
         return
     found.files.append(entry)
 
 
 def load_named(name: str, data: bytes) -> tuple[list[LoadedDocument], list[Failure]]:
-    """Documents in one file's bytes (any format; unknown extensions read as plain text)."""
+    """Documents in one file's bytes (any format; unknown extensions read as plain text).
+    Images, fonts, archives and other non-prose files are an InvalidInput naming the kind."""
+    head = data[:_SNIFF_BYTES]
+    if (reason := skip_reason(name, head)) is not None:
+        raise InvalidInput(reason)
+    if is_pdf(head):
+        return [load_file(name, data, "pdf")], []
     if file_format(name) == "beir":
         documents, line_errors = load_jsonl(name, data)
         return documents, [Failure(f"{name}: {e.split(':', 1)[0]}", e) for e in line_errors]

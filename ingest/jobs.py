@@ -28,15 +28,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
-from app.config import Settings
-from app.db.embedded import libpq_url
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PgaskError, ServiceUnavailable
-from app.services import Services
+from ingest.context import Ingestion, IngestSettings
 from ingest.files import load_named
 from ingest.loaders import file_format
-from ingest.pipeline import Failure, Item, Report, connect, with_access
+from ingest.pipeline import Failure, Item, Report, with_access
 from ingest.service import build_pipeline
 from ingest.writer import repair_indexes
 
@@ -52,7 +50,7 @@ def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
 
 
 async def create_job(
-    services: Services,
+    ingestion: Ingestion,
     collection: Collection,
     files: Sequence[tuple[str, bytes]],
     access: Sequence[str] = (),
@@ -60,8 +58,8 @@ async def create_job(
     """Queue the files for ingestion into `collection`, in one transaction, unless
     PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
     database until a worker takes them, so an unbounded queue is unbounded disk)."""
-    async with services.sessionmaker() as session:
-        await _check_queue(session, services.settings.pgask_ingest_max_queued_jobs)
+    async with ingestion.db.session() as session:
+        await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
             params={"files": [name for name, _ in files], "access": list(access)},
@@ -91,10 +89,10 @@ async def _check_queue(session: AsyncSession, most: int) -> None:
 
 
 async def get_job(
-    services: Services, job_id: uuid.UUID, principal: Principal | None = None
+    ingestion: Ingestion, job_id: uuid.UUID, principal: Principal | None = None
 ) -> tuple[IngestJob, str]:
     """The job and its collection's name, if `principal` may see that collection."""
-    async with services.session(principal) as session:
+    async with ingestion.db.session(principal=principal) as session:
         row = (
             await session.execute(
                 select(IngestJob, Collection.name)
@@ -142,7 +140,7 @@ class Claimed:
 
 
 async def claim_job(
-    conn: psycopg.AsyncConnection[Any], worker: str, settings: Settings
+    conn: psycopg.AsyncConnection[Any], worker: str, settings: IngestSettings
 ) -> Claimed | None:
     """Take the oldest queued job, or one whose worker died; None when there is none."""
     stale = settings.pgask_job_stale_seconds
@@ -213,7 +211,7 @@ async def _job_items(conn: psycopg.AsyncConnection[Any], job: Claimed) -> AsyncI
 
 
 async def run_job(
-    services: Services,
+    ingestion: Ingestion,
     embedder: Embedder,
     conn: psycopg.AsyncConnection[Any],
     job: Claimed,
@@ -221,15 +219,15 @@ async def run_job(
 ) -> Report:
     """Run a claimed job to the end, keeping its heartbeat and progress fresh."""
     report = Report()
-    async with services.sessionmaker() as session:
+    async with ingestion.db.session() as session:
         collection = await session.get(Collection, job.collection_id)
     if collection is None:  # deleted collections cascade to their jobs; nothing left to do
         return report
-    async with await connect(libpq_url(services.url)) as files_conn:
+    async with ingestion.db.connection(autocommit=True) as files_conn:
         try:
             progressed = asyncio.Event()
             pipeline = await build_pipeline(
-                services,
+                ingestion,
                 embedder,
                 collection,
                 expected_documents=job.total,
@@ -237,7 +235,7 @@ async def run_job(
             )
             report = pipeline.report
             beat = asyncio.create_task(
-                _heartbeat(conn, job, worker, report, services.settings, progressed)
+                _heartbeat(conn, job, worker, report, ingestion.settings, progressed)
             )
             try:
                 report = await pipeline.run(with_access(_job_items(files_conn, job), job.access))
@@ -247,7 +245,7 @@ async def run_job(
         except (PgaskError, psycopg.Error) as exc:
             report.fail(Failure("", f"job failed: {exc}"))
     await _finish(conn, job, worker, report)
-    services.metrics.count_ingest(report)
+    ingestion.count(report)
     return report
 
 
@@ -256,7 +254,7 @@ async def _heartbeat(
     job: Claimed,
     worker: str,
     report: Report,
-    settings: Settings,
+    settings: IngestSettings,
     progressed: asyncio.Event,
 ) -> None:
     """Save progress after each written batch, and at least every heartbeat interval."""
@@ -273,7 +271,7 @@ def worker_name() -> str:
 
 
 async def run_worker(
-    services: Services,
+    ingestion: Ingestion,
     embedder: Embedder,
     stop: asyncio.Event,
     *,
@@ -285,19 +283,19 @@ async def run_worker(
     name, ran = worker_name(), 0
     while not stop.is_set():
         try:
-            async with await connect(libpq_url(services.url)) as conn:
-                await _repair(conn, services)
+            async with ingestion.db.connection(autocommit=True) as conn:
+                await _repair(conn, ingestion.settings)
                 while not stop.is_set():
-                    job = await claim_job(conn, name, services.settings)
+                    job = await claim_job(conn, name, ingestion.settings)
                     if job is None:
                         if until_idle:
                             return ran
                         await _wait(stop, poll_seconds)
                         continue
                     log.info("worker %s runs job %s", name, job.id)
-                    await run_job(services, embedder, conn, job, name)
+                    await run_job(ingestion, embedder, conn, job, name)
                     ran += 1
-        except psycopg.OperationalError as exc:
+        except ServiceUnavailable as exc:
             # The database restarted or the network dropped: reconnect, the job (if any)
             # will be taken over once its heartbeat is stale.
             log.warning("worker %s lost its database connection: %s", name, exc)
@@ -305,11 +303,12 @@ async def run_worker(
     return ran
 
 
-async def _repair(conn: psycopg.AsyncConnection[Any], services: Services) -> None:
+async def _repair(conn: psycopg.AsyncConnection[Any], settings: IngestSettings) -> None:
     """Build back the HNSW indexes killed bulk loads left missing (once per connection)."""
-    mem = services.settings.pgask_ingest_maintenance_work_mem_mb
     try:
-        await repair_indexes(conn, maintenance_work_mem_mb=mem)
+        await repair_indexes(
+            conn, maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb
+        )
     except psycopg.OperationalError:
         raise  # the connection is gone: the worker reconnects
     except psycopg.DatabaseError as exc:  # e.g. out of memory: searches still work, exactly
@@ -324,20 +323,13 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 class BackgroundWorker:
     """The worker `pgask serve` runs inside the server process (PGASK_INGEST_WORKER)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, ingestion: Ingestion, embedder: Embedder) -> None:
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(
-            run_worker(services, services.embedder, self._stop), name="ingest-worker"
+            run_worker(ingestion, embedder, self._stop), name="ingest-worker"
         )
 
     async def stop(self) -> None:
         self._stop.set()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-
-
-def start_ingest_worker(services: Services) -> BackgroundWorker | None:
-    """The in-server worker, unless PGASK_INGEST_WORKER=0 or the embedder did not load."""
-    if not services.settings.pgask_ingest_worker or services.embedder_error is not None:
-        return None
-    return BackgroundWorker(services)

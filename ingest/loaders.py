@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -55,25 +56,13 @@ def decode_text(data: bytes) -> str:
 
 
 def _markdown(text: str) -> tuple[str, list[Block]]:
-    from markdown_it import MarkdownIt
+    from ingest.markdown_text import markdown_sections
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    # markdown-it numbers lines by "\n" alone; str.splitlines would also cut at U+2028 etc.
-    lines = [line + "\n" for line in text.split("\n")]
-    path: list[tuple[int, str]] = []
     blocks: list[Block] = []
     title = ""
-    start = 0  # first source line of the current section's body
-    for i, token in enumerate(tokens):
-        if token.type != "heading_open" or token.map is None:
-            continue
-        _append(blocks, "".join(lines[start : token.map[0]]), path)
-        level = int(token.tag[1:])
-        heading = tokens[i + 1].content.strip()
-        path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, heading)]
-        title = title or (heading if level == 1 else "")
-        start = token.map[1]
-    _append(blocks, "".join(lines[start:]), path)
+    for section in markdown_sections(text):
+        title = title or next((h for lvl, h in section.path if lvl == 1), "")
+        _append(blocks, "\n\n".join(section.parts), section.path)
     return title, blocks
 
 
@@ -82,21 +71,52 @@ def _append(blocks: list[Block], text: str, path: list[tuple[int, str]]) -> None
         blocks.append(Block(text.strip(), SECTION_SEPARATOR.join(h for _, h in path)))
 
 
+# Page furniture, not content: site navigation, headers and footers, sidebars, and the
+# Sphinx "Navigation" bars (`div.related`) and sidebar.
+_HTML_BOILERPLATE = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+]
+_HTML_BOILERPLATE_SELECTORS = (
+    '[role="navigation"], [role="banner"], [role="contentinfo"], '
+    "div.related, div.sphinxsidebar, a.headerlink, .skip-link"
+)
+_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td", "th", "dt", "dd"]
+
+
+def _html_block_text(element: Any) -> str:
+    """A block's text: `<pre>` keeps its line breaks as a fenced code block, the rest is
+    joined words (Sphinx's pilcrow headerlinks already removed)."""
+    if element.name == "pre":
+        code = element.get_text().strip("\n")
+        return f"```\n{code}\n```" if code.strip() else ""
+    return " ".join(element.get_text(" ", strip=True).replace("\u00b6", "").split())
+
+
 def _html(text: str) -> tuple[str, list[Block]]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
+    for tag in [*soup(_HTML_BOILERPLATE), *soup.select(_HTML_BOILERPLATE_SELECTORS)]:
         tag.decompose()
     path: list[tuple[int, str]] = []
     blocks: list[Block] = []
     parts: list[str] = []
     body = soup.body or soup
-    for element in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td"]):
-        if element.find_parent(["p", "li", "pre", "td"]) is not None:
+    for element in body.find_all(_HTML_BLOCKS):
+        if element.find_parent(["p", "li", "pre", "td", "th", "dd"]) is not None:
             continue  # its text is already part of the enclosing block
-        content = element.get_text(" ", strip=True)
+        content = _html_block_text(element)
         if element.name[0] == "h":
             _append(blocks, "\n\n".join(parts), path)
             parts = []
@@ -111,6 +131,15 @@ def _html(text: str) -> tuple[str, list[Block]]:
     return title, blocks
 
 
+# A word broken at a line end ("contain-\ning"): joined when the next line goes on in
+# lower case, so "Jean-\nPaul" keeps its hyphen.
+_HYPHENATED = re.compile(r"(?<=\w)-[ \t]*\n[ \t]*(?=[a-z])")
+
+
+def _pdf_text(text: str) -> str:
+    return _HYPHENATED.sub("", text.replace("\x00", "")).strip()
+
+
 def _pdf(data: bytes) -> tuple[str, list[Block]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -118,10 +147,11 @@ def _pdf(data: bytes) -> tuple[str, list[Block]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [(n, page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
-        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
+        # The PDF's own title when it has one; the caller falls back to the file name.
+        title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"unreadable PDF: {exc}") from exc
-    blocks = [Block(t.replace("\x00", "").strip(), "", n) for n, t in pages if t.strip()]
+    blocks = [Block(_pdf_text(t), "", n) for n, t in pages if t.strip()]
     if not blocks:
         raise InvalidInput("PDF has no text layer (scanned?); OCR it first")
     return title, blocks

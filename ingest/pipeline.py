@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
-from pgvector.psycopg import register_vector_async
 
+from app.db.database import Database
 from app.embeddings.base import Embedder
-from app.errors import InvalidInput, PgaskError, ServiceUnavailable
+from app.errors import InvalidInput, PgaskError
+from app.observability import IngestCounts
 from ingest.chunker import ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
 from ingest.writer import (
@@ -70,13 +71,7 @@ class Plan:
 
 
 @dataclass
-class Report:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-    chunks: int = 0
+class Report(IngestCounts):
     embedded: int = 0
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
@@ -162,16 +157,10 @@ class _Batch:
     chunk_count: int = 0
 
 
-async def connect(dsn: str) -> psycopg.AsyncConnection[Any]:
-    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-    await register_vector_async(conn)
-    return conn
-
-
 class Pipeline:
     def __init__(
         self,
-        dsn: str,
+        db: Database,
         embedder: Embedder,
         plan: Plan,
         *,
@@ -180,7 +169,7 @@ class Pipeline:
     ) -> None:
         """`strict`: raise on the first failure (the HTTP API) instead of reporting it per
         document and going on (the CLI and jobs)."""
-        self.dsn = dsn
+        self.db = db
         self.strict = strict
         self.embedder = embedder
         self.plan = plan
@@ -192,7 +181,12 @@ class Pipeline:
         started = time.perf_counter()
         to_embed: asyncio.Queue[_Batch | None] = asyncio.Queue(QUEUE_DEPTH)
         to_write: asyncio.Queue[_Batch | None] = asyncio.Queue(QUEUE_DEPTH)
-        async with await connect(self.dsn) as lookup, await connect(self.dsn) as writer:
+        # Two pooled connections, each statement or `conn.transaction()` committing alone:
+        # the hash lookups never wait for a batch being written.
+        async with (
+            self.db.connection(autocommit=True) as lookup,
+            self.db.connection(autocommit=True) as writer,
+        ):
             if self.plan.bulk:
                 await drop_index(writer, self.plan.target)
             try:
@@ -201,6 +195,7 @@ class Pipeline:
                     group.create_task(self._write_stage(writer, to_write))
                     await self._prepare_stage(lookup, items, to_embed)
             except ExceptionGroup as failed:
+                # The stage's own error; a database one is converted by `db.connection()`.
                 raise _first_error(failed) from failed
             finally:
                 # Always leave the index in place, even when the load failed half-way.
@@ -353,12 +348,10 @@ class Pipeline:
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
-    """The error to report from a failed stage: ours as they are, the database's converted."""
+    """The first error of a failed stage."""
     first: BaseException = group
     while isinstance(first, BaseExceptionGroup):
         first = first.exceptions[0]
-    if isinstance(first, psycopg.Error):
-        return ServiceUnavailable(f"database error during ingest: {first}")
     return first if isinstance(first, Exception) else RuntimeError(str(first))
 
 

@@ -12,23 +12,12 @@ import psycopg
 from sqlalchemy import func, select
 
 from app.collections import check_compatible
-from app.config import Settings
-from app.db.embedded import libpq_url
 from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
-from app.services import Services
 from ingest.chunker import ModelLimit
+from ingest.context import Ingestion
 from ingest.files import discover, estimate_documents, load_entries
-from ingest.pipeline import (
-    Failure,
-    Item,
-    Pipeline,
-    Plan,
-    ProgressCallback,
-    Report,
-    connect,
-    with_access,
-)
+from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, with_access
 from ingest.writer import Target
 
 
@@ -42,11 +31,11 @@ def model_limit(embedder: Embedder) -> ModelLimit | None:
 
 
 async def make_plan(
-    services: Services, collection: Collection, embedder: Embedder, *, expected_documents: int
+    ingestion: Ingestion, collection: Collection, embedder: Embedder, *, expected_documents: int
 ) -> Plan:
     """Bulk-load (index built after) only a large first load into an empty collection."""
-    settings: Settings = services.settings
-    async with services.sessionmaker() as session:
+    settings = ingestion.settings
+    async with ingestion.db.session() as session:
         stored = await session.scalar(
             select(func.count())
             .select_from(Document)
@@ -63,7 +52,7 @@ async def make_plan(
 
 
 async def build_pipeline(
-    services: Services,
+    ingestion: Ingestion,
     embedder: Embedder,
     collection: Collection,
     *,
@@ -73,13 +62,12 @@ async def build_pipeline(
 ) -> Pipeline:
     """A pipeline into `collection`, after checking the collection pins this embedder."""
     check_compatible(collection, embedder)
-    plan = await make_plan(services, collection, embedder, expected_documents=expected_documents)
-    dsn = libpq_url(services.url)
-    return Pipeline(dsn, embedder, plan, on_progress=on_progress, strict=strict)
+    plan = await make_plan(ingestion, collection, embedder, expected_documents=expected_documents)
+    return Pipeline(ingestion.db, embedder, plan, on_progress=on_progress, strict=strict)
 
 
 async def ingest_paths(
-    services: Services,
+    ingestion: Ingestion,
     embedder: Embedder,
     collection: Collection,
     roots: Sequence[Path],
@@ -92,7 +80,7 @@ async def ingest_paths(
 ) -> tuple[Report, list[Failure]]:
     """Ingest files and folders; returns the report and the skipped (hidden, binary) files.
     `on_start(documents, files)` is told how many documents the files should give."""
-    max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
+    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
     found = discover(roots, glob=glob, max_bytes=max_bytes)
     expected = estimate_documents(found.files)
     if on_start is not None:
@@ -105,12 +93,12 @@ async def ingest_paths(
             yield item
 
     pipeline = await build_pipeline(
-        services, embedder, collection, expected_documents=expected, on_progress=on_progress
+        ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
     )
     report = await pipeline.run(with_access(items(), access))
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
-        async with await connect(libpq_url(services.url)) as conn:
+        async with ingestion.db.connection(autocommit=True) as conn:
             report.deleted = await prune_documents(
                 conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
             )

@@ -29,15 +29,21 @@ if _MODEL.is_dir():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 if _TIKTOKEN.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_TIKTOKEN))
-# Tests never read a developer's .env or talk to a real OpenAI.
-for _name in ("DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "PGASK_API_KEYS"):
+# Tests never read a developer's .env or data dir, nor talk to a real OpenAI.
+for _name in (
+    "DATABASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "PGASK_API_KEYS",
+    "PGASK_DATA_DIR",
+):
     os.environ.pop(_name, None)
 
 from app.collections import create_collection  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
+from app.db.database import Database  # noqa: E402
 from app.db.embedded import database_url  # noqa: E402
-from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.models import Collection  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
@@ -108,12 +114,12 @@ async def conn(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 @pytest.fixture
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(make_url(settings.database_url or ""), settings)
+    db = Database(make_url(settings.database_url or ""), settings)
     try:
-        async with create_sessionmaker(engine)() as db_session:
+        async with db.session() as db_session:
             yield db_session
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 @pytest.fixture

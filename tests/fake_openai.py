@@ -252,7 +252,7 @@ class FakeOpenAI:
             )
         return None
 
-    def _embed_body(self, body: dict[str, Any], model: str, reply: Reply) -> Any:
+    def _embed_body(self, body: dict[str, Any], model: str, _reply: Reply) -> Any:
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not texts or not all(isinstance(text, str) and text for text in texts):
@@ -327,7 +327,7 @@ async def stream_events(
     chunks: list[str],
     reply: Reply,
     usage: dict[str, int] | None,
-    on_end: Callable[[str], None] = lambda outcome: None,
+    on_end: Callable[[str], None],
 ) -> AsyncIterator[bytes]:
     """OpenAI's chat.completion.chunk SSE stream; `on_end` learns how it ended."""
 

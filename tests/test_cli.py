@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,30 +16,21 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.db.migrate import head_revision
-
-PGASK = [sys.executable, "-m", "app"]
-
-
-def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        PGASK + args, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+from tests.cli import PGASK, env_without_pgask_settings, pgask
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """A private data dir: these tests start their own embedded server, as a user would."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
-    env["PGASK_DATA_DIR"] = str(tmp_path / "data")
-    return env
+    return env_without_pgask_settings(PGASK_DATA_DIR=str(tmp_path / "data"))
 
 
 def test_db_upgrade_then_collections(cli_env: dict[str, str]) -> None:
-    upgraded = run(["db", "upgrade"], cli_env)
+    upgraded = pgask(["db", "upgrade"], cli_env)
     assert upgraded.returncode == 0, upgraded.stderr
     head = head_revision(make_url("postgresql://unused/x"))
     assert f"database at revision {head}" in upgraded.stdout
-    listed = run(["collections", "--json"], cli_env)
+    listed = pgask(["collections", "--json"], cli_env)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == {"collections": []}
 
@@ -53,7 +42,7 @@ def test_db_upgrade_then_collections(cli_env: dict[str, str]) -> None:
 def test_bad_setting_is_one_line_and_nonzero(
     cli_env: dict[str, str], variable: str, value: str
 ) -> None:
-    result = run(["collections"], {**cli_env, variable: value})
+    result = pgask(["collections"], {**cli_env, variable: value})
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -144,7 +133,7 @@ def test_a_killed_process_does_not_keep_the_embedded_postgres_running(
         killed.kill()
         killed.wait(timeout=30)
     assert postmaster.exists()  # still running, with a dead user on its list
-    listed = run(["collections", "--json"], cli_env)
+    listed = pgask(["collections", "--json"], cli_env)
     assert listed.returncode == 0, listed.stderr
     _wait_stopped(postmaster)
 
@@ -157,7 +146,7 @@ def _wait_stopped(postmaster: Path) -> None:
 
 
 def test_serve_refuses_a_public_address_without_keys(cli_env: dict[str, str]) -> None:
-    result = run(["serve", "--host", "0.0.0.0", "--port", str(_free_port())], cli_env)
+    result = pgask(["serve", "--host", "0.0.0.0", "--port", str(_free_port())], cli_env)
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("pgask: error: PGASK_HOST: refusing to listen on 0.0.0.0")

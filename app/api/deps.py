@@ -12,6 +12,7 @@ from app.access import Principal
 from app.config import Settings
 from app.embeddings import Embedder
 from app.services import Services
+from ingest.context import Ingestion
 
 
 def get_services(request: Request) -> Services:
@@ -19,7 +20,13 @@ def get_services(request: Request) -> Services:
     return services
 
 
+def get_ingestion(request: Request) -> Ingestion:
+    ingestion: Ingestion = request.app.state.ingestion
+    return ingestion
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+IngestionDep = Annotated[Ingestion, Depends(get_ingestion)]
 
 
 def get_settings_dep(services: ServicesDep) -> Settings:
@@ -43,7 +50,7 @@ def actor(principal: Principal | None) -> str | None:
 async def get_session(
     services: ServicesDep, principal: PrincipalDep
 ) -> AsyncIterator[AsyncSession]:
-    async with services.session(principal) as session:
+    async with services.db.session(principal=principal) as session:
         yield session
 
 

@@ -3,7 +3,6 @@ the request body limit, and API-key authentication."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -12,36 +11,15 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.access import Principal, Role
-from app.api.problems import error_body
-from app.auth import path_collection, required_role
-from app.errors import NotFound
+from app.api.problems import error_response
+from app.auth import authorize, bearer_token, required_role
+from app.errors import PayloadTooLarge, PgaskError
 from app.keys import KeyStore
 from app.observability import Metrics, request_id_var
 
 log = logging.getLogger("pgask.access")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-async def send_problem(
-    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> None:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    await send_json(send, status, body, headers)
-
-
-async def send_json(
-    send: Send, status: int, payload: dict[str, object], headers: dict[str, str] | None = None
-) -> None:
-    body = json.dumps(payload).encode()
-    raw_headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -120,7 +98,9 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_problem(send, 413, "Payload too large", self._detail())
+            await error_response(PayloadTooLarge(self._detail()), scope["path"])(
+                scope, receive, send
+            )
             return
         received = 0
 
@@ -130,9 +110,10 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # FastAPI re-raises HTTPExceptions from body reading (others become
-                    # 400s); the problem+json handler renders it.
-                    raise HTTPException(413, self._detail())
+                    # FastAPI lets only HTTPExceptions out of reading the body (others
+                    # become 400s); the handler renders the PgaskError that caused it.
+                    too_large = PayloadTooLarge(self._detail())
+                    raise HTTPException(413, too_large.detail) from too_large
             return message
 
         await self.app(scope, limited_receive, send)
@@ -159,34 +140,11 @@ class AuthMiddleware:
         if keys is None or role is None or not await keys.configured():
             await self.app(scope, receive, send)
             return
-        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        principal = await keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-        if principal is None:
-            await send_problem(
-                send,
-                401,
-                "Unauthorized",
-                "send a valid API key as 'Authorization: Bearer <key>'",
-                {"www-authenticate": 'Bearer realm="pgask"'},
-            )
-            return
-        if not principal.may(role):
-            await _refuse(scope, send, principal, role)
+        try:
+            principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
+            authorize(principal, role, scope["path"])
+        except PgaskError as error:
+            await error_response(error, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
-
-
-async def _refuse(scope: Scope, send: Send, principal: Principal, role: Role) -> None:
-    collection = path_collection(scope["path"])
-    if collection is not None and not principal.sees_collection(collection):
-        # The same answer as for a collection that does not exist: no existence leak.
-        body = error_body(NotFound(f"collection {collection!r} does not exist"), scope["path"])
-        await send_json(send, 404, body)
-        return
-    await send_problem(
-        send,
-        403,
-        "Forbidden",
-        f"key {principal.name!r} has role {principal.role}; this needs {role}",
-    )

@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import PgaskError
+from app.db.errors import convert
+from app.errors import InvalidInput, PgaskError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -33,38 +34,41 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    request: Request, *, status: int, type_: str, title: str, detail: str, **extra: Any
+    instance: str, *, status: int, type_: str, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
+    """A problem+json response; `instance` is the request's path."""
     body: dict[str, Any] = {
         "type": type_,
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def error_body(exc: PgaskError, instance: str) -> dict[str, Any]:
-    """The problem document of one of our errors (also sent by the auth middleware, whose
-    404 for an out-of-scope collection must be byte for byte a route's 404)."""
-    return {
-        "type": f"urn:pgask:{exc.type}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-        "instance": instance,
-        **exc.extra,
-    }
+def error_response(error: PgaskError, instance: str) -> JSONResponse:
+    """A PgaskError as problem+json, for exception handlers and pure ASGI middleware alike
+    (a response is itself an ASGI app: `await error_response(...)(scope, receive, send)`)."""
+    response = problem_response(
+        instance,
+        status=error.status,
+        type_=f"urn:pgask:{error.type}",
+        title=error.title,
+        detail=error.detail,
+        **error.extra,
+    )
+    if isinstance(error, Unauthorized):  # RFC 9110: a 401 names the scheme to use
+        response.headers["www-authenticate"] = 'Bearer realm="pgask"'
+    return response
 
 
 def _pgask_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PgaskError)
     if exc.status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc.detail)
-    body = error_body(exc, request.url.path)
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
+    return error_response(exc, request.url.path)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -75,20 +79,16 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
-    return problem_response(
-        request,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=f"{where}: {first['msg']}" if where else str(first["msg"]),
-        errors=errors,
-    )
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return error_response(InvalidInput(detail, errors=errors), request.url.path)
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, PgaskError):  # raised while FastAPI read the body (middleware)
+        return _pgask_error(request, exc.__cause__)
     response = problem_response(
-        request,
+        request.url.path,
         status=exc.status_code,
         type_="about:blank",
         title=_reason(exc.status_code),
@@ -100,38 +100,18 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        request,
-        status=503,
-        type_="urn:pgask:service-unavailable",
-        title="Service unavailable",
-        detail="the database is unavailable; retry shortly",
-    )
+    """A psycopg or SQLAlchemy error that reached a route (the ORM session, or the raw
+    search connection under it), converted as everywhere else by `app.db.errors`."""
+    mapped = convert(exc)
+    if mapped is None:
+        return _unexpected_error(request, exc)
+    return _pgask_error(request, mapped)  # logs the 5xx ones
 
 
-def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    # A value PostgreSQL cannot hold (a NUL character in text, a number out of range) that
-    # no schema caught: still the request's fault, and nothing was stored.
-    cause = exc.orig if isinstance(exc, DataError) else exc
-    return problem_response(
-        request,
-        status=422,
-        type_="urn:pgask:invalid-input",
-        title="Invalid input",
-        detail=f"the database refused a value: {str(cause).splitlines()[0][:300]}",
-    )
-
-
-def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     log.exception("unhandled error during %s %s", request.method, request.url.path)
-    return problem_response(
-        request,
-        status=500,
-        type_="urn:pgask:internal-error",
-        title="Internal error",
-        detail="an unexpected error occurred; the server log has the details",
-    )
+    unexpected = PgaskError("an unexpected error occurred; the server log has the details")
+    return error_response(unexpected, request.url.path)
 
 
 def _reason(status: int) -> str:
@@ -145,10 +125,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PgaskError, _pgask_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(psycopg.DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(psycopg.Error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

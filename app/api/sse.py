@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from fastapi.responses import StreamingResponse
+
+from app.rag.events import AnswerEvent, ErrorEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,9 @@ def stream_doc(*events: str) -> dict[str, Any]:
     return {"text/event-stream": {"schema": schema}}
 
 
-def format_event(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+def format_event(event: AnswerEvent) -> str:
+    """An answer event as SSE: its name, and its fields as the JSON data."""
+    return f"event: {event.name}\ndata: {json.dumps(asdict(event), default=str)}\n\n"
 
 
 async def _guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -42,7 +46,7 @@ async def _guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:
     except Exception:
         log.exception("stream failed after it started")
         yield format_event(
-            "error", {"status": 500, "title": "Internal error", "detail": "the answer failed"}
+            ErrorEvent(status=500, title="Internal error", detail="the answer failed")
         )
 
 

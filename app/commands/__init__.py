@@ -1,1 +1,1 @@
-"""CLI commands, one module per area; each registers itself on `app.cli.app`."""
+"""CLI commands, one module per area; `app/cli.py` assembles them."""

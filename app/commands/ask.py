@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated, assert_never
 
 import typer
 
 from app.api.schemas.ask import AskOut
-from app.cli import JsonOption, app, console, print_json, run_async
-from app.commands.search import CollectionOption, parse_filter
+from app.commands import common
+from app.commands.common import CollectionOption, JsonOption
+from app.commands.search import parse_filter
 from app.config import Settings
 from app.errors import UpstreamError
+from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.service import Answerer, AskRequest
+from app.rag.sources import Source
 from app.search.service import Mode
-from app.services import Services
 
 
-@app.command("ask")
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="The question")],
     collection: CollectionOption,
@@ -25,6 +26,15 @@ def ask_cmd(
     mode: Annotated[Mode, typer.Option(help="vector, text or hybrid")] = "hybrid",
     filter_json: Annotated[
         str | None, typer.Option("--filter", help='e.g. \'{"lang": "en"}\'')
+    ] = None,
+    max_per_document: Annotated[
+        int | None,
+        typer.Option(
+            "--max-per-document",
+            min=0,
+            max=50,
+            help="Most sources from one document (0: no cap; default: PGASK_ASK_MAX_PER_DOCUMENT)",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -35,54 +45,57 @@ def ask_cmd(
         k=k,
         mode=mode,
         filter=parse_filter(filter_json),
+        max_per_document=max_per_document,
     )
 
     async def run(settings: Settings) -> None:
-        services = await Services.start(settings)
-        try:
-            answerer = Answerer(services, services.chat, await services.cli_principal())
+        async with common.started(settings) as services:
+            answerer = services.answerer(await services.cli_principal())
             if as_json:
-                print_json(AskOut.from_answer(await answerer.answer(request)).model_dump())
+                common.print_json(
+                    AskOut.model_validate(await answerer.answer(request)).model_dump()
+                )
             else:
                 await _stream(answerer, request)
-        finally:
-            await services.close()
 
-    run_async(run)
+    common.run_async(run)
 
 
 async def _stream(answerer: Answerer, request: AskRequest) -> None:
-    sources: list[dict[str, Any]] = []
-    async for event, data in answerer.stream(request):
-        if event == "sources":
-            sources = data["sources"]
-        elif event == "delta":
-            sys.stdout.write(data["text"])
-            sys.stdout.flush()
-        elif event == "error":
-            sys.stdout.write("\n")
-            raise UpstreamError(data["detail"])
-        elif event == "done":
-            sys.stdout.write("\n\n")
-            _print_sources(sources, {c["n"] for c in data["citations"]})
-            timings = data["timings"]
-            console.print(
-                f"{len(sources)} sources, {len(data['citations'])} cited · "
-                + " · ".join(
-                    f"{name.removesuffix('_ms')} {ms:.0f} ms" for name, ms in timings.items()
-                ),
-                style="dim",
-                highlight=False,
-            )
+    sources: list[Source] = []
+    async for event in answerer.stream(request):
+        match event:
+            case SourcesEvent():
+                sources = event.sources
+            case DeltaEvent():
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            case ErrorEvent():
+                sys.stdout.write("\n")
+                raise UpstreamError(event.detail)
+            case DoneEvent():
+                sys.stdout.write("\n\n")
+                _print_sources(sources, {c.n for c in event.citations})
+                common.console.print(
+                    f"{len(sources)} sources, {len(event.citations)} cited · "
+                    + " · ".join(
+                        f"{name.removesuffix('_ms')} {ms:.0f} ms"
+                        for name, ms in event.timings.items()
+                    ),
+                    style="dim",
+                    highlight=False,
+                )
+            case _:
+                assert_never(event)  # a new kind of event must be handled here
 
 
-def _print_sources(sources: list[dict[str, Any]], cited: set[int]) -> None:
+def _print_sources(sources: list[Source], cited: set[int]) -> None:
     for source in sources:
-        where = " > ".join(p for p in (source["source"], source["section"]) if p)
-        page = f", page {source['page']}" if source["page"] else ""
-        mark = "*" if source["n"] in cited else " "
-        console.print(
-            f"{mark}[{source['n']}] {source['title'] or source['source']} ({where}{page})",
+        where = " > ".join(p for p in (source.source, source.section) if p)
+        page = f", page {source.page}" if source.page else ""
+        mark = "*" if source.n in cited else " "
+        common.console.print(
+            f"{mark}[{source.n}] {source.title or source.source} ({where}{page})",
             markup=False,
             highlight=False,
         )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,43 +20,31 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.cli import JsonOption, app, print_json, run_async
+from app.collections import create_collection, get_collection
+from app.commands.common import JsonOption, print_json, run_async, started
 from app.config import Settings
+from app.db.models import Collection
+from app.embeddings import Embedder
 from app.errors import Conflict, NotFound
-
-if TYPE_CHECKING:
-    from app.db.models import Collection
-    from app.services import Services
+from app.keys import parse_groups
+from ingest.context import Ingestion
+from ingest.jobs import run_worker
+from ingest.service import ingest_paths
 
 err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
 
 
-async def _start(settings: Settings) -> Services:
-    """Services with the embedder loaded, on a migrated database."""
-    from app.db import migrate
-    from app.db.embedded import database_url
-    from app.services import Services
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per step otherwise
-    if settings.pgask_auto_migrate:
-        url = await asyncio.to_thread(database_url, settings)
-        await asyncio.to_thread(migrate.upgrade, url)
-    services = await Services.start(settings)
-    services.embedder  # noqa: B018 - raises ServiceUnavailable with the reason, if not loaded
-    return services
-
-
-async def _collection(services: Services, name: str) -> tuple[Collection, bool]:
+async def _collection(
+    ingestion: Ingestion, embedder: Embedder, name: str
+) -> tuple[Collection, bool]:
     """The collection, created with the configured model if it does not exist yet."""
-    from app.collections import create_collection, get_collection
-
-    async with services.sessionmaker() as session:
+    async with ingestion.db.session() as session:
         try:
             return await get_collection(session, name), False
         except NotFound:
             pass
         try:
-            return await create_collection(session, services.embedder, name=name), True
+            return await create_collection(session, embedder, name=name), True
         except Conflict:  # created by a concurrent ingest a moment ago
             return await get_collection(session, name), False
 
@@ -79,7 +66,7 @@ class _Bar:
         self.task: TaskID | None = None
         self.started = time.perf_counter()
 
-    def start(self, documents: int, files: int) -> None:
+    def start(self, documents: int, _files: int) -> None:
         self.progress.start()
         self.task = self.progress.add_task("ingest", total=documents, chunks=0, rate=0.0)
 
@@ -97,7 +84,6 @@ class _Bar:
         self.progress.stop()
 
 
-@app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive)")],
     collection: Annotated[str, typer.Option("--collection", "-c", help="Collection name")],
@@ -116,32 +102,29 @@ def ingest(
 
     Unchanged documents are skipped without embedding; changed ones are replaced atomically.
     """
-    from app.keys import parse_groups
-    from ingest.service import ingest_paths
-
     groups = parse_groups(access, "--access")
     bar = _Bar(enabled=err_console.is_terminal and not as_json)
 
     async def go(settings: Settings) -> tuple[Any, Any, bool]:
-        services = await _start(settings)
-        try:
-            coll, created = await _collection(services, collection)
-            if created and not as_json:
-                err_console.print(f"created collection {collection!r}")
-            report, skipped = await ingest_paths(
-                services,
-                services.embedder,
-                coll,
-                paths,
-                glob=glob,
-                prune=prune,
-                access=groups,
-                on_start=bar.start,
-                on_progress=bar.update,
-            )
-        finally:
-            bar.stop()
-            await services.close()
+        async with started(settings, migrated=True) as services:
+            ingestion = Ingestion.of(services.db, settings)
+            try:
+                coll, created = await _collection(ingestion, services.embedder, collection)
+                if created and not as_json:
+                    err_console.print(f"created collection {collection!r}")
+                report, skipped = await ingest_paths(
+                    ingestion,
+                    services.embedder,
+                    coll,
+                    paths,
+                    glob=glob,
+                    prune=prune,
+                    access=groups,
+                    on_start=bar.start,
+                    on_progress=bar.update,
+                )
+            finally:
+                bar.stop()
         return report, skipped, created
 
     report, skipped, created = run_async(go)
@@ -165,22 +148,18 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
 def worker() -> None:
     """Run ingest jobs (uploaded files) from the database until stopped (Ctrl-C)."""
-    from ingest.jobs import run_worker
 
     async def go(settings: Settings) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        services = await _start(settings)
-        err_console.print("worker waiting for ingest jobs (Ctrl-C stops)")
-        try:
-            return await run_worker(services, services.embedder, stop)
-        finally:
-            await services.close()
+        async with started(settings, migrated=True) as services:
+            err_console.print("worker waiting for ingest jobs (Ctrl-C stops)")
+            ingestion = Ingestion.of(services.db, settings)
+            return await run_worker(ingestion, services.embedder, stop)
 
     ran = run_async(go)
     sys.stdout.write(f"worker stopped after {ran} jobs\n")

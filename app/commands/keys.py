@@ -5,34 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.audit import recent
+from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+from app.keys import KeySpec, create_key, list_keys, revoke_key
 
 T = TypeVar("T")
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
 
 
 def _with_session(work: Callable[[AsyncSession, str | None], Awaitable[T]]) -> T:
     """Run `work(session, actor)` on an unscoped session; the actor is PGASK_API_KEY's name."""
-    from app.services import Services
 
     async def run(settings: Settings) -> T:
-        services = await Services.start(settings, load_embedder=False)
-        try:
+        async with started(settings, embedder=False, migrated=True) as services:
             principal = await services.cli_principal()
-            async with services.session() as session:
+            async with services.db.session() as session:
                 return await work(session, principal.name if principal else None)
-        finally:
-            await services.close()
 
     return run_async(run)
 
@@ -53,8 +48,6 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a key and print its secret: shown this once, stored nowhere."""
-    from app.keys import KeySpec, create_key
-
     spec = KeySpec(name, role, collection or None, group or [], expires_in)
     created = _with_session(lambda session, actor: create_key(session, spec, actor))
     if as_json:
@@ -67,8 +60,6 @@ def create(
 @keys_app.command("list")
 def list_cmd(as_json: JsonOption = False) -> None:
     """List keys (never their secrets)."""
-    from app.keys import list_keys
-
     infos = _with_session(lambda session, _actor: list_keys(session))
     if as_json:
         print_json({"keys": [asdict(i) for i in infos]})
@@ -88,20 +79,15 @@ def list_cmd(as_json: JsonOption = False) -> None:
 @keys_app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
     """Revoke a key: every server refuses it within 2 seconds."""
-    from app.keys import revoke_key
-
     _with_session(lambda session, actor: revoke_key(session, name, actor))
     console.print(f"key {name!r} revoked")
 
 
-@app.command("audit")
 def audit_cmd(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many events")] = 100,
     as_json: JsonOption = False,
 ) -> None:
     """The latest administrative actions, newest first."""
-    from app.audit import recent
-
     events = _with_session(lambda session, _actor: recent(session, limit))
     if as_json:
         print_json({"events": [asdict(e) for e in events]})

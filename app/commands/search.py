@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,13 +11,36 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from app.cli import JsonOption, app, console, print_json, run_async
+from app.commands.common import (
+    CollectionOption,
+    JsonOption,
+    console,
+    print_json,
+    run_async,
+    started,
+)
 from app.config import Settings
 from app.errors import InvalidInput
-from app.search.service import MAX_K, Mode, SearchRequest, SearchResult, run_search
-from app.services import Services
+from app.search.beir import load_dataset
+from app.search.evaluate import EVAL_DEPTH, evaluate
+from app.search.service import (
+    MAX_K,
+    Mode,
+    SearchRequest,
+    SearchResult,
+    per_document_cap,
+    run_search,
+)
 
-CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
+MaxPerDocumentOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-per-document",
+        min=0,
+        max=MAX_K,
+        help="Most hits from one document (0: no cap; default: PGASK_SEARCH_MAX_PER_DOCUMENT)",
+    ),
+]
 
 
 def parse_filter(text: str | None) -> dict[str, Any] | None:
@@ -31,7 +55,6 @@ def parse_filter(text: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-@app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="What to look for")],
     collection: CollectionOption,
@@ -40,18 +63,19 @@ def search_cmd(
     filter_json: Annotated[
         str | None, typer.Option("--filter", help='e.g. \'{"year": {"$gte": 2020}}\'')
     ] = None,
+    max_per_document: MaxPerDocumentOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Search a collection and print the ranked chunks."""
     request = SearchRequest(mode, k=k, query=query, filter=parse_filter(filter_json))
 
     async def run(settings: Settings) -> SearchResult:
-        services = await Services.start(settings)
-        try:
-            async with services.session(await services.cli_principal()) as session:
-                return await run_search(session, services.embedder, collection, request)
-        finally:
-            await services.close()
+        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        request_capped = replace(request, max_per_document=cap)
+        async with started(settings) as services:
+            principal = await services.cli_principal()
+            async with services.db.session(principal=principal) as session:
+                return await run_search(session, services.embedder, collection, request_capped)
 
     result = run_async(run)
     if as_json:
@@ -81,38 +105,34 @@ def search_cmd(
     )
 
 
-@app.command("eval")
 def eval_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="BEIR folder: queries.jsonl, qrels/")],
     collection: CollectionOption,
     mode: Annotated[
         list[str] | None, typer.Option(help="vector, text or hybrid; repeat it (default: all)")
     ] = None,
+    max_per_document: MaxPerDocumentOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score search on a BEIR data set: nDCG@10, recall@10, recall@100, MRR@10 per mode."""
-    from app.search.beir import load_dataset
-    from app.search.evaluate import evaluate
-
     modes = _modes(mode)
     dataset = load_dataset(dataset_dir)
 
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
-        services = await Services.start(settings)
-        try:
+        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        template = SearchRequest("vector", k=EVAL_DEPTH, include_text=False, max_per_document=cap)
+        async with started(settings) as services, services.db.session() as session:
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("evaluating", total=len(dataset.judged))
-                async with services.sessionmaker() as session:
-                    return await evaluate(
-                        session,
-                        services.embedder,
-                        collection,
-                        dataset,
-                        modes,
-                        on_query=lambda: progress.advance(task),
-                    )
-        finally:
-            await services.close()
+                return await evaluate(
+                    session,
+                    services.embedder,
+                    collection,
+                    dataset,
+                    modes,
+                    template=template,
+                    on_query=lambda: progress.advance(task),
+                )
 
     scores = run_async(run)
     if as_json:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from app.embeddings.base import Embedder, Vectors, unit_rows
+from app.embeddings.base import Embedder, Vectors, first_row, unit_rows
 from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
@@ -69,8 +69,7 @@ class LocalEmbedder(Embedder):
                 specific_model_path=str(model_path) if model_path else None,
             )
         except Exception as exc:  # fastembed raises ValueError/OSError/hub errors alike
-            where = f" from {model_path}" if model_path else ""
-            raise ConfigError(f"EMBEDDING_MODEL: cannot load {model!r}{where}: {exc}") from exc
+            raise ConfigError(_load_error(model, model_path, exc)) from exc
         self.dimensions = self._model.embedding_size
         tokenizer = _tokenizer_of(self._model)
         truncation = tokenizer.truncation or {}
@@ -97,7 +96,7 @@ class LocalEmbedder(Embedder):
         return await asyncio.to_thread(self._embed, list(texts), "document")
 
     async def embed_query(self, text: str) -> Vectors:
-        return (await asyncio.to_thread(self._embed, [text], "query"))[0]
+        return first_row(await asyncio.to_thread(self._embed, [text], "query"))
 
     def _embed(self, texts: list[str], kind: str) -> Vectors:
         lengths = np.array([len(e.ids) for e in self._counter.encode_batch(texts)])
@@ -136,6 +135,17 @@ class LocalEmbedder(Embedder):
             longest,
             limit,
         )
+
+
+def _load_error(model: str, model_path: Path | None, exc: Exception) -> str:
+    """Names the setting to change: offline, fastembed's own message ("Could not load model
+    ... from any source") does not say that EMBEDDING_MODEL_PATH is the way out."""
+    if model_path is not None:
+        return f"EMBEDDING_MODEL_PATH={model_path}: cannot load {model!r} from it: {exc}"
+    return (
+        f"EMBEDDING_MODEL: cannot load {model!r}: {exc}. Without network access, set "
+        "EMBEDDING_MODEL_PATH to a folder holding the model's ONNX files"
+    )
 
 
 def _tokenizer_of(embedding: Any) -> Tokenizer:

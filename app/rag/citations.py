@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.rag.sources import Source
+from app.rag.sources import Numbered, Source
+from app.search.passage import Passage
 
 log = logging.getLogger(__name__)
 
@@ -15,16 +16,9 @@ log = logging.getLogger(__name__)
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,-]\s*\d{1,3})*)\]")
 
 
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    chunk_id: int
-    document_id: int
-    title: str
-    source: str
-    section: str
-    page: int | None
-    quote: str
+@dataclass(frozen=True, kw_only=True)
+class Citation(Passage, Numbered):  # `n` first, as in `Source`
+    quote: str  # the cited source's text
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -49,16 +43,5 @@ def parse_citations(answer: str, sources: Sequence[Source]) -> list[Citation]:
         if source is None:
             log.warning("answer cites [%d], which is not one of the %d sources", n, len(sources))
             continue
-        citations.append(
-            Citation(
-                n,
-                source.chunk_id,
-                source.document_id,
-                source.title,
-                source.source,
-                source.section,
-                source.page,
-                source.text,
-            )
-        )
+        citations.append(Citation(n=n, quote=source.text, **source.passage_fields()))
     return citations

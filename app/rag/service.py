@@ -14,14 +14,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.access import Principal
+from app.config import Settings
+from app.db.database import Database
+from app.embeddings import Embedder
 from app.errors import InvalidInput, PgaskError, UpstreamError
 from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
+from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
-from app.search.service import Mode, SearchRequest, run_search
-from app.services import Services
+from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ class AskRequest:
     mode: Mode = "hybrid"
     filter: dict[str, Any] | None = None
     history: Sequence[dict[str, str]] = ()
+    #: most sources from one document; None: PGASK_ASK_MAX_PER_DOCUMENT, 0: no cap
+    max_per_document: int | None = None
     rewrite: bool = True
 
 
@@ -64,41 +69,67 @@ class Answer:
     dropped_sources: int = 0
 
 
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The few settings answering reads (from `Settings`, by the same names)."""
+
+    llm_context_tokens: int
+    llm_answer_tokens: int
+    pgask_ask_max_per_document: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> AnswerSettings:
+        return cls(
+            llm_context_tokens=settings.llm_context_tokens,
+            llm_answer_tokens=settings.llm_answer_tokens,
+            pgask_ask_max_per_document=settings.pgask_ask_max_per_document,
+        )
+
+
 def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
     return [asdict(s) for s in sources]
 
 
 class Answerer:
+    """Answers questions over one database with one embedder; `chat` None: extractive.
+    Its searches act as `principal` (row-level security; None: unscoped)."""
+
     def __init__(
-        self, services: Services, chat: ChatModel | None, principal: Principal | None = None
+        self,
+        db: Database,
+        embedder: Embedder,
+        chat: ChatModel | None,
+        settings: AnswerSettings,
+        principal: Principal | None = None,
     ) -> None:
-        self.services = services
+        self.db = db
+        self.embedder = embedder
         self.chat = chat
+        self.settings = settings
         self.principal = principal
 
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
-        async with self.services.session(self.principal) as session:
+        async with self.db.session(principal=self.principal) as session:
             result = await run_search(
                 session,
-                self.services.embedder,
+                self.embedder,
                 request.collection,
-                SearchRequest(mode=request.mode, k=request.k, query=query, filter=request.filter),
+                SearchRequest(
+                    mode=request.mode,
+                    k=request.k,
+                    query=query,
+                    filter=request.filter,
+                    max_per_document=per_document_cap(
+                        request.max_per_document,
+                        self.settings.pgask_ask_max_per_document,
+                    ),
+                ),
             )
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [
-            Source(
-                n,
-                h.chunk_id,
-                h.document_id,
-                h.title,
-                h.source,
-                h.section,
-                h.page,
-                h.text or "",
-                h.score,
-            )
+            Source(n=n, text=h.text or "", score=h.score, **h.passage_fields())
             for n, h in enumerate(result.hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)
@@ -122,7 +153,7 @@ class Answerer:
         return (query, True) if query else (request.question, False)
 
     def prompt(self, request: AskRequest, retrieval: Retrieval) -> Prompt:
-        settings = self.services.settings
+        settings = self.settings
         try:
             return build_prompt(
                 request.question,
@@ -173,8 +204,8 @@ class Answerer:
             dropped_sources=dropped,
         )
 
-    async def stream(self, request: AskRequest) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """(event, data) pairs: sources, then deltas, then done, or error."""
+    async def stream(self, request: AskRequest) -> AsyncIterator[AnswerEvent]:
+        """Sources, then deltas, then done, or error (app/rag/events.py)."""
         retrieval = await self.retrieve(request)
         if self.chat is None:
             answer = self._finish(
@@ -183,13 +214,13 @@ class Answerer:
                 generated=False,
                 dropped=0,
             )
-            yield "sources", sources_event(retrieval, generated=False)
-            yield "delta", {"text": answer.answer}
-            yield "done", done_event(answer)
+            yield sources_event(retrieval, generated=False)
+            yield DeltaEvent(answer.answer)
+            yield done_event(answer)
             return
         prompt = self.prompt(request, retrieval)
         retrieval.sources = prompt.sources
-        yield "sources", sources_event(retrieval, generated=True)
+        yield sources_event(retrieval, generated=True)
         started = time.perf_counter()
         text, usage = "", Usage()
         try:
@@ -198,32 +229,32 @@ class Answerer:
                     usage = piece
                 else:
                     text += piece
-                    yield "delta", {"text": piece}
+                    yield DeltaEvent(piece)
         except UpstreamError as exc:
-            yield "error", {"status": exc.status, "title": exc.title, "detail": exc.detail}
+            yield ErrorEvent.of(exc)
             return
         retrieval.timings["llm_ms"] = (time.perf_counter() - started) * 1000
         answer = self._finish(
             retrieval, Completion(text, usage), generated=True, dropped=prompt.dropped
         )
-        yield "done", done_event(answer)
+        yield done_event(answer)
 
 
-def sources_event(retrieval: Retrieval, *, generated: bool) -> dict[str, Any]:
-    return {
-        "sources": sources_payload(retrieval.sources),
-        "search_query": retrieval.query,
-        "rewritten": retrieval.rewritten,
-        "generated": generated,
-    }
+def sources_event(retrieval: Retrieval, *, generated: bool) -> SourcesEvent:
+    return SourcesEvent(
+        sources=retrieval.sources,
+        search_query=retrieval.query,
+        rewritten=retrieval.rewritten,
+        generated=generated,
+    )
 
 
-def done_event(answer: Answer) -> dict[str, Any]:
-    return {
-        "answer": answer.answer,
-        "generated": answer.generated,
-        "citations": [asdict(c) for c in answer.citations],
-        "usage": asdict(answer.usage),
-        "timings": answer.timings,
-        "dropped_sources": answer.dropped_sources,
-    }
+def done_event(answer: Answer) -> DoneEvent:
+    return DoneEvent(
+        answer=answer.answer,
+        generated=answer.generated,
+        citations=answer.citations,
+        usage=answer.usage,
+        timings=answer.timings,
+        dropped_sources=answer.dropped_sources,
+    )

@@ -122,13 +122,29 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> 
     )
 
 
-def hits_sql(ctes: str, *, include_text: bool) -> str:
-    text = "c.text" if include_text else "NULL::text"
+def capped_ranked(ctes: str) -> str:
+    """At most `%(per_doc)s` chunks of one document among the `%(limit)s` best of `ranked`
+    (which was asked for a deeper pool), so one long document cannot fill the results while
+    k rows still come back when enough documents match. The window runs over the pool
+    only: the HNSW or GIN scan beneath it is unchanged."""
     return (
+        f"{ctes}, capped AS MATERIALIZED (SELECT id, score FROM ("
+        "SELECT r.id, r.score, row_number() OVER "
+        "(PARTITION BY c.document_id ORDER BY r.score DESC, r.id) AS nth "
+        "FROM ranked r JOIN chunks c ON c.id = r.id) AS p "
+        "WHERE nth <= %(per_doc)s ORDER BY score DESC, id LIMIT %(limit)s)"
+    )
+
+
+def hits_sql(ctes: str, *, include_text: bool, capped: bool = False) -> str:
+    text = "c.text" if include_text else "NULL::text"
+    source = "capped" if capped else "ranked"
+    ctes = capped_ranked(ctes) if capped else ctes
+    return (  # columns named as `Hit`'s fields, which are built by name from them
         f"WITH {ctes} "
-        "SELECT c.id, c.document_id, d.external_id, d.title, d.source, c.section, c.page, "
-        f"{text}, r.score, c.metadata "
-        "FROM ranked r JOIN chunks c ON c.id = r.id JOIN documents d ON d.id = c.document_id "
+        "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
+        f"c.page, {text} AS text, r.score, c.metadata "
+        f"FROM {source} r JOIN chunks c ON c.id = r.id JOIN documents d ON d.id = c.document_id "
         "ORDER BY r.score DESC, c.id"
     )
 

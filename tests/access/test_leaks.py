@@ -17,7 +17,7 @@ from tests.access.conftest import BOOT, DOCUMENTS, World, auth, visible
 KEYS = [("key_a", ["A"], "bravo-doc"), ("key_b", ["B"], "alpha-doc")]
 
 
-def _get(world: World, key: str, path: str, **params: object) -> httpx.Response:
+def _get(world: World, key: str, path: str, **params: str | int) -> httpx.Response:
     return httpx.get(f"{world.url}{path}", params=params, headers=auth(key), timeout=60)
 
 
@@ -104,11 +104,9 @@ def test_ask_json_and_stream(world: World, attr: str, groups: list[str], forbidd
     _no_leak(stream, forbidden, question)
 
 
-@pytest.mark.parametrize(("attr", "groups", "forbidden"), KEYS)
+@pytest.mark.parametrize(("attr", "forbidden"), [(a, f) for a, _, f in KEYS])
 @pytest.mark.parametrize("stream", [False, True])
-def test_chat_completions(
-    world: World, attr: str, groups: list[str], forbidden: str, stream: bool
-) -> None:
+def test_chat_completions(world: World, attr: str, forbidden: str, stream: bool) -> None:
     key = getattr(world, attr)
     body = {
         "model": "c1",

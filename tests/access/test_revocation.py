@@ -3,12 +3,12 @@ a key's secret never reaches the servers' logs."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
 
 from tests.access.conftest import BOOT, auth, make_key
+from tests.cli import env_without_pgask_settings
 from tests.test_cli import _servers
 
 DEADLINE_SECONDS = 5.0
@@ -25,13 +25,12 @@ def _refused_within(url: str, key: str, seconds: float) -> float:
 
 
 def test_revoke_and_expiry_reach_another_server_within_5_s(access_db_url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
-    env |= {
-        "DATABASE_URL": access_db_url,
-        "PGASK_API_KEYS": f"boot:{BOOT}",
-        "PGASK_INGEST_WORKER": "false",
-        "PGASK_LOG_FORMAT": "text",
-    }
+    env = env_without_pgask_settings(
+        DATABASE_URL=access_db_url,
+        PGASK_API_KEYS=f"boot:{BOOT}",
+        PGASK_INGEST_WORKER="false",
+        PGASK_LOG_FORMAT="text",
+    )
     with _servers(env, 2) as running:
         (first, first_proc), (second, second_proc) = running
         revoked = make_key(first, "to-revoke", role="read")

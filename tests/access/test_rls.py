@@ -26,8 +26,9 @@ async def _count(dsn: str, principal: Principal | None, table: str) -> int:
     ("groups", "collections"),
     [(["A"], ("c1",)), (["B"], ("c1",)), ([], ("c1", "c2")), (["A", "B"], ("c1", "c2"))],
 )
+@pytest.mark.usefixtures("world")
 async def test_count_without_where_sees_only_permitted_rows(
-    world: World, access_dsn: str, groups: list[str], collections: tuple[str, ...] | None
+    access_dsn: str, groups: list[str], collections: tuple[str, ...]
 ) -> None:
     principal = Principal("t", "read", collections, tuple(groups))
     expected = visible(groups, list(collections))
@@ -44,7 +45,8 @@ async def test_count_without_where_sees_only_permitted_rows(
 
 
 @pytest.mark.anyio
-async def test_scoped_role_without_settings_sees_nothing(world: World, access_dsn: str) -> None:
+@pytest.mark.usefixtures("world")
+async def test_scoped_role_without_settings_sees_nothing(access_dsn: str) -> None:
     async with await psycopg.AsyncConnection.connect(access_dsn) as conn, conn.transaction():
         await conn.execute("SET LOCAL ROLE pgask_scoped")
         cursor = await conn.execute("SELECT count(*) FROM chunks")

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.auth import find_key, parse_api_keys, required_role
+from app.access import Principal
+from app.auth import authorize, bearer_token, find_key, parse_api_keys, required_role
 from app.config import Settings, load_settings
-from app.errors import ConfigError
+from app.errors import ConfigError, Forbidden, NotFound, Unauthorized
 from app.main import create_app
 from tests.servers import ServerThread
 
@@ -43,7 +44,8 @@ def _auth(key: str) -> dict[str, str]:
 def test_parse_keys_roles_and_hashes() -> None:
     keys = parse_api_keys(KEYS)
     assert [(k.name, k.role) for k in keys] == [("ops", "admin"), ("web", "read"), ("ci", "admin")]
-    assert find_key(keys, HASHED).name == "ci"
+    found = find_key(keys, HASHED)
+    assert found is not None and found.name == "ci"
     assert find_key(keys, "wrong") is None
     assert ADMIN not in repr(keys)
 
@@ -112,20 +114,22 @@ def test_keys_never_reach_the_logs(secured: str, caplog: pytest.LogCaptureFixtur
     assert ADMIN not in caplog.text
 
 
+def _chunked(collection_name: str) -> Iterator[bytes]:
+    """A body over the 1 MiB limit without Content-Length: the limit applies while streaming."""
+    yield b'{"name": "%s", "description": "' % collection_name.encode()
+    yield b"y" * (2**20 + 1)
+    yield b'"}'
+
+
 def test_body_over_limit_is_413_and_stores_nothing(secured: str, collection_name: str) -> None:
     payload = {"name": collection_name, "description": "x" * (2**20 + 1)}
     response = httpx.post(f"{secured}/v1/collections", json=payload, headers=_auth(ADMIN))
     assert response.status_code == 413
     assert "PGASK_MAX_REQUEST_MB" in response.json()["detail"]
 
-    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit applies while streaming
-        yield b'{"name": "%s", "description": "' % collection_name.encode()
-        yield b"y" * (2**20 + 1)
-        yield b'"}'
-
     streamed = httpx.post(
         f"{secured}/v1/collections",
-        content=chunked(),
+        content=_chunked(collection_name),
         headers={**_auth(ADMIN), "content-type": "application/json"},
     )
     assert streamed.status_code == 413
@@ -151,3 +155,62 @@ def test_metrics_count_requests_per_route(client: httpx.Client) -> None:
     )
     assert "pgask_http_request_duration_seconds_bucket" in body
     assert "pgask_ingest_jobs_queued 0.0" in body
+
+
+def test_bearer_token_and_authorize_raise_pgask_errors() -> None:
+    assert bearer_token(f"Bearer {READER}") == READER
+    for header in (None, "", "Bearer ", f"Basic {ADMIN}"):
+        with pytest.raises(Unauthorized):
+            bearer_token(header)
+    reader = Principal("web", "read", ("docs",))
+    authorize(reader, "read", "/v1/collections/docs")
+    with pytest.raises(Forbidden, match="needs admin"):
+        authorize(reader, "admin", "/v1/collections/docs")
+    with pytest.raises(NotFound, match="collection 'hr' does not exist"):
+        authorize(reader, "write", "/v1/collections/hr/documents")
+
+
+def _problem(response: httpx.Response) -> dict:
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    return {k: body[k] for k in ("type", "title", "status", "instance")}
+
+
+def test_middleware_errors_are_rendered_like_every_other_error(
+    secured: str, collection_name: str
+) -> None:
+    """401, 403 and 413 from the pure ASGI middleware carry the same problem fields as a
+    route's errors: pgask's type, title, status and the request path."""
+    unknown = httpx.get(f"{secured}/v1/collections", headers=_auth("nope"))
+    assert _problem(unknown) == {
+        "type": "urn:pgask:unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "instance": "/v1/collections",
+    }
+    denied = httpx.post(
+        f"{secured}/v1/collections", json={"name": collection_name}, headers=_auth(READER)
+    )
+    assert _problem(denied)["type"] == "urn:pgask:forbidden"
+    missing = httpx.get(f"{secured}/v1/collections/{collection_name}", headers=_auth(ADMIN))
+    assert _problem(missing)["type"] == "urn:pgask:not-found"
+
+    too_large = {
+        "type": "urn:pgask:payload-too-large",
+        "title": "Payload too large",
+        "status": 413,
+        "instance": "/v1/collections",
+    }
+    declared = httpx.post(
+        f"{secured}/v1/collections",
+        json={"name": collection_name, "description": "x" * 2**20},
+        headers=_auth(ADMIN),
+    )
+    assert _problem(declared) == too_large
+
+    streamed = httpx.post(
+        f"{secured}/v1/collections",
+        content=_chunked(collection_name),
+        headers={**_auth(ADMIN), "content-type": "application/json"},
+    )
+    assert _problem(streamed) == too_large

@@ -93,3 +93,24 @@ def test_batch_size_and_threads_come_from_settings(local_embedder: LocalEmbedder
     )
     assert isinstance(tuned, LocalEmbedder)
     assert (tuned.threads, tuned.batch_size) == (1, 8)
+
+
+def test_a_missing_model_folder_names_embedding_model_path(tmp_path) -> None:
+    from app.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^EMBEDDING_MODEL_PATH=.*missing: cannot load"):
+        LocalEmbedder(
+            "sentence-transformers/all-MiniLM-L6-v2",
+            model_path=tmp_path / "missing",
+            cache_dir=tmp_path,
+        )
+
+
+def test_offline_without_a_model_the_error_says_to_set_embedding_model_path(
+    tmp_path, monkeypatch
+) -> None:
+    from app.errors import ConfigError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what a machine without network sees
+    with pytest.raises(ConfigError, match="set EMBEDDING_MODEL_PATH to a folder"):
+        LocalEmbedder("sentence-transformers/all-MiniLM-L6-v2", cache_dir=tmp_path)

@@ -1,15 +1,18 @@
-"""Fixtures for ingestion tests: the real local embedder and Services on the test database."""
+"""Fixtures for ingestion tests: the real local embedder and an `Ingestion` (a `Database`
+on the test database) as the server and CLI build it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
+from app.db.database import Database
 from app.embeddings import Embedder, build_embedder
-from app.services import Services
+from ingest.context import Ingestion
 from tests.servers import ServerThread
 
 
@@ -18,13 +21,19 @@ def embedder(settings: Settings) -> Embedder:
     return build_embedder(settings)
 
 
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    running = await Services.start(settings, load_embedder=False)
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Ingestion]:
+    db = await Database.open(settings)
     try:
-        yield running
+        yield Ingestion.of(db, settings)
     finally:
-        await running.close()
+        await db.dispose()
+
+
+@pytest.fixture
+async def ingestion(settings: Settings) -> AsyncIterator[Ingestion]:
+    async with opened(settings) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -108,14 +108,17 @@ def test_uploaded_files_become_a_job_the_worker_runs(http: httpx.Client, coll: s
         ("files", ("b.pdf", make_pdf(["bravo page"]), "application/pdf")),
         ("files", ("c.jsonl", b'{"_id": "c1", "text": "charlie"}\n{"_id": "c2"}\n', "x")),
         ("files", ("empty.txt", b"", "text/plain")),
+        ("files", ("img/d.svg", b'<?xml version="1.0"?>\n<svg><path d="M0 0"/></svg>', "x")),
     ]
     response = http.post(f"/v1/collections/{coll}/files", files=files)
     assert response.status_code == 202, response.text
     assert response.headers["location"] == response.json()["location"]
     job = _wait_for_job(http, response.headers["location"])
     assert job["status"] == "failed", job  # some files failed; the rest are stored
-    assert (job["total"], job["done"], job["failed"]) == (5, 5, 2)
-    assert sorted(e["path"] for e in job["errors"]) == ["c.jsonl: line 2", "empty.txt"]
+    assert (job["total"], job["done"], job["failed"]) == (6, 6, 3)
+    errors = sorted((e["path"], e["error"]) for e in job["errors"])
+    assert [path for path, _ in errors] == ["c.jsonl: line 2", "empty.txt", "img/d.svg"]
+    assert errors[2][1] == "not prose: SVG image"
     assert job["result"]["added"] == 3 and job["collection"] == coll
     assert http.get(_docs(coll) + "/docs/a.md").json()["chunk_count"] == 1
 

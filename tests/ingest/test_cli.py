@@ -10,17 +10,15 @@ import pty
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 
 from app.db.schema import hnsw_index_name
 from ingest.pipeline import BATCH_CHUNKS
+from tests.cli import PGASK, ROOT, pgask
 from tests.ingest.conftest import write
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sql import scalar
 
 
 def _env(db_url: str, **extra: str) -> dict[str, str]:
@@ -28,14 +26,7 @@ def _env(db_url: str, **extra: str) -> dict[str, str]:
 
 
 def _pgask(db_url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=_env(db_url, **extra),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    return pgask(list(args), _env(db_url, **extra))
 
 
 def test_ingest_json_summary_exit_code_and_rerun(tmp_path, db_url, collection_name) -> None:
@@ -71,7 +62,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
         json.dumps({"_id": f"d{i}", "text": f"Passage {i} on topic {i % 7}."}) for i in range(60)
     ]
     corpus = write(tmp_path, {"corpus.jsonl": "\n".join(lines)}) / "corpus.jsonl"
-    args = [sys.executable, "-m", "app", "ingest", str(corpus), "--collection", collection_name]
+    args = [*PGASK, "ingest", str(corpus), "--collection", collection_name]
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
@@ -102,12 +93,14 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
 
 def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:
     with psycopg.connect(pg_dsn) as conn:
-        docs, chunks = conn.execute(
+        counted = conn.execute(
             "SELECT count(DISTINCT d.id), count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
             " LEFT JOIN chunks c ON c.document_id = d.id",
             (collection,),
         ).fetchone()
+        assert counted is not None
+        docs, chunks = counted
         half = conn.execute(
             "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
@@ -132,7 +125,7 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
     # at the end: the kill lands while it is missing.
     bulk = {"PGASK_INGEST_BULK_THRESHOLD": "500"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", *args],
+        [*PGASK, *args],
         env=_env(db_url, **bulk),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -161,9 +154,9 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
     docs, chunks, half = _counts(pg_dsn, collection_name)
     assert (docs, chunks, half) == (total, total, [])
     with psycopg.connect(pg_dsn) as conn:
-        collection_id = conn.execute(
-            "SELECT id FROM collections WHERE name = %s", (collection_name,)
-        ).fetchone()[0]
+        collection_id = scalar(
+            conn, "SELECT id FROM collections WHERE name = %s", (collection_name,)
+        )
         index = conn.execute(
             "SELECT 1 FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection_id),)
         ).fetchone()
@@ -175,22 +168,19 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
 
     from app.collections import create_collection
     from app.config import load_settings
-    from app.services import Services
     from ingest.jobs import create_job
     from tests.conftest import MINILM
+    from tests.ingest.conftest import opened
 
     async def queue() -> str:
-        services = await Services.start(load_settings(database_url=db_url), load_embedder=False)
-        try:
-            async with services.sessionmaker() as session:
+        async with opened(load_settings(database_url=db_url)) as ingestion:
+            async with ingestion.db.session() as session:
                 collection = await create_collection(session, MINILM, name=collection_name)
-            job = await create_job(services, collection, [("w.md", b"# W\n\nworker text")])
-        finally:
-            await services.close()
+            job = await create_job(ingestion, collection, [("w.md", b"# W\n\nworker text")])
         return str(job.id)
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"],
+        [*PGASK, "worker"],
         env=_env(db_url),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -202,9 +192,7 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
         deadline = time.monotonic() + 180
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             while (
-                status := conn.execute(
-                    "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,)
-                ).fetchone()[0]
+                status := scalar(conn, "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,))
             ) not in ("succeeded", "failed"):
                 assert worker.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)

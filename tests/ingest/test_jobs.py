@@ -6,47 +6,47 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import psycopg
 import pytest
 
+from app.db.models import IngestJob
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
-from app.services import Services
+from ingest.context import Ingestion
 from ingest.jobs import create_job, get_job, run_worker
 from ingest.writer import BULK_LOAD_LOCK
+from tests.ingest.conftest import opened
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def job_services(job_settings):
-    running = await Services.start(job_settings, load_embedder=False)
-    try:
+async def job_ingestion(job_settings):
+    async with opened(job_settings) as running:
         yield running
-    finally:
-        await running.close()
 
 
-async def _wait_finished(services: Services, job_id) -> object:
+async def _wait_finished(ingestion: Ingestion, job_id: uuid.UUID) -> IngestJob:
     for _ in range(1200):
-        job, _ = await get_job(services, job_id)
+        job, _ = await get_job(ingestion, job_id)
         if job.status in ("succeeded", "failed"):
             return job
         await asyncio.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish")
 
 
-async def test_concurrent_workers_run_each_job_once(job_services, embedder, collection) -> None:
+async def test_concurrent_workers_run_each_job_once(job_ingestion, embedder, collection) -> None:
     jobs = [
-        await create_job(job_services, collection, [(f"f{i}.md", f"# F{i}\n\ntext {i}".encode())])
+        await create_job(job_ingestion, collection, [(f"f{i}.md", f"# F{i}\n\ntext {i}".encode())])
         for i in range(4)
     ]
     stop = asyncio.Event()
     await asyncio.gather(
-        *(run_worker(job_services, embedder, stop, until_idle=True) for _ in range(2))
+        *(run_worker(job_ingestion, embedder, stop, until_idle=True) for _ in range(2))
     )
     for created in jobs:
-        job = await _wait_finished(job_services, created.id)
+        job = await _wait_finished(job_ingestion, created.id)
         assert (job.status, job.attempts, job.done, job.total) == ("succeeded", 1, 1, 1)
 
 
@@ -60,12 +60,14 @@ async def _stale(conn, job_id, attempts: int) -> None:
     await conn.commit()
 
 
-async def test_job_of_a_dead_worker_is_taken_over(job_services, embedder, collection, conn) -> None:
+async def test_job_of_a_dead_worker_is_taken_over(
+    job_ingestion, embedder, collection, conn
+) -> None:
     lines = "\n".join(json.dumps({"_id": f"d{i}", "text": f"text {i}"}) for i in range(5))
-    created = await create_job(job_services, collection, [("c.jsonl", lines.encode())])
+    created = await create_job(job_ingestion, collection, [("c.jsonl", lines.encode())])
     await _stale(conn, created.id, attempts=1)
-    await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
-    job = await _wait_finished(job_services, created.id)
+    await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
+    job = await _wait_finished(job_ingestion, created.id)
     assert (job.status, job.attempts, job.done, job.result["added"]) == ("succeeded", 2, 5, 5)
     assert job.worker != "dead:1"
     files = await conn.execute("SELECT count(*) FROM ingest_job_files WHERE job_id = %s", (job.id,))
@@ -73,12 +75,12 @@ async def test_job_of_a_dead_worker_is_taken_over(job_services, embedder, collec
 
 
 async def test_job_that_keeps_losing_workers_is_given_up(
-    job_services, embedder, collection, conn
+    job_ingestion, embedder, collection, conn
 ) -> None:
-    created = await create_job(job_services, collection, [("a.md", b"alpha")])
-    await _stale(conn, created.id, attempts=job_services.settings.pgask_job_max_attempts)
-    await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
-    job = await _wait_finished(job_services, created.id)
+    created = await create_job(job_ingestion, collection, [("a.md", b"alpha")])
+    await _stale(conn, created.id, attempts=job_ingestion.settings.pgask_job_max_attempts)
+    await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
+    job = await _wait_finished(job_ingestion, created.id)
     assert job.status == "failed" and job.attempts == 3
     assert job.errors[-1]["error"] == "its worker stopped responding 3 times"
 
@@ -90,8 +92,21 @@ async def _has_index(conn: psycopg.AsyncConnection, collection_id: int) -> bool:
     return (await cursor.fetchone()) == (1,)
 
 
+async def _lock_freed(conn: psycopg.AsyncConnection, collection_id: int) -> None:
+    """Wait until no session holds the bulk-load lock of the collection."""
+    while True:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 2",
+            (BULK_LOAD_LOCK, collection_id),
+        )
+        if (await cursor.fetchone()) == (0,):
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_worker_builds_back_an_index_a_killed_load_left_missing(
-    job_services, embedder, collection, pg_dsn
+    job_ingestion, embedder, collection, pg_dsn
 ) -> None:
     async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn:
         await conn.execute(drop_hnsw_index_sql(collection.id))  # as a killed bulk load leaves it
@@ -100,8 +115,11 @@ async def test_worker_builds_back_an_index_a_killed_load_left_missing(
             await loading.execute(
                 "SELECT pg_advisory_lock(%s, %s)", (BULK_LOAD_LOCK, collection.id)
             )
-            await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+            await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
             assert not await _has_index(conn, collection.id)
         # The load's session ended (killed): the next worker to connect builds the index.
-        await run_worker(job_services, embedder, asyncio.Event(), until_idle=True)
+        # Its server process frees the lock a moment after the client closes; the worker's
+        # pooled connection comes back quicker than a new one did, so wait for that first.
+        await _lock_freed(conn, collection.id)
+        await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
         assert await _has_index(conn, collection.id)

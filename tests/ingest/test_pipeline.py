@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.ingest.pdfs import make_pdf
 
 pytestmark = pytest.mark.anyio
 
-GOOD = {
+GOOD: dict[str, str | bytes] = {
     "guide.md": "# Guide\n\nIntro text.\n\n## Install\n\nRun pip install pgask.\n",
     "sub/page.html": "<title>Page</title><h1>Head</h1><p>Body text here.</p>",
     "sub/notes.txt": "Plain notes about PostgreSQL.",
@@ -26,7 +27,7 @@ GOOD = {
     "corpus.jsonl": '{"_id": "p1", "text": "passage one", "metadata": {"lang": "en"}}\n'
     '{"_id": "p2", "title": "Two", "text": "passage two"}\n',
 }
-BAD = {
+BAD: dict[str, str | bytes] = {
     "empty.md": "",
     "nul.txt": b"a\x00b",
     "latin1.txt": "caf\xe9".encode("latin-1"),
@@ -37,8 +38,8 @@ BAD = {
 }
 
 
-async def _run(services, embedder, collection: Collection, *roots: Path, **kw) -> Report:
-    report, _ = await ingest_paths(services, embedder, collection, list(roots), **kw)
+async def _run(ingestion, embedder, collection: Collection, *roots: Path, **kw) -> Report:
+    report, _ = await ingest_paths(ingestion, embedder, collection, list(roots), **kw)
     return report
 
 
@@ -53,11 +54,11 @@ async def _chunks(conn, collection: Collection) -> list[tuple]:
 
 
 async def test_folder_ingest_reports_bad_files_and_keeps_structure(
-    tmp_path, services, embedder, collection, conn
+    tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     root = write(tmp_path / "kb", {**GOOD, **BAD})
     report, skipped = await ingest_paths(
-        services, embedder, collection, [root, tmp_path / "missing"]
+        ingestion, embedder, collection, [root, tmp_path / "missing"]
     )
     assert (report.added, report.updated, report.unchanged) == (6, 0, 0)
     assert sorted((e.path, e.error.split(" (")[0]) for e in report.errors) == [
@@ -82,17 +83,17 @@ async def test_folder_ingest_reports_bad_files_and_keeps_structure(
 
 
 async def test_rerun_embeds_nothing_and_edits_reembed_only_that_file(
-    tmp_path, services, embedder, collection, conn
+    tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     root = write(tmp_path / "kb", GOOD)
-    first = await _run(services, embedder, collection, root)
-    again = await _run(services, embedder, collection, root)
+    first = await _run(ingestion, embedder, collection, root)
+    again = await _run(ingestion, embedder, collection, root)
     assert (again.added, again.updated, again.unchanged, again.embedded) == (0, 0, 6, 0)
 
     write(root, {"sub/notes.txt": "Plain notes about PostgreSQL and pgvector."})
     lines = (root / "corpus.jsonl").read_text().replace('"en"', '"de"')  # metadata only
     (root / "corpus.jsonl").write_text(lines)
-    edited = await _run(services, embedder, collection, root)
+    edited = await _run(ingestion, embedder, collection, root)
     assert (edited.added, edited.updated, edited.unchanged) == (0, 2, 4)
     assert edited.embedded == 2
     rows = await _chunks(conn, collection)
@@ -101,38 +102,39 @@ async def test_rerun_embeds_nothing_and_edits_reembed_only_that_file(
 
 
 async def test_prune_deletes_only_documents_of_gone_files_under_the_roots(
-    tmp_path, services, embedder, collection, conn
+    tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     kb = write(tmp_path / "kb", GOOD)
     other = write(tmp_path / "other", {"keep.md": "# Keep\n\nkept"})
-    await _run(services, embedder, collection, kb, other)
+    await _run(ingestion, embedder, collection, kb, other)
     (kb / "guide.md").unlink()
     (kb / "corpus.jsonl").write_text('{"_id": "p1", "text": "passage one"}\n')
     write(kb, {"sub/notes.txt": b"broken \x00 now"})  # failed files are not pruned
-    report = await _run(services, embedder, collection, kb, prune=True)
+    report = await _run(ingestion, embedder, collection, kb, prune=True)
     assert report.deleted == 2  # kb/guide.md and p2
     ids = {r[0] for r in await _chunks(conn, collection)}
     assert ids == {"kb/sub/page.html", "kb/sub/notes.txt", "kb/book.pdf", "p1", "other/keep.md"}
 
 
 async def test_concurrent_ingests_of_the_same_files_leave_no_duplicates(
-    tmp_path, services, embedder, collection, conn
+    tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     root = write(tmp_path / "kb", {f"f{i}.md": f"# F{i}\n\n" + "word " * 300 for i in range(8)})
-    reports = await asyncio.gather(*(_run(services, embedder, collection, root) for _ in range(3)))
+    reports = await asyncio.gather(*(_run(ingestion, embedder, collection, root) for _ in range(3)))
     assert all(r.failed == 0 for r in reports)
     rows = await _chunks(conn, collection)
     assert len(rows) == len({(r[0], r[1]) for r in rows}) == reports[0].chunks
 
 
 async def test_large_first_load_builds_the_index_after_loading(
-    tmp_path, services, embedder, collection, conn
+    tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     lines = [json.dumps({"_id": f"d{i}", "text": f"passage number {i}"}) for i in range(30)]
     root = write(tmp_path / "kb", {"c.jsonl": "\n".join(lines)})
-    bulk = services.settings.model_copy(update={"pgask_ingest_bulk_threshold": 20})
-    services.settings = bulk
-    report = await _run(services, embedder, collection, root)
+    ingestion = replace(
+        ingestion, settings=replace(ingestion.settings, pgask_ingest_bulk_threshold=20)
+    )
+    report = await _run(ingestion, embedder, collection, root)
     assert report.added == 30
     cursor = await conn.execute(
         "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection.id),)
@@ -142,7 +144,7 @@ async def test_large_first_load_builds_the_index_after_loading(
 
 
 async def test_collection_pinned_to_another_model_is_refused(
-    tmp_path, services, embedder, session, collection_name
+    tmp_path, ingestion, embedder, session, collection_name
 ) -> None:
     from app.collections import create_collection
     from app.embeddings.base import ModelSpec
@@ -152,4 +154,4 @@ async def test_collection_pinned_to_another_model_is_refused(
         session, ModelSpec("openai", "text-embedding-3-small", 1536), name=collection_name
     )
     with pytest.raises(Conflict):
-        await _run(services, embedder, other, write(tmp_path, {"a.md": "text"}))
+        await _run(ingestion, embedder, other, write(tmp_path, {"a.md": "text"}))

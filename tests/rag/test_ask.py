@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
@@ -21,6 +20,7 @@ from app.main import create_app
 from app.rag.extractive import NOTICE
 from app.rag.prompt import SYSTEM_PROMPT, count_tokens
 from app.rag.service import REWRITE_PROMPT
+from tests.cli import pgask
 from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.servers import ServerThread, sse_events
 
@@ -129,6 +129,40 @@ def test_invalid_ask_is_422(client: httpx.Client, corpus: str, payload: dict) ->
         payload = {**payload, "collection": corpus}
     response = client.post("/v1/ask", json=payload)
     assert response.status_code == 422, response.text
+
+
+def test_one_long_document_cannot_fill_the_sources(client: httpx.Client) -> None:
+    """A manual of twelve widget chunks and two short widget pages: uncapped, the manual
+    takes every source; with max_per_document 2 the short pages get in."""
+    name = f"cap-{uuid.uuid4().hex[:8]}"
+    assert client.post("/v1/collections", json={"name": name, "chunk_size": 40}).status_code == 201
+    manual = "\n\n".join(
+        f"The Foo widget manual, part {n}: the widget price is 25 euros and it ships fast."
+        for n in range(12)
+    )
+    short = [
+        {"id": f"page-{n}", "text": f"Foo widget price note {n}: 25 euros, shipping free."}
+        for n in range(2)
+    ]
+    documents = [{"id": "manual", "text": manual}, *short]
+    stored = client.post(f"/v1/collections/{name}/documents", json={"documents": documents})
+    assert stored.status_code == 200, stored.text
+
+    def sources_per_document(**extra: object) -> list[int]:
+        body = {"collection": name, "question": "Foo widget price", "k": 6, **extra}
+        response = client.post("/v1/ask", json=body)
+        assert response.status_code == 200, response.text
+        counts = Counter(s["document_id"] for s in response.json()["sources"])
+        return sorted(counts.values(), reverse=True)
+
+    assert sources_per_document(max_per_document=0)[0] > 2
+    assert sources_per_document(max_per_document=2) == [2, 1, 1]  # only 3 documents exist
+    assert (
+        client.post(
+            "/v1/ask", json={"collection": name, "question": "x", "max_per_document": -1}
+        ).status_code
+        == 422
+    )
 
 
 # -- a chat model through the openai client -------------------------------------------------
@@ -325,24 +359,13 @@ def test_chat_completions_with_the_openai_client(server: ServerThread, corpus: s
 # -- pgask ask ---------------------------------------------------------------------------
 
 
-def _pgask(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture
 def cli_env(db_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": db_url, "PGASK_INGEST_WORKER": "0"}
 
 
 def test_cli_ask_prints_the_answer_then_numbered_sources(cli_env: dict, corpus: str) -> None:
-    result = _pgask(["ask", "How much does the Foo widget cost?", "-c", corpus], cli_env)
+    result = pgask(["ask", "How much does the Foo widget cost?", "-c", corpus], cli_env)
     assert result.returncode == 0, result.stderr
     answer, _, rest = result.stdout.partition("\n\n*[")
     assert answer.startswith(NOTICE) and "25 euros" in answer
@@ -355,17 +378,17 @@ def test_cli_ask_streams_a_model_answer(
 ) -> None:
     fake_openai.script(Reply(content="The widget costs 25 euros [1].", endpoint="chat"))
     env = {**cli_env, "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": fake_openai.base_url}
-    result = _pgask(["ask", "Foo widget price?", "-c", corpus], env)
+    result = pgask(["ask", "Foo widget price?", "-c", corpus], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The widget costs 25 euros [1].\n\n*[1] Foo widget")
     assert _chat_requests(fake_openai)[0].json["stream"] is True
 
 
 def test_cli_ask_json_and_errors(cli_env: dict, corpus: str) -> None:
-    result = _pgask(["ask", "capital of France", "-c", corpus, "--json", "-k", "2"], cli_env)
+    result = pgask(["ask", "capital of France", "-c", corpus, "--json", "-k", "2"], cli_env)
     body = json.loads(result.stdout)
     assert body["generated"] is False and len(body["sources"]) == 2
-    missing = _pgask(["ask", "x", "-c", "no-such-collection"], cli_env)
+    missing = pgask(["ask", "x", "-c", "no-such-collection"], cli_env)
     assert missing.returncode != 0
     assert missing.stderr.strip().splitlines()[-1] == (
         "pgask: error: collection 'no-such-collection' does not exist"

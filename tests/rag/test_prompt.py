@@ -15,15 +15,15 @@ from app.rag.sources import Source
 
 
 def _source(n: int, text: str = "", **kw) -> Source:
-    defaults = dict(
-        chunk_id=100 + n,
-        document_id=10 + n,
-        title=f"Doc {n}",
-        source=f"d{n}.md",
-        section="Intro",
-        page=None,
-        score=1.0 / n,
-    )
+    defaults = {
+        "chunk_id": 100 + n,
+        "document_id": 10 + n,
+        "title": f"Doc {n}",
+        "source": f"d{n}.md",
+        "section": "Intro",
+        "page": None,
+        "score": 1.0 / n,
+    }
     return Source(
         n=n, text=text or f"Passage number {n} says something. " * 5, **{**defaults, **kw}
     )
@@ -112,10 +112,36 @@ def test_citation_parsing_never_crashes(answer: str) -> None:
 
 
 def test_extractive_answer_quotes_and_cites_whole_sentences() -> None:
-    answer = extractive_answer([_source(1, "First sentence. Second one! Third?"), _source(2)])
+    answer = extractive_answer(
+        [
+            _source(1, "First sentence. Second one! Third?"),
+            _source(2, "Two."),
+            _source(3, "```\ncode\n```"),
+        ]
+    )
     assert answer.startswith(NOTICE)
     assert "First sentence. Second one! Third? [1]" in answer
-    assert "[2]" in answer
+    assert "Two. [2]" in answer
+    assert "[3]" not in answer  # only code: no sentence to quote
     assert extractive_answer([]) == NOTHING_FOUND
     long = extractive_answer([_source(1, "Short one. " + "x" * 1000 + ". End.")], max_chars=50)
     assert "Short one. [1]" in long
+
+
+def test_extractive_answer_reads_as_prose_without_code_tables_or_repeats() -> None:
+    first = (
+        "Install it with pip:\n\n```bash\npip install foo\n```\n\n"
+        "- It is fast.\n- It is small.\n\nName | Kind\n\n`q` | query"
+    )
+    overlapping = "It is small. Configure it with\na settings file."
+    answer = extractive_answer([_source(1, first), _source(2, overlapping)])
+    body = answer.removeprefix(NOTICE + "\n\n")
+    assert body == (
+        "Install it with pip: It is fast. It is small. [1]\n\n"
+        "Configure it with a settings file. [2]"
+    )
+
+
+def test_extractive_answer_of_only_code_shows_the_code() -> None:
+    code = "```python\nprint('hi')\n```"
+    assert extractive_answer([_source(4, code)]).endswith(code + "\n\n[4]")

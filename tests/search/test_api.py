@@ -148,6 +148,8 @@ async def test_query_vector(client, loaded: Collection, settings: Settings) -> N
         ),
         ({"vector": [0.1] * 384, "mode": "text"}, 422, "needs a non-empty query"),
         ({"vector": [0.0] * 384}, 422, "not all zeros"),
+        ({"query": "x", "max_per_document": -1}, 422, "max_per_document"),
+        ({"query": "x", "max_per_document": 101}, 422, "max_per_document"),
     ],
 )
 async def test_bad_requests(client, loaded: Collection, body, status, detail) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import build_embedder
+from tests.cli import env_without_pgask_settings, pgask
 from tests.search.conftest import document, load
 
 pytestmark = pytest.mark.anyio
@@ -36,21 +35,12 @@ async def passages(conn, collection: Collection, settings: Settings) -> Collecti
     return collection
 
 
-def pgask(args: list[str], settings: Settings) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
-    env["DATABASE_URL"] = settings.database_url or ""
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def _pgask(args: list[str], settings: Settings) -> subprocess.CompletedProcess[str]:
+    return pgask(args, env_without_pgask_settings(DATABASE_URL=settings.database_url or ""))
 
 
 async def test_search_table_and_json(passages: Collection, settings: Settings) -> None:
-    shown = pgask(
+    shown = _pgask(
         ["search", "tallest mountain", "--collection", passages.name, "-k", "2"], settings
     )
     assert shown.returncode == 0, shown.stderr
@@ -66,11 +56,11 @@ async def test_search_table_and_json(passages: Collection, settings: Settings) -
         "--filter",
         '{"n": {"$lt": 3}}',
     ]
-    printed = pgask(args, settings)
+    printed = _pgask(args, settings)
     assert printed.returncode == 0, printed.stderr
     body = json.loads(printed.stdout)
     assert [h["external_id"] for h in body["hits"]] == ["p1"]
-    bad = pgask(
+    bad = _pgask(
         ["search", "x", "--collection", passages.name, "--filter", '{"n": {"$x": 1}}'], settings
     )
     assert bad.returncode == 1
@@ -91,11 +81,35 @@ async def test_eval_on_a_beir_folder(
     (tmp_path / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\nq1\tp2\t1\nq2\tp3\t2\nq3\tp4\t1\n"
     )
-    result = pgask(["eval", str(tmp_path), "--collection", passages.name, "--json"], settings)
+    result = _pgask(["eval", str(tmp_path), "--collection", passages.name, "--json"], settings)
     assert result.returncode == 0, result.stderr
     modes = json.loads(result.stdout)["modes"]
     assert set(modes) == {"vector", "text", "hybrid"}
     assert modes["vector"] == {"ndcg@10": 1.0, "recall@10": 1.0, "recall@100": 1.0, "mrr@10": 1.0}
-    table = pgask(["eval", str(tmp_path), "-c", passages.name, "--mode", "vector"], settings)
+    table = _pgask(["eval", str(tmp_path), "-c", passages.name, "--mode", "vector"], settings)
     assert table.returncode == 0, table.stderr
     assert "ndcg@10" in table.stdout and "3 judged queries evaluated" in table.stdout
+
+
+async def test_search_caps_hits_per_document(
+    conn, collection: Collection, settings: Settings
+) -> None:
+    embedder = build_embedder(settings)
+    texts = [f"Mountain climbing guide, part {n}: ropes and ice axes." for n in range(4)]
+    docs = [
+        document("guide", texts, await embedder.embed_documents(texts)),
+        document(
+            "note", ["A mountain note."], await embedder.embed_documents(["A mountain note."])
+        ),
+    ]
+    await load(conn, collection, docs)
+    base = ["search", "mountain", "--collection", collection.name, "--mode", "text", "--json"]
+
+    def ids(*extra: str) -> list[str]:
+        shown = _pgask([*base, *extra], settings)
+        assert shown.returncode == 0, shown.stderr
+        return [h["external_id"] for h in json.loads(shown.stdout)["hits"]]
+
+    assert ids().count("guide") == 4
+    assert sorted(ids("--max-per-document", "1")) == ["guide", "note"]
+    assert ids("--max-per-document", "2").count("guide") == 2

@@ -79,7 +79,7 @@ SCALARS = st.one_of(st.sampled_from(STRINGS), st.sampled_from(NUMBERS), st.boole
 META_KEYS = ["a", "b", "c", "missing"]
 
 
-def _metadata(rng: np.random.Generator, i: int) -> dict[str, Any]:
+def _metadata(rng: np.random.Generator) -> dict[str, Any]:
     pools: dict[str, list[Any]] = {
         "a": NUMBERS,
         "b": STRINGS,
@@ -96,12 +96,12 @@ def _metadata(rng: np.random.Generator, i: int) -> dict[str, Any]:
 async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, list[dict]]]:
     from sqlalchemy.engine import make_url
 
-    from app.db.engine import create_engine, create_sessionmaker
+    from app.db.database import Database
 
-    engine = create_engine(make_url(settings.database_url), settings)
-    async with create_sessionmaker(engine)() as session:
+    db = Database(make_url(settings.database_url), settings)
+    async with db.session() as session:
         collection = await create_collection(session, MINILM, name=f"f-{uuid.uuid4().hex[:8]}")
-    await engine.dispose()
+    await db.dispose()
     rng = np.random.default_rng(3)
     vectors = clustered(ROWS, seed=4)
     conn = await connect(pg_dsn)
@@ -112,7 +112,7 @@ async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, 
             vectors[i : i + 1],
             title=STRINGS[i % len(STRINGS)],
             source=f"s{i % 3}",
-            metadata=_metadata(rng, i),
+            metadata=_metadata(rng),
         )
         for i in range(ROWS)
     ]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,13 +39,13 @@ class Corpus:
 async def corpus(pg_dsn: str, settings: Any) -> AsyncIterator[Corpus]:
     from sqlalchemy.engine import make_url
 
-    from app.db.engine import create_engine, create_sessionmaker
+    from app.db.database import Database
 
-    engine = create_engine(make_url(settings.database_url), settings)
-    async with create_sessionmaker(engine)() as session:
+    db = Database(make_url(settings.database_url), settings)
+    async with db.session() as session:
         assert isinstance(session, AsyncSession)
         collection = await create_collection(session, MINILM, name=f"v-{uuid.uuid4().hex[:8]}")
-    await engine.dispose()
+    await db.dispose()
     vectors = clustered(DOCUMENTS * CHUNKS_PER_DOCUMENT, seed=11)
     conn = await connect(pg_dsn)
     await conn.execute(drop_hnsw_index_sql(collection.id))
@@ -176,10 +177,11 @@ def _index_names(node: dict) -> set[str]:
     return names
 
 
+@pytest.mark.parametrize("cap", [None, 2])
 @pytest.mark.parametrize("mode", ["vector", "hybrid"])
 @pytest.mark.parametrize("plan_cache_mode", ["auto", "force_generic_plan"])
 async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
-    corpus: Corpus, raw, plan_cache_mode: str, mode: str
+    corpus: Corpus, raw, plan_cache_mode: str, mode: str, cap: int | None
 ) -> None:
     """auto_explain reports the plan of every statement as executed, so this checks the
     exact SQL and parameters the code sends: the first five executions and the prepared
@@ -190,7 +192,13 @@ async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
     await raw.execute("SELECT set_config('plan_cache_mode', %s, false)", (plan_cache_mode,))
     await raw.commit()
     for query in near(corpus.vectors, 7, seed=8):
-        request = SearchRequest(mode, k=10, vector=query, query="chunk 3")  # type: ignore[arg-type]
+        request = SearchRequest(
+            mode,  # type: ignore[arg-type]
+            k=10,
+            vector=query,
+            query="chunk 3",
+            max_per_document=cap,
+        )
         assert len(await search(raw, corpus.target, request)) == 10
     plans = [p for p in _plans(notices) if "ranked" in json.dumps(p)]
     assert len(plans) == 7
@@ -218,3 +226,51 @@ async def test_settings_do_not_leak_past_the_transaction(corpus: Corpus, raw) ->
         "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')"
     )
     assert await cursor.fetchone() == ("40", "off")
+
+
+@pytest.mark.parametrize("mode", ["vector", "text", "hybrid"])
+@pytest.mark.parametrize("cap", [1, 3])
+async def test_cap_per_document_still_returns_k_rows(
+    corpus: Corpus, raw, mode: str, cap: int
+) -> None:
+    """Capped, no document has more than `cap` hits and still 10 come back, best first,
+    starting with the same best hit."""
+    query = near(corpus.vectors, 1, seed=21)[0]
+    base = SearchRequest(mode, k=10, vector=query, query="chunk 3")  # type: ignore[arg-type]
+    uncapped = await search(raw, corpus.target, base)
+    capped = await search(raw, corpus.target, replace(base, max_per_document=cap))
+    assert len(capped) == 10
+    per_document = Counter(h.document_id for h in capped)
+    assert max(per_document.values()) <= cap
+    assert [h.score for h in capped] == sorted((h.score for h in capped), reverse=True)
+    assert capped[0].chunk_id == uncapped[0].chunk_id
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+async def test_cap_spreads_hits_over_documents_and_returns_fewer_only_when_few_match(
+    corpus: Corpus, raw, mode: str
+) -> None:
+    """Four documents of ten chunks match: uncapped they fill k=10 with 2-4 hits each; a cap
+    of 2 gives exactly 2 from each (8 rows: no more are allowed), a cap of 3 gives 10."""
+    wanted = {"external_id": {"$in": ["doc-00010", "doc-00020", "doc-00030", "doc-00040"]}}
+    base = SearchRequest(
+        mode,  # type: ignore[arg-type]
+        k=10,
+        vector=near(corpus.vectors, 1, seed=3)[0],
+        query="chunk",
+        filter=wanted,
+    )
+    uncapped = await search(raw, corpus.target, base)
+    assert len(uncapped) == 10 and max(Counter(h.document_id for h in uncapped).values()) > 2
+    two = await search(raw, corpus.target, replace(base, max_per_document=2))
+    assert sorted(Counter(h.external_id for h in two).values()) == [2, 2, 2, 2]
+    three = await search(raw, corpus.target, replace(base, max_per_document=3))
+    assert len(three) == 10 and max(Counter(h.document_id for h in three).values()) == 3
+
+
+async def test_a_bad_cap_is_refused(corpus: Corpus, raw) -> None:
+    from app.errors import InvalidInput
+
+    request = SearchRequest("text", k=10, query="chunk", max_per_document=0)
+    with pytest.raises(InvalidInput, match="max_per_document must be between 1 and 100"):
+        await search(raw, corpus.target, request)

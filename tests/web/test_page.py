@@ -181,3 +181,46 @@ def test_api_key_is_asked_for_and_kept_in_the_session(
         raise steps.failed(exc) from exc
     finally:
         context.close()
+
+
+HOSTILE = (
+    'Install it: <img src="x" onerror="window.pwned = 1"> and <script>window.pwned = 2</script>'
+    "\n\n```bash\npip install foo\nfoo --help\n```\n\n- **fast** and *small*\n- see "
+    "[the docs](https://example.org/docs) or [bad](javascript:window.pwned=3)"
+)
+
+
+def test_markdown_renders_safely_in_answers_and_passages(
+    page: Page, web_url: str, fake_openai: FakeOpenAI
+) -> None:
+    import httpx
+
+    name = f"md-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=web_url, timeout=60) as http:
+        assert http.post("/v1/collections", json={"name": name}).status_code == 201
+        stored = http.post(
+            f"/v1/collections/{name}/documents",
+            json={"documents": [{"id": "hostile.txt", "title": "Foo", "text": HOSTILE}]},
+        )
+        assert stored.status_code == 200, stored.text
+    fake_openai.script(Reply(content=HOSTILE + " [1]", endpoint="chat"))
+    page.goto(web_url)
+    page.select_option("#collection", name)
+    page.get_by_role("tab", name="Ask").click()
+    page.fill("#question", "How do I install foo?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    answer = page.locator(".turn.assistant .body").last
+    expect(answer.locator("a.cite[data-n='1']")).to_have_count(1)
+    for box in (answer, page.locator("#passage-text")):
+        if box is not answer:
+            answer.locator("a.cite[data-n='1']").click()
+            expect(page.locator("#passage")).to_be_visible()
+        expect(box.locator("pre code")).to_have_text("pip install foo\nfoo --help")
+        expect(box).to_contain_text('<img src="x" onerror="window.pwned = 1">')
+        expect(box).to_contain_text("<script>window.pwned = 2</script>")
+        expect(box.locator("img, script")).to_have_count(0)
+        expect(box.locator("li strong")).to_have_text("fast")
+        expect(box.locator("li em")).to_have_text("small")
+        expect(box.locator("a[href='https://example.org/docs']")).to_have_text("the docs")
+        expect(box.locator("a[href^='javascript']")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None

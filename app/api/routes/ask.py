@@ -11,13 +11,14 @@ from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
-from app.rag.service import Answerer
+from app.rag.events import EVENT_NAMES
+from app.rag.service import AskRequest
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": stream_doc("sources", "delta", "done", "error"),
+        "content": stream_doc(*EVENT_NAMES),
         "description": "With stream=true: events `sources`, `delta`..., then `done` or `error`",
     },
     502: PROBLEM_RESPONSES[500] | {"description": "The chat model failed (sources included)"},
@@ -29,9 +30,10 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 async def ask(
     body: AskIn, services: ServicesDep, principal: PrincipalDep
 ) -> AskOut | StreamingResponse:
-    answerer = Answerer(services, services.chat, principal)
+    answerer = services.answerer(principal)
+    request = AskRequest(**body.model_dump(exclude={"stream"}))
     if not body.stream:
-        return AskOut.from_answer(await answerer.answer(body.to_request()))
-    events = answerer.stream(body.to_request())
+        return AskOut.model_validate(await answerer.answer(request))
+    events = answerer.stream(request)
     first = await anext(events)
-    return sse_response(format_event(e, d) async for e, d in prepend(first, events))
+    return sse_response(format_event(event) async for event in prepend(first, events))

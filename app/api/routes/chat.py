@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, assert_never
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -24,7 +24,8 @@ from app.api.schemas.chat import (
 from app.api.sse import SSE_HEADERS, prepend, stream_doc
 from app.errors import InvalidInput
 from app.rag.citations import Citation
-from app.rag.service import Answerer, AskRequest
+from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
+from app.rag.service import AskRequest
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
@@ -56,7 +57,7 @@ def sources_footer(citations: list[Citation]) -> str:
 async def chat_completions(
     body: ChatRequest, services: ServicesDep, principal: PrincipalDep
 ) -> Any:
-    answerer = Answerer(services, services.chat, principal)
+    answerer = services.answerer(principal)
     request = to_ask_request(body)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -78,7 +79,7 @@ async def chat_completions(
                 message=ChatChoiceMessage(content=answer.answer + sources_footer(answer.citations))
             )
         ],
-        usage=ChatUsage(**vars(answer.usage)),
+        usage=ChatUsage.model_validate(answer.usage, from_attributes=True),
         citations=answer.citations,
     )
 
@@ -97,25 +98,29 @@ def _chunk(
 
 
 async def _chunks(
-    events: AsyncIterator[tuple[str, dict[str, Any]]],
+    events: AsyncIterator[AnswerEvent],
     completion_id: str,
     created: int,
     model: str,
 ) -> AsyncIterator[str]:
     """The OpenAI streaming format: chat.completion.chunk objects, then [DONE]."""
     yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""})
-    async for event, data in events:
-        if event == "delta":
-            yield _chunk(completion_id, created, model, {"content": data["text"]})
-        elif event == "done":
-            citations = [Citation(**c) for c in data["citations"]]
-            footer = sources_footer(citations)
-            if footer:
-                yield _chunk(completion_id, created, model, {"content": footer})
-            yield _chunk(completion_id, created, model, {}, finish="stop")
-        elif event == "error":
-            # An error object in the stream, as OpenAI-compatible servers send one: the openai
-            # client raises it (APIError), so a broken answer never looks finished.
-            error = {"message": data["detail"], "type": data["title"], "code": data["status"]}
-            yield f"data: {json.dumps({'error': error})}\n\n"
+    async for event in events:
+        match event:
+            case DeltaEvent():
+                yield _chunk(completion_id, created, model, {"content": event.text})
+            case DoneEvent():
+                footer = sources_footer(event.citations)
+                if footer:
+                    yield _chunk(completion_id, created, model, {"content": footer})
+                yield _chunk(completion_id, created, model, {}, finish="stop")
+            case ErrorEvent():
+                # An error object in the stream, as OpenAI-compatible servers send one: the
+                # openai client raises it (APIError), so a broken answer never looks finished.
+                error = {"message": event.detail, "type": event.title, "code": event.status}
+                yield f"data: {json.dumps({'error': error})}\n\n"
+            case SourcesEvent():
+                pass  # the chat format has no place for them; the footer names the cited ones
+            case _:
+                assert_never(event)  # a new kind of event must be handled here
     yield "data: [DONE]\n\n"

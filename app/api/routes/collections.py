@@ -23,7 +23,7 @@ CollectionName = Path(pattern=COLLECTION_NAME_PATTERN, description="Collection n
 @router.get("", response_model=CollectionList)
 async def list_collections(session: SessionDep) -> CollectionList:
     stats = await service.list_collections(session)
-    return CollectionList(collections=[CollectionOut.from_stats(s) for s in stats])
+    return CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
 
 
 @router.post("", response_model=CollectionOut, status_code=status.HTTP_201_CREATED)
@@ -40,12 +40,12 @@ async def create_collection(
         chunk_overlap=body.chunk_overlap,
         text_config=body.text_config,
     )
-    return CollectionOut.from_stats(await service.collection_stats(session, body.name))
+    return CollectionOut.model_validate(await service.collection_stats(session, body.name))
 
 
 @router.get("/{collection}", response_model=CollectionOut)
 async def get_collection(session: SessionDep, collection: str = CollectionName) -> CollectionOut:
-    return CollectionOut.from_stats(await service.collection_stats(session, collection))
+    return CollectionOut.model_validate(await service.collection_stats(session, collection))
 
 
 @router.delete("/{collection}", status_code=status.HTTP_204_NO_CONTENT)

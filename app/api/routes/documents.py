@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import delete, select
 
 from app import audit
-from app.api.deps import EmbedderDep, PrincipalDep, ServicesDep, SessionDep, actor
+from app.api.deps import EmbedderDep, IngestionDep, PrincipalDep, SessionDep, SettingsDep, actor
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import ChunkOut, DocumentBatch, DocumentOut, IngestResult
@@ -48,14 +48,15 @@ async def _items(batch: DocumentBatch) -> AsyncIterator[Item]:
 @router.post("/documents", response_model=IngestResult)
 async def add_documents(
     body: DocumentBatch,
-    services: ServicesDep,
+    settings: SettingsDep,
+    ingestion: IngestionDep,
     session: SessionDep,
     embedder: EmbedderDep,
     collection: str = CollectionName,
 ) -> IngestResult:
     """Add or replace documents now. Each is chunked and embedded; one whose content is
     unchanged is skipped without embedding. Returns the counts when they are stored."""
-    most = services.settings.pgask_ingest_max_batch_documents
+    most = settings.pgask_ingest_max_batch_documents
     if len(body.documents) > most:
         raise PayloadTooLarge(
             f"{len(body.documents)} documents in one request; at most {most}"
@@ -63,10 +64,10 @@ async def add_documents(
         )
     found = await get_collection(session, collection)
     pipeline = await build_pipeline(
-        services, embedder, found, expected_documents=len(body.documents), strict=True
+        ingestion, embedder, found, expected_documents=len(body.documents), strict=True
     )
     report = await pipeline.run(_items(body))
-    services.metrics.count_ingest(report)
+    ingestion.count(report)
     return IngestResult.from_report(report)
 
 
@@ -85,7 +86,7 @@ def _upload_name(upload: UploadFile) -> str:
 )
 async def upload_files(
     response: Response,
-    services: ServicesDep,
+    ingestion: IngestionDep,
     session: SessionDep,
     embedder: EmbedderDep,
     files: Annotated[list[UploadFile], File(description="md, txt, html, pdf or BEIR jsonl")],
@@ -98,7 +99,7 @@ async def upload_files(
     groups = parse_groups(access, "access")
     found = await get_collection(session, collection)
     check_compatible(found, embedder)
-    max_bytes = services.settings.pgask_ingest_max_file_mb * 2**20
+    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
     contents: dict[str, bytes] = {}
     for upload in files:
         name = _upload_name(upload)
@@ -110,7 +111,7 @@ async def upload_files(
                 f"{name}: above PGASK_INGEST_MAX_FILE_MB ({max_bytes // 2**20} MiB)"
             )
         contents[name] = data
-    job = await create_job(services, found, list(contents.items()), groups)
+    job = await create_job(ingestion, found, list(contents.items()), groups)
     location = f"/v1/jobs/{job.id}"
     response.headers["Location"] = location
     return JobCreated(job_id=job.id, status=job.status, location=location, files=len(contents))
@@ -136,33 +137,13 @@ async def get_document(
     chunks: Annotated[bool, Query(description="Include the chunks' text")] = False,
 ) -> DocumentOut:
     document = await _document(session, collection, document_id)
-    chunk_rows = None
+    out = DocumentOut.model_validate(document)
     if chunks:
         rows = await session.scalars(
             select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
         )
-        chunk_rows = [
-            ChunkOut(
-                ordinal=c.ordinal,
-                text=c.text,
-                section=c.section,
-                page=c.page,
-                token_count=c.token_count,
-            )
-            for c in rows
-        ]
-    return DocumentOut(
-        id=document.external_id,
-        title=document.title,
-        source=document.source,
-        metadata=document.metadata_,
-        content_hash=document.content_hash,
-        chunk_count=document.chunk_count,
-        access=document.access,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-        chunks=chunk_rows,
-    )
+        out.chunks = [ChunkOut.model_validate(c) for c in rows]
+    return out
 
 
 @router.delete("/documents/{document_id:path}", status_code=status.HTTP_204_NO_CONTENT)

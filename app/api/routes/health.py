@@ -37,19 +37,19 @@ async def readyz(request: Request, services: ServicesDep) -> Ready | JSONRespons
     problems: list[str] = []
     current = None
     try:
-        async with asyncio.timeout(5), services.engine.connect() as conn:
+        async with asyncio.timeout(5), services.db.engine.connect() as conn:
             if await conn.scalar(text("SELECT to_regclass('alembic_version')")) is not None:
                 current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # any failure here means "not ready", with the reason
         problems.append(f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    head = head_revision(services.url)
+    head = head_revision(services.db.url)
     if not problems and current != head:
         problems.append(f"migrations: at {current}, head is {head}; run `pgask db upgrade`")
     if services.embedder_error:
         problems.append(f"embedding: {services.embedder_error}")
     if problems:
         return problem_response(
-            request,
+            request.url.path,
             status=503,
             type_="urn:pgask:not-ready",
             title="Not ready",

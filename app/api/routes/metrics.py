@@ -22,7 +22,7 @@ _JOB_COUNTS = text(
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
     try:
-        async with services.engine.connect() as conn:
+        async with services.db.engine.connect() as conn:
             queued, running = (await conn.execute(_JOB_COUNTS)).one()
         services.metrics.jobs_queued.set(queued)
         services.metrics.jobs_running.set(running)

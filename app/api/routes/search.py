@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter
 
-from app.api.deps import EmbedderDep, SessionDep
+from app.api.deps import EmbedderDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.search import SearchIn, SearchOut, Timings
-from app.search.service import HybridOptions, SearchRequest, run_search
+from app.search.service import HybridOptions, SearchRequest, per_document_cap, run_search
 
 router = APIRouter(prefix="/v1/search", tags=["search"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("", response_model=SearchOut)
-async def search(body: SearchIn, session: SessionDep, embedder: EmbedderDep) -> SearchOut:
+async def search(
+    body: SearchIn, session: SessionDep, embedder: EmbedderDep, settings: SettingsDep
+) -> SearchOut:
     mode = body.effective_mode
     request = SearchRequest(
         mode=mode,
@@ -24,6 +26,9 @@ async def search(body: SearchIn, session: SessionDep, embedder: EmbedderDep) -> 
         filter=body.filter,
         include_text=body.include_text,
         hybrid=body.hybrid.options() if body.hybrid else HybridOptions(),
+        max_per_document=per_document_cap(
+            body.max_per_document, settings.pgask_search_max_per_document
+        ),
     )
     result = await run_search(session, embedder, body.collection, request)
     return SearchOut(

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.collections import COLLECTION_NAME_PATTERN
 from app.llm import Usage
 from app.rag.citations import Citation
-from app.rag.service import Answer, AskRequest
 from app.rag.sources import Source
 
 MAX_HISTORY = 40
@@ -27,25 +26,23 @@ class AskIn(BaseModel):
     k: int = Field(default=8, ge=1, le=50, description="Passages retrieved as sources")
     mode: Literal["vector", "text", "hybrid"] = "hybrid"
     filter: dict[str, Any] | None = None
+    max_per_document: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="Most sources from one document (0: no cap; default: "
+        "PGASK_ASK_MAX_PER_DOCUMENT)",
+    )
     history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY)
     rewrite: bool = Field(
         default=True, description="Rewrite a follow-up into a standalone query (needs a model)"
     )
     stream: bool = Field(default=False, description="Answer as text/event-stream")
 
-    def to_request(self) -> AskRequest:
-        return AskRequest(
-            collection=self.collection,
-            question=self.question,
-            k=self.k,
-            mode=self.mode,
-            filter=self.filter,
-            history=[m.model_dump() for m in self.history],
-            rewrite=self.rewrite,
-        )
 
+class AskOut(BaseModel):  # validated from the pipeline's `Answer`
+    model_config = ConfigDict(from_attributes=True)
 
-class AskOut(BaseModel):
     answer: str
     generated: bool = Field(description="False for an extractive answer (no model configured)")
     citations: list[Citation]
@@ -55,17 +52,3 @@ class AskOut(BaseModel):
     usage: Usage
     timings: dict[str, float]
     dropped_sources: int = Field(description="Sources left out to fit the token budget")
-
-    @classmethod
-    def from_answer(cls, answer: Answer) -> AskOut:
-        return cls(
-            answer=answer.answer,
-            generated=answer.generated,
-            citations=answer.citations,
-            sources=answer.sources,
-            search_query=answer.search_query,
-            rewritten=answer.rewritten,
-            usage=answer.usage,
-            timings=answer.timings,
-            dropped_sources=answer.dropped_sources,
-        )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 
-from app.collections import CollectionStats
+from app.api.schemas.attributes import read_through, renamed
 
 COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -32,41 +32,31 @@ class CollectionCreate(BaseModel):
     )
 
 
-class EmbeddingInfo(BaseModel):
+class EmbeddingInfo(BaseModel):  # validated from a collection's `embedding_*` columns
+    model_config = ConfigDict(
+        from_attributes=True,
+        alias_generator=AliasGenerator(
+            validation_alias=lambda name: renamed(f"embedding_{name}", name)
+        ),
+    )
+
     provider: str
     model: str
     dimensions: int
 
 
-class CollectionOut(BaseModel):
+class CollectionOut(BaseModel):  # validated from `CollectionStats`
+    model_config = read_through("collection")
+
     name: str
     description: str
-    embedding: EmbeddingInfo
+    embedding: EmbeddingInfo = Field(validation_alias=renamed("collection", "embedding"))
     chunk_size: int
     chunk_overlap: int
     text_config: str
     document_count: int
     chunk_count: int
     created_at: datetime
-
-    @classmethod
-    def from_stats(cls, stats: CollectionStats) -> CollectionOut:
-        c = stats.collection
-        return cls(
-            name=c.name,
-            description=c.description,
-            embedding=EmbeddingInfo(
-                provider=c.embedding_provider,
-                model=c.embedding_model,
-                dimensions=c.embedding_dimensions,
-            ),
-            chunk_size=c.chunk_size,
-            chunk_overlap=c.chunk_overlap,
-            text_config=c.text_config,
-            document_count=stats.document_count,
-            chunk_count=stats.chunk_count,
-            created_at=c.created_at,
-        )
 
 
 class CollectionList(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.api.schemas.attributes import renamed
 from app.errors import InvalidInput
 from app.keys import check_groups
 from ingest.pipeline import Report
@@ -89,6 +90,8 @@ class IngestResult(BaseModel):
 
 
 class ChunkOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ordinal: int
     text: str
     section: str
@@ -96,11 +99,13 @@ class ChunkOut(BaseModel):
     token_count: int
 
 
-class DocumentOut(BaseModel):
-    id: str
+class DocumentOut(BaseModel):  # validated from a `Document` row: `id` is its external id
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias=renamed("external_id", "id"))
     title: str
     source: str
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(validation_alias=renamed("metadata_", "metadata"))
     content_hash: str
     chunk_count: int
     access: list[str]

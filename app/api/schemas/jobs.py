@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.api.schemas.attributes import read_through
 from app.api.schemas.documents import ErrorItem
 from app.db.models import IngestJob
 
 
+@dataclass(frozen=True)
+class JobInCollection:
+    """What `JobOut` is validated from: the job row holds only its collection's id."""
+
+    job: IngestJob
+    collection: str
+
+
 class JobOut(BaseModel):
+    model_config = read_through("job")
+
     id: uuid.UUID
     collection: str
     status: str = Field(description="queued, running, succeeded or failed")
@@ -26,24 +38,6 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
-
-    @classmethod
-    def from_job(cls, job: IngestJob, collection: str) -> JobOut:
-        return cls(
-            id=job.id,
-            collection=collection,
-            status=job.status,
-            total=job.total,
-            done=job.done,
-            failed=job.failed,
-            errors=[ErrorItem.model_validate(e) for e in job.errors],
-            result=job.result,
-            attempts=job.attempts,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            heartbeat_at=job.heartbeat_at,
-        )
 
 
 class JobCreated(BaseModel):

@@ -50,6 +50,13 @@ class SearchIn(BaseModel):
         "metadata keys and source, external_id, title, created_at",
     )
     include_text: bool = True
+    max_per_document: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_K,
+        description="Most hits from one document (0: no cap; default: "
+        "PGASK_SEARCH_MAX_PER_DOCUMENT)",
+    )
     hybrid: HybridIn | None = Field(
         default=None, description="How hybrid mode fuses its sides (defaults: README)"
     )

@@ -1,5 +1,6 @@
 // pgask web page: plain JavaScript over the public HTTP API. Untrusted text (answers,
-// passages, titles) only ever reaches the page through textContent, never innerHTML.
+// passages, titles) only ever reaches the page through textContent, never innerHTML;
+// Markdown in answers and passages is rendered by building elements (renderMarkdown).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -95,23 +96,102 @@ async function* sseEvents(response) {
   }
 }
 
+// ---- Markdown, built from DOM nodes -------------------------------------------------------
+// A small renderer for what answers and passages use: paragraphs, fenced code, lists,
+// inline code, emphasis, http(s) links and [n] citations. Text only ever becomes text
+// nodes (textContent), so markup in a passage (<img onerror=...>, <script>) shows as text.
+
+const INLINE = /`([^`\n]+)`|\*\*([^*\n]+)\*\*|(?<![\w*])\*([^*\s][^*\n]*)\*|(?<!\w)_([^_\s][^_\n]*)_(?!\w)|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|\[(\d{1,3})\]/g;
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function citeLink(n) {
+  const link = element("a", `[${n}]`, "cite");
+  link.href = "#";
+  link.dataset.n = n;
+  return link;
+}
+
+function appendInline(parent, text, cites) {
+  let last = 0;
+  for (const m of text.matchAll(INLINE)) {
+    parent.append(document.createTextNode(text.slice(last, m.index)));
+    last = m.index + m[0].length;
+    if (m[1] !== undefined) parent.append(element("code", m[1]));
+    else if (m[2] !== undefined) parent.append(element("strong", m[2]));
+    else if (m[3] !== undefined || m[4] !== undefined) parent.append(element("em", m[3] ?? m[4]));
+    else if (m[5] !== undefined) {
+      const link = element("a", m[5]);
+      link.href = new URL(m[6]).href; // the pattern only lets http(s) through
+      link.rel = "noopener noreferrer nofollow";
+      link.target = "_blank";
+      parent.append(link);
+    } else if (cites) parent.append(citeLink(m[7]));
+    else parent.append(document.createTextNode(m[0]));
+  }
+  parent.append(document.createTextNode(text.slice(last)));
+}
+
+const LIST_ITEM = /^\s*(?:([-*+])|\d{1,9}[.)])\s+(.*)$/;
+
+function renderMarkdown(container, text, { cites = false } = {}) {
+  container.replaceChildren();
+  container.classList.add("markdown");
+  const lines = text.split("\n");
+  let paragraph = [];
+  let list = null;
+  const flush = () => {
+    if (paragraph.length) {
+      const p = element("p");
+      appendInline(p, paragraph.join(" "), cites);
+      container.append(p);
+    }
+    paragraph = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const fence = line.match(/^\s*```\s*([\w+-]*)/);
+    if (fence) {
+      flush();
+      list = null;
+      const code = [];
+      while (++i < lines.length && !/^\s*```\s*$/.test(lines[i])) code.push(lines[i]);
+      const pre = element("pre");
+      pre.append(element("code", code.join("\n"), fence[1] ? `language-${fence[1]}` : undefined));
+      container.append(pre);
+      continue;
+    }
+    const item = line.match(LIST_ITEM);
+    if (item) {
+      flush();
+      const tag = item[1] ? "ul" : "ol";
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        list = element(tag);
+        container.append(list);
+      }
+      const li = element("li");
+      appendInline(li, item[2], cites);
+      list.append(li);
+    } else if (!line.trim()) {
+      flush();
+      list = null;
+    } else {
+      list = null;
+      paragraph.push(line.trim());
+    }
+  }
+  flush();
+}
+
 // ---- Ask --------------------------------------------------------------------------------
 
 function renderAnswer(container, text) {
-  container.replaceChildren();
-  const marker = /\[(\d{1,3})\]/g;
-  let last = 0;
-  for (const match of text.matchAll(marker)) {
-    container.append(document.createTextNode(text.slice(last, match.index)));
-    const link = document.createElement("a");
-    link.href = "#";
-    link.className = "cite";
-    link.dataset.n = match[1];
-    link.textContent = match[0];
-    container.append(link);
-    last = match.index + match[0].length;
-  }
-  container.append(document.createTextNode(text.slice(last)));
+  renderMarkdown(container, text, { cites: true });
 }
 
 function renderSources(sources) {
@@ -139,7 +219,7 @@ function showPassage(n) {
   $("passage-title").textContent = `[${n}] ${source.title || source.source || "untitled"}`;
   const where = [source.source, source.section, source.page ? `page ${source.page}` : ""];
   $("passage-meta").textContent = where.filter(Boolean).join(" · ");
-  $("passage-text").textContent = source.quote || source.text || "";
+  renderMarkdown($("passage-text"), source.quote || source.text || "");
   $("passage").hidden = false;
 }
 

@@ -1,0 +1,54 @@
+"""What every command shares: the console, `--json` and its printer, running a coroutine
+with the settings, and `started`, the one place a command builds (and closes) its
+long-lived things."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from app.config import Settings, get_settings
+from app.db import migrate
+from app.db.embedded import database_url
+from app.services import Services
+
+T = TypeVar("T")
+
+console = Console()
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
+
+
+def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine that needs settings, from a synchronous typer command."""
+    return asyncio.run(factory(get_settings()))
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+
+
+@asynccontextmanager
+async def started(
+    settings: Settings, *, embedder: bool = True, migrated: bool = False
+) -> AsyncIterator[Services]:
+    """Services for one command, closed when it ends. `embedder`: load it, and fail (with
+    the reason) when it cannot be; `migrated`: apply the migrations first (when
+    PGASK_AUTO_MIGRATE allows), for commands that write."""
+    if migrated and settings.pgask_auto_migrate:
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per step otherwise
+        url = await asyncio.to_thread(database_url, settings)
+        await asyncio.to_thread(migrate.upgrade, url)
+    services = await Services.start(settings, load_embedder=embedder, require_embedder=embedder)
+    try:
+        yield services
+    finally:
+        await services.close()

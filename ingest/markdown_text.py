@@ -1,0 +1,141 @@
+"""Markdown to clean text blocks, one per heading path, with markdown-it-py.
+
+What reaches a chunk is what a reader sees: text without emphasis, link or HTML markup
+(`<abbr>`, `<img>`, `<div class="termy">` keep only their text), headings without MkDocs or
+Pandoc attributes (`{ #anchor }`), no admonition markers (`/// note`, `!!! tip`, `???`).
+Code stays code: a fenced block keeps its fence and its line breaks, inline code its
+backticks, so the web page can show it as code and nothing is squashed onto one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+# pymdownx blocks: `/// note | Title` ... `///` (more slashes when nested, e.g. `//// tab`).
+_BLOCK_MARKER = re.compile(r"^[ \t]*/{3,}[ \t]*(?:[\w-]+)?[ \t]*(?:\|[ \t]*(?P<title>.*?))?[ \t]*$")
+# Python-Markdown admonitions: `!!! tip "Title"`, collapsible `??? note` / `???+ note`; their
+# body is indented by four spaces, which CommonMark would read as a code block.
+_ADMONITION = re.compile(
+    r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
+)
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)")
+# MkDocs snippet includes of files outside the docs folder: `{* ../../docs_src/x.py hl[1] *}`.
+_INCLUDE = re.compile(r"^[ \t]*\{\*.*\*\}[ \t]*$")
+_TERMINALS = frozenset({"", "console", "shell", "sh", "bash", "text"})
+_COLOUR_TAG = re.compile(r"</?(?:font|span|b|u|i|strong)\b", re.IGNORECASE)
+# Attribute lists after a heading: `{ #anchor }`, `{#id .class}`, `{: .cls }`.
+_ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
+
+
+def _unwrap_admonitions(text: str) -> str:
+    """Marker lines become their title (or nothing); an admonition's indented body is
+    dedented, so it is read as the prose it is. Lines inside code fences stay as they are
+    (a Rust `/// Example` doc comment is code)."""
+    out: list[str] = []
+    body_indent: str | None = None
+    in_fence = False
+    for line in text.split("\n"):
+        if body_indent is not None:
+            if line.startswith(body_indent + "    ") or not line.strip():
+                line = line[len(body_indent) + 4 :] if line.strip() else ""
+            else:
+                body_indent = None
+        if _FENCE_LINE.match(line):
+            in_fence = not in_fence
+        elif in_fence:
+            pass
+        elif (marker := _BLOCK_MARKER.match(line) or _ADMONITION.match(line)) is not None:
+            out.extend([marker["title"] or "", ""])
+            if "indent" in marker.groupdict():
+                body_indent = marker["indent"]
+            continue
+        elif _INCLUDE.match(line):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _code(language: str, code: str) -> str:
+    """Terminal transcripts are often coloured with HTML (`<font color=...>`): keep their
+    text. Program code keeps every character (`a < b` is not a tag)."""
+    if language in _TERMINALS and _COLOUR_TAG.search(code):
+        from bs4 import BeautifulSoup
+
+        code = BeautifulSoup(code, "html.parser").get_text()
+    return f"```{language}\n{code}\n```"
+
+
+def heading_text(text: str) -> str:
+    return _ATTRIBUTES.sub("", text).strip()
+
+
+def _inline(token: Token, *, code_marks: bool = True) -> str:
+    """An inline run as text; `code_marks` keeps backticks around inline code (not in
+    headings, which become section paths and titles)."""
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type == "text":
+            parts.append(child.content)
+        elif child.type == "code_inline":
+            parts.append(f"`{child.content}`" if code_marks else child.content)
+        elif child.type == "softbreak":
+            parts.append(" ")
+        elif child.type == "hardbreak":
+            parts.append("\n")
+        # html_inline, image, link and emphasis markers: only their text children count
+    return "".join(parts).strip()
+
+
+def _html_text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "html.parser").get_text(" ", strip=True)
+
+
+@dataclass
+class Section:
+    """The heading path and the paragraphs under it."""
+
+    path: list[tuple[int, str]]
+    parts: list[str] = field(default_factory=list)
+
+
+def markdown_sections(text: str) -> list[Section]:
+    tokens = MarkdownIt("commonmark").enable("table").parse(_unwrap_admonitions(text))
+    sections = [Section([])]
+    lists: list[str] = []  # bullet or ordered, innermost last
+    row: list[str] | None = None
+    for i, token in enumerate(tokens):
+        current = sections[-1]
+        if token.type == "heading_open":
+            level = int(token.tag[1:])
+            heading = heading_text(_inline(tokens[i + 1], code_marks=False))
+            path = [(lvl, h) for lvl, h in current.path if lvl < level] + [(level, heading)]
+            sections.append(Section(path))
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            lists.append("- " if token.type == "bullet_list_open" else "1. ")
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close" and row is not None:
+            current.parts.append(" | ".join(row))
+            row = None
+        elif token.type == "inline" and tokens[i - 1].type != "heading_open":
+            content = _inline(token)
+            if row is not None:
+                row.append(content)
+            elif content:
+                current.parts.append((lists[-1] if lists else "") + content)
+        elif token.type in ("fence", "code_block"):
+            code = token.content.rstrip("\n")
+            if code.strip():
+                language = token.info.split()[0] if token.info.strip() else ""  # not hl_lines=
+                current.parts.append(_code(language, code))
+        elif token.type == "html_block" and (content := _html_text(token.content)):
+            current.parts.append(content)
+    return sections
