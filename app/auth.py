@@ -95,6 +95,8 @@ def authorize(principal: Principal, role: Role, path: str) -> None:
 
 def required_role(method: str, path: str) -> Role | None:
     """Which role a request needs: None for public paths (health, metrics, docs, web page)."""
+    if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
+        return "read"  # every MCP tool and resource only reads
     if not path.startswith("/v1/"):
         return None
     if path.startswith(_ADMIN_PREFIXES):
@@ -114,6 +116,7 @@ def path_collection(path: str) -> str | None:
 
 
 _ADMIN_PREFIXES = ("/v1/keys", "/v1/audit")
+MCP_PATH = "/mcp"
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
 # POST .../documents and .../files, DELETE .../documents/{id}: what write keys may do
 _DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(?:(documents|files)|(documents/).+)$")

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from app.commands import ask, collections, ingest, keys, search, serve
+from app.commands import ask, collections, ingest, keys, mcp, search, serve
 from app.errors import PgaskError
 from app.observability import configure_logging
 
@@ -30,6 +30,7 @@ app.command("eval")(search.eval_cmd)
 app.command("ask")(ask.ask_cmd)
 app.add_typer(keys.keys_app, name="keys")
 app.command("audit")(keys.audit_cmd)
+app.command("mcp")(mcp.mcp_cmd)
 
 
 def main() -> None:

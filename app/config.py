@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     # Service
     pgask_api_keys: SecretStr | None = None
-    pgask_api_key: SecretStr | None = None  # the key the CLI acts as (row-level security)
+    pgask_api_key: SecretStr | None = None  # the key a CLI or MCP (stdio) client acts as
     pgask_host: str = "127.0.0.1"
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True

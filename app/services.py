@@ -39,10 +39,18 @@ class Services:
     def __post_init__(self) -> None:
         self.keys = KeyStore(self.db, self.settings.api_keys)
 
-    async def cli_principal(self) -> Principal | None:
-        """Who a CLI command acts as: PGASK_API_KEY's key, or unscoped without one."""
+    async def acting_principal(self, *, required: bool = False) -> Principal | None:
+        """Who a CLI command or `pgask mcp` (stdio) acts as: the key PGASK_API_KEY presents,
+        bootstrap or stored (Unauthorized when unknown, revoked or expired). Without it:
+        unscoped, unless `required` and keys are configured (an MCP client must not get
+        more than a key would give it)."""
         secret = self.settings.pgask_api_key
         if secret is None:
+            if required and await self.keys.configured():
+                raise Unauthorized(
+                    "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS or pgask keys "
+                    "create); set PGASK_API_KEY to one of them"
+                )
             return None
         principal = await self.keys.find(secret.get_secret_value())
         if principal is None:

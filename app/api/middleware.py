@@ -124,9 +124,9 @@ class BodyLimitMiddleware:
 
 class AuthMiddleware:
     """With API keys configured (PGASK_API_KEYS, or any key ever created), every /v1 route
-    needs `Authorization: Bearer <key>`: 401 without a valid key; 403 when the key's role is
-    too low, or 404 (exactly as for a missing collection) when the route's collection is
-    outside the key's scope. The key's `Principal` goes to the routes as
+    and /mcp needs `Authorization: Bearer <key>`: 401 without a valid key; 403 when the key's
+    role is too low, or 404 (exactly as for a missing collection) when the route's collection
+    is outside the key's scope. The key's `Principal` goes to the routes (and MCP tools) as
     `request.state.principal`."""
 
     def __init__(self, app: ASGIApp) -> None:

@@ -25,7 +25,7 @@ def _with_session(work: Callable[[AsyncSession, str | None], Awaitable[T]]) -> T
 
     async def run(settings: Settings) -> T:
         async with started(settings, embedder=False, migrated=True) as services:
-            principal = await services.cli_principal()
+            principal = await services.acting_principal()
             async with services.db.session() as session:
                 return await work(session, principal.name if principal else None)
 

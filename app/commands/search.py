@@ -73,7 +73,7 @@ def search_cmd(
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         request_capped = replace(request, max_per_document=cap)
         async with started(settings) as services:
-            principal = await services.cli_principal()
+            principal = await services.acting_principal()
             async with services.db.session(principal=principal) as session:
                 return await run_search(session, services.embedder, collection, request_capped)
 

@@ -255,11 +255,16 @@ async def run_search(
     if request.vector is None and request.mode != "text" and request.query:
         request = replace(request, vector=await embedder.embed_query(request.query))
     embedded = time.perf_counter()
-    principal = session_principal(session)
-    target = SearchTarget.of(collection, restricted=principal is not None and principal.scoped)
+    target = session_target(session, collection)
     hits = await search(await driver_connection(session), target, request)
     done = time.perf_counter()
     return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
+
+
+def session_target(session: AsyncSession, collection: Collection) -> SearchTarget:
+    """The collection as a target for this session: restricted when its principal is scoped."""
+    principal = session_principal(session)
+    return SearchTarget.of(collection, restricted=principal is not None and principal.scoped)
 
 
 async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:

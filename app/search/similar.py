@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.collections import get_collection
 from app.db.schema import vector_type
 from app.errors import NotFound
 from app.search import sql
 from app.search.filters import Compiled
-from app.search.service import SearchTarget, ef_search_for, set_vector_settings
+from app.search.service import (
+    SearchTarget,
+    driver_connection,
+    ef_search_for,
+    session_target,
+    set_vector_settings,
+)
 
 CHUNKS_PER_DOCUMENT = 5  # candidate chunks fetched per document asked for, at first
 MAX_CANDIDATES = 1000  # pgvector's largest ef_search
@@ -31,6 +39,15 @@ class SimilarDocument:
     source: str
     metadata: dict[str, Any]
     score: float
+
+
+async def similar_in(
+    session: AsyncSession, collection: str, external_id: str, k: int
+) -> list[SimilarDocument]:
+    """What the API and MCP call: look up the collection, then `similar_documents`."""
+    found = await get_collection(session, collection)
+    conn = await driver_connection(session)
+    return await similar_documents(conn, session_target(session, found), external_id, k)
 
 
 async def similar_documents(
