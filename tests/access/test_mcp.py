@@ -19,7 +19,13 @@ from mcp_types import CallToolResult, TextResourceContents
 
 from app.config import Settings
 from tests.access.conftest import BOOT, DOCUMENTS, World, auth, make_key, visible
-from tests.mcp.conftest import Connect, http_connect, stdio_connect, stdio_parameters
+from tests.mcp.conftest import (
+    Connect,
+    http_connect,
+    run_failing,
+    stdio_connect,
+    stdio_parameters,
+)
 from tests.mcp.test_keys import INITIALIZE
 from tests.mcp.test_tools import ok, text_of
 
@@ -205,3 +211,16 @@ async def test_stdio_stops_acting_as_a_revoked_key_within_5_s(
             assert time.monotonic() - started < DEADLINE_SECONDS, "key still accepted"
             await anyio.sleep(0.1)
     assert text_of(result) == "PGASK_API_KEY: unknown, revoked or expired key"
+
+
+def test_stdio_needs_a_key_when_only_stored_keys_exist(
+    world: World, access_settings: Settings, tmp_path: Path
+) -> None:
+    """Keys created in the database turn authentication on for `pgask mcp` too, even with
+    no PGASK_API_KEYS: it refuses to start unscoped."""
+    assert world.key_a  # the world's stored keys exist
+    parameters = stdio_parameters(access_settings, tmp_path)
+    assert run_failing(parameters) == (
+        "pgask: error: PGASK_API_KEY: API keys are configured (PGASK_API_KEYS or pgask keys "
+        "create); set PGASK_API_KEY to one of them"
+    )
