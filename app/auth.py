@@ -1,7 +1,8 @@
 """API keys: parsing PGASK_API_KEYS and checking a presented key in constant time.
 
 PGASK_API_KEYS is a comma-separated list of `name:[role:]secret` entries, where role is
-`read` (search, ask, and every GET) or `admin` (everything; the default), and secret is the
+`read` (search, ask, and every GET), `write` (read, plus adding and deleting documents) or
+`admin` (everything; the default), and secret is the
 key itself or its stored hash `sha256:<64 hex digits>` (`printf %s KEY | sha256sum`).
 Keys are only ever compared as SHA-256 digests with `hmac.compare_digest`, against every
 configured key, so neither timing nor logs reveal them.
@@ -13,14 +14,12 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from app.errors import ConfigError, Forbidden, Unauthorized
+from app.access import ROLES, Principal, Role
+from app.errors import ConfigError, Forbidden, NotFound, Unauthorized
 
-Role = Literal["read", "admin"]
-_ROLES: tuple[Role, ...] = ("read", "admin")
 _HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,13 @@ def _parse_entry(entry: str) -> ApiKey:
     name, _, rest = entry.partition(":")
     role: Role = "admin"
     head, sep, tail = rest.partition(":")
-    if sep and head in _ROLES:
-        role = "read" if head == "read" else "admin"
+    if sep and head in ROLES:
+        role = ROLES[ROLES.index(head)]
         rest = tail
-    if not _NAME.match(name) or not rest:
+    if not KEY_NAME.match(name) or not rest:
         raise ConfigError(
-            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key "
+            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key, "
+            "name:write:key "
             "or name:admin:sha256:<hex>"
         )
     hashed = _HASH.match(rest)
@@ -74,35 +74,23 @@ def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
     return found
 
 
-def authenticate(keys: list[ApiKey], authorization: str | None) -> ApiKey:
+def bearer_token(authorization: str | None) -> str:
     """The key an `Authorization: Bearer <key>` header presents; Unauthorized otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
-    key = find_key(keys, token.strip()) if scheme.lower() == "bearer" else None
-    if key is None:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send a valid API key as 'Authorization: Bearer <key>'")
-    return key
+    return token.strip()
 
 
-def authorize(key: ApiKey, role: Role) -> None:
-    """Forbidden unless `key` may act with `role`."""
-    if role == "admin" and key.role != "admin":
-        raise Forbidden(f"key {key.name!r} is read-only; this needs an admin key")
-
-
-def acting_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:
-    """The key a CLI or MCP client acts as (PGASK_API_KEY): None when no keys are configured
-    (everything is visible, as on /v1); refused like a missing or wrong bearer otherwise."""
-    if not keys:
-        return None
-    key = find_key(keys, presented) if presented else None
-    if key is None:
-        raise Unauthorized(
-            "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS); set PGASK_API_KEY to "
-            "one of them"
-            if not presented
-            else "PGASK_API_KEY: not one of the configured API keys"
-        )
-    return key
+def authorize(principal: Principal, role: Role, path: str) -> None:
+    """Forbidden unless `principal` may act with `role`; NotFound, exactly as for a missing
+    collection, when the path's collection is outside its scope (no existence leak)."""
+    if principal.may(role):
+        return
+    collection = path_collection(path)
+    if collection is not None and not principal.sees_collection(collection):
+        raise NotFound(f"collection {collection!r} does not exist")
+    raise Forbidden(f"key {principal.name!r} has role {principal.role}; this needs {role}")
 
 
 def required_role(method: str, path: str) -> Role | None:
@@ -111,10 +99,26 @@ def required_role(method: str, path: str) -> Role | None:
         return "read"  # every MCP tool and resource only reads
     if not path.startswith("/v1/"):
         return None
+    if path.startswith(_ADMIN_PREFIXES):
+        return "admin"
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
         return "read"
+    found = _DOCUMENT_WRITE.match(path)
+    if found and (method, found.group(1) or found.group(2)) in _WRITES:
+        return "write"
     return "admin"
 
 
+def path_collection(path: str) -> str | None:
+    """The collection a /v1/collections/{c}... path names."""
+    found = _COLLECTION_PATH.match(path)
+    return found.group(1) if found else None
+
+
+_ADMIN_PREFIXES = ("/v1/keys", "/v1/audit")
 MCP_PATH = "/mcp"
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
+# POST .../documents and .../files, DELETE .../documents/{id}: what write keys may do
+_DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(?:(documents|files)|(documents/).+)$")
+_WRITES = {("POST", "documents"), ("POST", "files"), ("DELETE", "documents/")}
+_COLLECTION_PATH = re.compile(r"^/v1/collections/([^/]+)")

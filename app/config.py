@@ -14,7 +14,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import ApiKey, acting_key, parse_api_keys
+from app.auth import ApiKey, parse_api_keys
 from app.errors import ConfigError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
@@ -128,12 +128,6 @@ class Settings(BaseSettings):
     def api_keys(self) -> list[ApiKey]:
         secret = self.pgask_api_keys
         return parse_api_keys(secret.get_secret_value() if secret else None)
-
-    @property
-    def acting_key(self) -> ApiKey | None:
-        """The configured key PGASK_API_KEY presents (None when no keys are configured)."""
-        secret = self.pgask_api_key
-        return acting_key(self.api_keys, secret.get_secret_value() if secret else None)
 
     @property
     def data_dir(self) -> Path:

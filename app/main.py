@@ -17,6 +17,7 @@ from app.api.routes import (
     documents,
     health,
     jobs,
+    keys,
     metrics,
     search,
     similar,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
-    app.add_middleware(AuthMiddleware, keys=settings.api_keys)
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.include_router(keys.router)
     app.router.routes.extend(mcp_server.http_routes(mcp, settings.pgask_host))
     web.install(app)
     return app

@@ -6,36 +6,42 @@ schema as structured content, plus a readable text block a model can quote. Serv
 stdio by `pgask mcp` (app/commands/mcp.py) and over Streamable HTTP at /mcp by the API
 (app/main.py), where the /v1 bearer keys apply (app/api/middleware.py).
 
-Who is calling: over HTTP, the key AuthMiddleware resolved from this request's bearer; over
-stdio, the key PGASK_API_KEY presents (resolved once at start). Without keys configured,
-nobody, and everything is visible, as on /v1.
+Who is calling: over HTTP, the principal AuthMiddleware resolved from this request's bearer;
+over stdio, the key PGASK_API_KEY presents, bootstrap or stored, looked up again on each call
+(cached for seconds, so a revoked or expired key stops working as on /v1). Every tool and
+resource runs its SQL as that principal (row-level security, app/access.py): a forbidden
+collection or document is exactly a missing one. Without keys configured, nobody, and
+everything is visible, as on /v1.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, get_type_hints
 
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
 from mcp.server.mcpserver.exceptions import (
+    ResourceError,
     ResourceNotFoundError,
     ToolError,
     UnexpectedToolError,
 )
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, Tool, ToolAnnotations
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
 from app import __version__
+from app.access import Principal
 from app.api.problems import validation_detail
 from app.api.schemas.ask import AskOut
 from app.api.schemas.collections import CollectionList, CollectionOut
 from app.api.schemas.documents import DocumentOut
 from app.api.schemas.search import SearchOut, SimilarList, Timings
-from app.auth import MCP_PATH, ApiKey
+from app.auth import MCP_PATH
 from app.collections import COLLECTION_NAME_PATTERN, collection_stats, list_collections
 from app.db.errors import convert
 from app.documents import document_chunks, find_document
@@ -68,7 +74,6 @@ class McpState:
     """What the MCP server's lifespan hands every tool."""
 
     services: Services
-    stdio_key: ApiKey | None = None  # the PGASK_API_KEY key; over HTTP each request has its own
 
 
 Lifespan = Callable[[MCPServer[McpState]], AbstractAsyncContextManager[McpState]]
@@ -165,24 +170,25 @@ def _state(ctx: Context) -> McpState:
     return state
 
 
-def caller(ctx: Context) -> ApiKey | None:
-    """The key this call acts as: the bearer AuthMiddleware checked for this HTTP request,
-    or the stdio server's PGASK_API_KEY key."""
+async def caller(ctx: Context) -> Principal | None:
+    """Who this call acts as: the principal AuthMiddleware resolved from this HTTP request's
+    bearer (None: no keys configured), or over stdio PGASK_API_KEY's key."""
     request = ctx.request_context.request
     scope = getattr(request, "scope", None)
     if scope is not None:
-        key = scope.get("state", {}).get("api_key")
-        return key if isinstance(key, ApiKey) else None
-    return _state(ctx).stdio_key
+        principal = scope.get("state", {}).get("principal")
+        return principal if isinstance(principal, Principal) else None
+    return await _state(ctx).services.acting_principal(required=True)
 
 
-@contextmanager
-def _tool_errors(ctx: Context, tool: str) -> Iterator[None]:
-    """pgask's errors become MCP tool errors (isError) carrying the HTTP problem's detail."""
-    key = caller(ctx)
-    log.info("mcp tool %s (key %s)", tool, key.name if key else "none")
+@asynccontextmanager
+async def _tool_errors(ctx: Context, tool: str) -> AsyncIterator[Principal | None]:
+    """Yields the caller; pgask's errors become MCP tool errors (isError) carrying the HTTP
+    problem's detail."""
     try:
-        yield
+        principal = await caller(ctx)
+        log.info("mcp tool %s (key %s)", tool, principal.name if principal else "none")
+        yield principal
     except PgaskError as exc:
         raise ToolError(exc.detail) from exc
     except Exception as exc:
@@ -191,6 +197,16 @@ def _tool_errors(ctx: Context, tool: str) -> Iterator[None]:
             raise  # a bug: the SDK logs the traceback and tells the client only the tool name
         log.error("mcp tool %s: %s", tool, exc)
         raise ToolError(mapped.detail) from exc
+
+
+@asynccontextmanager
+async def _tool_session(ctx: Context, tool: str) -> AsyncIterator[AsyncSession]:
+    """A session whose SQL runs as the caller, inside `_tool_errors`."""
+    async with (
+        _tool_errors(ctx, tool) as principal,
+        _state(ctx).services.db.session(principal=principal) as session,
+    ):
+        yield session
 
 
 def _result(text: str, structured: BaseModel) -> CallToolResult:
@@ -203,9 +219,8 @@ def _result(text: str, structured: BaseModel) -> CallToolResult:
 async def list_collections_tool(ctx: Context) -> Annotated[CallToolResult, CollectionList]:
     """List the collections you can search: name, description, document and chunk counts,
     and the embedding model each was made with."""
-    with _tool_errors(ctx, "list_collections"):
-        async with _state(ctx).services.db.session() as session:
-            stats = await list_collections(session)
+    async with _tool_session(ctx, "list_collections") as session:
+        stats = await list_collections(session)
     out = CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
     lines = [_collection_line(c) for c in out.collections] or ["(no collections)"]
     return _result("\n".join(lines), out)
@@ -233,9 +248,8 @@ async def search_tool(
     services = _state(ctx).services
     cap = per_document_cap(None, services.settings.pgask_search_max_per_document)
     request = SearchRequest(mode, k=k, query=query, filter=filter, max_per_document=cap)
-    with _tool_errors(ctx, "search"):
-        async with services.db.session() as session:
-            result = await run_search(session, services.embedder, collection, request)
+    async with _tool_session(ctx, "search") as session:
+        result = await run_search(session, services.embedder, collection, request)
     out = SearchOut(
         collection=collection,
         mode=mode,
@@ -262,8 +276,8 @@ async def ask_tool(
     configured the answer is extractive: the best passages, each cited (generated: false)."""
     services = _state(ctx).services
     request = AskRequest(collection=collection, question=question, k=k)
-    with _tool_errors(ctx, "ask"):
-        answer = await services.answerer().answer(request)
+    async with _tool_errors(ctx, "ask") as principal:
+        answer = await services.answerer(principal).answer(request)
     out = AskOut.model_validate(answer)
     sources = [f"[{s.n}] {_where(s.title, s.source, s.section, s.page)}" for s in out.sources]
     return _result(out.answer + "\n\nSources:\n" + "\n".join(sources), out)
@@ -279,11 +293,10 @@ async def get_document_tool(
 ) -> Annotated[CallToolResult, DocumentOut]:
     """One document by id: title, source, metadata, chunk count and (with include_chunks)
     its text in reading order."""
-    with _tool_errors(ctx, "get_document"):
-        async with _state(ctx).services.db.session() as session:
-            document = await find_document(session, collection, id)
-            chunks = await document_chunks(session, document) if include_chunks else None
-            out = DocumentOut.of(document, chunks)
+    async with _tool_session(ctx, "get_document") as session:
+        document = await find_document(session, collection, id)
+        chunks = await document_chunks(session, document) if include_chunks else None
+        out = DocumentOut.of(document, chunks)
     head = f"{_where(out.title or out.id, out.source, '', None)}: {out.chunk_count} chunks"
     body = [f"[{c.ordinal}] {c.section}\n{c.text}".strip() for c in out.chunks or []]
     return _result("\n\n".join([head, *body]), out)
@@ -296,9 +309,8 @@ async def similar_tool(
     k: Annotated[int, Field(ge=1, le=MAX_K, description="How many documents")] = 10,
 ) -> Annotated[CallToolResult, SimilarList]:
     """Documents most like the given one (by meaning), best first, never itself."""
-    with _tool_errors(ctx, "similar"):
-        async with _state(ctx).services.db.session() as session:
-            documents = await similar_in(session, collection, id, k)
+    async with _tool_session(ctx, "similar") as session:
+        documents = await similar_in(session, collection, id, k)
     out = SimilarList(collection=collection, external_id=id, documents=documents)
     lines = [
         f"{d.score:.3f} {_where(d.title or d.external_id, d.source, '', None)} "
@@ -309,26 +321,30 @@ async def similar_tool(
 
 
 async def collection_resource(name: str, ctx: Context) -> str:
-    with _resource_errors():
-        async with _state(ctx).services.db.session() as session:
-            stats = await collection_stats(session, name)
+    async with _resource_session(ctx) as session:
+        stats = await collection_stats(session, name)
     return CollectionOut.model_validate(stats).model_dump_json()
 
 
 async def document_resource(name: str, id: str, ctx: Context) -> str:
-    with _resource_errors():
-        async with _state(ctx).services.db.session() as session:
-            document = await find_document(session, name, id)
-            chunks = await document_chunks(session, document)
+    async with _resource_session(ctx) as session:
+        document = await find_document(session, name, id)
+        chunks = await document_chunks(session, document)
     return "\n\n".join(c.text for c in chunks)
 
 
-@contextmanager
-def _resource_errors() -> Iterator[None]:
+@asynccontextmanager
+async def _resource_session(ctx: Context) -> AsyncIterator[AsyncSession]:
+    """A session whose SQL runs as the caller; a missing (or forbidden) thing is the SDK's
+    not-found error, any other of ours (a revoked key, say) a resource error with its detail."""
     try:
-        yield
+        principal = await caller(ctx)
+        async with _state(ctx).services.db.session(principal=principal) as session:
+            yield session
     except NotFound as exc:
         raise ResourceNotFoundError(exc.detail) from exc
+    except PgaskError as exc:
+        raise ResourceError(exc.detail) from exc
 
 
 def _collection_line(c: CollectionOut) -> str:

@@ -12,11 +12,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from app.access import Principal
 from app.config import Settings
 from app.db.database import Database
 from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
-from app.errors import PgaskError, ServiceUnavailable
+from app.errors import PgaskError, ServiceUnavailable, Unauthorized
+from app.keys import KeyStore
 from app.llm import ChatModel
 from app.observability import Metrics
 from app.rag.service import Answerer, AnswerSettings
@@ -32,6 +34,28 @@ class Services:
     loaded_embedder: Embedder | None = None  # None: see `embedder_error`
     embedder_error: str | None = None
     chat: ChatModel | None = None  # None with LLM_PROVIDER=none: answers are extractive
+    keys: KeyStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyStore(self.db, self.settings.api_keys)
+
+    async def acting_principal(self, *, required: bool = False) -> Principal | None:
+        """Who a CLI command or `pgask mcp` (stdio) acts as: the key PGASK_API_KEY presents,
+        bootstrap or stored (Unauthorized when unknown, revoked or expired). Without it:
+        unscoped, unless `required` and keys are configured (an MCP client must not get
+        more than a key would give it)."""
+        secret = self.settings.pgask_api_key
+        if secret is None:
+            if required and await self.keys.configured():
+                raise Unauthorized(
+                    "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS or pgask keys "
+                    "create); set PGASK_API_KEY to one of them"
+                )
+            return None
+        principal = await self.keys.find(secret.get_secret_value())
+        if principal is None:
+            raise Unauthorized("PGASK_API_KEY: unknown, revoked or expired key")
+        return principal
 
     @property
     def embedder(self) -> Embedder:
@@ -40,9 +64,12 @@ class Services:
             raise ServiceUnavailable(f"embedding provider unavailable: {self.embedder_error}")
         return self.loaded_embedder
 
-    def answerer(self) -> Answerer:
-        """What /v1/ask, chat completions, MCP and `pgask ask` answer with."""
-        return Answerer(self.db, self.embedder, self.chat, AnswerSettings.of(self.settings))
+    def answerer(self, principal: Principal | None = None) -> Answerer:
+        """What /v1/ask, chat completions, MCP and `pgask ask` answer with, searching as
+        `principal` (row-level security)."""
+        return Answerer(
+            self.db, self.embedder, self.chat, AnswerSettings.of(self.settings), principal
+        )
 
     @classmethod
     async def start(

@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -161,14 +161,15 @@ async def pgask_bulk_load(
     vectors: npt.NDArray[np.float32],
     *,
     maintenance_work_mem_mb: int,
+    access: Callable[[int], list[str]] = lambda _row: [],
 ) -> dict[str, float]:
     """pgask's ingest write path for a large first load: drop the collection's HNSW index,
     binary COPY one-chunk documents in transactions of WRITE_BATCH, build the index
-    (m=16, ef_construction=64) with more maintenance memory, ANALYZE. Returns the seconds
-    each phase took."""
+    (m=16, ef_construction=64) with more maintenance memory, ANALYZE. `access(row)` gives
+    each document's access groups. Returns the seconds each phase took."""
     await drop_index(conn, target)
     with Timer() as write:
-        await _write_rows(conn, target, vectors)
+        await _write_rows(conn, target, vectors, access)
     with Timer() as index:
         await build_index(
             conn, target, maintenance_work_mem_mb=maintenance_work_mem_mb, analyze=False
@@ -180,7 +181,10 @@ async def pgask_bulk_load(
 
 
 async def _write_rows(
-    conn: psycopg.AsyncConnection[Any], target: Target, vectors: npt.NDArray[np.float32]
+    conn: psycopg.AsyncConnection[Any],
+    target: Target,
+    vectors: npt.NDArray[np.float32],
+    access: Callable[[int], list[str]],
 ) -> None:
     for start in range(0, len(vectors), WRITE_BATCH):
         docs = [
@@ -188,6 +192,7 @@ async def _write_rows(
                 external_id=str(i),
                 content_hash=str(i),
                 metadata=row_metadata(i),
+                access=access(i),
                 chunks=[ChunkRecord(0, row_text(i), 3, vectors[i])],
             )
             for i in range(start, min(start + WRITE_BATCH, len(vectors)))

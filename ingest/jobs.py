@@ -27,13 +27,14 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import Principal
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PgaskError, ServiceUnavailable
 from ingest.context import Ingestion, IngestSettings
 from ingest.files import load_named
 from ingest.loaders import file_format
-from ingest.pipeline import Failure, Item, Report
+from ingest.pipeline import Failure, Item, Report, with_access
 from ingest.service import build_pipeline
 from ingest.writer import repair_indexes
 
@@ -49,7 +50,10 @@ def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
 
 
 async def create_job(
-    ingestion: Ingestion, collection: Collection, files: Sequence[tuple[str, bytes]]
+    ingestion: Ingestion,
+    collection: Collection,
+    files: Sequence[tuple[str, bytes]],
+    access: Sequence[str] = (),
 ) -> IngestJob:
     """Queue the files for ingestion into `collection`, in one transaction, unless
     PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
@@ -58,7 +62,7 @@ async def create_job(
         await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
-            params={"files": [name for name, _ in files]},
+            params={"files": [name for name, _ in files], "access": list(access)},
             total=expected_documents(files),
         )
         session.add(job)
@@ -84,9 +88,11 @@ async def _check_queue(session: AsyncSession, most: int) -> None:
         )
 
 
-async def get_job(ingestion: Ingestion, job_id: uuid.UUID) -> tuple[IngestJob, str]:
-    """The job and its collection's name."""
-    async with ingestion.db.session() as session:
+async def get_job(
+    ingestion: Ingestion, job_id: uuid.UUID, principal: Principal | None = None
+) -> tuple[IngestJob, str]:
+    """The job and its collection's name, if `principal` may see that collection."""
+    async with ingestion.db.session(principal=principal) as session:
         row = (
             await session.execute(
                 select(IngestJob, Collection.name)
@@ -120,7 +126,8 @@ WHERE id = (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, collection_id, total
+RETURNING id, collection_id, total,
+          ARRAY(SELECT jsonb_array_elements_text(coalesce(params->'access', '[]')))
 """
 
 
@@ -129,6 +136,7 @@ class Claimed:
     id: uuid.UUID
     collection_id: int
     total: int
+    access: list[str]
 
 
 async def claim_job(
@@ -230,7 +238,7 @@ async def run_job(
                 _heartbeat(conn, job, worker, report, ingestion.settings, progressed)
             )
             try:
-                report = await pipeline.run(_job_items(files_conn, job))
+                report = await pipeline.run(with_access(_job_items(files_conn, job), job.access))
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)

@@ -37,6 +37,7 @@ class LoadedDocument:
     source: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     format: str = "text"
+    access: tuple[str, ...] = ()  # groups that may read it; empty: everyone (sorted, unique)
 
 
 SECTION_SEPARATOR = " > "

@@ -6,7 +6,9 @@ batch N+1 while batch N is being copied into PostgreSQL and batch N+2 is being p
     prepare (hash, skip unchanged, chunk) -> embed -> write (one transaction per batch)
 
 A document whose content hash (text, title, source and metadata) is already stored is
-counted unchanged and never embedded (DESIGN.md decision 6). A batch is written in one
+counted unchanged and never embedded (DESIGN.md decision 6); one whose hash is stored but
+whose `access` groups changed is updated in place, document and chunks in one transaction,
+and not embedded either. A batch is written in one
 transaction (`ingest.writer.write_documents`), so a crash leaves every document either in
 its old or its new version, and a re-run redoes only what is missing.
 """
@@ -17,8 +19,8 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterable, Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -36,6 +38,7 @@ from ingest.writer import (
     build_index,
     drop_index,
     end_bulk_load,
+    update_access,
     write_documents,
 )
 
@@ -108,6 +111,14 @@ def content_hash(doc: LoadedDocument) -> str:
     }
     encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+async def with_access(items: AsyncIterable[Item], access: Sequence[str]) -> AsyncIterator[Item]:
+    """The items, each document readable by the groups `access` (files and uploads share
+    one access list)."""
+    groups = tuple(sorted(set(access)))
+    async for item in items:
+        yield replace(item, access=groups) if isinstance(item, LoadedDocument) else item
 
 
 def _strings(value: Any) -> list[str]:
@@ -234,10 +245,14 @@ class Pipeline:
         time it is full; returns the batch being filled."""
         valid = [d for d in docs if self._accept(d)]
         stored = await self._stored_hashes(conn, [d.external_id for d in valid])
+        regrouped: list[LoadedDocument] = []
         for doc in valid:
             digest = content_hash(doc)
-            if stored.get(doc.external_id) == digest:
-                self.report.unchanged += 1
+            if doc.external_id in stored and stored[doc.external_id][0] == digest:
+                if stored[doc.external_id][1] == sorted(doc.access):
+                    self.report.unchanged += 1
+                else:
+                    regrouped.append(doc)
                 continue
             chunks = chunk_blocks(
                 doc.blocks, self.plan.chunk_size, self.plan.chunk_overlap, self.plan.model_limit
@@ -247,8 +262,19 @@ class Pipeline:
             if batch.chunk_count >= BATCH_CHUNKS:
                 await out.put(batch)
                 batch = _Batch()
+        await self._update_access(conn, regrouped)
         self._on_progress(self.report)
         return batch
+
+    async def _update_access(
+        self, conn: psycopg.AsyncConnection[Any], docs: list[LoadedDocument]
+    ) -> None:
+        """Only `access` changed: no chunking, no embedding."""
+        if not docs:
+            return
+        access = {d.external_id: list(d.access) for d in docs}
+        await update_access(conn, self.plan.target.collection_id, access)
+        self.report.updated += len(docs)
 
     def _accept(self, doc: LoadedDocument) -> bool:
         where = doc.source or doc.external_id
@@ -266,15 +292,16 @@ class Pipeline:
 
     async def _stored_hashes(
         self, conn: psycopg.AsyncConnection[Any], ids: list[str]
-    ) -> dict[str, str]:
+    ) -> dict[str, tuple[str, list[str]]]:
+        """(content hash, access) of the stored documents among `ids`."""
         if not ids:
             return {}
         cursor = await conn.execute(
-            "SELECT external_id, content_hash FROM documents"
+            "SELECT external_id, content_hash, access FROM documents"
             " WHERE collection_id = %s AND external_id = ANY(%s)",
             (self.plan.target.collection_id, ids),
         )
-        return dict(await cursor.fetchall())
+        return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
 
     async def _embed_stage(
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
@@ -336,6 +363,7 @@ def _records(pending: list[_Pending], vectors: Any) -> Any:
             title=p.doc.title,
             source=p.doc.source,
             metadata=p.doc.metadata,
+            access=p.doc.access,
             chunks=[
                 ChunkRecord(
                     ordinal=i,

@@ -17,7 +17,7 @@ from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
 from ingest.files import discover, estimate_documents, load_entries
-from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report
+from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, with_access
 from ingest.writer import Target
 
 
@@ -79,6 +79,7 @@ async def ingest_paths(
     *,
     glob: str | None = None,
     prune: bool = False,
+    access: Sequence[str] = (),
     on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> tuple[Report, list[Failure]]:
@@ -99,7 +100,7 @@ async def ingest_paths(
     pipeline = await build_pipeline(
         ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
     )
-    report = await pipeline.run(items())
+    report = await pipeline.run(with_access(items(), access))
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
         async with ingestion.db.connection(autocommit=True) as conn:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.access import EVERYONE
 from app.db.schema import (
     HNSW_INDEX_PREFIX,
     VectorType,
@@ -35,23 +36,28 @@ BULK_LOAD_LOCK = 0x70676B01
 
 _COPY_CHUNKS = (
     "COPY chunks (collection_id, document_id, ordinal, text, section, page, token_count,"
-    " metadata, embedding, text_config) FROM STDIN WITH (FORMAT BINARY)"
+    " metadata, embedding, text_config, access) FROM STDIN WITH (FORMAT BINARY)"
 )
 # regconfig has no binary dumper in psycopg; on the wire it is its oid, so send an oid.
-_COPY_TYPES = ["int4", "int8", "int4", "text", "text", "int4", "int4", "jsonb", "vector", "oid"]
+_COPY_TYPES = [
+    *("int4", "int8", "int4", "text", "text", "int4", "int4", "jsonb", "vector", "oid", "text[]")
+]
 
 # One statement for the whole batch: the rows come out of unnest in the (sorted) order given,
 # so concurrent writers lock documents in the same order and cannot deadlock. The arrays go
 # in binary (%b): no per-element quoting and escaping.
 _UPSERT_DOCUMENTS = """
 INSERT INTO documents (collection_id, external_id, title, source, metadata, content_hash,
-                       chunk_count)
-SELECT %s, d.* FROM unnest(%b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[],
-                           %b::int[]) AS d
+                       chunk_count, access)
+SELECT %s, d.external_id, d.title, d.source, d.metadata, d.content_hash, d.chunk_count,
+       ARRAY(SELECT jsonb_array_elements_text(d.access))
+FROM unnest(%b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[], %b::int[],
+            %b::jsonb[]) AS d(external_id, title, source, metadata, content_hash, chunk_count,
+                              access)
 ON CONFLICT (collection_id, external_id) DO UPDATE
 SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
     content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
-    updated_at = now()
+    access = EXCLUDED.access, updated_at = now()
 RETURNING external_id, id
 """
 
@@ -74,6 +80,7 @@ class DocumentRecord:
     title: str = ""
     source: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    access: Sequence[str] = ()  # groups that may read it (row-level security)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,7 @@ async def write_documents(
                     metadata,
                     [d.content_hash for d in ordered],
                     [len(d.chunks) for d in ordered],
+                    [Jsonb(list(d.access)) for d in ordered],
                 ),
             )
             ids = dict(await cur.fetchall())
@@ -171,9 +179,39 @@ async def write_documents(
                                 doc_metadata,
                                 next(vectors),
                                 text_config_oid,
+                                chunk_access(doc.access),
                             )
                         )
     return ids
+
+
+def chunk_access(access: Sequence[str]) -> list[str]:
+    """A chunk's copy of its document's access: the groups, or `EVERYONE` for a document
+    without groups, so the chunks policy is one `&&` the GIN index on access answers (an
+    `access = '{}' OR ...` made every scoped search scan the whole collection)."""
+    return list(access) or [EVERYONE]
+
+
+async def update_access(
+    conn: psycopg.AsyncConnection[Any], collection_id: int, access: Mapping[str, list[str]]
+) -> None:
+    """Set the access groups of documents (by external id) and of their chunks, in one
+    transaction: the chunks policy reads the chunk's own copy."""
+    ids = sorted(access)
+    groups = [Jsonb(access[i]) for i in ids]
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE documents d SET access = ARRAY(SELECT jsonb_array_elements_text(u.access)),"
+            " updated_at = now() FROM unnest(%s::text[], %s::jsonb[]) AS u(external_id, access)"
+            " WHERE d.collection_id = %s AND d.external_id = u.external_id",
+            (ids, groups, collection_id),
+        )
+        await conn.execute(
+            "UPDATE chunks c SET access = CASE WHEN d.access = '{}' THEN %s ELSE d.access END"
+            " FROM documents d"
+            " WHERE c.document_id = d.id AND d.collection_id = %s AND d.external_id = ANY(%s)",
+            (chunk_access(()), collection_id, ids),
+        )
 
 
 async def delete_documents(

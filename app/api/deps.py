@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import Principal
 from app.config import Settings
 from app.embeddings import Embedder
 from app.services import Services
@@ -32,8 +33,24 @@ def get_settings_dep(services: ServicesDep) -> Settings:
     return services.settings
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.db.session() as session:
+def get_principal(request: Request) -> Principal | None:
+    """Who the request acts as (set by AuthMiddleware); None with no keys configured."""
+    found = getattr(request.state, "principal", None)
+    return found if isinstance(found, Principal) else None
+
+
+PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+
+
+def actor(principal: Principal | None) -> str | None:
+    """The key name the audit log records (None: no keys configured)."""
+    return None if principal is None else principal.name
+
+
+async def get_session(
+    services: ServicesDep, principal: PrincipalDep
+) -> AsyncIterator[AsyncSession]:
+    async with services.db.session(principal=principal) as session:
         yield session
 
 

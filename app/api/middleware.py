@@ -12,8 +12,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import error_response
-from app.auth import ApiKey, authenticate, authorize, required_role
+from app.auth import authorize, bearer_token, required_role
 from app.errors import PayloadTooLarge, PgaskError
+from app.keys import KeyStore
 from app.observability import Metrics, request_id_var
 
 log = logging.getLogger("pgask.access")
@@ -122,23 +123,28 @@ class BodyLimitMiddleware:
 
 
 class AuthMiddleware:
-    """With API keys configured, every /v1 route (and /mcp) needs `Authorization: Bearer <key>`:
-    401 without a known key, 403 when a read-only key asks for an admin route."""
+    """With API keys configured (PGASK_API_KEYS, or any key ever created), every /v1 route
+    and /mcp needs `Authorization: Bearer <key>`: 401 without a valid key; 403 when the key's
+    role is too low, or 404 (exactly as for a missing collection) when the route's collection
+    is outside the key's scope. The key's `Principal` goes to the routes (and MCP tools) as
+    `request.state.principal`."""
 
-    def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         role = required_role(scope.get("method", ""), scope.get("path", ""))
-        if scope["type"] != "http" or not self.keys or role is None:
+        keys: KeyStore | None = None
+        if scope["type"] == "http" and role is not None:
+            keys = scope["app"].state.services.keys
+        if keys is None or role is None or not await keys.configured():
             await self.app(scope, receive, send)
             return
         try:
-            key = authenticate(self.keys, _header(scope, b"authorization"))
-            authorize(key, role)
+            principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
+            authorize(principal, role, scope["path"])
         except PgaskError as error:
             await error_response(error, scope["path"])(scope, receive, send)
             return
-        scope.setdefault("state", {})["api_key"] = key
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -50,7 +50,7 @@ def ask_cmd(
 
     async def run(settings: Settings) -> None:
         async with common.started(settings) as services:
-            answerer = services.answerer()
+            answerer = services.answerer(await services.acting_principal())
             if as_json:
                 common.print_json(
                     AskOut.model_validate(await answerer.answer(request)).model_dump()

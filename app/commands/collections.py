@@ -27,8 +27,10 @@ def collections_cmd(as_json: JsonOption = False) -> None:
 
 
 async def _fetch(settings: Settings) -> list[dict[str, Any]]:
-    async with started(settings, embedder=False) as services, services.db.session() as session:
-        stats = await list_collections(session)
+    async with started(settings, embedder=False) as services:
+        principal = await services.acting_principal()
+        async with services.db.session(principal=principal) as session:
+            stats = await list_collections(session)
     return [
         {
             "name": s.collection.name,

@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import Embedder
 from app.errors import Conflict, NotFound
+from app.keys import parse_groups
 from ingest.context import Ingestion
 from ingest.jobs import run_worker
 from ingest.service import ingest_paths
@@ -92,12 +93,16 @@ def ingest(
     glob: Annotated[
         str | None, typer.Option(help="Only files matching this pattern, e.g. '*.md'")
     ] = None,
+    access: Annotated[
+        str, typer.Option(help="Groups that may read these documents, e.g. hr,legal")
+    ] = "",
     as_json: JsonOption = False,
 ) -> None:
     """Load files into a collection: Markdown, text, HTML, PDF and BEIR JSON Lines.
 
     Unchanged documents are skipped without embedding; changed ones are replaced atomically.
     """
+    groups = parse_groups(access, "--access")
     bar = _Bar(enabled=err_console.is_terminal and not as_json)
 
     async def go(settings: Settings) -> tuple[Any, Any, bool]:
@@ -114,6 +119,7 @@ def ingest(
                     paths,
                     glob=glob,
                     prune=prune,
+                    access=groups,
                     on_start=bar.start,
                     on_progress=bar.update,
                 )

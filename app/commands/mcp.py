@@ -22,14 +22,16 @@ from app.mcp_server import McpState, build_server
 
 def mcp_cmd() -> None:
     """Serve MCP over stdio, for desktop assistants that start a command (Claude, VS Code,
-    Cursor). With PGASK_API_KEYS set, PGASK_API_KEY names the key whose scope applies."""
+    Cursor). With API keys configured, PGASK_API_KEY names the key whose scope applies."""
     settings = get_settings()
-    key = settings.acting_key  # refuses to start without a valid key when keys are configured
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[McpState]) -> AsyncIterator[McpState]:
         async with started(settings, migrated=True) as services:
-            yield McpState(services, stdio_key=key)
+            # Refuse to start without a valid key when keys are configured; each call
+            # looks the key up again, so revoking it later stops the calls too.
+            await services.acting_principal(required=True)
+            yield McpState(services)
 
     try:
         anyio.run(build_server(lifespan).run_stdio_async)

@@ -72,8 +72,10 @@ def search_cmd(
     async def run(settings: Settings) -> SearchResult:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         request_capped = replace(request, max_per_document=cap)
-        async with started(settings) as services, services.db.session() as session:
-            return await run_search(session, services.embedder, collection, request_capped)
+        async with started(settings) as services:
+            principal = await services.acting_principal()
+            async with services.db.session(principal=principal) as session:
+                return await run_search(session, services.embedder, collection, request_capped)
 
     result = run_async(run)
     if as_json:

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import SessionTransaction
 
+from app.access import Principal, bind_principal
 from app.config import Settings
 from app.db.embedded import database_url
 from app.db.errors import map_db_errors
@@ -55,14 +56,15 @@ class Database:
 
     @asynccontextmanager
     async def session(
-        self, *, local: Mapping[str, str] | None = None
+        self, *, local: Mapping[str, str] | None = None, principal: Principal | None = None
     ) -> AsyncIterator[AsyncSession]:
-        """An ORM session; `local` settings hold in each of its transactions only."""
+        """An ORM session; `local` settings hold in each of its transactions only, and each
+        of them acts as `principal` (row-level security; None: unscoped)."""
         with map_db_errors():
             async with self._sessions() as session:
                 if local:
                     _set_local_on_begin(session, dict(local))
-                yield session
+                yield bind_principal(session, principal)
 
     @asynccontextmanager
     async def connection(

@@ -28,7 +28,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.db.schema import VectorType
@@ -90,6 +90,9 @@ class Document(Base):
     )
     content_hash: Mapped[str] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Groups that may read it (empty: everyone who may read the collection); enforced by
+    # row-level security (migrations/versions/0004_access.py).
+    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{}'::text[]"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -120,6 +123,10 @@ class Chunk(Base):
     tsv: Mapped[str] = mapped_column(
         TSVECTOR, Computed("to_tsvector(text_config, text)", persisted=True)
     )
+    # The document's access, copied so the chunks policy needs no join (an HNSW iterative
+    # scan filters chunk rows only); '{*}' for a document without groups (ingest/writer.py
+    # chunk_access).
+    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{*}'::text[]"))
 
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal"),
@@ -131,6 +138,7 @@ class Chunk(Base):
             postgresql_using="gin",
             postgresql_ops={"metadata": "jsonb_path_ops"},
         ),
+        Index("chunks_access", "access", postgresql_using="gin"),
     )
 
 
@@ -182,3 +190,41 @@ class IngestJobFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+
+class ApiKeyRow(Base):
+    """An API key: only a SHA-256 digest of its secret is kept, and the secret's first
+    characters (`prefix`) to find the row (`app/keys.py`)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    prefix: Mapped[str] = mapped_column(Text, unique=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+    role: Mapped[str] = mapped_column(Text)
+    collections: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # None: every one
+    groups: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{}'::text[]"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("role IN ('read', 'write', 'admin')", name="role"),)
+
+
+class AuditEvent(Base):
+    """An administrative action (key created/revoked, collection created/deleted, document
+    deleted), by which key (None: no keys configured, or the CLI without one)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    key_name: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
+
+    # Inserted by write keys' role, which may not read it back: no RETURNING (app/audit.py).
+    __table_args__ = ({"implicit_returning": False},)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.access import Principal
 from app.config import Settings
 from app.db.database import Database
 from app.embeddings import Embedder
@@ -90,20 +91,27 @@ def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
 
 
 class Answerer:
-    """Answers questions over one database with one embedder; `chat` None: extractive."""
+    """Answers questions over one database with one embedder; `chat` None: extractive.
+    Its searches act as `principal` (row-level security; None: unscoped)."""
 
     def __init__(
-        self, db: Database, embedder: Embedder, chat: ChatModel | None, settings: AnswerSettings
+        self,
+        db: Database,
+        embedder: Embedder,
+        chat: ChatModel | None,
+        settings: AnswerSettings,
+        principal: Principal | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.chat = chat
         self.settings = settings
+        self.principal = principal
 
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
-        async with self.db.session() as session:
+        async with self.db.session(principal=self.principal) as session:
             result = await run_search(
                 session,
                 self.embedder,

@@ -23,6 +23,7 @@ from app.search.service import (
     SearchTarget,
     driver_connection,
     ef_search_for,
+    session_target,
     set_vector_settings,
 )
 
@@ -46,7 +47,7 @@ async def similar_in(
     """What the API and MCP call: look up the collection, then `similar_documents`."""
     found = await get_collection(session, collection)
     conn = await driver_connection(session)
-    return await similar_documents(conn, SearchTarget.of(found), external_id, k)
+    return await similar_documents(conn, session_target(session, found), external_id, k)
 
 
 async def similar_documents(

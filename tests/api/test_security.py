@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.auth import authenticate, authorize, find_key, parse_api_keys, required_role
+from app.access import Principal
+from app.auth import authorize, bearer_token, find_key, parse_api_keys, required_role
 from app.config import Settings, load_settings
-from app.errors import ConfigError, Forbidden, Unauthorized
+from app.errors import ConfigError, Forbidden, NotFound, Unauthorized
 from app.main import create_app
 from tests.servers import ServerThread
 
@@ -61,6 +62,13 @@ def test_roles_by_route() -> None:
     assert required_role("POST", "/v1/search") == "read"
     assert required_role("POST", "/v1/collections") == "admin"
     assert required_role("DELETE", "/v1/collections/x") == "admin"
+    assert required_role("POST", "/v1/collections/x/documents") == "write"
+    assert required_role("POST", "/v1/collections/x/files") == "write"
+    assert required_role("DELETE", "/v1/collections/x/documents/a/b.md") == "write"
+    assert required_role("DELETE", "/v1/collections/x/documents") == "admin"
+    assert required_role("POST", "/v1/collections/x/documents/y") == "admin"
+    assert required_role("GET", "/v1/keys") == "admin"
+    assert required_role("GET", "/v1/audit") == "admin"
 
 
 def test_missing_or_unknown_key_is_401(secured: str) -> None:
@@ -77,7 +85,7 @@ def test_read_key_reads_but_cannot_write(secured: str, collection_name: str) -> 
         f"{secured}/v1/collections", json={"name": collection_name}, headers=_auth(READER)
     )
     assert denied.status_code == 403
-    assert "read-only" in denied.json()["detail"]
+    assert "needs admin" in denied.json()["detail"]
     assert (
         httpx.get(f"{secured}/v1/collections/{collection_name}", headers=_auth(READER)).status_code
         == 404
@@ -149,15 +157,17 @@ def test_metrics_count_requests_per_route(client: httpx.Client) -> None:
     assert "pgask_ingest_jobs_queued 0.0" in body
 
 
-def test_authenticate_and_authorize_raise_pgask_errors() -> None:
-    keys = parse_api_keys(KEYS)
-    assert authenticate(keys, f"Bearer {READER}").name == "web"
-    for header in (None, "", "Bearer nope", f"Basic {ADMIN}"):
+def test_bearer_token_and_authorize_raise_pgask_errors() -> None:
+    assert bearer_token(f"Bearer {READER}") == READER
+    for header in (None, "", "Bearer ", f"Basic {ADMIN}"):
         with pytest.raises(Unauthorized):
-            authenticate(keys, header)
-    authorize(authenticate(keys, f"bearer {ADMIN}"), "admin")
-    with pytest.raises(Forbidden, match="read-only"):
-        authorize(authenticate(keys, f"Bearer {READER}"), "admin")
+            bearer_token(header)
+    reader = Principal("web", "read", ("docs",))
+    authorize(reader, "read", "/v1/collections/docs")
+    with pytest.raises(Forbidden, match="needs admin"):
+        authorize(reader, "admin", "/v1/collections/docs")
+    with pytest.raises(NotFound, match="collection 'hr' does not exist"):
+        authorize(reader, "write", "/v1/collections/hr/documents")
 
 
 def _problem(response: httpx.Response) -> dict:

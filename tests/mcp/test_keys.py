@@ -88,8 +88,12 @@ async def test_a_read_key_uses_every_tool_as_itself(
 
 def test_stdio_refuses_to_start_without_the_key(settings: Settings, tmp_path: Path) -> None:
     for env, message in (
-        ({}, "API keys are configured (PGASK_API_KEYS); set PGASK_API_KEY to one of them"),
-        ({"PGASK_API_KEY": "wrong-key-0123456789"}, "not one of the configured API keys"),
+        (
+            {},
+            "API keys are configured (PGASK_API_KEYS or pgask keys create); set PGASK_API_KEY "
+            "to one of them",
+        ),
+        ({"PGASK_API_KEY": "wrong-key-0123456789"}, "unknown, revoked or expired key"),
     ):
         parameters = stdio_parameters(settings, tmp_path, PGASK_API_KEYS=KEYS, **env)
         assert run_failing(parameters) == f"pgask: error: PGASK_API_KEY: {message}"

@@ -78,10 +78,10 @@ def exact_top(corpus: Corpus, query: np.ndarray, k: int, mask: np.ndarray | None
     return set(np.argsort(-scores)[:k].tolist())
 
 
-def near(corpus: Corpus, n: int, seed: int = 5) -> np.ndarray:
+def near(vectors: np.ndarray, n: int, seed: int = 5) -> np.ndarray:
     """Queries close to (but not equal to) corpus points, like real questions."""
     rng = np.random.default_rng(seed)
-    picked = corpus.vectors[rng.choice(len(corpus.vectors), n, replace=False)]
+    picked = vectors[rng.choice(len(vectors), n, replace=False)]
     noisy = picked + 0.05 * rng.standard_normal(picked.shape).astype(np.float32)
     return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
 
@@ -95,7 +95,7 @@ async def raw(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 async def test_unfiltered_recall_and_order(corpus: Corpus, raw) -> None:
     recalls = []
-    for query in near(corpus, 20):
+    for query in near(corpus.vectors, 20):
         hits = await search(raw, corpus.target, SearchRequest("vector", k=10, vector=query))
         assert len(hits) == 10
         scores = [h.score for h in hits]
@@ -118,7 +118,7 @@ async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exac
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
             await raw.execute("SELECT set_config(%s, 'off', false)", (setting,))
     recalls = []
-    for n, query in enumerate(near(corpus, 20, seed=6)):
+    for n, query in enumerate(near(corpus.vectors, 20, seed=6)):
         bucket = n % BUCKETS
         request = SearchRequest(
             "vector", k=10, vector=query, filter={"bucket": bucket}, allow_exact=allow_exact
@@ -138,7 +138,7 @@ async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exac
 
 
 async def test_filter_with_fewer_matches_than_k_returns_them_all(corpus: Corpus, raw) -> None:
-    query = near(corpus, 1)[0]
+    query = near(corpus.vectors, 1)[0]
     wanted = ["doc-00003", "doc-01999"]
     request = SearchRequest("vector", k=50, vector=query, filter={"external_id": {"$in": wanted}})
     hits = await search(raw, corpus.target, request)
@@ -191,7 +191,7 @@ async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
     notices = await _explain_all(raw)
     await raw.execute("SELECT set_config('plan_cache_mode', %s, false)", (plan_cache_mode,))
     await raw.commit()
-    for query in near(corpus, 7, seed=8):
+    for query in near(corpus.vectors, 7, seed=8):
         request = SearchRequest(
             mode,  # type: ignore[arg-type]
             k=10,
@@ -218,7 +218,9 @@ async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
 async def test_settings_do_not_leak_past_the_transaction(corpus: Corpus, raw) -> None:
     await raw.execute("SET hnsw.ef_search = 40")
     await raw.commit()
-    request = SearchRequest("vector", k=100, vector=near(corpus, 1)[0], filter={"even": True})
+    request = SearchRequest(
+        "vector", k=100, vector=near(corpus.vectors, 1)[0], filter={"even": True}
+    )
     assert len(await search(raw, corpus.target, request)) == 100
     cursor = await raw.execute(
         "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')"
@@ -233,7 +235,7 @@ async def test_cap_per_document_still_returns_k_rows(
 ) -> None:
     """Capped, no document has more than `cap` hits and still 10 come back, best first,
     starting with the same best hit."""
-    query = near(corpus, 1, seed=21)[0]
+    query = near(corpus.vectors, 1, seed=21)[0]
     base = SearchRequest(mode, k=10, vector=query, query="chunk 3")  # type: ignore[arg-type]
     uncapped = await search(raw, corpus.target, base)
     capped = await search(raw, corpus.target, replace(base, max_per_document=cap))
@@ -254,7 +256,7 @@ async def test_cap_spreads_hits_over_documents_and_returns_fewer_only_when_few_m
     base = SearchRequest(
         mode,  # type: ignore[arg-type]
         k=10,
-        vector=near(corpus, 1, seed=3)[0],
+        vector=near(corpus.vectors, 1, seed=3)[0],
         query="chunk",
         filter=wanted,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ServicesDep
+from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
@@ -27,8 +27,10 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/v1/ask", response_model=AskOut, responses=_STREAM_DOC)
-async def ask(body: AskIn, services: ServicesDep) -> AskOut | StreamingResponse:
-    answerer = services.answerer()
+async def ask(
+    body: AskIn, services: ServicesDep, principal: PrincipalDep
+) -> AskOut | StreamingResponse:
+    answerer = services.answerer(principal)
     request = AskRequest(**body.model_dump(exclude={"stream"}))
     if not body.stream:
         return AskOut.model_validate(await answerer.answer(request))

@@ -12,7 +12,7 @@ from typing import Any, assert_never
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ServicesDep
+from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.chat import (
     ChatChoice,
@@ -54,8 +54,10 @@ def sources_footer(citations: list[Citation]) -> str:
     response_model=ChatResponse,
     responses={200: {"content": stream_doc()}},
 )
-async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
-    answerer = services.answerer()
+async def chat_completions(
+    body: ChatRequest, services: ServicesDep, principal: PrincipalDep
+) -> Any:
+    answerer = services.answerer(principal)
     request = to_ask_request(body)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())

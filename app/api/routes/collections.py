@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Response, status
 
+from app import audit
 from app import collections as service
-from app.api.deps import EmbedderDep, SessionDep
+from app.api.deps import EmbedderDep, PrincipalDep, SessionDep, actor
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.collections import (
     CollectionCreate,
@@ -27,8 +28,9 @@ async def list_collections(session: SessionDep) -> CollectionList:
 
 @router.post("", response_model=CollectionOut, status_code=status.HTTP_201_CREATED)
 async def create_collection(
-    body: CollectionCreate, session: SessionDep, embedder: EmbedderDep
+    body: CollectionCreate, session: SessionDep, embedder: EmbedderDep, principal: PrincipalDep
 ) -> CollectionOut:
+    await audit.record(session, actor(principal), "collection.created", body.name)
     await service.create_collection(
         session,
         embedder,
@@ -48,6 +50,9 @@ async def get_collection(session: SessionDep, collection: str = CollectionName) 
 
 
 @router.delete("/{collection}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_collection(session: SessionDep, collection: str = CollectionName) -> Response:
+async def delete_collection(
+    session: SessionDep, principal: PrincipalDep, collection: str = CollectionName
+) -> Response:
+    await audit.record(session, actor(principal), "collection.deleted", collection)
     await service.delete_collection(session, collection)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import delete
 
-from app.api.deps import EmbedderDep, IngestionDep, SessionDep, SettingsDep
+from app import audit
+from app.api.deps import EmbedderDep, IngestionDep, PrincipalDep, SessionDep, SettingsDep, actor
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
@@ -19,6 +20,7 @@ from app.collections import check_compatible, get_collection
 from app.db.models import Document
 from app.documents import document_chunks, find_document
 from app.errors import InvalidInput, PayloadTooLarge
+from app.keys import parse_groups
 from ingest.jobs import create_job
 from ingest.loaders import Block, LoadedDocument
 from ingest.pipeline import Item
@@ -40,6 +42,7 @@ async def _items(batch: DocumentBatch) -> AsyncIterator[Item]:
             source=doc.source,
             metadata=doc.metadata,
             format="api",
+            access=tuple(doc.access),
         )
 
 
@@ -88,9 +91,13 @@ async def upload_files(
     session: SessionDep,
     embedder: EmbedderDep,
     files: Annotated[list[UploadFile], File(description="md, txt, html, pdf or BEIR jsonl")],
+    access: Annotated[
+        str, Form(description="Comma-separated groups that may read these files")
+    ] = "",
     collection: str = CollectionName,
 ) -> JobCreated:
     """Queue files for ingestion; a worker processes them. Poll the job for progress."""
+    groups = parse_groups(access, "access")
     found = await get_collection(session, collection)
     check_compatible(found, embedder)
     max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
@@ -105,7 +112,7 @@ async def upload_files(
                 f"{name}: above PGASK_INGEST_MAX_FILE_MB ({max_bytes // 2**20} MiB)"
             )
         contents[name] = data
-    job = await create_job(ingestion, found, list(contents.items()))
+    job = await create_job(ingestion, found, list(contents.items()), groups)
     location = f"/v1/jobs/{job.id}"
     response.headers["Location"] = location
     return JobCreated(job_id=job.id, status=job.status, location=location, files=len(contents))
@@ -124,10 +131,14 @@ async def get_document(
 
 @router.delete("/documents/{document_id:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_document(
-    session: SessionDep, document_id: str, collection: str = CollectionName
+    session: SessionDep,
+    principal: PrincipalDep,
+    document_id: str,
+    collection: str = CollectionName,
 ) -> Response:
     """Delete the document and its chunks."""
     document = await find_document(session, collection, document_id)
     await session.execute(delete(Document).where(Document.id == document.id))
+    await audit.record(session, actor(principal), "document.deleted", f"{collection}/{document_id}")
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.schemas.attributes import renamed
 from app.db.models import Chunk, Document
+from app.errors import InvalidInput
+from app.keys import check_groups
 from ingest.pipeline import Report
+
+
+def groups_or_value_error(groups: list[str]) -> list[str]:
+    """`check_groups` for a pydantic validator (which turns ValueError into a 422)."""
+    try:
+        return check_groups(groups)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from exc
 
 
 def _no_nul(value: str) -> str:
@@ -32,6 +42,16 @@ class DocumentIn(BaseModel):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Copied to every chunk; search filters use it"
     )
+    access: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Groups that may read it; empty: every key that may read the collection",
+    )
+
+    @field_validator("access")
+    @classmethod
+    def _check_access(cls, value: list[str]) -> list[str]:
+        return groups_or_value_error(value)
 
     @field_validator("id", "text", "title", "source")
     @classmethod
@@ -90,6 +110,7 @@ class DocumentOut(BaseModel):  # validated from a `Document` row: `id` is its ex
     metadata: dict[str, Any] = Field(validation_alias=renamed("metadata_", "metadata"))
     content_hash: str
     chunk_count: int
+    access: list[str]
     created_at: datetime
     updated_at: datetime
     chunks: list[ChunkOut] | None = Field(
