@@ -28,7 +28,7 @@ SELECT (SELECT count(*) FROM documents WHERE collection_id = %(c)s),
 # Documents in external-id order and each one's chunks in order, so that an importer sees
 # every document's rows together. A document without chunks gives one row of nulls.
 _ROWS = """
-SELECT d.external_id, d.title, d.source, d.metadata::text, d.content_hash,
+SELECT d.external_id, d.title, d.source, d.metadata::text, d.content_hash, d.access,
        c.ordinal, c.text, c.section, c.page, c.token_count, c.embedding
 FROM documents d LEFT JOIN chunks c ON c.document_id = d.id
 WHERE d.collection_id = %s

@@ -54,6 +54,8 @@ def arrow_schema(header: CollectionHeader, counts: Counts) -> pa.Schema:
         pa.field("source", pa.string(), nullable=False),
         pa.field("metadata", pa.string(), nullable=False),  # JSON object
         pa.field("content_hash", pa.string(), nullable=False),
+        # Groups that may read the document (row-level security); empty: everyone.
+        pa.field("access", pa.list_(pa.string()), nullable=False),
         # The chunk columns are null on the one row of a document that has no chunks.
         pa.field("ordinal", pa.int32()),
         pa.field("text", pa.string()),

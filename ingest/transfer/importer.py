@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from app.collections import COLLECTION_NAME_PATTERN
 from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
 from app.errors import Conflict, InvalidInput
+from app.keys import check_groups
 from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, read_header
 from ingest.writer import ChunkRecord, DocumentRecord, Target, analyze_chunks, write_documents
 
@@ -252,4 +253,5 @@ def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
         title=first["title"],
         source=first["source"],
         metadata=metadata,
+        access=check_groups(first["access"], f"document {first['external_id']!r}: access"),
     )

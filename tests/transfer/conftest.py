@@ -48,7 +48,8 @@ def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.Complet
 async def filled(
     conn: psycopg.AsyncConnection, collection: Collection, settings: Settings
 ) -> Collection:
-    """Four documents (1-3 chunks each, pages, sections, metadata) and one without chunks."""
+    """Four documents (1-3 chunks each, pages, sections, metadata, two with access groups)
+    and one without chunks."""
     embedder = build_embedder(settings)
     documents = []
     for n, (external_id, texts) in enumerate(PASSAGES.items()):
@@ -65,6 +66,7 @@ async def filled(
                 title=external_id.title(),
                 source=f"file:///{external_id}.md",
                 metadata={"n": n, "tags": ["x", "ü"]},
+                access=("hr", "legal") if n % 2 else (),  # groups survive the round trip
             )
         )
     documents.append(DocumentRecord("e/empty", content_hash="none", chunks=[]))

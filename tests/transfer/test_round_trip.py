@@ -25,8 +25,9 @@ pytestmark = pytest.mark.anyio
 QUERIES = ["tallest tower in Paris", "coral reef", "how do plants make energy"]
 
 _ROWS = """
-SELECT d.external_id, d.title, d.source, d.metadata, d.content_hash, d.chunk_count,
-       c.ordinal, c.text, c.section, c.page, c.token_count, c.embedding::text, c.metadata
+SELECT d.external_id, d.title, d.source, d.metadata, d.content_hash, d.chunk_count, d.access,
+       c.ordinal, c.text, c.section, c.page, c.token_count, c.embedding::text, c.metadata,
+       c.access
 FROM collections k JOIN documents d ON d.collection_id = k.id
 LEFT JOIN chunks c ON c.document_id = d.id
 WHERE k.name = %s ORDER BY d.external_id, c.ordinal
