@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
+from app.api.routes import (
+    ask,
+    chat,
+    collections,
+    documents,
+    health,
+    jobs,
+    metrics,
+    models,
+    search,
+    similar,
+)
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(similar.router)
     app.include_router(ask.router)
     app.include_router(chat.router)
+    app.include_router(models.router)
     # After any router with more specific /documents/{id}/... routes: `{id:path}` matches
     # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)
