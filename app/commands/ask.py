@@ -49,7 +49,7 @@ def ask_cmd(
     )
 
     async def run(settings: Settings) -> None:
-        async with common.started(settings) as services:
+        async with common.started(settings, embedder=mode != "text") as services:
             answerer = Answerer(services, services.chat)
             if as_json:
                 common.print_json(

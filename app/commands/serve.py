@@ -13,7 +13,6 @@ import typer
 
 from app.commands.common import console
 from app.config import Settings, get_settings
-from app.db import migrate as migrations
 from app.db.embedded import database_url
 from app.errors import ConfigError
 from app.observability import configure_logging
@@ -46,6 +45,8 @@ def serve(
     _check_exposure(settings, bind, allow_unauthenticated)
     url = database_url(settings)
     if migrate and settings.pgask_auto_migrate:
+        from app.db import migrate as migrations  # alembic: only the commands that migrate
+
         migrations.upgrade(url)
     # After its graceful shutdown uvicorn raises SIGTERM again to exit with it. With the
     # default handler that kills the process before atexit handlers run, and the embedded
@@ -114,6 +115,8 @@ def _is_loopback(host: str) -> bool:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the schema migrations (creates the vector extension and tables)."""
+    from app.db import migrate as migrations  # alembic: only the commands that migrate
+
     url = database_url(get_settings())
     migrations.upgrade(url, revision)
     console.print(f"database at revision {migrations.current_revision(url)}")

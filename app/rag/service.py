@@ -11,10 +11,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.completion import Completion, Usage
 from app.errors import InvalidInput, PgaskError, UpstreamError
-from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
@@ -22,6 +22,9 @@ from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 from app.services import Services
+
+if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
+    from app.llm import ChatModel
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ class Answerer:
         async with self.services.sessionmaker() as session:
             result = await run_search(
                 session,
-                self.services.embedder,
+                self.services.embedder_for(request.mode),
                 request.collection,
                 SearchRequest(
                     mode=request.mode,
