@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.database import Database
@@ -23,6 +19,7 @@ from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable
 from app.observability import Metrics
+from app.rag.service import Answerer, AnswerSettings
 
 if TYPE_CHECKING:  # the openai package loads only with LLM_PROVIDER=openai (see `start`)
     from app.llm import ChatModel
@@ -51,10 +48,11 @@ class Services:
         search text do not load the model); other modes raise when it did not load."""
         return self.loaded_embedder if mode == "text" else self.embedder
 
-    @property
-    def sessionmaker(self) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
-        """ORM sessions from `db` (what `app.rag` opens its search session with)."""
-        return self.db.session
+    def answerer(self, mode: str = "hybrid") -> Answerer:
+        """What /v1/ask, chat completions, MCP and `pgask ask` answer with; `mode`: the
+        search mode it will use (text needs no embedder)."""
+        embedder = self.embedder_for(mode)
+        return Answerer(self.db, embedder, self.chat, AnswerSettings.of(self.settings))
 
     @classmethod
     async def start(

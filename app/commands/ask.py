@@ -50,7 +50,7 @@ def ask_cmd(
 
     async def run(settings: Settings) -> None:
         async with common.started(settings, embedder=mode != "text") as services:
-            answerer = Answerer(services, services.chat)
+            answerer = services.answerer(mode)
             if as_json:
                 common.print_json(
                     AskOut.model_validate(await answerer.answer(request)).model_dump()

@@ -73,7 +73,7 @@ class _Bar:
         self.task: TaskID | None = None
         self.expected = 0
 
-    def start(self, documents: int, files: int) -> None:
+    def start(self, documents: int, _files: int) -> None:
         self.expected = documents
         self.progress.start()
         self.task = self.progress.add_task(

@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from app.embeddings.base import Embedder, EmbedProgress, Vectors, from_thread, unit_rows
+from app.embeddings.base import (
+    Embedder,
+    EmbedProgress,
+    Vectors,
+    first_row,
+    from_thread,
+    unit_rows,
+)
 from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
@@ -100,7 +107,7 @@ class LocalEmbedder(Embedder):
         )
 
     async def embed_query(self, text: str) -> Vectors:
-        return (await asyncio.to_thread(self._embed, [text], "query", None))[0]
+        return first_row(await asyncio.to_thread(self._embed, [text], "query", None))
 
     def _embed(self, texts: list[str], kind: str, on_progress: EmbedProgress | None) -> Vectors:
         lengths = np.array([len(e.ids) for e in self._counter.encode_batch(texts)])

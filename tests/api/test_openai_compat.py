@@ -58,7 +58,7 @@ def test_invalid_chat_request_names_the_field(server: ServerThread, collection_n
     _create(server, collection_name)
     with pytest.raises(openai.UnprocessableEntityError) as raised:
         _client(server).chat.completions.create(
-            model=collection_name, messages=[{"role": "tool", "content": "x"}]
+            model=collection_name, messages=[{"role": "assistant", "content": "x"}]
         )
     assert "the last user/assistant message must be a user question" in str(raised.value)
     response = httpx.post(f"{server.url}/v1/chat/completions", json={"model": collection_name})

@@ -56,7 +56,7 @@ def sources_footer(citations: list[Citation]) -> str:
 )
 async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
     try:
-        return await _complete(body, Answerer(services, services.chat))
+        return await _complete(body, services.answerer())
     except NotFound as exc:
         # All an answer can miss is its collection: tell OpenAI clients the way OpenAI does.
         raise NotFound(exc.detail, code="model_not_found", param="model") from exc
