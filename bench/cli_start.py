@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,8 +43,10 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def run(tree: Path, args: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of one `pgask ARGS` from `tree`; raises when it fails."""
+def run(tree: Path, args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one `pgask ARGS` from `tree`; raises when it
+    fails. CPU time moves far less than wall time on a shared, loaded machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -54,9 +57,11 @@ def run(tree: Path, args: list[str], env: dict[str, str]) -> float:
         check=False,
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{tree}: pgask {' '.join(args)} failed: {done.stderr[-500:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def summary(times: list[float]) -> dict[str, float]:
@@ -66,6 +71,22 @@ def summary(times: list[float]) -> dict[str, float]:
         "min_s": round(min(times), 3),
         "max_s": round(max(times), 3),
     }
+
+
+def compare(
+    name: str, wall: dict[str, dict[str, list[float]]], cpu: dict[str, dict[str, list[float]]]
+) -> dict[str, Any]:
+    """One command's wall and CPU time, baseline against this tree; printed as it goes."""
+    row: dict[str, Any] = {"command": name}
+    for kind, times in (("wall", wall), ("cpu", cpu)):
+        base, this = summary(times["baseline"][name]), summary(times["this tree"][name])
+        speedup = round(base["mean_s"] / this["mean_s"], 2)
+        row[kind] = {"baseline": base, "this_tree": this, "speedup_of_means": speedup}
+        print(
+            f"{name:20} {kind:4} baseline {base['mean_s']:.2f} ± {base['sd_s']:.2f} s"
+            f"   this tree {this['mean_s']:.2f} ± {this['sd_s']:.2f} s   {speedup}x"
+        )
+    return row
 
 
 def main() -> None:
@@ -89,27 +110,15 @@ def main() -> None:
     for tree in trees.values():  # warm-up: file caches, .pyc files
         for args in COMMANDS.values():
             run(tree, args, env)
-    times: dict[str, dict[str, list[float]]] = {t: {c: [] for c in COMMANDS} for t in trees}
+    wall: dict[str, dict[str, list[float]]] = {t: {c: [] for c in COMMANDS} for t in trees}
+    cpu: dict[str, dict[str, list[float]]] = {t: {c: [] for c in COMMANDS} for t in trees}
     for _ in range(options.runs):
         for label, tree in trees.items():
             for name, args in COMMANDS.items():
-                times[label][name].append(run(tree, args, env))
-    rows: list[dict[str, Any]] = []
-    for name in COMMANDS:
-        base, this = (summary(times[t][name]) for t in trees)
-        rows.append(
-            {
-                "command": name,
-                "baseline": base,
-                "this_tree": this,
-                "speedup_of_means": round(base["mean_s"] / this["mean_s"], 2),
-            }
-        )
-        print(
-            f"{name:22} baseline {base['mean_s']:.2f} ± {base['sd_s']:.2f} s"
-            f"   this tree {this['mean_s']:.2f} ± {this['sd_s']:.2f} s"
-            f"   {rows[-1]['speedup_of_means']}x"
-        )
+                seconds, used = run(tree, args, env)
+                wall[label][name].append(round(seconds, 3))
+                cpu[label][name].append(round(used, 3))
+    rows = [compare(name, wall, cpu) for name in COMMANDS]
     write_result(
         "cli-start",
         {
@@ -127,7 +136,7 @@ def main() -> None:
                 "order": "per repetition: baseline then this tree, each command in turn",
             },
             "results": rows,
-            "repetitions": times,
+            "repetitions": {"wall_s": wall, "cpu_s": cpu},
         },
         options.output,
     )
