@@ -1,6 +1,6 @@
 """What a `pgask` command loads when it starts, seen from a real process: commands that do
-not embed never import the embedding runtime (nor openai or alembic, which they do not use
-either); commands that embed say that they are loading the model."""
+not embed never import the embedding runtime (nor openai, alembic or the MCP SDK, which they
+do not use either); commands that embed say that they are loading the model."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.cli import pgask
 pytestmark = pytest.mark.anyio  # for the `collection` fixture
 
 #: What `-X importtime` must not list for a command that does not embed.
-HEAVY = {"fastembed", "onnxruntime", "openai", "alembic"}
+HEAVY = {"fastembed", "onnxruntime", "openai", "alembic", "mcp"}
 LOADING = "loading embedding model sentence-transformers/all-MiniLM-L6-v2 ..."
 
 
