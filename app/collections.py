@@ -129,6 +129,11 @@ async def _check_text_config(session: AsyncSession, text_config: str) -> None:
         )
 
 
+async def all_collections(session: AsyncSession) -> list[Collection]:
+    """Every collection the session may see, by name, without counting their documents."""
+    return list(await session.scalars(select(Collection).order_by(Collection.name)))
+
+
 async def list_collections(session: AsyncSession, name: str | None = None) -> list[CollectionStats]:
     counts = (
         select(

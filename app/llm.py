@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from app.completion import Completion, Usage
 from app.config import Settings
 from app.errors import PgaskError, UpstreamError
 from app.observability import Metrics
@@ -26,19 +26,6 @@ from app.retry import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-@dataclass
-class Completion:
-    text: str
-    usage: Usage = field(default_factory=Usage)
 
 
 def _usage(raw: object | None) -> Usage:

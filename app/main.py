@@ -19,6 +19,7 @@ from app.api.routes import (
     jobs,
     keys,
     metrics,
+    models,
     search,
     similar,
     transfer,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(similar.router)
     app.include_router(ask.router)
     app.include_router(chat.router)
+    app.include_router(models.router)
     # After any router with more specific /documents/{id}/... routes: `{id:path}` matches
     # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.access import Principal
 from app.config import Settings
@@ -19,9 +20,11 @@ from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable, Unauthorized
 from app.keys import KeyStore
-from app.llm import ChatModel
 from app.observability import Metrics
 from app.rag.service import Answerer, AnswerSettings
+
+if TYPE_CHECKING:  # the openai package loads only with LLM_PROVIDER=openai (see `start`)
+    from app.llm import ChatModel
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,18 @@ class Services:
             raise ServiceUnavailable(f"embedding provider unavailable: {self.embedder_error}")
         return self.loaded_embedder
 
-    def answerer(self, principal: Principal | None = None) -> Answerer:
+    def embedder_for(self, mode: str) -> Embedder | None:
+        """The embedder a search in `mode` needs: text search goes without (commands that
+        search text do not load the model); other modes raise when it did not load."""
+        return self.loaded_embedder if mode == "text" else self.embedder
+
+    def answerer(self, principal: Principal | None = None, *, mode: str = "hybrid") -> Answerer:
         """What /v1/ask, chat completions, MCP and `pgask ask` answer with, searching as
-        `principal` (row-level security)."""
-        return Answerer(
-            self.db, self.embedder, self.chat, AnswerSettings.of(self.settings), principal
-        )
+        `principal` (row-level security); `mode`: the search mode it will use (text needs
+        no embedder)."""
+        embedder = self.embedder_for(mode)
+        settings = AnswerSettings.of(self.settings)
+        return Answerer(self.db, embedder, self.chat, settings, principal)
 
     @classmethod
     async def start(
@@ -77,28 +86,34 @@ class Services:
         settings: Settings,
         *,
         load_embedder: bool = True,
-        require_embedder: bool = False,
         metrics: Metrics | None = None,
     ) -> Services:
-        """`require_embedder`: raise when the embedder cannot load (a command that needs
-        it), instead of starting without it (the server, which reports it on /readyz)."""
+        """The server's start: without an embedder that cannot load, the reason kept for
+        /readyz. Commands load theirs after (`load_embedder(required=True)`), saying so."""
         services = cls(settings, await Database.open(settings), metrics or Metrics())
         if settings.llm_provider == "openai":
+            from app.llm import ChatModel
+
             services.chat = ChatModel.from_settings(settings, services.metrics)
         if not load_embedder:
             services.embedder_error = "not loaded by this command"
             return services
+        await services.load_embedder(required=False)
+        return services
+
+    async def load_embedder(self, *, required: bool) -> None:
+        """Load the configured embedder. `required`: close and raise when it cannot load,
+        instead of keeping the reason for /readyz."""
         try:
-            embedder = await asyncio.to_thread(build_embedder, settings)
-            services.loaded_embedder = MeteredEmbedder(embedder, services.metrics)
+            embedder = await asyncio.to_thread(build_embedder, self.settings)
+            self.loaded_embedder = MeteredEmbedder(embedder, self.metrics)
         except PgaskError as exc:
-            if require_embedder:
-                await services.close()
+            if required:
+                await self.close()
                 raise ServiceUnavailable(f"embedding provider unavailable: {exc}") from exc
             # Keep serving: /healthz stays up and /readyz reports why we are not ready.
-            services.embedder_error = str(exc)
+            self.embedder_error = str(exc)
             log.error("embedding provider failed to load: %s", exc)
-        return services
 
     async def close(self) -> None:
         if self.chat is not None:

@@ -38,7 +38,7 @@ import contextlib
 
 from app.collections import create_collection, delete_collection
 from app.db.embedded import libpq_url
-from app.embeddings.base import Embedder, Vectors
+from app.embeddings.base import Embedder, EmbedProgress, Vectors
 from app.errors import NotFound
 from app.services import Services
 from bench.common import MSMARCO, Timer, connect, table_rows, write_result
@@ -66,9 +66,11 @@ class CountingEmbedder(Embedder):
         self.provider, self.model = inner.provider, inner.model
         self.dimensions, self.max_input_tokens = inner.dimensions, inner.max_input_tokens
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
         self.count.add(texts)
-        return await self.inner.embed_documents(texts)
+        return await self.inner.embed_documents(texts, on_progress)
 
     def count_tokens(self, text: str) -> int | None:
         return self.inner.count_tokens(text)

@@ -97,7 +97,19 @@ class Report(IngestCounts):
         )
 
 
-ProgressCallback = Callable[[Report], None]
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, for progress bars and job status: the report so far, and the work
+    read but not written yet. `embedded_chunks` counts the batch being embedded too, as
+    the embedder reports each of its parts, so a bar moves while a 1,024-chunk batch runs."""
+
+    report: Report
+    prepared_documents: int  # read and hashed (unchanged and failed ones included)
+    prepared_chunks: int  # cut into chunks to embed
+    embedded_chunks: int
+
+
+ProgressCallback = Callable[[Progress], None]
 Item = LoadedDocument | Failure
 
 
@@ -175,7 +187,10 @@ class Pipeline:
         self.plan = plan
         self.report = Report()
         self.seen: set[str] = set()
-        self._on_progress = on_progress or (lambda _report: None)
+        self._on_progress = on_progress or (lambda _progress: None)
+        self._prepared_documents = 0
+        self._prepared_chunks = 0
+        self._embedding = 0  # chunks of the batch in the embedder that it has done
 
     async def run(self, items: AsyncIterable[Item]) -> Report:
         started = time.perf_counter()
@@ -222,7 +237,8 @@ class Pipeline:
             async for item in items:
                 if isinstance(item, Failure):
                     self.report.fail(item)
-                    self._on_progress(self.report)
+                    self._prepared_documents += 1
+                    self._tell()
                     continue
                 group.append(item)
                 if len(group) >= LOOKUP_DOCUMENTS:
@@ -246,6 +262,7 @@ class Pipeline:
         valid = [d for d in docs if self._accept(d)]
         stored = await self._stored_hashes(conn, [d.external_id for d in valid])
         regrouped: list[LoadedDocument] = []
+        self._prepared_documents += len(docs)
         for doc in valid:
             digest = content_hash(doc)
             if doc.external_id in stored and stored[doc.external_id][0] == digest:
@@ -259,11 +276,12 @@ class Pipeline:
             )
             batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
             batch.chunk_count += len(chunks)
+            self._prepared_chunks += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
                 await out.put(batch)
                 batch = _Batch()
         await self._update_access(conn, regrouped)
-        self._on_progress(self.report)
+        self._tell()
         return batch
 
     async def _update_access(
@@ -310,12 +328,14 @@ class Pipeline:
             while (batch := await inbox.get()) is not None:
                 texts = [c.text for p in batch.pending for c in p.chunks]
                 try:
-                    vectors = await self.embedder.embed_documents(texts)
+                    vectors = await self.embedder.embed_documents(texts, self._embedded_some)
                 except PgaskError as exc:
                     if self.strict:
                         raise
                     self._fail_batch(batch, f"embedding failed: {exc}")
                     continue
+                finally:
+                    self._embedding = 0
                 self.report.embedded += len(texts)
                 batch.records = list(_records(batch.pending, iter(vectors)))
                 await out.put(batch)
@@ -339,12 +359,22 @@ class Pipeline:
                 else:
                     self.report.added += 1
             self.report.chunks += batch.chunk_count
-            self._on_progress(self.report)
+            self._tell()
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:
             self.report.fail(Failure(pending.doc.source or pending.doc.external_id, reason))
-        self._on_progress(self.report)
+        self._tell()
+
+    def _embedded_some(self, count: int) -> None:
+        self._embedding += count
+        self._tell()
+
+    def _tell(self) -> None:
+        embedded = self.report.embedded + self._embedding
+        self._on_progress(
+            Progress(self.report, self._prepared_documents, self._prepared_chunks, embedded)
+        )
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> Exception:

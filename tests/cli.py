@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,11 +19,12 @@ def env_without_pgask_settings(**extra: str) -> dict[str, str]:
 
 
 def pgask(
-    args: list[str], env: Mapping[str, str], timeout: float = 240
+    args: list[str], env: Mapping[str, str], timeout: float = 240, python: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
-    """Run `pgask ARGS...` to the end; the caller checks its exit code and output."""
+    """Run `pgask ARGS...` to the end; the caller checks its exit code and output.
+    `python`: interpreter options, e.g. `-X importtime`."""
     return subprocess.run(
-        [*PGASK, *args],
+        [sys.executable, *python, "-m", "app", *args],
         env=dict(env),
         cwd=ROOT,
         capture_output=True,

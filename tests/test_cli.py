@@ -150,3 +150,22 @@ def test_serve_refuses_a_public_address_without_keys(cli_env: dict[str, str]) ->
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("pgask: error: PGASK_HOST: refusing to listen on 0.0.0.0")
+
+
+def test_serve_on_a_busy_port_fails_before_loading_anything(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """No database and no model are reachable here: reaching either would fail differently."""
+    env = {
+        **cli_env,
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "EMBEDDING_MODEL_PATH": str(tmp_path),  # a folder with no model in it
+    }
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = pgask(["serve", "--port", str(port)], env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"pgask: error: PGASK_PORT: cannot listen on 127.0.0.1:{port}: Address already in use;"
+        " stop what uses it or choose another port (--port)"
+    ]

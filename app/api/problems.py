@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+#: The routes OpenAI clients call. Their errors use OpenAI's body shape instead of
+#: problem+json: the openai client (and chat UIs built on it) shows only `error.message`.
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+
 
 class Problem(BaseModel):
     """An RFC 9457 problem detail; `errors` lists each invalid field for 422s."""
@@ -36,7 +40,10 @@ class Problem(BaseModel):
 def problem_response(
     instance: str, *, status: int, type_: str, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
-    """A problem+json response; `instance` is the request's path."""
+    """A problem+json response; `instance` is the request's path (on `OPENAI_PATHS`, the
+    same error in OpenAI's shape)."""
+    if instance in OPENAI_PATHS:
+        return JSONResponse(openai_error(status, detail, type_, extra), status_code=status)
     body: dict[str, Any] = {
         "type": type_,
         "title": title,
@@ -46,6 +53,30 @@ def problem_response(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def openai_error(status: int, message: str, type_: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's error body: `type` is its class of error, `code` pgask's own slug (or the
+    one OpenAI uses, e.g. `model_not_found`, when the error names it), `param` the field."""
+    slug = type_.removeprefix("urn:pgask:") if type_.startswith("urn:pgask:") else None
+    code = extra.get("code") or slug
+    error = {"message": message, "type": _openai_type(status), "code": code}
+    return {"error": {**error, "param": extra.get("param") or _invalid_field(extra)}}
+
+
+def _invalid_field(extra: dict[str, Any]) -> str | None:
+    """The first invalid field of a validation error, as OpenAI names it ("messages.0")."""
+    errors = extra.get("errors") or [{}]
+    loc = [str(part) for part in errors[0].get("loc", ())[1:]]  # without "body"
+    return ".".join(loc) or None
+
+
+def _openai_type(status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    return {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(
+        status, "invalid_request_error"
+    )
 
 
 def error_response(error: PgaskError, instance: str) -> JSONResponse:
@@ -135,18 +166,38 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
+_STATUSES = (
+    (400, "The body is not valid JSON (or not UTF-8)"),
+    (401, "Missing or unknown API key"),
+    (403, "The key may not do this"),
+    (404, "Not found"),
+    (409, "Conflict"),
+    (413, "Payload too large"),
+    (422, "Invalid input"),
+    (500, "Internal error"),
+    (503, "Service unavailable"),
+)
+
 #: Documented on every route so the OpenAPI schema matches what clients receive.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": desc}
-    for status, desc in (
-        (400, "The body is not valid JSON (or not UTF-8)"),
-        (401, "Missing or unknown API key"),
-        (403, "The key may not do this"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (413, "Payload too large"),
-        (422, "Invalid input"),
-        (500, "Internal error"),
-        (503, "Service unavailable"),
-    )
+    for status, desc in _STATUSES
+}
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None
+    param: str | None
+
+
+class OpenAIError(BaseModel):
+    """An error on `OPENAI_PATHS`, in OpenAI's shape."""
+
+    error: OpenAIErrorDetail
+
+
+OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": OpenAIError, "description": desc} for status, desc in _STATUSES
 }

@@ -49,8 +49,9 @@ def ask_cmd(
     )
 
     async def run(settings: Settings) -> None:
-        async with common.started(settings) as services:
-            answerer = services.answerer(await services.acting_principal())
+        async with common.started(settings, embedder=mode != "text") as services:
+            principal = await services.acting_principal()
+            answerer = services.answerer(principal, mode=mode)
             if as_json:
                 common.print_json(
                     AskOut.model_validate(await answerer.answer(request)).model_dump()

@@ -8,21 +8,21 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from app.config import Settings, get_settings
-from app.db import migrate
 from app.db.embedded import database_url
 from app.services import Services
 
 T = TypeVar("T")
 
 console = Console()
+err_console = Console(stderr=True)  # progress and notices; stdout has the result
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
 
@@ -40,15 +40,33 @@ def print_json(payload: Any) -> None:
 async def started(
     settings: Settings, *, embedder: bool = True, migrated: bool = False
 ) -> AsyncIterator[Services]:
-    """Services for one command, closed when it ends. `embedder`: load it, and fail (with
-    the reason) when it cannot be; `migrated`: apply the migrations first (when
+    """Services for one command, closed when it ends. `embedder`: load it (saying so on
+    stderr: seconds, for the local model), and fail with the reason when it cannot be; only
+    commands that embed ask for it. `migrated`: apply the migrations first (when
     PGASK_AUTO_MIGRATE allows), for commands that write."""
     if migrated and settings.pgask_auto_migrate:
+        from app.db import migrate  # alembic: a few hundred ms, for writing commands only
+
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per step otherwise
         url = await asyncio.to_thread(database_url, settings)
         await asyncio.to_thread(migrate.upgrade, url)
-    services = await Services.start(settings, load_embedder=embedder, require_embedder=embedder)
+    services = await Services.start(settings, load_embedder=False)
+    if embedder:
+        with loading(f"loading embedding model {settings.embedding_model} ..."):
+            await services.load_embedder(required=True)
     try:
         yield services
     finally:
         await services.close()
+
+
+@contextmanager
+def loading(message: str) -> Iterator[None]:
+    """`message` on stderr while the block runs: with a spinner on a terminal (erased
+    after), as one line otherwise."""
+    if not err_console.is_terminal:
+        sys.stderr.write(message + "\n")
+        yield
+        return
+    with err_console.status(message):
+        yield

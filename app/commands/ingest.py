@@ -5,23 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn
+from rich.text import Text
 
 from app.collections import create_collection, get_collection
-from app.commands.common import JsonOption, print_json, run_async, started
+from app.commands.common import JsonOption, err_console, print_json, run_async, started
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import Embedder
@@ -29,9 +22,8 @@ from app.errors import Conflict, NotFound
 from app.keys import parse_groups
 from ingest.context import Ingestion
 from ingest.jobs import run_worker
+from ingest.pipeline import Progress as IngestProgress
 from ingest.service import ingest_paths
-
-err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
 
 
 async def _collection(
@@ -49,39 +41,70 @@ async def _collection(
             return await get_collection(session, name), False
 
 
+class _RateAndEta(ProgressColumn):
+    """Chunks embedded per second and the time left, recomputed at every refresh (twice a
+    second), so both move while a batch embeds even between the embedder's reports."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        if not (rate and task.total):
+            return Text(f"{rate:.0f} chunks/s · ETA -:--:--")
+        left = max(task.total - task.completed, 0) / rate
+        return Text(f"{rate:.0f} chunks/s · ETA {timedelta(seconds=round(left))}")
+
+
 class _Bar:
-    """Files, chunks and embeddings/s on a terminal; nothing when output is not a terminal."""
+    """Documents and chunks, the rate and the time left, on a terminal; nothing when output
+    is not a terminal. The bar counts chunks embedded, of a total estimated from the
+    documents read so far (chunks per document) and the documents expected."""
 
     def __init__(self, enabled: bool) -> None:
         self.progress = Progress(
             TextColumn("[bold]ingest"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("docs · {task.fields[chunks]} chunks · {task.fields[rate]:.0f} emb/s"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[documents]}/{task.fields[expected]} docs ·"),
+            TextColumn("{task.completed:.0f}/~{task.fields[estimate]} chunks ·"),
+            _RateAndEta(),
             console=err_console,
             disable=not enabled,
             transient=True,
+            refresh_per_second=2,
         )
         self.task: TaskID | None = None
-        self.started = time.perf_counter()
+        self.expected = 0
 
     def start(self, documents: int, _files: int) -> None:
+        self.expected = documents
         self.progress.start()
-        self.task = self.progress.add_task("ingest", total=documents, chunks=0, rate=0.0)
+        self.task = self.progress.add_task(
+            "ingest", total=None, documents=0, expected=documents, estimate="?"
+        )
 
-    def update(self, report: Any) -> None:
-        if self.task is not None:
-            elapsed = max(time.perf_counter() - self.started, 1e-6)
-            self.progress.update(
-                self.task,
-                completed=report.documents,
-                chunks=report.chunks,
-                rate=report.embedded / elapsed,
-            )
+    def update(self, progress: IngestProgress) -> None:
+        if self.task is None:
+            return
+        total = _estimate(progress, self.expected)
+        self.progress.update(
+            self.task,
+            completed=progress.embedded_chunks,
+            total=total,
+            documents=progress.report.documents,
+            estimate=total if total is not None else "?",
+        )
 
     def stop(self) -> None:
         self.progress.stop()
+
+
+def _estimate(progress: IngestProgress, expected_documents: int) -> int | None:
+    """All the chunks this run will embed: those cut so far, and as many per document for
+    the documents not read yet (None before any document is read)."""
+    read = progress.prepared_documents
+    if not read:
+        return None
+    per_document = progress.prepared_chunks / read
+    return progress.prepared_chunks + round(max(expected_documents - read, 0) * per_document)
 
 
 def ingest(

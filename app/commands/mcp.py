@@ -9,20 +9,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import anyio
-from mcp.server.mcpserver import MCPServer
+from typing import TYPE_CHECKING
 
 from app.commands.common import started
 from app.config import get_settings
 from app.db.errors import convert
 from app.errors import PgaskError
-from app.mcp_server import McpState, build_server
+
+if TYPE_CHECKING:  # imported when the command runs: the SDK costs every other command ~1 s
+    from mcp.server.mcpserver import MCPServer
+
+    from app.mcp_server import McpState
 
 
 def mcp_cmd() -> None:
     """Serve MCP over stdio, for desktop assistants that start a command (Claude, VS Code,
     Cursor). With API keys configured, PGASK_API_KEY names the key whose scope applies."""
+    import anyio
+
+    from app.mcp_server import McpState, build_server
+
     settings = get_settings()
 
     @asynccontextmanager

@@ -23,6 +23,7 @@ from app.config import Settings
 from app.errors import InvalidInput
 from app.search.beir import load_dataset
 from app.search.evaluate import EVAL_DEPTH, evaluate
+from app.search.filters import compile_filter
 from app.search.service import (
     MAX_K,
     Mode,
@@ -52,6 +53,7 @@ def parse_filter(text: str | None) -> dict[str, Any] | None:
         raise InvalidInput(f"--filter: not JSON: {exc}") from exc
     if not isinstance(parsed, dict):
         raise InvalidInput("--filter: expected a JSON object")
+    compile_filter(parsed)  # a bad filter fails now, not after the model has loaded
     return parsed
 
 
@@ -72,10 +74,11 @@ def search_cmd(
     async def run(settings: Settings) -> SearchResult:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         request_capped = replace(request, max_per_document=cap)
-        async with started(settings) as services:
+        async with started(settings, embedder=mode != "text") as services:
             principal = await services.acting_principal()
             async with services.db.session(principal=principal) as session:
-                return await run_search(session, services.embedder, collection, request_capped)
+                embedder = services.embedder_for(mode)
+                return await run_search(session, embedder, collection, request_capped)
 
     result = run_async(run)
     if as_json:

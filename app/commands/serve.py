@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import socket
 import sys
 from typing import Annotated
 
@@ -12,7 +13,6 @@ import typer
 
 from app.commands.common import console
 from app.config import Settings, get_settings
-from app.db import migrate as migrations
 from app.db.embedded import database_url
 from app.errors import ConfigError
 from app.observability import configure_logging
@@ -40,10 +40,13 @@ def serve(
         settings.pgask_log_format == "auto" and not sys.stderr.isatty()
     )
     configure_logging(json_logs=json_logs)
-    bind = host or settings.pgask_host
+    bind, bind_port = host or settings.pgask_host, port or settings.pgask_port
+    _check_port(bind, bind_port)
     _check_exposure(settings, bind, allow_unauthenticated)
     url = database_url(settings)
     if migrate and settings.pgask_auto_migrate:
+        from app.db import migrate as migrations  # alembic: only the commands that migrate
+
         migrations.upgrade(url)
     # After its graceful shutdown uvicorn raises SIGTERM again to exit with it. With the
     # default handler that kills the process before atexit handlers run, and the embedded
@@ -54,7 +57,7 @@ def serve(
         # Origin checks) is for loopback addresses only.
         create_app(settings.model_copy(update={"pgask_host": bind})),
         host=bind,
-        port=port or settings.pgask_port,
+        port=bind_port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
     )
@@ -62,6 +65,21 @@ def serve(
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     sys.exit(128 + signum)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail at once when the port is taken: uvicorn binds only after its start-up (loading
+    the model, seconds), and the migrations run before that."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind((host, port))
+    except OSError as exc:
+        raise ConfigError(
+            f"PGASK_PORT: cannot listen on {host}:{port}: {exc.strerror or exc}; stop what "
+            "uses it or choose another port (--port)"
+        ) from exc
 
 
 def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
@@ -99,6 +117,8 @@ def _is_loopback(host: str) -> bool:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the schema migrations (creates the vector extension and tables)."""
+    from app.db import migrate as migrations  # alembic: only the commands that migrate
+
     url = database_url(get_settings())
     migrations.upgrade(url, revision)
     console.print(f"database at revision {migrations.current_revision(url)}")

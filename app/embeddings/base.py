@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,6 +14,8 @@ import numpy.typing as npt
 from app.errors import UpstreamError
 
 Vectors = npt.NDArray[np.float32]
+#: Told how many more texts of a call are embedded, while the call goes on (on the loop).
+EmbedProgress = Callable[[int], None]
 
 
 class ModelInfo(Protocol):
@@ -49,8 +52,11 @@ class Embedder(ABC):
     max_input_tokens: int | None = None
 
     @abstractmethod
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        """One row per text, in order."""
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
+        """One row per text, in order. `on_progress` hears of each part of `texts` done (a
+        model batch, a request), so a long call shows progress before it returns."""
 
     async def embed_query(self, text: str) -> Vectors:
         """A single vector (1-D) for a search query. A query longer than `max_input_tokens`
@@ -64,6 +70,18 @@ class Embedder(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release clients or sessions; the default has nothing to release."""
+
+
+def from_thread(on_progress: EmbedProgress | None) -> EmbedProgress | None:
+    """`on_progress` for a worker thread to call: the call is made on the running loop."""
+    if on_progress is None:
+        return None
+    loop = asyncio.get_running_loop()
+
+    def on_loop(count: int) -> None:
+        loop.call_soon_threadsafe(on_progress, count)
+
+    return on_loop
 
 
 def unit_rows(rows: npt.ArrayLike) -> Vectors:

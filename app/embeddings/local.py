@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from app.embeddings.base import Embedder, Vectors, first_row, unit_rows
+from app.embeddings.base import (
+    Embedder,
+    EmbedProgress,
+    Vectors,
+    first_row,
+    from_thread,
+    unit_rows,
+)
 from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
@@ -90,25 +97,42 @@ class LocalEmbedder(Embedder):
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text).ids)
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
         if not texts:
             return np.empty((0, self.dimensions), dtype=np.float32)
-        return await asyncio.to_thread(self._embed, list(texts), "document")
+        return await asyncio.to_thread(
+            self._embed, list(texts), "document", from_thread(on_progress)
+        )
 
     async def embed_query(self, text: str) -> Vectors:
-        return first_row(await asyncio.to_thread(self._embed, [text], "query"))
+        return first_row(await asyncio.to_thread(self._embed, [text], "query", None))
 
-    def _embed(self, texts: list[str], kind: str) -> Vectors:
+    def _embed(self, texts: list[str], kind: str, on_progress: EmbedProgress | None) -> Vectors:
         lengths = np.array([len(e.ids) for e in self._counter.encode_batch(texts)])
         self._warn_if_cut(lengths, kind)
         # Batches are padded to their longest text: embedding texts in length order wastes
         # far less work on padding. The rows are put back in input order.
         order = np.argsort(lengths, kind="stable")
         with self._lock:
-            rows = list(self._model.embed([texts[i] for i in order], batch_size=self.batch_size))
+            rows = self._rows([texts[i] for i in order], on_progress)
         vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
         vectors[order] = unit_rows(rows)
         return vectors
+
+    def _rows(self, texts: list[str], on_progress: EmbedProgress | None) -> list[Any]:
+        """The model's rows, telling `on_progress` after each of its batches (fastembed
+        runs the model a batch at a time and yields that batch's rows)."""
+        rows: list[Any] = []
+        told = 0
+        for row in self._model.embed(texts, batch_size=self.batch_size):
+            rows.append(row)
+            batch_done = len(rows) - told == self.batch_size or len(rows) == len(texts)
+            if on_progress is not None and batch_done:
+                on_progress(len(rows) - told)
+                told = len(rows)
+        return rows
 
     def _warn_if_cut(self, lengths: np.ndarray, kind: str) -> None:
         limit = self.max_input_tokens

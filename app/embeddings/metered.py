@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.embeddings.base import Embedder, Vectors
+from app.embeddings.base import Embedder, EmbedProgress, Vectors
 from app.observability import Metrics
 
 
@@ -21,9 +21,11 @@ class MeteredEmbedder(Embedder):
         self.dimensions = inner.dimensions
         self.max_input_tokens = inner.max_input_tokens
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
         with self.metrics.time_embedding(self.provider, "documents"):
-            return await self.inner.embed_documents(texts)
+            return await self.inner.embed_documents(texts, on_progress)
 
     async def embed_query(self, text: str) -> Vectors:
         with self.metrics.time_embedding(self.provider, "query"):

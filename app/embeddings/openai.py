@@ -23,7 +23,7 @@ import openai
 import tiktoken
 
 from app.config import Settings
-from app.embeddings.base import Embedder, Vectors, first_row, unit_rows
+from app.embeddings.base import Embedder, EmbedProgress, Vectors, first_row, unit_rows
 from app.errors import ConfigError, InvalidInput, UpstreamError
 from app.openai_client import (
     async_client,
@@ -86,14 +86,16 @@ class OpenAIEmbedder(Embedder):
                 text = self._encoding.decode(tokens[:limit])
         return first_row(await self.embed_documents([text]))
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
         if not texts:
             return np.empty((0, self.dimensions), dtype=np.float32)
         counts = [len(tokens) for tokens in self._encoding.encode_ordinary_batch(list(texts))]
         self._check_lengths(counts)
         batches = plan_batches(counts, self._batch_size, self._batch_tokens)
-        parts = await gather_all([self._request(list(texts[r.start : r.stop])) for r in batches])
-        return np.concatenate(parts)
+        requests = [self._request(list(texts[r.start : r.stop]), on_progress) for r in batches]
+        return np.concatenate(await gather_all(requests))
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -107,7 +109,7 @@ class OpenAIEmbedder(Embedder):
                 "it must be split into smaller chunks, not cut"
             )
 
-    async def _request(self, inputs: list[str]) -> Vectors:
+    async def _request(self, inputs: list[str], on_progress: EmbedProgress | None) -> Vectors:
         dimensions = self.dimensions if self._send_dimensions else openai.omit
 
         def call() -> Coroutine[Any, Any, Any]:
@@ -121,7 +123,10 @@ class OpenAIEmbedder(Embedder):
             response = await call_with_retries(
                 call, self._retry, self._endpoint, self.model, "EMBEDDING_MODEL"
             )
-        return self._vectors(response.data, len(inputs))
+        vectors = self._vectors(response.data, len(inputs))
+        if on_progress is not None:
+            on_progress(len(inputs))
+        return vectors
 
     def _vectors(self, data: Sequence[Any], expected: int) -> Vectors:
         rows = sorted(data, key=lambda row: row.index)

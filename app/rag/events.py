@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from app.completion import Usage
 from app.errors import PgaskError
-from app.llm import Usage
 from app.rag.citations import Citation
 from app.rag.sources import Source
 

@@ -11,20 +11,23 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.access import Principal
+from app.completion import Completion, Usage
 from app.config import Settings
 from app.db.database import Database
 from app.embeddings import Embedder
 from app.errors import InvalidInput, PgaskError, UpstreamError
-from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
+
+if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
+    from app.llm import ChatModel
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +94,14 @@ def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
 
 
 class Answerer:
-    """Answers questions over one database with one embedder; `chat` None: extractive.
-    Its searches act as `principal` (row-level security; None: unscoped)."""
+    """Answers questions over one database with one embedder; `chat` None: extractive;
+    `embedder` None: text search only (a command that did not load the model). Its
+    searches act as `principal` (row-level security; None: unscoped)."""
 
     def __init__(
         self,
         db: Database,
-        embedder: Embedder,
+        embedder: Embedder | None,
         chat: ChatModel | None,
         settings: AnswerSettings,
         principal: Principal | None = None,

@@ -28,7 +28,7 @@ from app.collections import check_compatible, get_collection
 from app.db.models import Collection
 from app.db.schema import VectorType
 from app.embeddings import Embedder
-from app.errors import InvalidInput
+from app.errors import InvalidInput, ServiceUnavailable
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.passage import Passage
@@ -254,16 +254,20 @@ class SearchResult:
 
 async def run_search(
     session: AsyncSession,
-    embedder: Embedder,
+    embedder: Embedder | None,
     collection_name: str,
     request: SearchRequest,
 ) -> SearchResult:
     """What the API, CLI and eval call: look up the collection, check the configured model
-    is the one it pins, embed the query when a vector side needs one, search."""
+    is the one it pins, embed the query when a vector side needs one, search. `embedder`
+    None: a command that searches text only and did not load the model."""
     collection = await get_collection(session, collection_name)
-    check_compatible(collection, embedder)
+    if embedder is not None:
+        check_compatible(collection, embedder)
     started = time.perf_counter()
     if request.vector is None and request.mode != "text" and request.query:
+        if embedder is None:
+            raise ServiceUnavailable(f"{request.mode} search needs the embedding model")
         request = replace(request, vector=await embedder.embed_query(request.query))
     embedded = time.perf_counter()
     target = session_target(session, collection)

@@ -4,7 +4,7 @@ page and clients have always read (event name, then its JSON payload in this key
 from __future__ import annotations
 
 from app.api.sse import format_event
-from app.llm import Usage
+from app.completion import Usage
 from app.rag.citations import Citation
 from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.sources import Source

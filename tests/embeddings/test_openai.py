@@ -85,10 +85,12 @@ async def test_batches_by_count_run_concurrently_and_keep_order(
     # The first request answers last: the result must still be in input order.
     fake_openai.script(Reply(delay=0.3))
     model = embedder(embedding_batch_size=3, embedding_max_concurrency=2)
-    vectors = await model.embed_documents(TEXTS)
+    told: list[int] = []  # progress: each request's inputs, as it is answered
+    vectors = await model.embed_documents(TEXTS, told.append)
     np.testing.assert_allclose(vectors, expected(TEXTS, 64), atol=1e-6)
     batches = [request.inputs for request in fake_openai.requests]
     assert sorted(map(len, batches), reverse=True) == [3, 3, 1]
+    assert sorted(told) == [1, 3, 3]
     assert sorted(text for batch in batches for text in batch) == sorted(TEXTS)
     assert all(request.json["dimensions"] == 64 for request in fake_openai.requests)
     assert fake_openai.max_in_flight == 2

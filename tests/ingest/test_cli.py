@@ -80,7 +80,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
         os.close(controller)
     assert process.returncode == 0, screen
     bar = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)  # without the terminal's escapes
-    assert re.search(r"ingest .* \d+/60 docs · \d+ chunks · \d+ emb/s", bar), bar
+    assert re.search(r"ingest .* \d+/60 docs · \d+/~\d+ chunks · \d+ chunks/s · ETA", bar), bar
+    assert "loading embedding model" in bar  # a spinner while the model loads
     assert "\x1b[" in screen  # drawn and redrawn in place, then erased (transient)
     # stdout, not a terminal here, gets only the summary line.
     assert stdout.decode().startswith("documents: 60 added, 0 updated, 0 unchanged"), stdout
@@ -88,7 +89,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
     # Not on a terminal (captured, or piped to a file): no bar on stderr at all.
     again = _pgask(db_url, "ingest", str(corpus), "--collection", collection_name)
     assert again.returncode == 0, again.stderr
-    assert "emb/s" not in again.stderr and "\x1b[" not in again.stderr, again.stderr
+    assert "chunks/s" not in again.stderr and "\x1b[" not in again.stderr, again.stderr
 
 
 def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:

@@ -109,7 +109,7 @@ def test_model_limit_only_from_embedders_that_count_their_tokens() -> None:
         def __init__(self, counts: bool) -> None:
             self.counts = counts
 
-        async def embed_documents(self, texts):
+        async def embed_documents(self, texts, on_progress=None):  # noqa: ARG002
             return np.zeros((len(texts), 2), np.float32)
 
         def count_tokens(self, text: str) -> int | None:

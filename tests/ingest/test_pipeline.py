@@ -12,7 +12,7 @@ import pytest
 
 from app.db.models import Collection
 from app.db.schema import hnsw_index_name
-from ingest.pipeline import Report
+from ingest.pipeline import Progress, Report
 from ingest.service import ingest_paths
 from tests.ingest.conftest import write
 from tests.ingest.pdfs import make_pdf
@@ -155,3 +155,24 @@ async def test_collection_pinned_to_another_model_is_refused(
     )
     with pytest.raises(Conflict):
         await _run(ingestion, embedder, other, write(tmp_path, {"a.md": "text"}))
+
+
+async def test_progress_is_reported_per_model_batch_while_a_batch_embeds(
+    tmp_path, ingestion, embedder, collection
+) -> None:
+    """200 one-chunk documents make one pipeline batch; the local model embeds it 64 texts
+    at a time, and the pipeline reports each of those parts before the batch is written."""
+    lines = [json.dumps({"_id": f"d{i}", "text": f"Passage {i} on {i % 9}."}) for i in range(200)]
+    corpus = write(tmp_path, {"corpus.jsonl": "\n".join(lines)}) / "corpus.jsonl"
+    seen: list[tuple[int, int]] = []  # (chunks written, chunks embedded) at each call
+
+    def record(progress: Progress) -> None:
+        seen.append((progress.report.chunks, progress.embedded_chunks))
+        assert progress.embedded_chunks <= progress.prepared_chunks
+
+    report, _ = await ingest_paths(ingestion, embedder, collection, [corpus], on_progress=record)
+    assert report.embedded == report.chunks == 200
+    step = embedder.batch_size
+    while_embedding = [embedded for written, embedded in seen if written == 0 and embedded]
+    assert while_embedding == [*range(step, 200, step), 200]
+    assert seen[-1] == (200, 200)

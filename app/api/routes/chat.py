@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import PrincipalDep, ServicesDep
-from app.api.problems import PROBLEM_RESPONSES
+from app.api.problems import OPENAI_ERROR_RESPONSES
 from app.api.schemas.chat import (
     ChatChoice,
     ChatChoiceMessage,
@@ -22,12 +22,12 @@ from app.api.schemas.chat import (
     ChatUsage,
 )
 from app.api.sse import SSE_HEADERS, prepend, stream_doc
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.rag.citations import Citation
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
-from app.rag.service import AskRequest
+from app.rag.service import Answerer, AskRequest
 
-router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["answers"], responses=OPENAI_ERROR_RESPONSES)
 
 
 def to_ask_request(body: ChatRequest) -> AskRequest:
@@ -57,7 +57,14 @@ def sources_footer(citations: list[Citation]) -> str:
 async def chat_completions(
     body: ChatRequest, services: ServicesDep, principal: PrincipalDep
 ) -> Any:
-    answerer = services.answerer(principal)
+    try:
+        return await _complete(body, services.answerer(principal))
+    except NotFound as exc:
+        # All an answer can miss is its collection: tell OpenAI clients the way OpenAI does.
+        raise NotFound(exc.detail, code="model_not_found", param="model") from exc
+
+
+async def _complete(body: ChatRequest, answerer: Answerer) -> Any:
     request = to_ask_request(body)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())

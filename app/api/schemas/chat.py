@@ -60,3 +60,17 @@ class ChatResponse(BaseModel):
     choices: list[ChatChoice]
     usage: ChatUsage
     citations: list[Citation] = Field(description="pgask extension: the cited passages")
+
+
+class ModelOut(BaseModel):
+    """A collection as an OpenAI model: chat UIs list these and send one back as `model`."""
+
+    id: str = Field(description="The collection name")
+    object: Literal["model"] = "model"
+    created: int = Field(description="When the collection was created (Unix seconds)")
+    owned_by: Literal["pgask"] = "pgask"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
