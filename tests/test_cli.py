@@ -55,7 +55,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
+    # A bound on waiting, not a speed check: on a loaded 2-core machine a start (migrations,
+    # model load) took over 30 s.
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
