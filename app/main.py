@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from app.api.reads import LsnMiddleware
 from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
 from app.config import Settings, get_settings
 from app.observability import Metrics
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
+    app.add_middleware(LsnMiddleware)
     app.add_middleware(AuthMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)

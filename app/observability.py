@@ -86,6 +86,12 @@ class Metrics:
         self.jobs_running = Gauge(
             "pgask_ingest_jobs_running", "Ingest jobs being processed", registry=r
         )
+        self.db_reads = Counter(
+            "pgask_db_reads_total",
+            "Read sessions by the server that served them (primary, replica1, ...)",
+            ["target"],
+            registry=r,
+        )
 
     @contextmanager
     def time_embedding(self, provider: str, kind: str) -> Iterator[None]:
@@ -97,6 +103,9 @@ class Metrics:
             raise
         finally:
             self.embed_seconds.labels(provider, kind).observe(time.perf_counter() - start)
+
+    def count_read(self, target: str) -> None:
+        self.db_reads.labels(target).inc()
 
     def count_ingest(self, counts: IngestCounts) -> None:
         for outcome in ("added", "updated", "unchanged", "deleted", "failed"):

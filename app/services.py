@@ -45,8 +45,9 @@ class Services:
 
     @property
     def sessionmaker(self) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
-        """ORM sessions from `db` (what `app.rag` opens its search session with)."""
-        return self.db.session
+        """Read sessions from `db`, on a replica when one may serve (what `app.rag` opens
+        its search session with)."""
+        return self.db.read_session
 
     @classmethod
     async def start(
@@ -60,6 +61,7 @@ class Services:
         """`require_embedder`: raise when the embedder cannot load (a command that needs
         it), instead of starting without it (the server, which reports it on /readyz)."""
         services = cls(settings, await Database.open(settings), metrics or Metrics())
+        services.db.replicas.on_read = services.metrics.count_read
         if settings.llm_provider == "openai":
             services.chat = ChatModel.from_settings(settings, services.metrics)
         if not load_embedder:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db.replicas import read_intent
 from app.embeddings import Embedder
 from app.services import Services
 from ingest.context import Ingestion
@@ -33,7 +34,10 @@ def get_settings_dep(services: ServicesDep) -> Settings:
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.db.session() as session:
+    """The request's session: for a read route (`app.api.reads`) a read session, which a
+    replica may serve; otherwise one on the primary."""
+    opened = services.db.read_session() if read_intent.get() else services.db.session()
+    async with opened as session:
         yield session
 
 

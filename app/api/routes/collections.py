@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Response, status
 from app import collections as service
 from app.api.deps import EmbedderDep, SessionDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import ReadRoute
 from app.api.schemas.collections import (
     COLLECTION_NAME_PATTERN,
     CollectionCreate,
@@ -14,7 +15,12 @@ from app.api.schemas.collections import (
     CollectionOut,
 )
 
-router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/collections",
+    tags=["collections"],
+    responses=PROBLEM_RESPONSES,
+    route_class=ReadRoute,
+)
 
 CollectionName = Path(pattern=COLLECTION_NAME_PATTERN, description="Collection name")
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from app.api.deps import EmbedderDep, IngestionDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import ReadRoute
 from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import ChunkOut, DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
@@ -27,6 +28,7 @@ router = APIRouter(
     prefix="/v1/collections/{collection}",
     tags=["documents"],
     responses=PROBLEM_RESPONSES,
+    route_class=ReadRoute,
 )
 
 
