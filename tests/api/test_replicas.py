@@ -112,7 +112,11 @@ def test_reads_go_round_robin_to_the_replicas_and_writes_to_the_primary(
         assert _search(http, collection, "write-ahead log standbys") == ["standby.md"]
     assert http.get(f"/v1/collections/{collection}").status_code == 200
     assert http.get(f"/v1/collections/{collection}/documents/standby.md").status_code == 200
-    assert _delta(before, _reads(http)) == {"replica1": 3, "replica2": 3}
+    ask = {"collection": collection, "question": "What do hot standbys replay?", "mode": "text"}
+    assert "write-ahead log" in http.post("/v1/ask", json=ask).json()["sources"][0]["text"]
+    similar = http.get(f"/v1/collections/{collection}/documents/standby.md/similar")
+    assert similar.status_code == 200
+    assert _delta(before, _reads(http)) == {"replica1": 4, "replica2": 4}
     replicas = _replicas(http)
     assert set(replicas) == {"replica1", "replica2"}
     for replica in replicas.values():
