@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     pgask_allow_unauthenticated: bool = False
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
+    # Set by `pgask serve --workers N` for its workers (prometheus_client reads it too, at
+    # import): metrics are written there by each worker and summed by GET /metrics.
+    prometheus_multiproc_dir: Path | None = None
 
     # Most hits one document may have per query (0: no cap). Measured (README, "Result
     # diversity"): search stays uncapped by default (hybrid hit@3 unchanged by a cap); /v1/ask

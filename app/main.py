@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import multiprocess
 
 from app import __version__
 from app.api import problems
@@ -38,6 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await services.close()
+            if settings.prometheus_multiproc_dir is not None:
+                # This worker's live gauges leave the sum (its counters stay counted).
+                # prometheus_client's multiprocess module has no type annotations.
+                multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                    os.getpid(), str(settings.prometheus_multiproc_dir)
+                )
 
     app = FastAPI(
         title="pgask",

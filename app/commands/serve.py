@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import sys
-from typing import Annotated
+import tempfile
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +18,9 @@ from app.db import migrate as migrations
 from app.db.embedded import database_url
 from app.errors import ConfigError
 from app.observability import configure_logging
+
+if TYPE_CHECKING:  # the app (and uvicorn) are imported by the commands that serve it only
+    from fastapi import FastAPI
 
 log = logging.getLogger("pgask")
 
@@ -29,17 +34,13 @@ def serve(
     allow_unauthenticated: Annotated[
         bool, typer.Option(help="Allow a non-loopback address with no API keys")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port and database")
+    ] = 1,
 ) -> None:
     """Run the HTTP API and web page under uvicorn."""
-    import uvicorn  # only this command needs the server (and the app below)
-
-    from app.main import create_app
-
     settings = get_settings()
-    json_logs = settings.pgask_log_format == "json" or (
-        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
-    )
-    configure_logging(json_logs=json_logs)
+    _configure_logging(settings)
     bind = host or settings.pgask_host
     _check_exposure(settings, bind, allow_unauthenticated)
     url = database_url(settings)
@@ -49,13 +50,46 @@ def serve(
     # default handler that kills the process before atexit handlers run, and the embedded
     # PostgreSQL, stopped by one when its last user exits, would be left running.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    if workers == 1:
+        from app.main import create_app
+
+        _run(create_app(settings), bind, port or settings.pgask_port)
+        return
+    # Each worker writes its metrics to files here, and GET /metrics (whichever worker
+    # answers it) sums them all. Workers read it from the environment as they start.
+    with tempfile.TemporaryDirectory(prefix="pgask-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        _run("app.commands.serve:worker_app", bind, port or settings.pgask_port, workers)
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers N` process (uvicorn starts each by this name)."""
+    from app.main import create_app
+
+    settings = get_settings()
+    _configure_logging(settings)
+    return create_app(settings)
+
+
+def _run(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn  # only this command needs the server
+
     uvicorn.run(
-        create_app(settings),
-        host=bind,
-        port=port or settings.pgask_port,
+        app,
+        factory=isinstance(app, str),
+        workers=workers,
+        host=host,
+        port=port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
     )
+
+
+def _configure_logging(settings: Settings) -> None:
+    json_logs = settings.pgask_log_format == "json" or (
+        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
+    )
+    configure_logging(json_logs=json_logs)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
