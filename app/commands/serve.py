@@ -53,11 +53,16 @@ def serve(
     if workers == 1:
         from app.main import create_app
 
-        _run(create_app(settings), bind, port or settings.pgask_port)
+        # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
+        # Origin checks) is for loopback addresses only.
+        app = create_app(settings.model_copy(update={"pgask_host": bind}))
+        _run(app, bind, port or settings.pgask_port)
         return
-    # Each worker writes its metrics to files here, and GET /metrics (whichever worker
-    # answers it) sums them all. Workers read it from the environment as they start.
+    # Workers build their Settings from the environment as they start: the bound address
+    # (as above), and where each writes its metrics for GET /metrics (whichever worker
+    # answers it) to sum.
     with tempfile.TemporaryDirectory(prefix="pgask-metrics-") as metrics_dir:
+        os.environ["PGASK_HOST"] = bind
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         _run("app.commands.serve:worker_app", bind, port or settings.pgask_port, workers)
 
