@@ -6,6 +6,9 @@ schema as structured content, plus a readable text block a model can quote. Serv
 stdio by `pgask mcp` (app/commands/mcp.py) and over Streamable HTTP at /mcp by the API
 (app/main.py), where the /v1 bearer keys apply (app/api/middleware.py).
 
+Every tool and resource only reads, so each opens a read session: a healthy read replica
+serves it when `DATABASE_READ_URLS` names some (app/db/replicas.py), else the primary.
+
 Who is calling: over HTTP, the key AuthMiddleware resolved from this request's bearer; over
 stdio, the key PGASK_API_KEY presents (resolved once at start). Without keys configured,
 nobody, and everything is visible, as on /v1.
@@ -204,7 +207,7 @@ async def list_collections_tool(ctx: Context) -> Annotated[CallToolResult, Colle
     """List the collections you can search: name, description, document and chunk counts,
     and the embedding model each was made with."""
     with _tool_errors(ctx, "list_collections"):
-        async with _state(ctx).services.db.session() as session:
+        async with _state(ctx).services.db.read_session() as session:
             stats = await list_collections(session)
     out = CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
     lines = [_collection_line(c) for c in out.collections] or ["(no collections)"]
@@ -234,7 +237,7 @@ async def search_tool(
     cap = per_document_cap(None, services.settings.pgask_search_max_per_document)
     request = SearchRequest(mode, k=k, query=query, filter=filter, max_per_document=cap)
     with _tool_errors(ctx, "search"):
-        async with services.db.session() as session:
+        async with services.db.read_session() as session:
             result = await run_search(session, services.embedder, collection, request)
     out = SearchOut(
         collection=collection,
@@ -280,7 +283,7 @@ async def get_document_tool(
     """One document by id: title, source, metadata, chunk count and (with include_chunks)
     its text in reading order."""
     with _tool_errors(ctx, "get_document"):
-        async with _state(ctx).services.db.session() as session:
+        async with _state(ctx).services.db.read_session() as session:
             document = await find_document(session, collection, id)
             chunks = await document_chunks(session, document) if include_chunks else None
             out = DocumentOut.of(document, chunks)
@@ -297,7 +300,7 @@ async def similar_tool(
 ) -> Annotated[CallToolResult, SimilarList]:
     """Documents most like the given one (by meaning), best first, never itself."""
     with _tool_errors(ctx, "similar"):
-        async with _state(ctx).services.db.session() as session:
+        async with _state(ctx).services.db.read_session() as session:
             documents = await similar_in(session, collection, id, k)
     out = SimilarList(collection=collection, external_id=id, documents=documents)
     lines = [
@@ -310,14 +313,14 @@ async def similar_tool(
 
 async def collection_resource(name: str, ctx: Context) -> str:
     with _resource_errors():
-        async with _state(ctx).services.db.session() as session:
+        async with _state(ctx).services.db.read_session() as session:
             stats = await collection_stats(session, name)
     return CollectionOut.model_validate(stats).model_dump_json()
 
 
 async def document_resource(name: str, id: str, ctx: Context) -> str:
     with _resource_errors():
-        async with _state(ctx).services.db.session() as session:
+        async with _state(ctx).services.db.read_session() as session:
             document = await find_document(session, name, id)
             chunks = await document_chunks(session, document)
     return "\n\n".join(c.text for c in chunks)
