@@ -230,3 +230,18 @@ def test_a_primary_named_as_replica_is_refused(
     assert replica["reachable"] and replica["in_recovery"] is False
     assert not replica["serving_reads"]
     assert "is not in recovery, so it is not a replica" in caplog.text
+
+
+def test_successful_writes_carry_the_lsn_and_failed_ones_do_not(
+    http: httpx.Client, collection: str
+) -> None:
+    _add(http, collection, "gone.md", "Soon deleted.")
+    deleted = http.delete(f"/v1/collections/{collection}/documents/gone.md")
+    assert deleted.status_code == 204
+    assert LSN.match(deleted.headers["x-pgask-lsn"])
+    refused = http.post("/v1/collections", json={"name": "no spaces allowed"})
+    assert refused.status_code == 422
+    assert "x-pgask-lsn" not in refused.headers
+    search = http.post("/v1/search", json={"collection": collection, "query": "x", "mode": "text"})
+    assert search.status_code == 200
+    assert "x-pgask-lsn" not in search.headers  # a read, though a POST
