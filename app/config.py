@@ -6,6 +6,7 @@ Every variable is documented in `.env.example`. Build with `get_settings()` once
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,11 +14,15 @@ from typing import Literal
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.auth import ApiKey, parse_api_keys
 from app.errors import ConfigError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+# user:password@ in a URL (the password may hold anything but '@' and '/')
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 class Settings(BaseSettings):
@@ -30,6 +35,10 @@ class Settings(BaseSettings):
     pgask_data_dir: Path | None = None
     pgask_log_sql: bool = False
     pgask_db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Streaming-replication standbys that serve reads (comma separated), see app/db/replicas.py
+    database_read_urls: str | None = None
+    pgask_replica_max_lag_seconds: float = Field(default=10.0, gt=0, le=86400)
+    pgask_read_wait_ms: int = Field(default=500, ge=0, le=60_000)
 
     # Embeddings
     embedding_provider: Literal["local", "openai"] = "local"
@@ -68,6 +77,9 @@ class Settings(BaseSettings):
     pgask_allow_unauthenticated: bool = False
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
+    # Set by `pgask serve --workers N` for its workers (prometheus_client reads it too, at
+    # import): metrics are written there by each worker and summed by GET /metrics.
+    prometheus_multiproc_dir: Path | None = None
 
     # Most hits one document may have per query (0: no cap). Measured (README, "Result
     # diversity"): search stays uncapped by default (hybrid hit@3 unchanged by a cap); /v1/ask
@@ -91,13 +103,19 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in _DB_SCHEMES:
-            raise ValueError(
-                "must look like postgresql://user:password@host:5432/dbname "
-                "(or postgresql+psycopg://...)"
-            )
+        _check_database_url(value)
         return value
+
+    @field_validator("database_read_urls")
+    @classmethod
+    def _check_read_urls(cls, value: str | None) -> str | None:
+        for n, entry in enumerate(split_urls(value), start=1):
+            _check_database_url(entry, f"entry {n} ({redact_url(entry)}) ")
+        return value or None
+
+    @property
+    def read_urls(self) -> list[str]:
+        return split_urls(self.database_read_urls)
 
     @field_validator("openai_base_url", "azure_openai_endpoint")
     @classmethod
@@ -135,6 +153,28 @@ class Settings(BaseSettings):
         if self.pgask_data_dir is not None:
             return self.pgask_data_dir.expanduser().resolve()
         return Path(platformdirs.user_data_dir("pgask")).resolve()
+
+
+def split_urls(value: str | None) -> list[str]:
+    return [entry.strip() for entry in (value or "").split(",") if entry.strip()]
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def _check_database_url(value: str, which: str = "") -> None:
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in _DB_SCHEMES:
+        raise ValueError(
+            f"{which}must look like postgresql://user:password@host:5432/dbname "
+            "(or postgresql+psycopg://...)"
+        )
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is no number
+        raise ValueError(f"{which}is not a database URL") from exc
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import multiprocess
 
 from app import __version__, mcp_server
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from app.api.reads import LsnMiddleware
 from app.api.routes import (
     ask,
     chat,
@@ -52,6 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await services.close()
+            if settings.prometheus_multiproc_dir is not None:
+                # This worker's live gauges leave the sum (its counters stay counted).
+                # prometheus_client's multiprocess module has no type annotations.
+                multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                    os.getpid(), str(settings.prometheus_multiproc_dir)
+                )
 
     app = FastAPI(
         title="pgask",
@@ -62,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
+    app.add_middleware(LsnMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     app.include_router(health.router)

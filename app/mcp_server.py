@@ -12,6 +12,9 @@ over stdio, the key PGASK_API_KEY presents, bootstrap or stored, looked up again
 resource runs its SQL as that principal (row-level security, app/access.py): a forbidden
 collection or document is exactly a missing one. Without keys configured, nobody, and
 everything is visible, as on /v1.
+
+Every tool and resource only reads, so each opens a read session: a healthy read replica
+serves it when `DATABASE_READ_URLS` names some (app/db/replicas.py), else the primary.
 """
 
 from __future__ import annotations
@@ -204,7 +207,7 @@ async def _tool_session(ctx: Context, tool: str) -> AsyncIterator[AsyncSession]:
     """A session whose SQL runs as the caller, inside `_tool_errors`."""
     async with (
         _tool_errors(ctx, tool) as principal,
-        _state(ctx).services.db.session(principal=principal) as session,
+        _state(ctx).services.db.read_session(principal=principal) as session,
     ):
         yield session
 
@@ -339,7 +342,7 @@ async def _resource_session(ctx: Context) -> AsyncIterator[AsyncSession]:
     not-found error, any other of ours (a revoked key, say) a resource error with its detail."""
     try:
         principal = await caller(ctx)
-        async with _state(ctx).services.db.session(principal=principal) as session:
+        async with _state(ctx).services.db.read_session(principal=principal) as session:
             yield session
     except NotFound as exc:
         raise ResourceNotFoundError(exc.detail) from exc

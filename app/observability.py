@@ -9,8 +9,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -80,11 +88,25 @@ class Metrics:
         self.ingest_chunks = Counter(
             "pgask_ingest_chunks_total", "Chunks written by ingestion", registry=r
         )
+        # Read from the database by whichever worker serves /metrics: its value is the
+        # latest, not a sum over workers.
         self.jobs_queued = Gauge(
-            "pgask_ingest_jobs_queued", "Ingest jobs waiting for a worker", registry=r
+            "pgask_ingest_jobs_queued",
+            "Ingest jobs waiting for a worker",
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.jobs_running = Gauge(
-            "pgask_ingest_jobs_running", "Ingest jobs being processed", registry=r
+            "pgask_ingest_jobs_running",
+            "Ingest jobs being processed",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.db_reads = Counter(
+            "pgask_db_reads_total",
+            "Read sessions by the server that served them (primary, replica1, ...)",
+            ["target"],
+            registry=r,
         )
 
     @contextmanager
@@ -97,6 +119,19 @@ class Metrics:
             raise
         finally:
             self.embed_seconds.labels(provider, kind).observe(time.perf_counter() - start)
+
+    def exposition(self, multiprocess_dir: Path | None) -> bytes:
+        """The Prometheus text: this process's metrics, or, under `pgask serve --workers N`
+        (`multiprocess_dir`), every worker's, summed from the files they write there."""
+        if multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        # prometheus_client's multiprocess module has no type annotations.
+        multiprocess.MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    def count_read(self, target: str) -> None:
+        self.db_reads.labels(target).inc()
 
     def count_ingest(self, counts: IngestCounts) -> None:
         for outcome in ("added", "updated", "unchanged", "deleted", "failed"):

@@ -91,6 +91,7 @@ class Services:
         """The server's start: without an embedder that cannot load, the reason kept for
         /readyz. Commands load theirs after (`load_embedder(required=True)`), saying so."""
         services = cls(settings, await Database.open(settings), metrics or Metrics())
+        services.db.replicas.on_read = services.metrics.count_read
         if settings.llm_provider == "openai":
             from app.llm import ChatModel
 

@@ -49,3 +49,18 @@ def test_data_dir_defaults_to_user_data_dir(tmp_path: Path) -> None:
 def test_api_key_is_secret() -> None:
     settings = load_settings(_env_file=None, openai_api_key="sk-secret")
     assert "sk-secret" not in repr(settings)
+
+
+def test_a_malformed_read_url_fails_in_one_line_naming_it_without_its_password() -> None:
+    urls = "postgresql://r:s3cret@replica1:5432/pgask, mysql://r:hunter2@replica2/pgask"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, database_read_urls=urls)
+    message = str(caught.value)
+    assert message.startswith("DATABASE_READ_URLS: entry 2 (mysql://r:***@replica2/pgask) ")
+    assert "\n" not in message and "hunter2" not in message and "s3cret" not in message
+
+
+def test_read_urls_are_split_and_trimmed() -> None:
+    urls = " postgresql://r@a/pgask ,postgresql://r@b:5433/pgask,"
+    settings = load_settings(_env_file=None, database_read_urls=urls)
+    assert settings.read_urls == ["postgresql://r@a/pgask", "postgresql://r@b:5433/pgask"]

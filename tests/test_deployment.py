@@ -27,6 +27,9 @@ DESIGN_VARIABLES = {
     "AZURE_OPENAI_API_VERSION",
     "PGASK_API_KEYS",
     "PGASK_LOG_SQL",
+    "DATABASE_READ_URLS",
+    "PGASK_REPLICA_MAX_LAG_SECONDS",
+    "PGASK_READ_WAIT_MS",
 }
 
 
@@ -84,6 +87,31 @@ def test_compose_app_service_matches_env_example() -> None:
     port = app["environment"]["PGASK_PORT"]
     assert f"127.0.0.1:{port}:{port}" in app["ports"]
     Settings(_env_file=None, database_url=url, pgask_port=port)
+
+
+def test_compose_db_replica_streams_from_db_and_serves_the_apps_reads() -> None:
+    compose = _compose()
+    db, replica = compose["services"]["db"], compose["services"]["db-replica"]
+    assert replica["image"] == db["image"]
+    assert replica["depends_on"]["db"]["condition"] == "service_healthy"
+    clone = " ".join(replica["command"])
+    user, password = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_PASSWORD"]
+    assert f"pg_basebackup -h db -U {user} " in clone
+    assert " -R " in clone  # standby.signal and primary_conninfo: it starts as a standby
+    assert "exec postgres" in clone
+    assert replica["environment"]["PGPASSWORD"] == password
+    assert any(v.startswith("pgdata-replica:") for v in replica["volumes"])
+    # db lets it connect for replication (its init script adds the pg_hba.conf line).
+    (init,) = db["configs"]
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    assert "host replication all all" in compose["configs"][init["source"]]["content"]
+    read_url = compose["services"]["app"]["environment"]["DATABASE_READ_URLS"]
+    assert (
+        read_url
+        == f"postgresql://{user}:{password}@db-replica:5432/{db['environment']['POSTGRES_DB']}"
+    )
+    settings = Settings(_env_file=None, database_read_urls=read_url)
+    assert settings.read_urls == [read_url]
 
 
 def test_dockerfile_installs_the_package_and_serves() -> None:

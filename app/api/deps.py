@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
 from app.config import Settings
+from app.db.replicas import read_intent
 from app.embeddings import Embedder
 from app.services import Services
 from ingest.context import Ingestion
@@ -50,7 +51,11 @@ def actor(principal: Principal | None) -> str | None:
 async def get_session(
     services: ServicesDep, principal: PrincipalDep
 ) -> AsyncIterator[AsyncSession]:
-    async with services.db.session(principal=principal) as session:
+    """The request's session, acting as its principal: for a read route (`app.api.reads`)
+    a read session, which a replica may serve; otherwise one on the primary."""
+    db = services.db
+    opened = db.read_session if read_intent.get() else db.session
+    async with opened(principal=principal) as session:
         yield session
 
 

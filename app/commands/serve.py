@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
-from typing import Annotated
+import tempfile
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +18,9 @@ from app.config import Settings, get_settings
 from app.db.embedded import database_url
 from app.errors import ConfigError
 from app.observability import configure_logging
+
+if TYPE_CHECKING:  # the app (and uvicorn) are imported by the commands that serve it only
+    from fastapi import FastAPI
 
 log = logging.getLogger("pgask")
 
@@ -29,17 +34,13 @@ def serve(
     allow_unauthenticated: Annotated[
         bool, typer.Option(help="Allow a non-loopback address with no API keys")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port and database")
+    ] = 1,
 ) -> None:
     """Run the HTTP API and web page under uvicorn."""
-    import uvicorn  # only this command needs the server (and the app below)
-
-    from app.main import create_app
-
     settings = get_settings()
-    json_logs = settings.pgask_log_format == "json" or (
-        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
-    )
-    configure_logging(json_logs=json_logs)
+    _configure_logging(settings)
     bind, bind_port = host or settings.pgask_host, port or settings.pgask_port
     _check_port(bind, bind_port)
     _check_exposure(settings, bind, allow_unauthenticated)
@@ -52,15 +53,51 @@ def serve(
     # default handler that kills the process before atexit handlers run, and the embedded
     # PostgreSQL, stopped by one when its last user exits, would be left running.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(
+    if workers == 1:
+        from app.main import create_app
+
         # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
         # Origin checks) is for loopback addresses only.
-        create_app(settings.model_copy(update={"pgask_host": bind})),
-        host=bind,
-        port=bind_port,
+        app = create_app(settings.model_copy(update={"pgask_host": bind}))
+        _run(app, bind, bind_port)
+        return
+    # Workers build their Settings from the environment as they start: the bound address
+    # (as above), and where each writes its metrics for GET /metrics (whichever worker
+    # answers it) to sum.
+    with tempfile.TemporaryDirectory(prefix="pgask-metrics-") as metrics_dir:
+        os.environ["PGASK_HOST"] = bind
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        _run("app.commands.serve:worker_app", bind, bind_port, workers)
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers N` process (uvicorn starts each by this name)."""
+    from app.main import create_app
+
+    settings = get_settings()
+    _configure_logging(settings)
+    return create_app(settings)
+
+
+def _run(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn  # only this command needs the server
+
+    uvicorn.run(
+        app,
+        factory=isinstance(app, str),
+        workers=workers,
+        host=host,
+        port=port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
     )
+
+
+def _configure_logging(settings: Settings) -> None:
+    json_logs = settings.pgask_log_format == "json" or (
+        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
+    )
+    configure_logging(json_logs=json_logs)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -35,6 +35,11 @@ def database_url(settings: Settings) -> URL:
     return _embedded_url(settings)
 
 
+def read_urls(settings: Settings) -> list[URL]:
+    """The read replicas' SQLAlchemy URLs (psycopg 3 driver), in the configured order."""
+    return [make_url(url).set(drivername="postgresql+psycopg") for url in settings.read_urls]
+
+
 def _embedded_url(settings: Settings) -> URL:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.

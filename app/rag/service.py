@@ -115,7 +115,8 @@ class Answerer:
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
-        async with self.db.session(principal=self.principal) as session:
+        # a replica may answer it
+        async with self.db.read_session(principal=self.principal) as session:
             result = await run_search(
                 session,
                 self.embedder,

@@ -57,10 +57,12 @@ class _Compiler:
         self.uses_document = False
         self.conditions = 0
 
-    def bind(self, value: Any) -> str:
+    def bind(self, value: Any, sql_type: str) -> str:
+        """The placeholder, cast: a distributed planner (Citus) cannot always infer an
+        untyped parameter's type (citus#7078), and the cast costs nothing."""
         name = f"f{len(self.params)}"
         self.params[name] = value
-        return f"%({name})s"
+        return f"%({name})s::{sql_type}"
 
     def node(self, spec: Any, path: str, depth: int) -> str:
         if depth > MAX_DEPTH:
@@ -99,41 +101,42 @@ class _Compiler:
 
     def metadata_condition(self, key: str, op: str, arg: Any, path: str) -> str:
         if op == "$exists":
-            sql = f"c.metadata ? {self.bind(key)}"
+            sql = f"c.metadata ? {self.bind(key, 'text')}"
             return sql if _boolean(arg, path) else f"NOT ({sql})"
         if op in ("$eq", "$ne"):
-            sql = f"c.metadata @> {self.bind(Jsonb({key: _scalar(arg, path)}))}"
+            sql = f"c.metadata @> {self.bind(Jsonb({key: _scalar(arg, path)}), 'jsonb')}"
             return sql if op == "$eq" else f"NOT ({sql})"
         if op in ("$in", "$nin"):
             values = _list(arg, path)
-            ors = [f"c.metadata @> {self.bind(Jsonb({key: v}))}" for v in values]
+            ors = [f"c.metadata @> {self.bind(Jsonb({key: v}), 'jsonb')}" for v in values]
             sql = _join(ors, "OR") if ors else "FALSE"
             return sql if op == "$in" else f"NOT ({sql})"
         bound = _comparable(arg, path)
-        value = f"(c.metadata -> {self.bind(key)})"
+        value = f"(c.metadata -> {self.bind(key, 'text')})"
         if isinstance(bound, str):
             # Code-point order, whatever the database's collation, as in Python and JSON.
             return (
                 f"(jsonb_typeof({value}) = 'string' AND "
-                f"({value} #>> '{{}}') COLLATE \"C\" {COMPARISONS[op]} {self.bind(bound)})"
+                f"({value} #>> '{{}}') COLLATE \"C\" {COMPARISONS[op]} {self.bind(bound, 'text')})"
             )
         # jsonb orders numbers numerically; the type test keeps strings and booleans out.
         return (
             f"(jsonb_typeof({value}) = 'number' AND "
-            f"{value} {COMPARISONS[op]} {self.bind(Jsonb(bound))})"
+            f"{value} {COMPARISONS[op]} {self.bind(Jsonb(bound), 'jsonb')})"
         )
 
     def document_condition(self, key: str, op: str, arg: Any, path: str) -> str:
         column = f"d.{key}" if key == "created_at" else f'd.{key} COLLATE "C"'
         convert = _timestamp if key == "created_at" else _string
+        sql_type = "timestamptz" if key == "created_at" else "text"
         if op == "$exists":
             raise InvalidInput(f"{path}: {key} always exists; $exists applies to metadata keys")
         if op in ("$in", "$nin"):
             values = [convert(v, f"{path}[{i}]") for i, v in enumerate(_list(arg, path))]
-            sql = f"{column} = ANY({self.bind(values)})"
+            sql = f"{column} = ANY({self.bind(values, sql_type + '[]')})"
             return sql if op == "$in" else f"NOT ({sql})"
         symbol = {"$eq": "=", "$ne": "<>", **COMPARISONS}[op]
-        return f"{column} {symbol} {self.bind(convert(arg, path))}"
+        return f"{column} {symbol} {self.bind(convert(arg, path), sql_type)}"
 
 
 def compile_filter(spec: dict[str, Any] | None) -> Compiled:

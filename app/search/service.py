@@ -225,9 +225,9 @@ async def set_vector_settings(
     inlined, but a generic plan of hybrid's statement, not knowing its LIMIT, prefers a
     sort over the index (tests/search/test_vector.py shows it)."""
     await conn.execute(
-        "SELECT set_config('hnsw.ef_search', %s, true), "
-        "set_config('hnsw.iterative_scan', %s, true), "
-        "set_config('hnsw.max_scan_tuples', %s, true), "
+        "SELECT set_config('hnsw.ef_search', %s::text, true), "
+        "set_config('hnsw.iterative_scan', %s::text, true), "
+        "set_config('hnsw.max_scan_tuples', %s::text, true), "
         "set_config('plan_cache_mode', 'force_custom_plan', true)",
         (
             str(ef_search),

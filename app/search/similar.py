@@ -58,7 +58,7 @@ async def similar_documents(
             "SELECT d.id, avg(c.embedding::"
             + vector_type(target.dimensions, target.vector_type)
             + ") FROM documents d LEFT JOIN chunks c ON c.document_id = d.id"
-            " WHERE d.collection_id = %s AND d.external_id = %s GROUP BY d.id",
+            " WHERE d.collection_id = %s::int AND d.external_id = %s::text GROUP BY d.id",
             (target.collection_id, external_id),
         )
         row = await cursor.fetchone()
@@ -67,7 +67,7 @@ async def similar_documents(
         document_id, centroid = row
         if centroid is None:  # a document without chunks is like nothing
             return []
-        others = Compiled("c.document_id <> %(doc)s", {"doc": document_id})
+        others = Compiled("c.document_id <> %(doc)s::bigint", {"doc": document_id})
         scope = sql.Scope(target.collection_id, target.dimensions, others, target.vector_type)
         depth = k * CHUNKS_PER_DOCUMENT
         while True:
@@ -86,7 +86,7 @@ def _similar_sql(scope: sql.Scope) -> str:
     return (
         f"WITH cand AS MATERIALIZED ({sql.vector_candidates(scope, 'depth', exact=False)}), "
         "best AS (SELECT document_id, max(1 - distance) AS score FROM cand "
-        "GROUP BY document_id ORDER BY score DESC, document_id LIMIT %(k)s) "
+        "GROUP BY document_id ORDER BY score DESC, document_id LIMIT %(k)s::int) "
         "SELECT d.id, d.external_id, d.title, d.source, d.metadata, b.score "
         "FROM best b JOIN documents d ON d.id = b.document_id ORDER BY b.score DESC, d.id"
     )

@@ -51,8 +51,9 @@ def vector_candidates(scope: Scope, limit: str, *, exact: bool) -> str:
     inner = f"SELECT c.id, c.document_id, {scope.distance} AS distance FROM {scope.from_clause}"
     inner += f" WHERE {scope.predicate}"
     if exact:
-        return f"SELECT * FROM ({inner} OFFSET 0) AS exact ORDER BY distance, id LIMIT %({limit})s"
-    return f"{inner} ORDER BY {scope.distance} LIMIT %({limit})s"
+        exact_order = f"ORDER BY distance, id LIMIT %({limit})s::int"
+        return f"SELECT * FROM ({inner} OFFSET 0) AS exact {exact_order}"
+    return f"{inner} ORDER BY {scope.distance} LIMIT %({limit})s::int"
 
 
 _OPERATORS = re.compile(r'"|(^|\s)-\S|(^|\s)or(\s|$)', re.IGNORECASE)
@@ -68,7 +69,7 @@ def tsquery(*, any_word: bool) -> str:
     """The collection's parser on the (capped) query text. `any_word` turns the implicit
     AND between plain words into OR, so a question matches passages that share only some
     of its words; quotes, OR and -negation keep websearch_to_tsquery's meaning."""
-    parsed = "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s)"
+    parsed = "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
     if any_word:
         return f"replace({parsed}::text, ' & ', ' | ')::tsquery"
     return parsed
@@ -83,7 +84,7 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     return (
         f"SELECT c.id, ts_rank(c.tsv, {query}) AS rank FROM {scope.from_clause}"
         f" WHERE {scope.predicate} AND c.tsv @@ {query}"
-        f" ORDER BY rank DESC, c.id LIMIT %({limit})s"
+        f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )
 
 
@@ -119,7 +120,7 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> 
         "fused AS ("
         f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t), "
         "ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused GROUP BY id "
-        "ORDER BY score DESC, id LIMIT %(k)s)"
+        "ORDER BY score DESC, id LIMIT %(k)s::int)"
     )
 
 
@@ -133,7 +134,7 @@ def capped_ranked(ctes: str) -> str:
         "SELECT r.id, r.score, row_number() OVER "
         "(PARTITION BY c.document_id ORDER BY r.score DESC, r.id) AS nth "
         "FROM ranked r JOIN chunks c ON c.id = r.id) AS p "
-        "WHERE nth <= %(per_doc)s ORDER BY score DESC, id LIMIT %(limit)s)"
+        "WHERE nth <= %(per_doc)s::int ORDER BY score DESC, id LIMIT %(limit)s::int)"
     )
 
 
@@ -154,5 +155,5 @@ def count_sql(scope: Scope) -> str:
     """How many rows pass the filter, counting no further than `%(cap)s`."""
     return (
         f"SELECT count(*) FROM (SELECT 1 FROM {scope.from_clause} "
-        f"WHERE {scope.predicate} LIMIT %(cap)s) AS matching"
+        f"WHERE {scope.predicate} LIMIT %(cap)s::int) AS matching"
     )

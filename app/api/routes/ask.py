@@ -9,12 +9,13 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import QueryRoute
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
 from app.rag.events import EVENT_NAMES
 from app.rag.service import AskRequest
 
-router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES, route_class=QueryRoute)
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import OPENAI_ERROR_RESPONSES
+from app.api.reads import QueryRoute
 from app.api.schemas.chat import (
     ChatChoice,
     ChatChoiceMessage,
@@ -27,7 +28,7 @@ from app.rag.citations import Citation
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.service import Answerer, AskRequest
 
-router = APIRouter(tags=["answers"], responses=OPENAI_ERROR_RESPONSES)
+router = APIRouter(tags=["answers"], responses=OPENAI_ERROR_RESPONSES, route_class=QueryRoute)
 
 
 def to_ask_request(body: ChatRequest) -> AskRequest:

@@ -8,6 +8,7 @@ from app import audit
 from app import collections as service
 from app.api.deps import EmbedderDep, PrincipalDep, SessionDep, actor
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import ReadRoute
 from app.api.schemas.collections import (
     CollectionCreate,
     CollectionList,
@@ -15,7 +16,12 @@ from app.api.schemas.collections import (
 )
 from app.collections import COLLECTION_NAME_PATTERN
 
-router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/collections",
+    tags=["collections"],
+    responses=PROBLEM_RESPONSES,
+    route_class=ReadRoute,
+)
 
 CollectionName = Path(pattern=COLLECTION_NAME_PATTERN, description="Collection name")
 

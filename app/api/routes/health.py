@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES, problem_response
 from app.db.migrate import head_revision
+from app.db.replicas import Replicas
 
 router = APIRouter(tags=["health"])
 
@@ -20,11 +22,25 @@ class Health(BaseModel):
     status: str
 
 
+class ReplicaReady(BaseModel):
+    """A read replica as last checked; one that is down or behind only costs the primary
+    its reads, so it never makes the service unready."""
+
+    name: str
+    url: str
+    reachable: bool
+    in_recovery: bool | None
+    lag_seconds: float | None
+    serving_reads: bool
+    error: str | None
+
+
 class Ready(BaseModel):
     status: str
     database: str
     migration: str
     embedding: str
+    replicas: list[ReplicaReady] = []
 
 
 @router.get("/healthz", response_model=Health)
@@ -62,4 +78,12 @@ async def readyz(request: Request, services: ServicesDep) -> Ready | JSONRespons
         database="ok",
         migration=str(current),
         embedding=f"{embedder.provider} {embedder.model} ({embedder.dimensions} dims)",
+        replicas=await _replicas(services.db.replicas),
     )
+
+
+async def _replicas(replicas: Replicas) -> list[ReplicaReady]:
+    return [
+        ReplicaReady(**asdict(status), serving_reads=status.usable(replicas.max_lag))
+        for status in await replicas.statuses()
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from app.api.deps import ServicesDep
@@ -28,4 +28,5 @@ async def metrics(services: ServicesDep) -> Response:
         services.metrics.jobs_running.set(running)
     except Exception as exc:  # the other metrics are still worth serving without the DB
         log.warning("job queue depth unavailable: %s", exc)
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = services.metrics.exposition(services.settings.prometheus_multiproc_dir)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -7,10 +7,13 @@ from fastapi import APIRouter
 
 from app.api.deps import EmbedderDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import QueryRoute
 from app.api.schemas.search import SearchIn, SearchOut, Timings
 from app.search.service import HybridOptions, SearchRequest, per_document_cap, run_search
 
-router = APIRouter(prefix="/v1/search", tags=["search"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/search", tags=["search"], responses=PROBLEM_RESPONSES, route_class=QueryRoute
+)
 
 
 @router.post("", response_model=SearchOut)

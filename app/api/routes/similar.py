@@ -8,12 +8,15 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import ReadRoute
 from app.api.schemas.search import SimilarList
 from app.collections import COLLECTION_NAME_PATTERN
 from app.search.service import MAX_K
 from app.search.similar import similar_in
 
-router = APIRouter(prefix="/v1/collections", tags=["search"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/collections", tags=["search"], responses=PROBLEM_RESPONSES, route_class=ReadRoute
+)
 
 
 @router.get("/{collection}/documents/{external_id:path}/similar", response_model=SimilarList)
