@@ -31,9 +31,9 @@ from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PgaskError, ServiceUnavailable
 from ingest.context import Ingestion, IngestSettings
-from ingest.files import load_named
 from ingest.loaders import file_format
-from ingest.pipeline import Failure, Item, Report
+from ingest.parsing import FileBudget, ParsePool, Source
+from ingest.pipeline import Failure, Report
 from ingest.service import build_pipeline
 from ingest.writer import repair_indexes
 
@@ -180,8 +180,10 @@ async def _finish(
         await conn.execute("DELETE FROM ingest_job_files WHERE job_id = %s", (job.id,))
 
 
-async def _job_items(conn: psycopg.AsyncConnection[Any], job: Claimed) -> AsyncIterator[Item]:
-    """The job's files one at a time (only one file's bytes in memory), parsed in a thread."""
+async def _job_files(
+    conn: psycopg.AsyncConnection[Any], job: Claimed
+) -> AsyncIterator[tuple[str, Source]]:
+    """The job's files one at a time (only the files being parsed are in memory)."""
     cursor = await conn.execute(
         "SELECT id, name FROM ingest_job_files WHERE job_id = %s ORDER BY id", (job.id,)
     )
@@ -189,17 +191,8 @@ async def _job_items(conn: psycopg.AsyncConnection[Any], job: Claimed) -> AsyncI
         row = await (
             await conn.execute("SELECT content FROM ingest_job_files WHERE id = %s", (file_id,))
         ).fetchone()
-        if row is None:
-            continue
-        try:
-            documents, errors = await asyncio.to_thread(load_named, name, bytes(row[0]))
-        except PgaskError as exc:
-            yield Failure(name, exc.detail)
-            continue
-        for document in documents:
-            yield document
-        for error in errors:
-            yield error
+        if row is not None:
+            yield name, bytes(row[0])
 
 
 async def run_job(
@@ -230,7 +223,9 @@ async def run_job(
                 _heartbeat(conn, job, worker, report, ingestion.settings, progressed)
             )
             try:
-                report = await pipeline.run(_job_items(files_conn, job))
+                budget = FileBudget.of(ingestion.settings)
+                async with ParsePool(budget, pipeline.plan.chunking) as pool:
+                    report = await pipeline.run(pool.parse(_job_files(files_conn, job)))
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -27,7 +27,7 @@ from app.db.database import Database
 from app.embeddings.base import Embedder
 from app.errors import InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import ModelLimit, chunk_blocks
+from ingest.chunker import Chunk, ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
 from ingest.writer import (
     ChunkRecord,
@@ -56,6 +56,23 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Chunking:
+    size: int
+    overlap: int
+    model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document checked, hashed and chunked (by a parse worker, `ingest.parsing`); its
+    blocks are dropped, so only the chunks travel back to the pipeline."""
+
+    doc: LoadedDocument
+    hash: str
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
 class Plan:
     """What to load into which collection, with which chunking."""
 
@@ -65,6 +82,10 @@ class Plan:
     bulk: bool = False  # drop the HNSW index first and build it after loading
     maintenance_work_mem_mb: int = 512
     model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+
+    @property
+    def chunking(self) -> Chunking:
+        return Chunking(self.chunk_size, self.chunk_overlap, self.model_limit)
 
 
 @dataclass
@@ -95,7 +116,7 @@ class Report(IngestCounts):
 
 
 ProgressCallback = Callable[[Report], None]
-Item = LoadedDocument | Failure
+Item = LoadedDocument | Prepared | Failure
 
 
 def content_hash(doc: LoadedDocument) -> str:
@@ -131,12 +152,22 @@ def check_document(doc: LoadedDocument) -> None:
         raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
 
 
+def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
+    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it)."""
+    check_document(doc)
+    return Prepared(replace(doc, blocks=[]), content_hash(doc), _chunk(doc, chunking))
+
+
+def _chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
+    return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
+
+
 @dataclass
 class _Pending:
     doc: LoadedDocument
     hash: str
     exists: bool
-    chunks: list[Any]
+    chunks: list[Chunk]
 
 
 @dataclass
@@ -207,7 +238,7 @@ class Pipeline:
     ) -> None:
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
         try:
-            group: list[LoadedDocument] = []
+            group: list[LoadedDocument | Prepared] = []
             async for item in items:
                 if isinstance(item, Failure):
                     self.report.fail(item)
@@ -226,22 +257,22 @@ class Pipeline:
     async def _prepare(
         self,
         conn: psycopg.AsyncConnection[Any],
-        docs: list[LoadedDocument],
+        docs: list[LoadedDocument | Prepared],
         batch: _Batch,
         out: asyncio.Queue[_Batch | None],
     ) -> _Batch:
-        """Skip the unchanged documents, chunk the others into `batch`, and send it on each
-        time it is full; returns the batch being filled."""
-        valid = [d for d in docs if self._accept(d)]
-        stored = await self._stored_hashes(conn, [d.external_id for d in valid])
-        for doc in valid:
-            digest = content_hash(doc)
+        """Skip the unchanged documents, chunk the others (unless a parse worker already did)
+        into `batch`, and send it on each time it is full; returns the batch being filled."""
+        valid = [d for d in docs if self._accept(d.doc if isinstance(d, Prepared) else d)]
+        ids = [d.doc.external_id if isinstance(d, Prepared) else d.external_id for d in valid]
+        stored = await self._stored_hashes(conn, ids)
+        for item in valid:
+            doc = item.doc if isinstance(item, Prepared) else item
+            digest = item.hash if isinstance(item, Prepared) else content_hash(item)
             if stored.get(doc.external_id) == digest:
                 self.report.unchanged += 1
                 continue
-            chunks = chunk_blocks(
-                doc.blocks, self.plan.chunk_size, self.plan.chunk_overlap, self.plan.model_limit
-            )
+            chunks = item.chunks if isinstance(item, Prepared) else _chunk(doc, self.plan.chunking)
             batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
             batch.chunk_count += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
