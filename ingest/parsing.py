@@ -3,12 +3,13 @@
 A hostile file (a PDF page tree nested 5,000 levels, a content stream inflating to 1 GiB,
 20 MB of one JSON line) costs CPU and memory in a parser no timeout inside Python can stop.
 So each file goes to a `pebble` process pool with a time budget (the worker is killed when
-it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget (RLIMIT_AS: the worker's
-size after start-up plus PGASK_INGEST_FILE_MAX_MEMORY_MB, so an allocation over it raises
-MemoryError there). Whatever happens to a file (any exception, a killed or dead worker) is
-that file's `Failure`, and the run goes on with the next one. Workers are spawned, not
-forked: a fork of a process holding ONNX Runtime's threads may deadlock, and its inherited
-address space would count against the limit.
+it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget: a thread in each worker
+watches its resident size and ends the worker when it grew by more than
+PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up. (RLIMIT_AS was tried first: tiktoken's Rust
+code then panicked on a failed allocation and hung until the time budget ran out.)
+Whatever happens to a file (any exception, a killed or dead worker) is that file's
+`Failure`, and the run goes on with the next one. Workers are spawned, not forked: a fork
+of a process holding ONNX Runtime's threads may deadlock.
 
 Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and writes.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import resource
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -55,6 +58,8 @@ class FileBudget:
 
 Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
 
+_OVER_MEMORY = 75  # a worker's exit code when its file went over the memory budget
+_WATCH_SECONDS = 0.05
 _chunking = Chunking(1, 0)  # set in each worker by _start
 _memory_mb = 0
 
@@ -68,8 +73,15 @@ def _start(chunking: Chunking, memory_mb: int) -> None:
     import markdown_it  # noqa: F401
     import pypdf  # noqa: F401
 
-    limit = psutil.Process().memory_info().vms + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    threading.Thread(target=_watch_memory, args=(memory_mb,), daemon=True).start()
+
+
+def _watch_memory(memory_mb: int) -> None:
+    me = psutil.Process()
+    limit = me.memory_info().rss + memory_mb * 2**20
+    while me.memory_info().rss <= limit:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(_OVER_MEMORY)  # the parent sees the exit code: this file's memory failure
 
 
 def _parse(name: str, source: Source) -> list[Prepared | Failure]:
@@ -84,7 +96,7 @@ def _parse(name: str, source: Source) -> list[Prepared | Failure]:
     except OSError as exc:
         return [Failure(name, f"cannot read: {exc.strerror or exc}")]
     except MemoryError:
-        return [Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({_memory_mb})")]
+        return [_over_memory(name, _memory_mb)]
     except RecursionError:
         return [Failure(name, "nested too deeply to parse")]
     except Exception as exc:  # pypdf's LimitReachedError, a parser bug: this file only
@@ -148,5 +160,11 @@ class ParsePool:
             return [
                 Failure(name, f"took longer than PGASK_INGEST_FILE_TIMEOUT_SECONDS ({seconds})")
             ]
-        except ProcessExpired as exc:  # killed by the kernel (OOM), a crash in a C parser
+        except ProcessExpired as exc:  # over the memory budget, OOM-killed, a crash in C
+            if exc.exitcode == _OVER_MEMORY:
+                return [_over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
+
+
+def _over_memory(name: str, memory_mb: int) -> Failure:
+    return Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({memory_mb})")
