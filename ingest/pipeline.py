@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -141,6 +142,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
+# isolates (U+202E shows "\u202egnp.md" as "dm.png").
+_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def check_document(doc: LoadedDocument) -> None:
     """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
     (text columns and jsonb both refuse them)."""
@@ -150,6 +156,11 @@ def check_document(doc: LoadedDocument) -> None:
     fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
     if any("\x00" in f for f in fields):
         raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
+    if _UNSAFE_ID.search(doc.external_id):
+        raise InvalidInput(
+            f"document id {doc.external_id!r} contains control or bidirectional-override"
+            " characters (they make an id display as another)"
+        )
 
 
 def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
