@@ -22,11 +22,12 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from app.db.database import Database
-from app.embeddings.base import Embedder
-from app.errors import InvalidInput, PgaskError
+from app.embeddings.base import Embedder, Vectors
+from app.errors import CollectionDeleted, InvalidInput, PgaskError
 from app.observability import IngestCounts
 from ingest.chunker import Chunk, ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
@@ -44,6 +45,8 @@ from ingest.writer import (
 # shortest first, so a larger call pads less: 1,024 made a first ingest of 2,000 MS MARCO
 # passages 16% faster than 256 (bench/vs_reingest.py --systems pgask --docs 2000).
 BATCH_CHUNKS = 1024
+# Texts per embed call within a batch: what a stop (signal, deleted collection) waits for.
+EMBED_STEP = 256
 QUEUE_DEPTH = 2  # batches waiting between two stages
 LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
 
@@ -325,7 +328,7 @@ class Pipeline:
             while (batch := await inbox.get()) is not None:
                 texts = [c.text for p in batch.pending for c in p.chunks]
                 try:
-                    vectors = await self.embedder.embed_documents(texts)
+                    vectors = await self._embed(texts)
                 except PgaskError as exc:
                     if self.strict:
                         raise
@@ -337,12 +340,29 @@ class Pipeline:
         finally:
             await out.put(None)
 
+    async def _embed(self, texts: list[str]) -> Vectors:
+        """Embed in calls of EMBED_STEP texts, so a cancelled run (a signal, a deleted
+        collection) waits for one call at most, not a whole batch. Texts go shortest first,
+        as the local model orders each call's texts, so the calls pad as little as one."""
+        if len(texts) <= EMBED_STEP:
+            return await self.embedder.embed_documents(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = []
+        for start in range(0, len(order), EMBED_STEP):
+            step = [texts[i] for i in order[start : start + EMBED_STEP]]
+            parts.append(await self.embedder.embed_documents(step))
+        vectors = np.empty((len(texts), self.embedder.dimensions), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
+
     async def _write_stage(
         self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
     ) -> None:
         while (batch := await inbox.get()) is not None:
             try:
                 await write_documents(conn, self.plan.target, batch.records)
+            except CollectionDeleted:
+                raise  # the whole run stops: nothing more of this collection is written
             except (PgaskError, psycopg.Error) as exc:
                 if self.strict:
                     raise

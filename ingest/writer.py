@@ -20,7 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
-from app.errors import InvalidInput
+from app.errors import CollectionDeleted, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,7 @@ async def write_documents(
 
     ids: dict[str, int] = {}
     async with conn.transaction():
+        await lock_collection(conn, target.collection_id)
         cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
         text_config_oid = (await cursor.fetchone() or (None,))[0]
         async with conn.cursor() as cur:
@@ -170,6 +171,16 @@ async def write_documents(
     return ids
 
 
+async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:
+    """Keep the collection from being deleted until this transaction ends, or raise
+    CollectionDeleted when it already is (so nothing of a deleted collection is written)."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM collections WHERE id = %s FOR KEY SHARE", (collection_id,)
+    )
+    if await cursor.fetchone() is None:
+        raise CollectionDeleted("the collection was deleted during this ingest: stopped")
+
+
 async def delete_documents(
     conn: psycopg.AsyncConnection[Any], collection_id: int, external_ids: Sequence[str]
 ) -> int:
@@ -207,6 +218,10 @@ async def build_index(
     The connection must be in autocommit mode."""
     mem = int(maintenance_work_mem_mb)
     async with conn.transaction():
+        try:
+            await lock_collection(conn, target.collection_id)
+        except CollectionDeleted:
+            return  # deleted meanwhile: its index would stay behind, unused and unremoved
         # SET takes no bound parameters; set_config does, and is_local=true scopes it to
         # this transaction like SET LOCAL.
         await conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{mem}MB",))
