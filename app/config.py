@@ -14,7 +14,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import ApiKey, parse_api_keys
+from app.auth import ApiKey, acting_key, parse_api_keys
 from app.errors import ConfigError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
@@ -61,6 +61,7 @@ class Settings(BaseSettings):
 
     # Service
     pgask_api_keys: SecretStr | None = None
+    pgask_api_key: SecretStr | None = None  # the key a CLI or MCP (stdio) client acts as
     pgask_host: str = "127.0.0.1"
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
@@ -133,6 +134,12 @@ class Settings(BaseSettings):
     def api_keys(self) -> list[ApiKey]:
         secret = self.pgask_api_keys
         return parse_api_keys(secret.get_secret_value() if secret else None)
+
+    @property
+    def acting_key(self) -> ApiKey | None:
+        """The configured key PGASK_API_KEY presents (None when no keys are configured)."""
+        secret = self.pgask_api_key
+        return acting_key(self.api_keys, secret.get_secret_value() if secret else None)
 
     @property
     def data_dir(self) -> Path:

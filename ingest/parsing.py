@@ -129,7 +129,7 @@ class ParsePool:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._pool.stop()  # terminates the workers, busy or not
+        self._pool.stop()  # type: ignore[no-untyped-call]  # kills the workers, busy or not
         await asyncio.to_thread(self._pool.join)
 
     async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:

@@ -19,7 +19,12 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
+from app.db.schema import (
+    HNSW_INDEX_PREFIX,
+    VectorType,
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+)
 from app.errors import CollectionDeleted, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,7 @@ class Target:
     collection_id: int
     dimensions: int
     text_config: str = "english"
+    vector_type: VectorType = "vector"
 
 
 def _check(documents: Sequence[DocumentRecord], dimensions: int) -> list[npt.NDArray[np.float32]]:
@@ -225,7 +231,11 @@ async def build_index(
         # SET takes no bound parameters; set_config does, and is_local=true scopes it to
         # this transaction like SET LOCAL.
         await conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{mem}MB",))
-        await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
+        await conn.execute(
+            create_hnsw_index_sql(
+                target.collection_id, target.dimensions, storage=target.vector_type
+            )
+        )
     if analyze:
         await analyze_chunks(conn)
 
@@ -244,12 +254,12 @@ async def repair_indexes(
     index a bulk load killed before its end (SIGKILL, power loss) could not build back.
     Returns the ids of the collections repaired. The connection must be in autocommit mode."""
     cursor = await conn.execute(
-        "SELECT id, embedding_dimensions FROM collections"
+        "SELECT id, embedding_dimensions, vector_type FROM collections"
         " WHERE to_regclass(%s || id::text) IS NULL ORDER BY id",
         (HNSW_INDEX_PREFIX,),
     )
     repaired = []
-    for collection_id, dimensions in await cursor.fetchall():
+    for collection_id, dimensions, storage in await cursor.fetchall():
         lock = (BULK_LOAD_LOCK, collection_id)
         got = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock)
         if not (await got.fetchone() or (False,))[0]:
@@ -258,7 +268,7 @@ async def repair_indexes(
             log.warning(
                 "collection %s has no HNSW index (a load was killed?): building it", collection_id
             )
-            target = Target(collection_id, dimensions)
+            target = Target(collection_id, dimensions, vector_type=storage)
             await build_index(conn, target, maintenance_work_mem_mb=maintenance_work_mem_mb)
             repaired.append(collection_id)
         finally:

@@ -50,7 +50,9 @@ def serve(
     # PostgreSQL, stopped by one when its last user exits, would be left running.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
-        create_app(settings),
+        # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
+        # Origin checks) is for loopback addresses only.
+        create_app(settings.model_copy(update={"pgask_host": bind})),
         host=bind,
         port=port or settings.pgask_port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
