@@ -35,6 +35,7 @@ from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
     Target,
+    Written,
     build_index,
     drop_index,
     end_bulk_load,
@@ -180,7 +181,6 @@ def _chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
 class _Pending:
     doc: LoadedDocument
     hash: str
-    exists: bool
     chunks: list[Chunk]
 
 
@@ -287,7 +287,7 @@ class Pipeline:
                 self.report.unchanged += 1
                 continue
             chunks = item.chunks if isinstance(item, Prepared) else _chunk(doc, self.plan.chunking)
-            batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
+            batch.pending.append(_Pending(doc, digest, chunks))
             batch.chunk_count += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
                 await out.put(batch)
@@ -360,7 +360,7 @@ class Pipeline:
     ) -> None:
         while (batch := await inbox.get()) is not None:
             try:
-                await write_documents(conn, self.plan.target, batch.records)
+                written = await write_documents(conn, self.plan.target, batch.records)
             except CollectionDeleted:
                 raise  # the whole run stops: nothing more of this collection is written
             except (PgaskError, psycopg.Error) as exc:
@@ -368,13 +368,21 @@ class Pipeline:
                     raise
                 self._fail_batch(batch, f"database write failed: {exc}")
                 continue
-            for pending in batch.pending:
-                if pending.exists:
-                    self.report.updated += 1
-                else:
-                    self.report.added += 1
-            self.report.chunks += batch.chunk_count
+            self._count_written(batch, written)
             self._on_progress(self.report)
+
+    def _count_written(self, batch: _Batch, written: Written) -> None:
+        """What this run really wrote: a concurrent run may have stored a document first."""
+        for pending in batch.pending:
+            external_id = pending.doc.external_id
+            if external_id not in written.ids:
+                self.report.unchanged += 1
+                continue
+            self.report.chunks += len(pending.chunks)
+            if external_id in written.inserted:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:

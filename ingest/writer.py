@@ -52,8 +52,21 @@ ON CONFLICT (collection_id, external_id) DO UPDATE
 SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
     content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
     updated_at = now()
-RETURNING external_id, id
+WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+RETURNING external_id, id, xmax = 0
 """
+# The hash check runs under the row lock ON CONFLICT takes: of two runs writing the same
+# document at once, only the first inserts it (xmax = 0: "added"); the second finds it
+# stored unchanged, returns no row and rewrites none of its chunks.
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a batch really wrote: the database id of each document inserted or changed
+    (documents already stored with the same hash are absent), and which were new."""
+
+    ids: dict[str, int]
+    inserted: set[str]
 
 
 @dataclass(frozen=True)
@@ -122,11 +135,12 @@ def _jsonb(value: Mapping[str, Any]) -> Jsonb:
 
 async def write_documents(
     conn: psycopg.AsyncConnection[Any], target: Target, documents: Sequence[DocumentRecord]
-) -> dict[str, int]:
-    """Insert or replace `documents` and all their chunks in one transaction.
+) -> Written:
+    """Insert or replace `documents` and all their chunks in one transaction, skipping
+    those already stored with the same content hash.
 
-    Returns the database id of each document by external id. The connection must have
-    pgvector registered. Raises InvalidInput (writing nothing) on a malformed document.
+    The connection must have pgvector registered. Raises InvalidInput (writing nothing) on
+    a malformed document, CollectionDeleted when the collection is gone.
     """
     ordered = sorted(documents, key=lambda d: d.external_id)
     if len({d.external_id for d in ordered}) != len(ordered):
@@ -134,7 +148,6 @@ async def write_documents(
     vectors = iter(_check(ordered, target.dimensions))
     metadata = [_jsonb(d.metadata) for d in ordered]
 
-    ids: dict[str, int] = {}
     async with conn.transaction():
         await lock_collection(conn, target.collection_id)
         cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
@@ -152,13 +165,19 @@ async def write_documents(
                     [len(d.chunks) for d in ordered],
                 ),
             )
-            ids = dict(await cur.fetchall())
+            rows = await cur.fetchall()
+            ids = {external_id: id_ for external_id, id_, _ in rows}
+            inserted = {external_id for external_id, _, new in rows if new}
             await cur.execute(
                 "DELETE FROM chunks WHERE document_id = ANY(%s)", (list(ids.values()),)
             )
             async with cur.copy(_COPY_CHUNKS) as copy:
                 copy.set_types(_COPY_TYPES)
                 for doc, doc_metadata in zip(ordered, metadata, strict=True):
+                    if doc.external_id not in ids:
+                        for _ in doc.chunks:
+                            next(vectors)  # stored unchanged meanwhile: nothing to rewrite
+                        continue
                     for chunk in doc.chunks:
                         await copy.write_row(
                             (
@@ -174,7 +193,7 @@ async def write_documents(
                                 text_config_oid,
                             )
                         )
-    return ids
+    return Written(ids, inserted)
 
 
 async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:
