@@ -203,14 +203,14 @@ async def run_job(
     worker: str,
 ) -> Report:
     """Run a claimed job to the end, keeping its heartbeat and progress fresh."""
-    async with ingestion.db.session() as session:
-        collection = await session.get(Collection, job.collection_id)
-    if collection is None:  # deleted collections cascade to their jobs; nothing left to do
-        return Report()
     try:
+        async with ingestion.db.session() as session:
+            collection = await session.get(Collection, job.collection_id)
+        if collection is None:  # deleted collections cascade to their jobs: nothing to do
+            return Report()
         report = await _run_pipeline(ingestion, embedder, conn, job, worker, collection)
     except asyncio.CancelledError:
-        await _release(conn, job, worker)
+        await _release(ingestion, job, worker)
         raise
     await _finish(conn, job, worker, report)
     ingestion.count(report)
@@ -324,17 +324,19 @@ async def _unless_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, Report]
     return True
 
 
-async def _release(conn: psycopg.AsyncConnection[Any], job: Claimed, worker: str) -> None:
+async def _release(ingestion: Ingestion, job: Claimed, worker: str) -> None:
     """Give a job this worker was stopped in back to the queue, for the next worker now
-    rather than after its heartbeat goes stale (the stop does not count as an attempt)."""
+    rather than after its heartbeat goes stale (the stop does not count as an attempt).
+    On a connection of its own: the worker's may have been cancelled mid-statement."""
     try:
-        await conn.execute(
-            "UPDATE ingest_jobs SET status = 'queued', worker = NULL,"
-            " attempts = greatest(attempts - 1, 0)"
-            " WHERE id = %s AND worker = %s AND status = 'running'",
-            (job.id, worker),
-        )
-    except psycopg.Error as exc:  # its heartbeat goes stale instead: taken over later
+        async with ingestion.db.connection(autocommit=True) as conn:
+            await conn.execute(
+                "UPDATE ingest_jobs SET status = 'queued', worker = NULL,"
+                " attempts = greatest(attempts - 1, 0)"
+                " WHERE id = %s AND worker = %s AND status = 'running'",
+                (job.id, worker),
+            )
+    except (PgaskError, psycopg.Error) as exc:  # its heartbeat goes stale instead: taken over later
         log.warning("could not give job %s back to the queue: %s", job.id, exc)
     else:
         log.info("job %s given back to the queue: its worker was stopped", job.id)
