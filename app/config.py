@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
     pgask_allow_unauthenticated: bool = False
+    # A request's headers must arrive within this many seconds (slowloris: 408, closed).
+    pgask_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
 

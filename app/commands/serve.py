@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from app.api.slow_clients import with_header_timeout
 from app.commands.common import console
 from app.config import Settings, get_settings
 from app.db import migrate as migrations
@@ -57,6 +58,7 @@ def serve(
         port=port or settings.pgask_port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
+        http=with_header_timeout(settings.pgask_header_timeout_seconds),
     )
 
 
