@@ -303,6 +303,11 @@ async def run_worker(
             # will be taken over once its heartbeat is stale.
             log.warning("worker %s lost its database connection: %s", name, exc)
             await _wait(stop, poll_seconds)
+        except Exception:
+            # Never die silently (a parser error once ended the server's worker without a
+            # line): log it and go on; the job's heartbeat goes stale and it is retried.
+            log.exception("worker %s: unexpected error; it goes on with the next job", name)
+            await _wait(stop, poll_seconds)
     return ran
 
 
