@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
     pgask_allow_unauthenticated: bool = False
+    # A request's headers must arrive within this many seconds (slowloris: 408, closed).
+    pgask_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
     # Set by `pgask serve --workers N` for its workers (prometheus_client reads it too, at
@@ -89,6 +91,12 @@ class Settings(BaseSettings):
 
     # Ingestion
     pgask_ingest_max_file_mb: int = Field(default=100, ge=1, le=1024)
+    # Each file is parsed and chunked in a worker process (ingest/parsing.py) that is killed
+    # after this many seconds, and may grow by this much memory (MemoryError past it).
+    pgask_ingest_file_timeout_seconds: float = Field(default=120.0, gt=0, le=86400)
+    pgask_ingest_file_max_memory_mb: int = Field(default=1024, ge=64, le=65536)
+    pgask_ingest_parse_workers: int = Field(default=2, ge=1, le=64)
+    pgask_ingest_max_upload_files: int = Field(default=1000, ge=1, le=100_000)
     pgask_ingest_max_batch_documents: int = Field(default=1000, ge=1, le=100_000)
     pgask_ingest_max_queued_jobs: int = Field(default=100, ge=1, le=100_000)
     pgask_ingest_worker: bool = True

@@ -20,6 +20,9 @@ class IngestSettings:
     pgask_ingest_maintenance_work_mem_mb: int  # for HNSW builds
     pgask_ingest_max_file_mb: int
     pgask_ingest_max_queued_jobs: int
+    pgask_ingest_file_timeout_seconds: float
+    pgask_ingest_file_max_memory_mb: int
+    pgask_ingest_parse_workers: int
     pgask_job_heartbeat_seconds: float
     pgask_job_stale_seconds: float
     pgask_job_max_attempts: int

@@ -1,6 +1,6 @@
 """Files and folders to ingest: discovery (recursive, `--glob`, size cap; hidden files and
 non-prose ones (images, fonts, archives, binaries: `ingest.filetypes`) skipped and
-reported) and loading, one file at a time off the event loop.
+reported) and loading (`load_named`, run in a parse worker: `ingest.parsing`).
 
 A file's document id is its path relative to the folder it was found under, prefixed with
 that folder's name (`docs/guide/install.md`), so ids do not depend on the working directory.
@@ -11,17 +11,16 @@ file is gone.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import InvalidInput
 from ingest.filetypes import is_pdf, looks_binary, skip_reason
 from ingest.loaders import LoadedDocument, file_format, load_file, load_jsonl
-from ingest.pipeline import Failure, Item
+from ingest.pipeline import Failure
 
 _SNIFF_BYTES = 8192
 
@@ -116,25 +115,6 @@ def load_named(name: str, data: bytes) -> tuple[list[LoadedDocument], list[Failu
         return documents, [Failure(f"{name}: {e.split(':', 1)[0]}", e) for e in line_errors]
     document = load_file(name, data, file_format(name) or "text")
     return [document], []
-
-
-def _load_entry(entry: FileEntry) -> list[Item]:
-    try:
-        documents, errors = load_named(entry.name, entry.path.read_bytes())
-    except InvalidInput as exc:
-        return [Failure(entry.name, exc.detail)]
-    except OSError as exc:
-        return [Failure(entry.name, f"cannot read: {exc.strerror or exc}")]
-    items: list[Item] = list(documents)
-    items.extend(errors)
-    return items
-
-
-async def load_entries(entries: Sequence[FileEntry]) -> AsyncIterator[Item]:
-    """Each file's documents (or its failure), parsed in a worker thread."""
-    for entry in entries:
-        for item in await asyncio.to_thread(_load_entry, entry):
-            yield item
 
 
 def estimate_documents(entries: Sequence[FileEntry]) -> int:

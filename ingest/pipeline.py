@@ -18,23 +18,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from app.db.database import Database
-from app.embeddings.base import Embedder
-from app.errors import InvalidInput, PgaskError
+from app.embeddings.base import Embedder, Vectors
+from app.errors import CollectionDeleted, InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import ModelLimit, chunk_blocks
+from ingest.chunker import Chunk, ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
 from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
     Target,
+    Written,
     build_index,
     drop_index,
     end_bulk_load,
@@ -46,6 +49,8 @@ from ingest.writer import (
 # shortest first, so a larger call pads less: 1,024 made a first ingest of 2,000 MS MARCO
 # passages 16% faster than 256 (bench/vs_reingest.py --systems pgask --docs 2000).
 BATCH_CHUNKS = 1024
+# Texts per embed call within a batch: what a stop (signal, deleted collection) waits for.
+EMBED_STEP = 256
 QUEUE_DEPTH = 2  # batches waiting between two stages
 LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
 
@@ -59,6 +64,23 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Chunking:
+    size: int
+    overlap: int
+    model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document checked, hashed and chunked (by a parse worker, `ingest.parsing`); its
+    blocks are dropped, so only the chunks travel back to the pipeline."""
+
+    doc: LoadedDocument
+    hash: str
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
 class Plan:
     """What to load into which collection, with which chunking."""
 
@@ -68,6 +90,10 @@ class Plan:
     bulk: bool = False  # drop the HNSW index first and build it after loading
     maintenance_work_mem_mb: int = 512
     model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+
+    @property
+    def chunking(self) -> Chunking:
+        return Chunking(self.chunk_size, self.chunk_overlap, self.model_limit)
 
 
 @dataclass
@@ -110,7 +136,7 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-Item = LoadedDocument | Failure
+Item = LoadedDocument | Prepared | Failure
 
 
 def content_hash(doc: LoadedDocument) -> str:
@@ -130,7 +156,12 @@ async def with_access(items: AsyncIterable[Item], access: Sequence[str]) -> Asyn
     one access list)."""
     groups = tuple(sorted(set(access)))
     async for item in items:
-        yield replace(item, access=groups) if isinstance(item, LoadedDocument) else item
+        if isinstance(item, Prepared):
+            yield replace(item, doc=replace(item.doc, access=groups))
+        elif isinstance(item, LoadedDocument):
+            yield replace(item, access=groups)
+        else:
+            yield item
 
 
 def _strings(value: Any) -> list[str]:
@@ -143,6 +174,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
+# isolates (U+202E shows "\u202egnp.md" as "dm.png").
+_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def check_document(doc: LoadedDocument) -> None:
     """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
     (text columns and jsonb both refuse them)."""
@@ -152,14 +188,28 @@ def check_document(doc: LoadedDocument) -> None:
     fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
     if any("\x00" in f for f in fields):
         raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
+    if _UNSAFE_ID.search(doc.external_id):
+        raise InvalidInput(
+            f"document id {doc.external_id!r} contains control or bidirectional-override"
+            " characters (they make an id display as another)"
+        )
+
+
+def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
+    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it)."""
+    check_document(doc)
+    return Prepared(replace(doc, blocks=[]), content_hash(doc), _chunk(doc, chunking))
+
+
+def _chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
+    return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
 
 
 @dataclass
 class _Pending:
     doc: LoadedDocument
     hash: str
-    exists: bool
-    chunks: list[Any]
+    chunks: list[Chunk]
 
 
 @dataclass
@@ -233,7 +283,7 @@ class Pipeline:
     ) -> None:
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
         try:
-            group: list[LoadedDocument] = []
+            group: list[LoadedDocument | Prepared] = []
             async for item in items:
                 if isinstance(item, Failure):
                     self.report.fail(item)
@@ -253,28 +303,29 @@ class Pipeline:
     async def _prepare(
         self,
         conn: psycopg.AsyncConnection[Any],
-        docs: list[LoadedDocument],
+        docs: list[LoadedDocument | Prepared],
         batch: _Batch,
         out: asyncio.Queue[_Batch | None],
     ) -> _Batch:
-        """Skip the unchanged documents, chunk the others into `batch`, and send it on each
-        time it is full; returns the batch being filled."""
-        valid = [d for d in docs if self._accept(d)]
-        stored = await self._stored_hashes(conn, [d.external_id for d in valid])
+        """Skip the unchanged documents, update those whose only change is their access
+        groups, chunk the others (unless a parse worker already did) into `batch`, and send
+        it on each time it is full; returns the batch being filled."""
+        valid = [d for d in docs if self._accept(d.doc if isinstance(d, Prepared) else d)]
+        ids = [d.doc.external_id if isinstance(d, Prepared) else d.external_id for d in valid]
+        stored = await self._stored_hashes(conn, ids)
         regrouped: list[LoadedDocument] = []
         self._prepared_documents += len(docs)
-        for doc in valid:
-            digest = content_hash(doc)
+        for item in valid:
+            doc = item.doc if isinstance(item, Prepared) else item
+            digest = item.hash if isinstance(item, Prepared) else content_hash(item)
             if doc.external_id in stored and stored[doc.external_id][0] == digest:
                 if stored[doc.external_id][1] == sorted(doc.access):
                     self.report.unchanged += 1
                 else:
                     regrouped.append(doc)
                 continue
-            chunks = chunk_blocks(
-                doc.blocks, self.plan.chunk_size, self.plan.chunk_overlap, self.plan.model_limit
-            )
-            batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
+            chunks = item.chunks if isinstance(item, Prepared) else _chunk(doc, self.plan.chunking)
+            batch.pending.append(_Pending(doc, digest, chunks))
             batch.chunk_count += len(chunks)
             self._prepared_chunks += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
@@ -328,7 +379,7 @@ class Pipeline:
             while (batch := await inbox.get()) is not None:
                 texts = [c.text for p in batch.pending for c in p.chunks]
                 try:
-                    vectors = await self.embedder.embed_documents(texts, self._embedded_some)
+                    vectors = await self._embed(texts)
                 except PgaskError as exc:
                     if self.strict:
                         raise
@@ -342,24 +393,49 @@ class Pipeline:
         finally:
             await out.put(None)
 
+    async def _embed(self, texts: list[str]) -> Vectors:
+        """Embed in calls of EMBED_STEP texts, so a cancelled run (a signal, a deleted
+        collection) waits for one call at most, not a whole batch. Texts go shortest first,
+        as the local model orders each call's texts, so the calls pad as little as one."""
+        if len(texts) <= EMBED_STEP:
+            return await self.embedder.embed_documents(texts, self._embedded_some)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = []
+        for start in range(0, len(order), EMBED_STEP):
+            step = [texts[i] for i in order[start : start + EMBED_STEP]]
+            parts.append(await self.embedder.embed_documents(step, self._embedded_some))
+        vectors = np.empty((len(texts), self.embedder.dimensions), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
+
     async def _write_stage(
         self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
     ) -> None:
         while (batch := await inbox.get()) is not None:
             try:
-                await write_documents(conn, self.plan.target, batch.records)
+                written = await write_documents(conn, self.plan.target, batch.records)
+            except CollectionDeleted:
+                raise  # the whole run stops: nothing more of this collection is written
             except (PgaskError, psycopg.Error) as exc:
                 if self.strict:
                     raise
                 self._fail_batch(batch, f"database write failed: {exc}")
                 continue
-            for pending in batch.pending:
-                if pending.exists:
-                    self.report.updated += 1
-                else:
-                    self.report.added += 1
-            self.report.chunks += batch.chunk_count
+            self._count_written(batch, written)
             self._tell()
+
+    def _count_written(self, batch: _Batch, written: Written) -> None:
+        """What this run really wrote: a concurrent run may have stored a document first."""
+        for pending in batch.pending:
+            external_id = pending.doc.external_id
+            if external_id not in written.ids:
+                self.report.unchanged += 1
+                continue
+            self.report.chunks += len(pending.chunks)
+            if external_id in written.inserted:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:

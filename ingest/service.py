@@ -4,7 +4,7 @@ model checked, a plan made (chunking, bulk load or not), the pipeline run, `--pr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,17 @@ from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
-from ingest.files import discover, estimate_documents, load_entries
+from ingest.files import discover, estimate_documents
+from ingest.parsing import FileBudget, ParsePool, Source
 from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, with_access
 from ingest.writer import Target
 
 
 def model_limit(embedder: Embedder) -> ModelLimit | None:
     """The embedder's own token counter with its input limit, when the provider has one."""
-    counter = getattr(embedder, "count_tokens", None)
+    counter = embedder.token_counter()
     # Providers that cannot count their tokens answer None: then cl100k's count is all we have.
-    if not callable(counter) or not embedder.max_input_tokens or counter("probe") is None:
+    if counter is None or not embedder.max_input_tokens:
         return None
     return counter, embedder.max_input_tokens
 
@@ -91,16 +92,23 @@ async def ingest_paths(
     if on_start is not None:
         on_start(expected, len(found.files))
 
-    async def items() -> AsyncIterable[Item]:
-        for failure in found.failures:
-            yield failure
-        async for item in load_entries(found.files):
-            yield item
-
     pipeline = await build_pipeline(
         ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
     )
-    report = await pipeline.run(with_access(items(), access))
+
+    async def sources() -> AsyncIterator[tuple[str, Source]]:
+        for entry in found.files:
+            yield entry.name, entry.path
+
+    async with ParsePool(FileBudget.of(ingestion.settings), pipeline.plan.chunking) as pool:
+
+        async def items() -> AsyncIterator[Item]:
+            for failure in found.failures:
+                yield failure
+            async for item in pool.parse(sources()):
+                yield item
+
+        report = await pipeline.run(with_access(items(), access))
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
         async with ingestion.db.connection(autocommit=True) as conn:

@@ -14,7 +14,14 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tex
 from rich.text import Text
 
 from app.collections import create_collection, get_collection
-from app.commands.common import JsonOption, err_console, print_json, run_async, started
+from app.commands.common import (
+    Interrupted,
+    JsonOption,
+    err_console,
+    print_json,
+    run_async,
+    started,
+)
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import Embedder
@@ -23,6 +30,7 @@ from app.keys import parse_groups
 from ingest.context import Ingestion
 from ingest.jobs import run_worker
 from ingest.pipeline import Progress as IngestProgress
+from ingest.pipeline import Report
 from ingest.service import ingest_paths
 
 
@@ -73,6 +81,7 @@ class _Bar:
         )
         self.task: TaskID | None = None
         self.expected = 0
+        self.report: Report | None = None  # what was stored, should a signal stop the run
 
     def start(self, documents: int, _files: int) -> None:
         self.expected = documents
@@ -82,6 +91,7 @@ class _Bar:
         )
 
     def update(self, progress: IngestProgress) -> None:
+        self.report = progress.report
         if self.task is None:
             return
         total = _estimate(progress, self.expected)
@@ -150,7 +160,11 @@ def ingest(
                 bar.stop()
         return report, skipped, created
 
-    report, skipped, created = run_async(go)
+    try:
+        report, skipped, created = run_async(go)
+    except Interrupted:
+        _say_stored(bar.report)
+        raise
     if as_json:
         print_json(
             {
@@ -169,6 +183,16 @@ def ingest(
         sys.stdout.write(report.summary() + "\n")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _say_stored(report: Report | None) -> None:
+    if report is None:
+        sys.stderr.write("stopped before any document was stored\n")
+        return
+    sys.stderr.write(
+        f"stopped; stored before the stop: {report.added} added, {report.updated} updated,"
+        f" {report.unchanged} unchanged, {report.failed} failed; {report.chunks} chunks\n"
+    )
 
 
 def worker() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from app.api.slow_clients import with_header_timeout
 from app.commands.common import console
 from app.config import Settings, get_settings
 from app.db.embedded import database_url
@@ -59,7 +60,7 @@ def serve(
         # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
         # Origin checks) is for loopback addresses only.
         app = create_app(settings.model_copy(update={"pgask_host": bind}))
-        _run(app, bind, bind_port)
+        _run(app, bind, bind_port, settings.pgask_header_timeout_seconds)
         return
     # Workers build their Settings from the environment as they start: the bound address
     # (as above), and where each writes its metrics for GET /metrics (whichever worker
@@ -67,7 +68,8 @@ def serve(
     with tempfile.TemporaryDirectory(prefix="pgask-metrics-") as metrics_dir:
         os.environ["PGASK_HOST"] = bind
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        _run("app.commands.serve:worker_app", bind, bind_port, workers)
+        timeout = settings.pgask_header_timeout_seconds
+        _run("app.commands.serve:worker_app", bind, bind_port, timeout, workers)
 
 
 def worker_app() -> FastAPI:
@@ -76,10 +78,11 @@ def worker_app() -> FastAPI:
 
     settings = get_settings()
     _configure_logging(settings)
+    with_header_timeout(settings.pgask_header_timeout_seconds)  # this process's deadline
     return create_app(settings)
 
 
-def _run(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
+def _run(app: FastAPI | str, host: str, port: int, header_timeout: float, workers: int = 1) -> None:
     import uvicorn  # only this command needs the server
 
     uvicorn.run(
@@ -90,6 +93,7 @@ def _run(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
         port=port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
+        http=with_header_timeout(header_timeout),
     )
 
 

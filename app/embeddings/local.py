@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class WordPieces:
+    """Counts a text's word pieces with a tokenizer that neither cuts nor pads (picklable:
+    ingestion's parse workers chunk with it)."""
+
+    tokenizer: Tokenizer
+
+    def __call__(self, text: str) -> int:
+        return len(self.tokenizer.encode(text).ids)
 
 
 class LocalEmbedder(Embedder):
@@ -83,9 +95,9 @@ class LocalEmbedder(Embedder):
         self.max_input_tokens = _MAX_INPUT_TOKENS.get(model, truncation.get("max_length"))
         # The model's tokenizer now cuts at our limit; a copy that neither cuts nor pads
         # measures the real length.
-        self._counter = Tokenizer.from_str(tokenizer.to_str())
-        self._counter.no_truncation()
-        self._counter.no_padding()
+        self._counter = WordPieces(Tokenizer.from_str(tokenizer.to_str()))
+        self._counter.tokenizer.no_truncation()
+        self._counter.tokenizer.no_padding()
         if self.max_input_tokens is not None:
             tokenizer.enable_truncation(
                 self.max_input_tokens, direction=truncation.get("direction", "right")
@@ -95,7 +107,10 @@ class LocalEmbedder(Embedder):
         self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
-        return len(self._counter.encode(text).ids)
+        return self._counter(text)
+
+    def token_counter(self) -> WordPieces:
+        return self._counter
 
     async def embed_documents(
         self, texts: Sequence[str], on_progress: EmbedProgress | None = None
@@ -110,7 +125,7 @@ class LocalEmbedder(Embedder):
         return first_row(await asyncio.to_thread(self._embed, [text], "query", None))
 
     def _embed(self, texts: list[str], kind: str, on_progress: EmbedProgress | None) -> Vectors:
-        lengths = np.array([len(e.ids) for e in self._counter.encode_batch(texts)])
+        lengths = np.array([len(e.ids) for e in self._counter.tokenizer.encode_batch(texts)])
         self._warn_if_cut(lengths, kind)
         # Batches are padded to their longest text: embedding texts in length order wastes
         # far less work on padding. The rows are put back in input order.

@@ -6,7 +6,7 @@ without knowing about metrics, and providers stay free of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.embeddings.base import Embedder, EmbedProgress, Vectors
 from app.observability import Metrics
@@ -31,8 +31,8 @@ class MeteredEmbedder(Embedder):
         with self.metrics.time_embedding(self.provider, "query"):
             return await self.inner.embed_query(text)
 
-    def count_tokens(self, text: str) -> int | None:
-        return self.inner.count_tokens(text)
+    def token_counter(self) -> Callable[[str], int] | None:
+        return self.inner.token_counter()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,10 +67,8 @@ class OpenAIEmbedder(Embedder):
         self.dimensions = dimensions or self._probe_dimensions()
         self._client = async_client(self._endpoint, self._timeout)
 
-    def count_tokens(self, text: str) -> int | None:
-        if self.max_input_tokens is None:
-            return None
-        return len(self._encoding.encode_ordinary(text))
+    def token_counter(self) -> Callable[[str], int] | None:
+        return None if self.max_input_tokens is None else cl100k_tokens
 
     async def embed_query(self, text: str) -> Vectors:
         limit = self.max_input_tokens
@@ -216,3 +214,8 @@ def _cl100k() -> tiktoken.Encoding:
         raise ConfigError(
             f"tiktoken cannot load cl100k_base (offline? set TIKTOKEN_CACHE_DIR): {exc}"
         ) from exc
+
+
+def cl100k_tokens(text: str) -> int:
+    """A text's length in OpenAI's embedding tokens (a module function: picklable)."""
+    return len(_cl100k().encode_ordinary(text))

@@ -112,8 +112,8 @@ def test_model_limit_only_from_embedders_that_count_their_tokens() -> None:
         async def embed_documents(self, texts, on_progress=None):  # noqa: ARG002
             return np.zeros((len(texts), 2), np.float32)
 
-        def count_tokens(self, text: str) -> int | None:
-            return len(text.split()) + 2 if self.counts else None
+        def token_counter(self):
+            return (lambda text: len(text.split()) + 2) if self.counts else None
 
     limit = model_limit(Counting(counts=True))
     assert limit is not None and limit[1] == 256 and limit[0]("a b") == 4

@@ -37,7 +37,7 @@ async def load(
     target = Target(collection.id, collection.embedding_dimensions, collection.text_config)
     ids: dict[str, int] = {}
     for start in range(0, len(documents), batch):
-        ids |= await write_documents(conn, target, documents[start : start + batch])
+        ids |= (await write_documents(conn, target, documents[start : start + batch])).ids
     await conn.execute("ANALYZE chunks")
     await conn.commit()
     return ids
