@@ -33,7 +33,7 @@ class RetryPolicy:
         """Delay before retry number `attempt` (0-based): "equal jitter", so delays still grow
         but concurrent callers that failed together do not retry together."""
         ceiling = min(self.max_delay, self.base_delay * 2**attempt)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 def retry_after_seconds(exc: openai.OpenAIError) -> float | None:

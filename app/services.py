@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.database import Database
@@ -23,6 +19,7 @@ from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable
 from app.llm import ChatModel
 from app.observability import Metrics
+from app.rag.service import Answerer, AnswerSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +40,9 @@ class Services:
             raise ServiceUnavailable(f"embedding provider unavailable: {self.embedder_error}")
         return self.loaded_embedder
 
-    @property
-    def sessionmaker(self) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
-        """ORM sessions from `db` (what `app.rag` opens its search session with)."""
-        return self.db.session
+    def answerer(self) -> Answerer:
+        """What /v1/ask, chat completions, MCP and `pgask ask` answer with."""
+        return Answerer(self.db, self.embedder, self.chat, AnswerSettings.of(self.settings))
 
     @classmethod
     async def start(

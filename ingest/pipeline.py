@@ -305,7 +305,7 @@ class Pipeline:
             " WHERE collection_id = %s AND external_id = ANY(%s)",
             (self.plan.target.collection_id, ids),
         )
-        return {external_id: digest for external_id, digest in await cursor.fetchall()}
+        return dict(await cursor.fetchall())
 
     async def _embed_stage(
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]

@@ -50,7 +50,7 @@ def ask_cmd(
 
     async def run(settings: Settings) -> None:
         async with common.started(settings) as services:
-            answerer = Answerer(services, services.chat)
+            answerer = services.answerer()
             if as_json:
                 common.print_json(
                     AskOut.model_validate(await answerer.answer(request)).model_dump()

@@ -65,7 +65,7 @@ class _Bar:
         self.task: TaskID | None = None
         self.started = time.perf_counter()
 
-    def start(self, documents: int, files: int) -> None:
+    def start(self, documents: int, _files: int) -> None:
         self.progress.start()
         self.task = self.progress.add_task("ingest", total=documents, chunks=0, rate=0.0)
 

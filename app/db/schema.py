@@ -65,7 +65,7 @@ def drop_hnsw_index_sql(collection_id: int, *, concurrently: bool = False) -> st
 
 
 def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    _obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
 ) -> bool:
     """Alembic autogenerate hook: per-collection HNSW indexes are made at run time, not by
     migrations, so the model/migration comparison ignores them."""

@@ -55,9 +55,9 @@ class Embedder(ABC):
     async def embed_query(self, text: str) -> Vectors:
         """A single vector (1-D) for a search query. A query longer than `max_input_tokens`
         is cut to fit, with a logged warning (documents never are: see `count_tokens`)."""
-        return (await self.embed_documents([text]))[0]
+        return first_row(await self.embed_documents([text]))
 
-    def count_tokens(self, text: str) -> int | None:
+    def count_tokens(self, text: str) -> int | None:  # noqa: ARG002 (providers override)
         """`text`'s length in the model's own tokens, the unit of `max_input_tokens`, so the
         chunker can check that a chunk fits; None when this provider cannot count them."""
         counter = self.token_counter()
@@ -78,4 +78,11 @@ def unit_rows(rows: npt.ArrayLike) -> Vectors:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     if not np.all(norms > 0):
         raise UpstreamError("the embedding model returned an all-zero vector")
-    return matrix / norms
+    unit: Vectors = matrix / norms
+    return unit
+
+
+def first_row(rows: Vectors) -> Vectors:
+    """The first row of a 2-D result, typed (numpy indexing is untyped)."""
+    row: Vectors = rows[0]
+    return row

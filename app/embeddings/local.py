@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from app.embeddings.base import Embedder, Vectors, unit_rows
+from app.embeddings.base import Embedder, Vectors, first_row, unit_rows
 from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
 
@@ -111,7 +111,7 @@ class LocalEmbedder(Embedder):
         return await asyncio.to_thread(self._embed, list(texts), "document")
 
     async def embed_query(self, text: str) -> Vectors:
-        return (await asyncio.to_thread(self._embed, [text], "query"))[0]
+        return first_row(await asyncio.to_thread(self._embed, [text], "query"))
 
     def _embed(self, texts: list[str], kind: str) -> Vectors:
         lengths = np.array([len(e.ids) for e in self._counter.tokenizer.encode_batch(texts)])

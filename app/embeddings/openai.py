@@ -23,7 +23,7 @@ import openai
 import tiktoken
 
 from app.config import Settings
-from app.embeddings.base import Embedder, Vectors, unit_rows
+from app.embeddings.base import Embedder, Vectors, first_row, unit_rows
 from app.errors import ConfigError, InvalidInput, UpstreamError
 from app.openai_client import (
     async_client,
@@ -82,7 +82,7 @@ class OpenAIEmbedder(Embedder):
                     limit,
                 )
                 text = self._encoding.decode(tokens[:limit])
-        return (await self.embed_documents([text]))[0]
+        return first_row(await self.embed_documents([text]))
 
     async def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if not texts:

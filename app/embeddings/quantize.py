@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from app.errors import ConfigError
@@ -57,7 +58,7 @@ def main() -> None:
         written = quantize_int8(args.source.expanduser(), args.target.expanduser())
     except ConfigError as exc:
         raise SystemExit(f"quantize: error: {exc}") from exc
-    print(f"wrote {written}; set EMBEDDING_MODEL_PATH={written}")
+    sys.stdout.write(f"wrote {written}; set EMBEDDING_MODEL_PATH={written}\n")
 
 
 if __name__ == "__main__":

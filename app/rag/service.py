@@ -13,6 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.config import Settings
+from app.db.database import Database
+from app.embeddings import Embedder
 from app.errors import InvalidInput, PgaskError, UpstreamError
 from app.llm import ChatModel, Completion, Usage
 from app.rag.citations import Citation, parse_citations
@@ -21,7 +24,6 @@ from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
-from app.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +68,45 @@ class Answer:
     dropped_sources: int = 0
 
 
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The few settings answering reads (from `Settings`, by the same names)."""
+
+    llm_context_tokens: int
+    llm_answer_tokens: int
+    pgask_ask_max_per_document: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> AnswerSettings:
+        return cls(
+            llm_context_tokens=settings.llm_context_tokens,
+            llm_answer_tokens=settings.llm_answer_tokens,
+            pgask_ask_max_per_document=settings.pgask_ask_max_per_document,
+        )
+
+
 def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
     return [asdict(s) for s in sources]
 
 
 class Answerer:
-    def __init__(self, services: Services, chat: ChatModel | None) -> None:
-        self.services = services
+    """Answers questions over one database with one embedder; `chat` None: extractive."""
+
+    def __init__(
+        self, db: Database, embedder: Embedder, chat: ChatModel | None, settings: AnswerSettings
+    ) -> None:
+        self.db = db
+        self.embedder = embedder
         self.chat = chat
+        self.settings = settings
 
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
-        async with self.services.sessionmaker() as session:
+        async with self.db.session() as session:
             result = await run_search(
                 session,
-                self.services.embedder,
+                self.embedder,
                 request.collection,
                 SearchRequest(
                     mode=request.mode,
@@ -90,7 +115,7 @@ class Answerer:
                     filter=request.filter,
                     max_per_document=per_document_cap(
                         request.max_per_document,
-                        self.services.settings.pgask_ask_max_per_document,
+                        self.settings.pgask_ask_max_per_document,
                     ),
                 ),
             )
@@ -120,7 +145,7 @@ class Answerer:
         return (query, True) if query else (request.question, False)
 
     def prompt(self, request: AskRequest, retrieval: Retrieval) -> Prompt:
-        settings = self.services.settings
+        settings = self.settings
         try:
             return build_prompt(
                 request.question,

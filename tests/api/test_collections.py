@@ -4,6 +4,8 @@ import httpx
 import psycopg
 import pytest
 
+from tests.sql import scalar
+
 
 def _problem(response: httpx.Response, status: int) -> dict:
     assert response.status_code == status, response.text
@@ -37,9 +39,7 @@ def test_create_get_list_delete(client: httpx.Client, collection_name: str, db_u
     assert collection_name in names
 
     with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        cid = conn.execute(
-            "SELECT id FROM collections WHERE name = %s", (collection_name,)
-        ).fetchone()[0]
+        cid = scalar(conn, "SELECT id FROM collections WHERE name = %s", (collection_name,))
     index = f"chunks_hnsw_c{cid}"
     assert _index_exists(db_url, index)
 

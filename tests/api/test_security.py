@@ -43,7 +43,8 @@ def _auth(key: str) -> dict[str, str]:
 def test_parse_keys_roles_and_hashes() -> None:
     keys = parse_api_keys(KEYS)
     assert [(k.name, k.role) for k in keys] == [("ops", "admin"), ("web", "read"), ("ci", "admin")]
-    assert find_key(keys, HASHED).name == "ci"
+    found = find_key(keys, HASHED)
+    assert found is not None and found.name == "ci"
     assert find_key(keys, "wrong") is None
     assert ADMIN not in repr(keys)
 

@@ -140,6 +140,7 @@ def test_a_psycopg_error_reaching_a_route_is_a_problem_document(settings: Settin
     async def slow() -> None:
         async with db.engine.connect() as pooled:
             raw = (await pooled.get_raw_connection()).driver_connection
+            assert raw is not None
             await raw.execute("SET statement_timeout = '50ms'")
             await raw.execute("SELECT pg_sleep(5)")
 

@@ -18,6 +18,7 @@ from app.db.schema import hnsw_index_name
 from ingest.pipeline import BATCH_CHUNKS
 from tests.cli import PGASK, ROOT, pgask
 from tests.ingest.conftest import write
+from tests.sql import scalar
 
 
 def _env(db_url: str, **extra: str) -> dict[str, str]:
@@ -92,12 +93,14 @@ def test_progress_bar_on_a_terminal_only(tmp_path, db_url, collection_name) -> N
 
 def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:
     with psycopg.connect(pg_dsn) as conn:
-        docs, chunks = conn.execute(
+        counted = conn.execute(
             "SELECT count(DISTINCT d.id), count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
             " LEFT JOIN chunks c ON c.document_id = d.id",
             (collection,),
         ).fetchone()
+        assert counted is not None
+        docs, chunks = counted
         half = conn.execute(
             "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
@@ -151,9 +154,9 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
     docs, chunks, half = _counts(pg_dsn, collection_name)
     assert (docs, chunks, half) == (total, total, [])
     with psycopg.connect(pg_dsn) as conn:
-        collection_id = conn.execute(
-            "SELECT id FROM collections WHERE name = %s", (collection_name,)
-        ).fetchone()[0]
+        collection_id = scalar(
+            conn, "SELECT id FROM collections WHERE name = %s", (collection_name,)
+        )
         index = conn.execute(
             "SELECT 1 FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection_id),)
         ).fetchone()
@@ -189,9 +192,7 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
         deadline = time.monotonic() + 180
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             while (
-                status := conn.execute(
-                    "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,)
-                ).fetchone()[0]
+                status := scalar(conn, "SELECT status FROM ingest_jobs WHERE id = %s", (job_id,))
             ) not in ("succeeded", "failed"):
                 assert worker.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)

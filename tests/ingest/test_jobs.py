@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import psycopg
 import pytest
 
+from app.db.models import IngestJob
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from ingest.context import Ingestion
 from ingest.jobs import create_job, get_job, run_worker
@@ -25,7 +27,7 @@ async def job_ingestion(job_settings):
         yield running
 
 
-async def _wait_finished(ingestion: Ingestion, job_id) -> object:
+async def _wait_finished(ingestion: Ingestion, job_id: uuid.UUID) -> IngestJob:
     for _ in range(1200):
         job, _ = await get_job(ingestion, job_id)
         if job.status in ("succeeded", "failed"):

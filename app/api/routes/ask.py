@@ -12,7 +12,7 @@ from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.ask import AskIn, AskOut
 from app.api.sse import format_event, prepend, sse_response, stream_doc
 from app.rag.events import EVENT_NAMES
-from app.rag.service import Answerer, AskRequest
+from app.rag.service import AskRequest
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
@@ -28,7 +28,7 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/ask", response_model=AskOut, responses=_STREAM_DOC)
 async def ask(body: AskIn, services: ServicesDep) -> AskOut | StreamingResponse:
-    answerer = Answerer(services, services.chat)
+    answerer = services.answerer()
     request = AskRequest(**body.model_dump(exclude={"stream"}))
     if not body.stream:
         return AskOut.model_validate(await answerer.answer(request))

@@ -25,7 +25,7 @@ from app.api.sse import SSE_HEADERS, prepend, stream_doc
 from app.errors import InvalidInput
 from app.rag.citations import Citation
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
-from app.rag.service import Answerer, AskRequest
+from app.rag.service import AskRequest
 
 router = APIRouter(tags=["answers"], responses=PROBLEM_RESPONSES)
 
@@ -55,7 +55,7 @@ def sources_footer(citations: list[Citation]) -> str:
     responses={200: {"content": stream_doc()}},
 )
 async def chat_completions(body: ChatRequest, services: ServicesDep) -> Any:
-    answerer = Answerer(services, services.chat)
+    answerer = services.answerer()
     request = to_ask_request(body)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
