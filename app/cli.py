@@ -13,6 +13,7 @@ import typer
 from app.commands import ask, collections, ingest, search, serve
 from app.errors import PgaskError
 from app.observability import configure_logging
+from ingest.parsing import workers_skip_main
 
 app = typer.Typer(
     name="pgask",
@@ -31,6 +32,7 @@ app.command("ask")(ask.ask_cmd)
 
 
 def main() -> None:
+    workers_skip_main()  # parse workers need nothing of this script (it imports everything)
     configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
         app()

@@ -16,24 +16,29 @@ Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and 
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
-import resource
+import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
 
-import psutil
 from pebble import ProcessExpired, ProcessPool
 
-from app.errors import InvalidInput
-from ingest.chunker import encoding
 from ingest.context import IngestSettings
-from ingest.files import load_named
-from ingest.loaders import LoadedDocument
-from ingest.pipeline import Chunking, Failure, Item, Prepared, prepare
+from ingest.files import Part, jsonl_parts
+from ingest.loaders import file_format
+from ingest.parse_worker import Source, parse, start
+from ingest.pipeline import Item
+from ingest.prepare import Chunking, Failure, Prepared
+
+# JSON Lines per parse task: a corpus file is cut into parts, so every worker parses and
+# chunks some of it and the pipeline gets its first documents early.
+PART_LINES = 500
 
 
 @dataclass(frozen=True)
@@ -53,51 +58,6 @@ class FileBudget:
         )
 
 
-Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
-
-_chunking = Chunking(1, 0)  # set in each worker by _start
-_memory_mb = 0
-
-
-def _start(chunking: Chunking, memory_mb: int) -> None:
-    """Worker initializer: what every file needs is loaded before the limit is set."""
-    global _chunking, _memory_mb
-    _chunking, _memory_mb = chunking, memory_mb
-    encoding()
-    import bs4  # noqa: F401
-    import markdown_it  # noqa: F401
-    import pypdf  # noqa: F401
-
-    limit = psutil.Process().memory_info().vms + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
-
-
-def _parse(name: str, source: Source) -> list[Prepared | Failure]:
-    """One file's documents, prepared, or its failure, whatever the parser raised."""
-    try:
-        data = source.read_bytes() if isinstance(source, Path) else source
-        documents, errors = load_named(name, data)
-        del data
-        return [*(_prepared(document) for document in documents), *errors]
-    except InvalidInput as exc:
-        return [Failure(name, exc.detail)]
-    except OSError as exc:
-        return [Failure(name, f"cannot read: {exc.strerror or exc}")]
-    except MemoryError:
-        return [Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({_memory_mb})")]
-    except RecursionError:
-        return [Failure(name, "nested too deeply to parse")]
-    except Exception as exc:  # pypdf's LimitReachedError, a parser bug: this file only
-        return [Failure(name, f"cannot parse: {type(exc).__name__}: {exc}")]
-
-
-def _prepared(document: LoadedDocument) -> Prepared | Failure:
-    try:
-        return prepare(document, _chunking)
-    except InvalidInput as exc:
-        return Failure(document.source or document.external_id, exc.detail)
-
-
 class ParsePool:
     """`async with ParsePool(budget, chunking) as pool: async for item in pool.parse(files)`.
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
@@ -106,7 +66,7 @@ class ParsePool:
         self.budget = budget
         self._pool = ProcessPool(
             max_workers=budget.workers,
-            initializer=_start,
+            initializer=start,
             initargs=(chunking, budget.memory_mb),
             context=multiprocessing.get_context("spawn"),
         )
@@ -117,20 +77,29 @@ class ParsePool:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._pool.stop()  # terminates the workers, busy or not
+        self._pool.stop()  # type: ignore[no-untyped-call]  # terminates the workers, busy or not
         await asyncio.to_thread(self._pool.join)
 
     async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:
-        """Each file's prepared documents and failures, in file order; as many files are
-        parsed at once as there are workers (one more waits, so none sits idle)."""
+        """Each file's prepared documents and failures, in file order; as many files (or
+        parts of a JSON Lines file) are parsed at once as there are workers (one more
+        waits, so none sits idle)."""
         running: deque[tuple[str, asyncio.Future[list[Prepared | Failure]]]] = deque()
         try:
             async for name, source in files:
-                future = self._pool.schedule(_parse, (name, source), timeout=self.budget.seconds)
-                running.append((name, asyncio.wrap_future(future)))
-                if len(running) > self.budget.workers:
-                    for item in await self._result(*running.popleft()):
-                        yield item
+                for part in await _parts(name, source):
+                    # An upload's part travels alone; a path's part is read by the worker.
+                    data = (
+                        source[part.start : part.end]
+                        if part and isinstance(source, bytes)
+                        else source
+                    )
+                    task = (name, data, part)
+                    future = self._pool.schedule(parse, task, timeout=self.budget.seconds)
+                    running.append((name, asyncio.wrap_future(future)))
+                    if len(running) > self.budget.workers:
+                        for item in await self._result(*running.popleft()):
+                            yield item
             while running:
                 for item in await self._result(*running.popleft()):
                     yield item
@@ -150,3 +119,31 @@ class ParsePool:
             ]
         except ProcessExpired as exc:  # killed by the kernel (OOM), a crash in a C parser
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
+
+
+async def _parts(name: str, source: Source) -> list[Part | None]:
+    """The parts a file is parsed in: a JSON Lines file of more than PART_LINES lines is cut
+    at line ends (in a thread: it is read once, not parsed); any other file is one task."""
+    if file_format(name) != "beir":
+        return [None]
+    try:
+        parts = await asyncio.to_thread(_cut, source)
+    except OSError:
+        return [None]  # the worker reports what went wrong reading it
+    return [None] if len(parts) == 1 else list(parts)
+
+
+def _cut(source: Source) -> list[Part]:
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+        return jsonl_parts(handle, PART_LINES)
+
+
+def workers_skip_main() -> None:
+    """Spawned workers re-import the parent's `__main__` (to unpickle what it defines),
+    unless its spec names it `__main__` (`multiprocessing.spawn._fixup_main_from_name`).
+    Parse workers run only `ingest.parse_worker`, so an entry point whose main module
+    imports the whole application (the `pgask` script: 7 s of imports per worker on the
+    loaded 2-core test machine) calls this first: workers then start in about 1 s."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None:
+        main.__spec__ = ModuleSpec("__main__", None)

@@ -14,21 +14,22 @@ its old or its new version, and a re-run redoes only what is missing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
-from collections.abc import AsyncIterable, Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from app.db.database import Database
-from app.embeddings.base import Embedder
+from app.embeddings.base import Embedder, Vectors
 from app.errors import InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import Chunk, ModelLimit, chunk_blocks
+from ingest.chunker import Chunk, ModelLimit
 from ingest.loaders import LoadedDocument
+from ingest.prepare import Chunking, Failure, Prepared, check_document, chunk, content_hash
+from ingest.stages import Stage, Stages
 from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
@@ -45,31 +46,6 @@ from ingest.writer import (
 BATCH_CHUNKS = 1024
 QUEUE_DEPTH = 2  # batches waiting between two stages
 LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A file, line or document that could not be ingested, and why."""
-
-    path: str
-    error: str
-
-
-@dataclass(frozen=True)
-class Chunking:
-    size: int
-    overlap: int
-    model_limit: ModelLimit | None = None  # the embedder's own token count and limit
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A document checked, hashed and chunked (by a parse worker, `ingest.parsing`); its
-    blocks are dropped, so only the chunks travel back to the pipeline."""
-
-    doc: LoadedDocument
-    hash: str
-    chunks: list[Chunk]
 
 
 @dataclass(frozen=True)
@@ -93,6 +69,7 @@ class Report(IngestCounts):
     embedded: int = 0
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
+    stages: Stages = field(default_factory=Stages)  # where the time went (not in as_dict)
 
     @property
     def documents(self) -> int:
@@ -104,6 +81,7 @@ class Report(IngestCounts):
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["stages"]
         out["seconds"] = round(self.seconds, 3)
         return out
 
@@ -119,55 +97,13 @@ ProgressCallback = Callable[[Report], None]
 Item = LoadedDocument | Prepared | Failure
 
 
-def content_hash(doc: LoadedDocument) -> str:
-    """What decides 'unchanged': text and structure, title, source and metadata."""
-    payload = {
-        "title": doc.title,
-        "source": doc.source,
-        "metadata": doc.metadata,
-        "blocks": [[b.text, b.section, b.page] for b in doc.blocks],
-    }
-    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def check_document(doc: LoadedDocument) -> None:
-    """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
-    (text columns and jsonb both refuse them)."""
-    if not doc.external_id:
-        raise InvalidInput("empty document id")
-    fields = [doc.external_id, doc.title, doc.source, *_strings(dict(doc.metadata))]
-    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
-    if any("\x00" in f for f in fields):
-        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
-
-
-def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
-    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it)."""
-    check_document(doc)
-    return Prepared(replace(doc, blocks=[]), content_hash(doc), _chunk(doc, chunking))
-
-
-def _chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
-    return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
-
-
 @dataclass
 class _Pending:
     doc: LoadedDocument
     hash: str
     exists: bool
     chunks: list[Chunk]
+    vectors: Vectors | None = None  # precomputed: not embedded
 
 
 @dataclass
@@ -208,7 +144,8 @@ class Pipeline:
             self.db.connection(autocommit=True) as writer,
         ):
             if self.plan.bulk:
-                await drop_index(writer, self.plan.target)
+                with self.report.stages.index.running():
+                    await drop_index(writer, self.plan.target)
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self._embed_stage(to_embed, to_write))
@@ -219,16 +156,20 @@ class Pipeline:
                 raise _first_error(failed) from failed
             finally:
                 # Always leave the index in place, even when the load failed half-way.
-                await build_index(
-                    writer,
-                    self.plan.target,
-                    maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
-                    analyze=self.plan.bulk,
-                )
-                if self.plan.bulk:
-                    await end_bulk_load(writer, self.plan.target)
+                with self.report.stages.index.running():
+                    await self._finish_index(writer)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    async def _finish_index(self, writer: psycopg.AsyncConnection[Any]) -> None:
+        await build_index(
+            writer,
+            self.plan.target,
+            maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
+            analyze=self.plan.bulk,
+        )
+        if self.plan.bulk:
+            await end_bulk_load(writer, self.plan.target)
 
     async def _prepare_stage(
         self,
@@ -236,21 +177,24 @@ class Pipeline:
         items: AsyncIterable[Item],
         out: asyncio.Queue[_Batch | None],
     ) -> None:
+        stage = self.report.stages.prepare
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
         try:
-            group: list[LoadedDocument | Prepared] = []
-            async for item in items:
-                if isinstance(item, Failure):
-                    self.report.fail(item)
-                    self._on_progress(self.report)
-                    continue
-                group.append(item)
-                if len(group) >= LOOKUP_DOCUMENTS:
-                    batch = await self._prepare(conn, group, batch, out)
-                    group = []
-            batch = await self._prepare(conn, group, batch, out)
-            if batch.pending:
-                await out.put(batch)
+            with stage.running():
+                group: list[LoadedDocument | Prepared] = []
+                async for item in _timed(items, stage):
+                    if isinstance(item, Failure):
+                        self.report.fail(item)
+                        self._on_progress(self.report)
+                        continue
+                    group.append(item)
+                    if len(group) >= LOOKUP_DOCUMENTS:
+                        batch = await self._prepare(conn, group, batch, out)
+                        group = []
+                batch = await self._prepare(conn, group, batch, out)
+                if batch.pending:
+                    with stage.waits():
+                        await out.put(batch)
         finally:
             await out.put(None)
 
@@ -272,11 +216,14 @@ class Pipeline:
             if stored.get(doc.external_id) == digest:
                 self.report.unchanged += 1
                 continue
-            chunks = item.chunks if isinstance(item, Prepared) else _chunk(doc, self.plan.chunking)
-            batch.pending.append(_Pending(doc, digest, doc.external_id in stored, chunks))
+            chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
+            vectors = item.vectors if isinstance(item, Prepared) else None
+            exists = doc.external_id in stored
+            batch.pending.append(_Pending(doc, digest, exists, chunks, vectors))
             batch.chunk_count += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
-                await out.put(batch)
+                with self.report.stages.prepare.waits():
+                    await out.put(batch)
                 batch = _Batch()
         self._on_progress(self.report)
         return batch
@@ -310,45 +257,76 @@ class Pipeline:
     async def _embed_stage(
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
     ) -> None:
+        stage = self.report.stages.embed
         try:
-            while (batch := await inbox.get()) is not None:
-                texts = [c.text for p in batch.pending for c in p.chunks]
-                try:
-                    vectors = await self.embedder.embed_documents(texts)
-                except PgaskError as exc:
-                    if self.strict:
-                        raise
-                    self._fail_batch(batch, f"embedding failed: {exc}")
-                    continue
-                self.report.embedded += len(texts)
-                batch.records = list(_records(batch.pending, iter(vectors)))
-                await out.put(batch)
+            with stage.running():
+                while (batch := await _get(inbox, stage)) is not None:
+                    texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
+                    try:
+                        # A batch of precomputed vectors only makes no call at all.
+                        vectors = await self._embed(texts)
+                    except PgaskError as exc:
+                        if self.strict:
+                            raise
+                        self._fail_batch(batch, f"embedding failed: {exc}")
+                        continue
+                    self.report.embedded += len(texts)
+                    batch.records = list(_records(batch.pending, iter(vectors)))
+                    with stage.waits():
+                        await out.put(batch)
         finally:
             await out.put(None)
+
+    async def _embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.empty((0, self.plan.target.dimensions), dtype=np.float32)
+        return await self.embedder.embed_documents(texts)
 
     async def _write_stage(
         self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
     ) -> None:
-        while (batch := await inbox.get()) is not None:
-            try:
-                await write_documents(conn, self.plan.target, batch.records)
-            except (PgaskError, psycopg.Error) as exc:
-                if self.strict:
-                    raise
-                self._fail_batch(batch, f"database write failed: {exc}")
-                continue
-            for pending in batch.pending:
-                if pending.exists:
-                    self.report.updated += 1
-                else:
-                    self.report.added += 1
-            self.report.chunks += batch.chunk_count
-            self._on_progress(self.report)
+        stage = self.report.stages.write
+        with stage.running():
+            while (batch := await _get(inbox, stage)) is not None:
+                await self._write(conn, batch)
+
+    async def _write(self, conn: psycopg.AsyncConnection[Any], batch: _Batch) -> None:
+        try:
+            await write_documents(conn, self.plan.target, batch.records)
+        except (PgaskError, psycopg.Error) as exc:
+            if self.strict:
+                raise
+            self._fail_batch(batch, f"database write failed: {exc}")
+            return
+        for pending in batch.pending:
+            if pending.exists:
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+        self.report.chunks += batch.chunk_count
+        self._on_progress(self.report)
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:
             self.report.fail(Failure(pending.doc.source or pending.doc.external_id, reason))
         self._on_progress(self.report)
+
+
+async def _get(queue: asyncio.Queue[_Batch | None], stage: Stage) -> _Batch | None:
+    with stage.waits():
+        return await queue.get()
+
+
+async def _timed(items: AsyncIterable[Item], stage: Stage) -> AsyncIterator[Item]:
+    """`items`, the time spent waiting for each counted as the stage's waiting."""
+    iterator = aiter(items)
+    while True:
+        with stage.waits():
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+        yield item
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
@@ -359,8 +337,9 @@ def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
     return first if isinstance(first, Exception) else RuntimeError(str(first))
 
 
-def _records(pending: list[_Pending], vectors: Any) -> Any:
+def _records(pending: list[_Pending], embedded: Iterator[Vectors]) -> Iterator[DocumentRecord]:
     for p in pending:
+        vectors = p.vectors if p.vectors is not None else [next(embedded) for _ in p.chunks]
         yield DocumentRecord(
             external_id=p.doc.external_id,
             content_hash=p.hash,
@@ -372,10 +351,10 @@ def _records(pending: list[_Pending], vectors: Any) -> Any:
                     ordinal=i,
                     text=c.text,
                     token_count=c.token_count,
-                    embedding=next(vectors),
+                    embedding=vector,
                     section=c.section,
                     page=c.page,
                 )
-                for i, c in enumerate(p.chunks)
+                for i, (c, vector) in enumerate(zip(p.chunks, vectors, strict=True))
             ],
         )

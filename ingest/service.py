@@ -17,8 +17,10 @@ from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
 from ingest.files import discover, estimate_documents
-from ingest.parsing import FileBudget, ParsePool, Source
-from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report
+from ingest.parse_worker import Source
+from ingest.parsing import FileBudget, ParsePool
+from ingest.pipeline import Item, Pipeline, Plan, ProgressCallback, Report
+from ingest.prepare import Failure
 from ingest.writer import Target
 
 

@@ -57,7 +57,7 @@ class Embedder(ABC):
         is cut to fit, with a logged warning (documents never are: see `count_tokens`)."""
         return first_row(await self.embed_documents([text]))
 
-    def count_tokens(self, text: str) -> int | None:  # noqa: ARG002 (providers override)
+    def count_tokens(self, text: str) -> int | None:
         """`text`'s length in the model's own tokens, the unit of `max_input_tokens`, so the
         chunker can check that a chunk fits; None when this provider cannot count them."""
         counter = self.token_counter()
