@@ -16,14 +16,15 @@ How fast pgask ingests when embedding costs nothing, against its own write path 
    precomputed `documents[].vector` (msmarco passages, random 384-d vectors, 1,000 per
    request, one client; bodies encoded before the clock starts).
 3. openai: the `openai` provider (text-embedding-3-small at 384 dimensions) against
-   tests/fake_openai.py in a subprocess (answers as fast as it can compute its word-hash
-   vectors), through `ingest_paths` on msmarco, at EMBEDDING_MAX_CONCURRENCY 1, 4 and 16.
+   tests/fake_openai.py in a subprocess with `instant_vectors` (random unit vectors, as fast
+   as one uvicorn process answers), through `ingest_paths` on msmarco, at
+   EMBEDDING_MAX_CONCURRENCY 1, 4 and 16 (EMBEDDING_BATCH_SIZE 64: 16 requests a batch).
 
 Every run records the 1-minute load average before it: the machine is shared, so compare
 ratios within one run, not figures across runs.
 
     python bench/ceiling.py            # msmarco-5k + 100,000 generated; 3 repetitions
-    python bench/ceiling.py --quick    # 1,000 msmarco + 5,000 generated; 1 repetition
+    python bench/ceiling.py --quick    # 2,000 msmarco + 5,000 generated; 1 repetition
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -347,8 +349,9 @@ async def openai_provider(
     """`ingest_paths` with the openai provider against the fake server, per concurrency."""
     port = free_port()
     code = (
-        "import uvicorn; from tests.fake_openai import FakeOpenAI; "
-        f"uvicorn.run(FakeOpenAI().app, host='127.0.0.1', port={port}, log_level='warning')"
+        "import uvicorn; from tests.fake_openai import FakeOpenAI; fake = FakeOpenAI(); "
+        "fake.instant_vectors = True; "
+        f"uvicorn.run(fake.app, host='127.0.0.1', port={port}, log_level='warning')"
     )
     fake = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, env=child_env(data_dir), cwd=ROOT
@@ -390,7 +393,7 @@ def openai_settings(settings: Settings, port: int, concurrency: int) -> Settings
             "embedding_model": "text-embedding-3-small",
             "embedding_dimensions": DIMS,
             "openai_base_url": f"http://127.0.0.1:{port}/v1",
-            "openai_api_key": "unused",
+            "openai_api_key": SecretStr("unused"),
             "embedding_max_concurrency": concurrency,
         }
     )
@@ -410,7 +413,8 @@ async def _wait_port(port: int, process: asyncio.subprocess.Process) -> None:
 
 
 async def main(args: Any) -> dict[str, Any]:
-    msmarco_n, generated_n = (1000, 5000) if args.quick else (5000, 100_000)
+    # Quick sizes stay above PGASK_INGEST_BULK_THRESHOLD (2,000): both loads are bulk loads.
+    msmarco_n, generated_n = (2000, 5000) if args.quick else (5000, 100_000)
     lines = corpus_lines(msmarco_n)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
