@@ -37,8 +37,11 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
-def _parse_entry(entry: str) -> ApiKey:
-    name, _, rest = entry.partition(":")
+def _parse_entry(entry: str, number: int) -> ApiKey:
+    name, colon, rest = entry.partition(":")
+    # A malformed entry is named by its place, never by its text: without its colon (or
+    # with a space for it) the whole entry, the secret included, would be the "name".
+    label = f"{name!r}" if colon and _NAME.match(name) else f"number {number}"
     role: Role = "admin"
     head, sep, tail = rest.partition(":")
     if sep and head in _ROLES:
@@ -46,7 +49,7 @@ def _parse_entry(entry: str) -> ApiKey:
         rest = tail
     if not _NAME.match(name) or not rest:
         raise ConfigError(
-            f"PGASK_API_KEYS: entry {name or '?'!r} must look like name:key, name:read:key "
+            f"PGASK_API_KEYS: entry {label} must look like name:key, name:read:key "
             "or name:admin:sha256:<hex>"
         )
     hashed = _HASH.match(rest)
@@ -57,7 +60,8 @@ def _parse_entry(entry: str) -> ApiKey:
 
 
 def parse_api_keys(raw: str | None) -> list[ApiKey]:
-    keys = [_parse_entry(e.strip()) for e in (raw or "").split(",") if e.strip()]
+    entries = [e.strip() for e in (raw or "").split(",") if e.strip()]
+    keys = [_parse_entry(entry, number) for number, entry in enumerate(entries, 1)]
     names = [k.name for k in keys]
     if len(set(names)) != len(names):
         raise ConfigError("PGASK_API_KEYS: two keys have the same name")

@@ -43,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Retrieval-augmented question answering on PostgreSQL + pgvector",
         lifespan=lifespan,
+        # The multipart parser's own file count limit (Starlette's default is 1,000).
+        form_limits={"max_files": settings.pgask_ingest_max_upload_files},
     )
+    app.state.max_upload_files = settings.pgask_ingest_max_upload_files  # named in the 413
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
     app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)

@@ -8,7 +8,9 @@ worker's start from 2.8 s to about 1 s of imports on the 2-core test machine).
 
 from __future__ import annotations
 
-import resource
+import os
+import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -21,12 +23,14 @@ from ingest.prepare import Chunking, Failure, Prepared, prepare
 
 Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
 
+OVER_MEMORY = 75  # a worker's exit code when its file went over the memory budget
+_WATCH_SECONDS = 0.05
 _chunking = Chunking(1, 0)  # set in each worker by start
 _memory_mb = 0
 
 
 def start(chunking: Chunking, memory_mb: int) -> None:
-    """Worker initializer: what every file needs is loaded before the limit is set."""
+    """Worker initializer: what every file needs is loaded before the memory watch starts."""
     global _chunking, _memory_mb
     _chunking, _memory_mb = chunking, memory_mb
     encoding()
@@ -34,8 +38,15 @@ def start(chunking: Chunking, memory_mb: int) -> None:
     import markdown_it  # noqa: F401
     import pypdf  # noqa: F401
 
-    limit = psutil.Process().memory_info().vms + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    threading.Thread(target=_watch_memory, args=(memory_mb,), daemon=True).start()
+
+
+def _watch_memory(memory_mb: int) -> None:
+    me = psutil.Process()
+    limit = me.memory_info().rss + memory_mb * 2**20
+    while me.memory_info().rss <= limit:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(OVER_MEMORY)  # the parent sees the exit code: this file's memory failure
 
 
 def parse(name: str, source: Source, part: Part | None = None) -> list[Prepared | Failure]:
@@ -50,7 +61,7 @@ def parse(name: str, source: Source, part: Part | None = None) -> list[Prepared 
     except OSError as exc:
         return [Failure(name, f"cannot read: {exc.strerror or exc}")]
     except MemoryError:
-        return [Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({_memory_mb})")]
+        return [over_memory(name, _memory_mb)]
     except RecursionError:
         return [Failure(name, "nested too deeply to parse")]
     except Exception as exc:  # pypdf's LimitReachedError, a parser bug: this file only
@@ -74,3 +85,7 @@ def _prepared(document: LoadedDocument) -> Prepared | Failure:
         return prepare(document, _chunking)
     except InvalidInput as exc:
         return Failure(document.source or document.external_id, exc.detail)
+
+
+def over_memory(name: str, memory_mb: int) -> Failure:
+    return Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({memory_mb})")

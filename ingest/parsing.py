@@ -3,12 +3,13 @@
 A hostile file (a PDF page tree nested 5,000 levels, a content stream inflating to 1 GiB,
 20 MB of one JSON line) costs CPU and memory in a parser no timeout inside Python can stop.
 So each file goes to a `pebble` process pool with a time budget (the worker is killed when
-it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget (RLIMIT_AS: the worker's
-size after start-up plus PGASK_INGEST_FILE_MAX_MEMORY_MB, so an allocation over it raises
-MemoryError there). Whatever happens to a file (any exception, a killed or dead worker) is
-that file's `Failure`, and the run goes on with the next one. Workers are spawned, not
-forked: a fork of a process holding ONNX Runtime's threads may deadlock, and its inherited
-address space would count against the limit.
+it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget: a thread in each worker
+watches its resident size and ends the worker when it grew by more than
+PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up. (RLIMIT_AS was tried first: tiktoken's Rust
+code then panicked on a failed allocation and hung until the time budget ran out.)
+Whatever happens to a file (any exception, a killed or dead worker) is that file's
+`Failure`, and the run goes on with the next one. Workers are spawned, not forked: a fork
+of a process holding ONNX Runtime's threads may deadlock.
 
 Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and writes.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import io
 import multiprocessing
+import os
 import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -32,7 +34,7 @@ from pebble import ProcessExpired, ProcessPool
 from ingest.context import IngestSettings
 from ingest.files import Part, jsonl_parts
 from ingest.loaders import file_format
-from ingest.parse_worker import Source, parse, start
+from ingest.parse_worker import OVER_MEMORY, Source, over_memory, parse, start
 from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 
@@ -72,6 +74,8 @@ class ParsePool:
         )
 
     async def __aenter__(self) -> ParsePool:
+        # A first task spawns the workers now: they start while the caller gets ready.
+        self._pool.schedule(os.getpid)
         return self
 
     async def __aexit__(
@@ -117,7 +121,9 @@ class ParsePool:
             return [
                 Failure(name, f"took longer than PGASK_INGEST_FILE_TIMEOUT_SECONDS ({seconds})")
             ]
-        except ProcessExpired as exc:  # killed by the kernel (OOM), a crash in a C parser
+        except ProcessExpired as exc:  # over the memory budget, OOM-killed, a crash in C
+            if exc.exitcode == OVER_MEMORY:
+                return [over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
 
 

@@ -14,9 +14,10 @@ its old or its new version, and a re-run redoes only what is missing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
 from app.errors import InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import Chunk, ModelLimit
+from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
 from ingest.prepare import Chunking, Failure, Prepared, check_document, chunk, content_hash
 from ingest.stages import Stage, Stages
@@ -358,3 +359,18 @@ def _records(pending: list[_Pending], embedded: Iterator[Vectors]) -> Iterator[D
                 for i, (c, vector) in enumerate(zip(p.chunks, vectors, strict=True))
             ],
         )
+
+
+def with_vector(doc: LoadedDocument, vector: Vectors) -> Prepared:
+    """A document whose embedding its sender computed: stored as exactly one chunk, its
+    whole text, with that vector (no chunking, no embedding). The vector is part of the
+    hash, so sending the same text with a new vector replaces it."""
+    check_document(doc)
+    if not np.isfinite(vector).all():
+        raise InvalidInput("vector: every value must be a finite number")
+    if not vector.any():
+        raise InvalidInput("vector: all zeros has no direction (cosine distance)")
+    text = "\n\n".join(b.text for b in doc.blocks)
+    single = Chunk(text, count_tokens(text), "", None, 0, 0, len(text))
+    digest = hashlib.sha256((content_hash(doc) + vector.tobytes().hex()).encode()).hexdigest()
+    return Prepared(replace(doc, blocks=[]), digest, [single], vector.reshape(1, -1))

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from app.embeddings.base import Vectors
 from app.errors import InvalidInput
-from ingest.chunker import Chunk, ModelLimit, chunk_blocks, count_tokens
+from ingest.chunker import Chunk, ModelLimit, chunk_blocks
 from ingest.loaders import LoadedDocument
+
+if TYPE_CHECKING:  # numpy costs a spawned worker 0.6 s of start-up, and it needs none
+    from app.embeddings.base import Vectors
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
+# isolates (U+202E shows "\u202egnp.md" as "dm.png").
+_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def check_document(doc: LoadedDocument) -> None:
     """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
     (text columns and jsonb both refuse them)."""
@@ -75,6 +81,11 @@ def check_document(doc: LoadedDocument) -> None:
     fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
     if any("\x00" in f for f in fields):
         raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
+    if _UNSAFE_ID.search(doc.external_id):
+        raise InvalidInput(
+            f"document id {doc.external_id!r} contains control or bidirectional-override"
+            " characters (they make an id display as another)"
+        )
 
 
 def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
@@ -85,18 +96,3 @@ def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
 
 def chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
     return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
-
-
-def with_vector(doc: LoadedDocument, vector: Vectors) -> Prepared:
-    """A document whose embedding its sender computed: stored as exactly one chunk, its
-    whole text, with that vector (no chunking, no embedding). The vector is part of the
-    hash, so sending the same text with a new vector replaces it."""
-    check_document(doc)
-    if not np.isfinite(vector).all():
-        raise InvalidInput("vector: every value must be a finite number")
-    if not vector.any():
-        raise InvalidInput("vector: all zeros has no direction (cosine distance)")
-    text = "\n\n".join(b.text for b in doc.blocks)
-    single = Chunk(text, count_tokens(text), "", None, 0, 0, len(text))
-    digest = hashlib.sha256((content_hash(doc) + vector.tobytes().hex()).encode()).hexdigest()
-    return Prepared(replace(doc, blocks=[]), digest, [single], vector.reshape(1, -1))

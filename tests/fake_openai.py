@@ -27,7 +27,8 @@ else others get 401 `invalid_api_key`), `models` (None: any model, else others g
 `model_not_found`), `default_dimensions` (models not in `NATIVE_DIMENSIONS`),
 `unit_vectors` (False: vectors come back unnormalised, as some local servers send them),
 `force_dimensions` (answer with this many dimensions whatever was asked, like a server that
-ignores `dimensions`), `instant_vectors` (random unit vectors, no token count: bench/ceiling.py). `max_in_flight` is the most requests it was answering at once.
+ignores `dimensions`), `instant_vectors` (random unit vectors, no token count:
+bench/ceiling.py). `max_in_flight` is the most requests it was answering at once.
 """
 
 from __future__ import annotations

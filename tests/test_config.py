@@ -49,3 +49,23 @@ def test_data_dir_defaults_to_user_data_dir(tmp_path: Path) -> None:
 def test_api_key_is_secret() -> None:
     settings = load_settings(_env_file=None, openai_api_key="sk-secret")
     assert "sk-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "S3cretWithoutAnyColon-0123456789",  # no name at all
+        "alice S3cretAfterASpace-0123456789",  # a space where the colon goes
+        ":S3cretWithAnEmptyName-0123456789",
+    ],
+)
+def test_a_malformed_key_entry_is_never_echoed(entry: str) -> None:
+    """`pgask collections` (a real process) refuses the entry in one line naming its place."""
+    from tests.cli import env_without_pgask_settings, pgask
+
+    run = pgask(
+        ["collections"], env_without_pgask_settings(PGASK_API_KEYS=f"ok:{'k' * 16},{entry}")
+    )
+    assert run.returncode != 0
+    assert "S3cret" not in run.stdout + run.stderr
+    assert "PGASK_API_KEYS: entry number 2 must look like name:key" in run.stderr

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db.errors import convert
-from app.errors import InvalidInput, PgaskError, Unauthorized
+from app.errors import InvalidInput, PayloadTooLarge, PgaskError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,11 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, PgaskError):  # raised while FastAPI read the body (middleware)
         return _pgask_error(request, exc.__cause__)
+    if exc.status_code == 400 and str(exc.detail).startswith("Too many files"):
+        # Starlette's multipart parser went over the form's `max_files` (app.main)
+        most = request.app.state.max_upload_files
+        error = PayloadTooLarge(f"more than PGASK_INGEST_MAX_UPLOAD_FILES ({most}) files")
+        return error_response(error, request.url.path)
     response = problem_response(
         request.url.path,
         status=exc.status_code,

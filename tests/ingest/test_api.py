@@ -74,6 +74,9 @@ def test_document_batch_is_stored_and_idempotent(http: httpx.Client, coll: str) 
         ({"documents": []}, 422),
         ({"documents": [{"id": "a", "text": "   "}]}, 422),
         ({"documents": [{"id": "a", "text": "has \u0000 nul"}]}, 422),
+        ({"documents": [{"id": "\u202egnp.md", "text": "bidi override"}]}, 422),
+        ({"documents": [{"id": "a\nforged log line", "text": "newline"}]}, 422),
+        ({"documents": [{"id": "ok", "text": "x"}, {"id": "b\u2066c", "text": "isolate"}]}, 422),
         ({"documents": [{"id": f"d{i}", "text": "x"} for i in range(51)]}, 413),
         ({"documents": [{"id": "big", "text": "x" * (2 * 2**20)}]}, 413),
     ],
@@ -126,6 +129,10 @@ def test_uploaded_files_become_a_job_the_worker_runs(http: httpx.Client, coll: s
 def test_upload_limits_and_unknown_job(http: httpx.Client, coll: str) -> None:
     big = [("files", ("big.txt", b"x" * (2 * 2**20), "text/plain"))]
     assert http.post(f"/v1/collections/{coll}/files", files=big).status_code == 413
+    many = [("files", (f"{i}.md", b"a", "text/plain")) for i in range(1001)]
+    too_many = http.post(f"/v1/collections/{coll}/files", files=many)
+    assert too_many.status_code == 413 and too_many.headers["content-type"] == PROBLEM
+    assert too_many.json()["detail"] == "more than PGASK_INGEST_MAX_UPLOAD_FILES (1000) files"
     twice = [("files", ("a.md", b"a", "text/plain"))] * 2
     assert http.post(f"/v1/collections/{coll}/files", files=twice).status_code == 422
     unknown = http.get("/v1/jobs/00000000-0000-0000-0000-000000000000")

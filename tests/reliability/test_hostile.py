@@ -231,3 +231,22 @@ def test_search_limits_are_named(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert limit in json.dumps(response.json())
+
+
+@pytest.mark.parametrize(
+    ("messages", "limit"),
+    [
+        # 41 messages of 3 MB were answered 200 before: each message is bounded as /v1/ask's
+        ([{"role": "user", "content": "m" * 20_001}, {"role": "user", "content": "q"}], "20000"),
+        ([{"role": "user", "content": [{"type": "text", "text": "p" * 20_001}]}], "20000"),
+        # the question was cut to 4,000 characters silently
+        ([{"role": "user", "content": "q" * 4_001}], "4000"),
+    ],
+)
+def test_chat_messages_have_the_limits_of_ask(
+    client: httpx.Client, seeded: str, messages: list[dict[str, Any]], limit: str
+) -> None:
+    response = client.post("/v1/chat/completions", json={"model": seeded, "messages": messages})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert limit in response.json()["detail"]

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.schemas.ask import MAX_QUESTION_CHARS
 from app.api.schemas.chat import (
     ChatChoice,
     ChatChoiceMessage,
@@ -36,8 +37,11 @@ def to_ask_request(body: ChatRequest) -> AskRequest:
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
         raise InvalidInput("messages: the last user/assistant message must be a user question")
+    question = turns[-1].text()
+    if len(question) > MAX_QUESTION_CHARS:  # as /v1/ask's question, never silently cut
+        raise InvalidInput(f"messages: the question is longer than {MAX_QUESTION_CHARS} characters")
     history = [{"role": m.role, "content": m.text()} for m in turns[:-1]]
-    return AskRequest(collection=body.model, question=turns[-1].text()[:4000], history=history)
+    return AskRequest(collection=body.model, question=question, history=history)
 
 
 def sources_footer(citations: list[Citation]) -> str:

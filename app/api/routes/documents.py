@@ -22,8 +22,7 @@ from app.db.models import Chunk, Document
 from app.errors import InvalidInput, NotFound, PayloadTooLarge
 from ingest.jobs import create_job
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import Item
-from ingest.prepare import with_vector
+from ingest.pipeline import Item, with_vector
 from ingest.service import build_pipeline
 
 router = APIRouter(

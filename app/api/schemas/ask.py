@@ -13,16 +13,20 @@ from app.rag.citations import Citation
 from app.rag.sources import Source
 
 MAX_HISTORY = 40
+MAX_QUESTION_CHARS = 4000
+MAX_MESSAGE_CHARS = 20_000  # a history message (chat completions: every message)
 
 
 class Message(BaseModel):
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
 
 
 class AskIn(BaseModel):
     collection: str = Field(pattern=COLLECTION_NAME_PATTERN, examples=["docs"])
-    question: str = Field(min_length=1, max_length=4000, examples=["How do I rotate API keys?"])
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, examples=["How do I rotate API keys?"]
+    )
     k: int = Field(default=8, ge=1, le=50, description="Passages retrieved as sources")
     mode: Literal["vector", "text", "hybrid"] = "hybrid"
     filter: dict[str, Any] | None = None

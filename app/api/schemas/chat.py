@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.schemas.ask import MAX_HISTORY
+from app.api.schemas.ask import MAX_HISTORY, MAX_MESSAGE_CHARS
 from app.rag.citations import Citation
 
 
@@ -16,6 +16,13 @@ class ChatMessage(BaseModel):
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChatMessage:
+        # The same bound as /v1/ask's history messages: 41 messages of 3 MB were accepted.
+        if len(self.text()) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"content is longer than {MAX_MESSAGE_CHARS} characters")
+        return self
 
     def text(self) -> str:
         """Plain text of the message (OpenAI allows a list of content parts)."""

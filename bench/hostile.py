@@ -1,0 +1,168 @@
+"""Memory and responsiveness of `pgask serve` while its worker ingests hostile uploads.
+
+Starts `python -m app serve` (own data dir and port), uploads each file through
+`POST /v1/collections/{c}/files` and, until its job ends, samples every 0.1 s the resident
+size of the server and its children (the parse workers; PostgreSQL's processes are left
+out) and times `GET /healthz` back to back. The baseline is the same process tree idle,
+just before the upload: growth = peak - baseline, ratio = growth / file size.
+
+    python bench/hostile.py [--line-mb 20] [--headings 1000000] [--repeat 1]
+
+Writes bench/results/hostile.json (machine, versions, parameters, every repetition).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, machine, package_versions, percentile, write_result
+from tests.reliability.hostile_files import one_line_of_words
+
+PORT = 8791
+
+
+@dataclass
+class Watch:
+    """RSS of a process tree and /healthz latencies, sampled until stopped."""
+
+    root: psutil.Process
+    url: str
+    rss: list[int] = field(default_factory=list)
+    healthz_ms: list[float] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def tree_rss(self) -> int:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                if not proc.name().startswith("postgres"):
+                    total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.1):
+            self.rss.append(self.tree_rss())
+
+    def _probe(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=120) as http:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                http.get("/healthz").raise_for_status()
+                self.healthz_ms.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.05)
+
+    def __enter__(self) -> Watch:
+        self._threads = [threading.Thread(target=f) for f in (self._sample, self._probe)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def headings_only(count: int) -> bytes:
+    """`count` Markdown headings and nothing else (about 10 MB for 1,000,000)."""
+    return b"".join(b"# heading %d\n" % i for i in range(count))
+
+
+def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -> dict[str, Any]:
+    collection = f"hostile-{name.replace('.', '-')}-{time.time_ns()}"
+    http.post("/v1/collections", json={"name": collection}).raise_for_status()
+    watch = Watch(server, str(http.base_url))
+    baseline = watch.tree_rss()
+    started = time.perf_counter()
+    with watch:
+        response = http.post(f"/v1/collections/{collection}/files", files=[("files", (name, data))])
+        response.raise_for_status()
+        while (job := http.get(response.headers["location"]).json())["status"] not in (
+            "succeeded",
+            "failed",
+        ):
+            time.sleep(0.5)
+    peak = max(watch.rss, default=baseline)
+    return {
+        "file": name,
+        "file_mb": len(data) / 2**20,
+        "seconds": time.perf_counter() - started,
+        "job": {k: job[k] for k in ("status", "done", "failed", "errors", "result")},
+        "baseline_rss_mb": baseline / 2**20,
+        "peak_rss_mb": peak / 2**20,
+        "growth_mb": (peak - baseline) / 2**20,
+        "growth_per_file_size": (peak - baseline) / len(data),
+        "healthz_requests": len(watch.healthz_ms),
+        "healthz_p50_ms": percentile(watch.healthz_ms, 50),
+        "healthz_p99_ms": percentile(watch.healthz_ms, 99),
+        "healthz_max_ms": max(watch.healthz_ms),
+    }
+
+
+def serve(data_dir: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PGASK_", "DATABASE_"))}
+    env.update(PGASK_DATA_DIR=data_dir, PGASK_PORT=str(PORT), PGASK_ALLOW_UNAUTHENTICATED="1")
+    return subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--line-mb", type=int, default=20)
+    parser.add_argument("--headings", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    files = [
+        ("line.jsonl", one_line_of_words(args.line_mb)),
+        ("headings.md", headings_only(args.headings)),
+    ]
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="pgask-hostile-") as data_dir:
+        process = serve(data_dir)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=120) as http:
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    try:
+                        if http.get("/readyz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.5)
+                server = psutil.Process(process.pid)
+                for repetition in range(args.repeat):
+                    for name, data in files:
+                        run = upload(http, server, name, data)
+                        run["repetition"] = repetition
+                        print(run, flush=True)
+                        runs.append(run)
+        finally:
+            process.terminate()
+            process.wait(60)
+    write_result(
+        "hostile",
+        {
+            "machine": machine(),
+            "versions": package_versions(["pgask", "pebble", "pypdf", "tiktoken", "fastembed"]),
+            "parameters": vars(args) | {"port": PORT},
+            "runs": runs,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
