@@ -2,8 +2,8 @@
 or one part of a JSON Lines file, and prepare its documents.
 
 A worker is spawned, so it imports this module afresh: it imports only the parsers, the
-chunker and `ingest.prepare`, never the database, settings or HTTP layers (that cut a
-worker's start from 2.8 s to about 1 s of imports on the 2-core test machine).
+chunker and `ingest.prepare`, never the database, settings or HTTP layers: 0.26 s of imports
+instead of 3.0 s for `ingest.parsing` (2-core test machine at load 9).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,3 +68,35 @@ async def test_a_large_file_parses_in_parts_with_whole_file_line_numbers(
     assert documents == expected
     failures = [i for i in items if isinstance(i, Failure)]
     assert [f.path for f in failures] == [f"corpus.jsonl: line {BAD + 1}"]  # +1: the blank
+
+
+SCRIPT = """
+import multiprocessing, os, sys
+print("main body ran as", __name__, flush=True)
+from ingest.parsing import workers_skip_main
+if __name__ == "__main__":
+    if sys.argv[1:] == ["skip"]:
+        workers_skip_main()
+    worker = multiprocessing.get_context("spawn").Process(target=os.getpid)
+    worker.start()
+    worker.join()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "runs"), [([], ["__main__", "__mp_main__"]), (["skip"], ["__main__"])]
+)
+def test_spawned_workers_skip_the_main_script(
+    tmp_path: Path, args: list[str], runs: list[str]
+) -> None:
+    """The `pgask` script imports the whole application; after `workers_skip_main` a spawned
+    worker no longer runs it again."""
+    script = tmp_path / "entry.py"
+    script.write_text(SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[-1] for line in done.stdout.splitlines()] == runs
