@@ -93,8 +93,26 @@ def authorize(key: ApiKey, role: Role) -> None:
         raise Forbidden(f"key {key.name!r} is read-only; this needs an admin key")
 
 
+def acting_key(keys: list[ApiKey], presented: str | None) -> ApiKey | None:
+    """The key a CLI or MCP client acts as (PGASK_API_KEY): None when no keys are configured
+    (everything is visible, as on /v1); refused like a missing or wrong bearer otherwise."""
+    if not keys:
+        return None
+    key = find_key(keys, presented) if presented else None
+    if key is None:
+        raise Unauthorized(
+            "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS); set PGASK_API_KEY to "
+            "one of them"
+            if not presented
+            else "PGASK_API_KEY: not one of the configured API keys"
+        )
+    return key
+
+
 def required_role(method: str, path: str) -> Role | None:
     """Which role a request needs: None for public paths (health, metrics, docs, web page)."""
+    if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
+        return "read"  # every MCP tool and resource only reads
     if not path.startswith("/v1/"):
         return None
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
@@ -102,4 +120,5 @@ def required_role(method: str, path: str) -> Role | None:
     return "admin"
 
 
+MCP_PATH = "/mcp"
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from app.commands import ask, collections, ingest, search, serve
+from app.commands import ask, backup, collections, ingest, mcp, search, serve, transfer
 from app.errors import PgaskError
 from app.observability import configure_logging
 from ingest.parsing import workers_skip_main
@@ -29,6 +29,11 @@ app.command("worker")(ingest.worker)
 app.command("search")(search.search_cmd)
 app.command("eval")(search.eval_cmd)
 app.command("ask")(ask.ask_cmd)
+app.command("mcp")(mcp.mcp_cmd)
+app.command("export")(transfer.export_cmd)
+app.command("import")(transfer.import_cmd)
+app.command("backup")(backup.backup_cmd)
+app.command("restore")(backup.restore_cmd)
 
 
 def main() -> None:

@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Collection, Document
-from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
+from app.db.schema import (
+    HNSW_INDEX_PREFIX,
+    VectorType,
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+)
 from app.embeddings.base import ModelInfo
 from app.errors import Conflict, InvalidInput, NotFound
 
@@ -23,6 +28,19 @@ from app.errors import Conflict, InvalidInput, NotFound
 DEFAULT_CHUNK_SIZE = 160
 DEFAULT_CHUNK_OVERLAP = 30
 MAX_CHUNK_SIZE = 8191  # OpenAI embedding models' input limit
+COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """Bytes a collection takes. `heap_bytes`: its document and chunk rows as
+    `pg_column_size` measures them (TOASTed values included);
+    `vector_index_bytes`: its own HNSW index, exact; `text_index_bytes`: its share, by
+    chunk count, of the full-text GIN index all collections share (an estimate)."""
+
+    heap_bytes: int = 0
+    vector_index_bytes: int = 0
+    text_index_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,7 @@ class CollectionStats:
     collection: Collection
     document_count: int
     chunk_count: int
+    disk: DiskUsage = DiskUsage()
 
 
 async def get_collection(session: AsyncSession, name: str) -> Collection:
@@ -65,6 +84,7 @@ async def create_collection(
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     text_config: str = "english",
+    vector_type: VectorType = "vector",
 ) -> Collection:
     size = chunk_size or min(DEFAULT_CHUNK_SIZE, embedder.max_input_tokens or MAX_CHUNK_SIZE)
     overlap = DEFAULT_CHUNK_OVERLAP if chunk_overlap is None else chunk_overlap
@@ -84,6 +104,7 @@ async def create_collection(
         chunk_size=size,
         chunk_overlap=overlap,
         text_config=text_config,
+        vector_type=vector_type,
     )
     session.add(collection)
     try:
@@ -91,7 +112,8 @@ async def create_collection(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"collection {name!r} already exists") from exc
-    await session.execute(text(create_hnsw_index_sql(collection.id, embedder.dimensions)))
+    index = create_hnsw_index_sql(collection.id, embedder.dimensions, storage=vector_type)
+    await session.execute(text(index))
     await session.commit()
     return collection
 
@@ -124,8 +146,37 @@ async def list_collections(session: AsyncSession, name: str | None = None) -> li
     )
     if name is not None:
         query = query.where(Collection.name == name)
-    rows = await session.execute(query)
-    return [CollectionStats(c, int(d or 0), int(n or 0)) for c, d, n in rows.all()]
+    rows = (await session.execute(query)).all()
+    disk = await _disk_usage(session, [c.id for c, _, _ in rows])
+    return [
+        CollectionStats(c, int(d or 0), int(n or 0), disk.get(c.id, DiskUsage()))
+        for c, d, n in rows
+    ]
+
+
+# The tables are shared by all collections, so a collection's heap is the sum of its rows'
+# sizes (pg_column_size of the whole row: its values as stored in the heap or TOAST, without
+# the ~28 bytes of tuple header and line pointer per row, or free space). The GIN share uses
+# the planner's row count for the whole table, which ANALYZE and autovacuum keep close.
+_DISK_USAGE = text(
+    """
+SELECT k.id,
+       coalesce((SELECT sum(pg_column_size(d.*)) FROM documents d
+                 WHERE d.collection_id = k.id), 0)
+     + coalesce((SELECT sum(pg_column_size(c.*)) FROM chunks c
+                 WHERE c.collection_id = k.id), 0),
+       coalesce(pg_relation_size(to_regclass(:prefix || k.id::text)), 0),
+       (SELECT count(*) FROM chunks c WHERE c.collection_id = k.id)
+         * pg_relation_size('chunks_tsv'::regclass)
+         / greatest((SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass), 1)
+FROM collections k WHERE k.id = ANY(:ids)
+"""
+)
+
+
+async def _disk_usage(session: AsyncSession, ids: list[int]) -> dict[int, DiskUsage]:
+    rows = await session.execute(_DISK_USAGE, {"ids": ids, "prefix": HNSW_INDEX_PREFIX})
+    return {cid: DiskUsage(int(h), int(v), int(t)) for cid, h, v, t in rows.all()}
 
 
 async def collection_stats(session: AsyncSession, name: str) -> CollectionStats:

@@ -14,7 +14,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import ApiKey, parse_api_keys
+from app.auth import ApiKey, acting_key, parse_api_keys
 from app.errors import ConfigError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
@@ -61,10 +61,13 @@ class Settings(BaseSettings):
 
     # Service
     pgask_api_keys: SecretStr | None = None
+    pgask_api_key: SecretStr | None = None  # the key a CLI or MCP (stdio) client acts as
     pgask_host: str = "127.0.0.1"
     pgask_port: int = Field(default=8000, ge=1, le=65535)
     pgask_auto_migrate: bool = True
     pgask_allow_unauthenticated: bool = False
+    # A request's headers must arrive within this many seconds (slowloris: 408, closed).
+    pgask_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
 
@@ -133,6 +136,12 @@ class Settings(BaseSettings):
     def api_keys(self) -> list[ApiKey]:
         secret = self.pgask_api_keys
         return parse_api_keys(secret.get_secret_value() if secret else None)
+
+    @property
+    def acting_key(self) -> ApiKey | None:
+        """The configured key PGASK_API_KEY presents (None when no keys are configured)."""
+        secret = self.pgask_api_key
+        return acting_key(self.api_keys, secret.get_secret_value() if secret else None)
 
     @property
     def data_dir(self) -> Path:

@@ -70,6 +70,11 @@ class NotFound(PgaskError):
     title = "Not found"
 
 
+class CollectionDeleted(NotFound):
+    """The collection an ingest writes into was deleted meanwhile: the ingest stops (no
+    document, chunk or index of it is created afterwards)."""
+
+
 class Conflict(PgaskError):
     status = 409
     type = "conflict"

@@ -7,10 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, mcp_server
 from app.api import problems
 from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
-from app.api.routes import ask, chat, collections, documents, health, jobs, metrics, search, similar
+from app.api.routes import (
+    ask,
+    chat,
+    collections,
+    documents,
+    health,
+    jobs,
+    metrics,
+    search,
+    similar,
+    transfer,
+)
 from app.config import Settings, get_settings
 from app.observability import Metrics
 from app.services import Services
@@ -22,6 +33,7 @@ from ingest.jobs import BackgroundWorker
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app_metrics = Metrics()
+    mcp = mcp_server.build_server(mcp_server.http_lifespan(lambda: app.state.services))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.pgask_ingest_worker and services.loaded_embedder is not None:
             worker = BackgroundWorker(ingestion, services.loaded_embedder)
         try:
-            yield
+            async with mcp.session_manager.run():  # the MCP sessions live inside the app's
+                yield
         finally:
             if worker is not None:
                 await worker.stop()
@@ -55,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(collections.router)
+    app.include_router(transfer.router)
     app.include_router(search.router)
     app.include_router(similar.router)
     app.include_router(ask.router)
@@ -63,5 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every rest of the path, so ids may contain '/'.
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.router.routes.extend(mcp_server.http_routes(mcp, settings.pgask_host))
     web.install(app)
     return app

@@ -120,7 +120,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = load_settings(pgask_data_dir=args.data_dir, _env_file=None)
     services = await Services.start(settings)
     try:
-        migrate.upgrade(services.url)
+        migrate.upgrade(services.db.url)
         ingest = await ensure_ingested(services, args.collection, args.docs)
         questions = load_questions(QUESTIONS)
         runs = []

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,11 +205,29 @@ async def run_job(
     worker: str,
 ) -> Report:
     """Run a claimed job to the end, keeping its heartbeat and progress fresh."""
+    try:
+        async with ingestion.db.session() as session:
+            collection = await session.get(Collection, job.collection_id)
+        if collection is None:  # deleted collections cascade to their jobs: nothing to do
+            return Report()
+        report = await _run_pipeline(ingestion, embedder, conn, job, worker, collection)
+    except asyncio.CancelledError:
+        await _release(ingestion, job, worker)
+        raise
+    await _finish(conn, job, worker, report)
+    ingestion.count(report)
+    return report
+
+
+async def _run_pipeline(
+    ingestion: Ingestion,
+    embedder: Embedder,
+    conn: psycopg.AsyncConnection[Any],
+    job: Claimed,
+    worker: str,
+    collection: Collection,
+) -> Report:
     report = Report()
-    async with ingestion.db.session() as session:
-        collection = await session.get(Collection, job.collection_id)
-    if collection is None:  # deleted collections cascade to their jobs; nothing left to do
-        return report
     async with ingestion.db.connection(autocommit=True) as files_conn:
         try:
             progressed = asyncio.Event()
@@ -233,8 +251,6 @@ async def run_job(
                 await asyncio.gather(beat, return_exceptions=True)
         except (PgaskError, psycopg.Error) as exc:
             report.fail(Failure("", f"job failed: {exc}"))
-    await _finish(conn, job, worker, report)
-    ingestion.count(report)
     return report
 
 
@@ -282,14 +298,55 @@ async def run_worker(
                         await _wait(stop, poll_seconds)
                         continue
                     log.info("worker %s runs job %s", name, job.id)
-                    await run_job(ingestion, embedder, conn, job, name)
-                    ran += 1
+                    if await _unless_stopped(stop, run_job(ingestion, embedder, conn, job, name)):
+                        ran += 1
         except ServiceUnavailable as exc:
             # The database restarted or the network dropped: reconnect, the job (if any)
             # will be taken over once its heartbeat is stale.
             log.warning("worker %s lost its database connection: %s", name, exc)
             await _wait(stop, poll_seconds)
+        except Exception:
+            # Never die silently (a parser error once ended the server's worker without a
+            # line): log it and go on; the job's heartbeat goes stale and it is retried.
+            log.exception("worker %s: unexpected error; it goes on with the next job", name)
+            await _wait(stop, poll_seconds)
     return ran
+
+
+async def _unless_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, Report]) -> bool:
+    """Run `work` to its end (True), or cancel it as soon as `stop` is set (False): a signal
+    must not wait for a job of many minutes."""
+    task = asyncio.create_task(work)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()  # re-raises what the job raised
+    return True
+
+
+async def _release(ingestion: Ingestion, job: Claimed, worker: str) -> None:
+    """Give a job this worker was stopped in back to the queue, for the next worker now
+    rather than after its heartbeat goes stale (the stop does not count as an attempt).
+    On a connection of its own: the worker's may have been cancelled mid-statement."""
+    try:
+        async with ingestion.db.connection(autocommit=True) as conn:
+            await conn.execute(
+                "UPDATE ingest_jobs SET status = 'queued', worker = NULL,"
+                " attempts = greatest(attempts - 1, 0)"
+                " WHERE id = %s AND worker = %s AND status = 'running'",
+                (job.id, worker),
+            )
+    except (PgaskError, psycopg.Error) as exc:  # its heartbeat goes stale instead: taken over later
+        log.warning("could not give job %s back to the queue: %s", job.id, exc)
+    else:
+        log.info("job %s given back to the queue: its worker was stopped", job.id)
 
 
 async def _repair(conn: psycopg.AsyncConnection[Any], settings: IngestSettings) -> None:

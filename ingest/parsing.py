@@ -81,7 +81,13 @@ class ParsePool:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._pool.stop()  # type: ignore[no-untyped-call]  # terminates the workers, busy or not
+        if exc is None:
+            # Nothing is left to parse: let the workers end on their own. stop() here could
+            # kill a worker pebble is still starting (to replace one that went over its
+            # budget), which then prints a traceback about the pool's missing semaphore.
+            self._pool.close()  # type: ignore[no-untyped-call]
+        else:
+            self._pool.stop()  # type: ignore[no-untyped-call]  # kills them, busy or not
         await asyncio.to_thread(self._pool.join)
 
     async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:

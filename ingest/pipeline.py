@@ -25,7 +25,7 @@ import psycopg
 
 from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
-from app.errors import InvalidInput, PgaskError
+from app.errors import CollectionDeleted, InvalidInput, PgaskError
 from app.observability import IngestCounts
 from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
@@ -35,6 +35,7 @@ from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
     Target,
+    Written,
     build_index,
     drop_index,
     end_bulk_load,
@@ -45,6 +46,8 @@ from ingest.writer import (
 # shortest first, so a larger call pads less: 1,024 made a first ingest of 2,000 MS MARCO
 # passages 16% faster than 256 (bench/vs_reingest.py --systems pgask --docs 2000).
 BATCH_CHUNKS = 1024
+# Texts per embed call within a batch: what a stop (signal, deleted collection) waits for.
+EMBED_STEP = 256
 QUEUE_DEPTH = 2  # batches waiting between two stages
 LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
 
@@ -102,7 +105,6 @@ Item = LoadedDocument | Prepared | Failure
 class _Pending:
     doc: LoadedDocument
     hash: str
-    exists: bool
     chunks: list[Chunk]
     vectors: Vectors | None = None  # precomputed: not embedded
 
@@ -219,8 +221,7 @@ class Pipeline:
                 continue
             chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
             vectors = item.vectors if isinstance(item, Prepared) else None
-            exists = doc.external_id in stored
-            batch.pending.append(_Pending(doc, digest, exists, chunks, vectors))
+            batch.pending.append(_Pending(doc, digest, chunks, vectors))
             batch.chunk_count += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
                 with self.report.stages.prepare.waits():
@@ -264,7 +265,6 @@ class Pipeline:
                 while (batch := await _get(inbox, stage)) is not None:
                     texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
                     try:
-                        # A batch of precomputed vectors only makes no call at all.
                         vectors = await self._embed(texts)
                     except PgaskError as exc:
                         if self.strict:
@@ -279,9 +279,21 @@ class Pipeline:
             await out.put(None)
 
     async def _embed(self, texts: list[str]) -> Vectors:
-        if not texts:
+        """Embed in calls of EMBED_STEP texts, so a cancelled run (a signal, a deleted
+        collection) waits for one call at most, not a whole batch. Texts go shortest first,
+        as the local model orders each call's texts, so the calls pad as little as one."""
+        if not texts:  # a batch of precomputed vectors only makes no call at all
             return np.empty((0, self.plan.target.dimensions), dtype=np.float32)
-        return await self.embedder.embed_documents(texts)
+        if len(texts) <= EMBED_STEP:
+            return await self.embedder.embed_documents(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = []
+        for start in range(0, len(order), EMBED_STEP):
+            step = [texts[i] for i in order[start : start + EMBED_STEP]]
+            parts.append(await self.embedder.embed_documents(step))
+        vectors = np.empty((len(texts), self.embedder.dimensions), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
 
     async def _write_stage(
         self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
@@ -293,19 +305,29 @@ class Pipeline:
 
     async def _write(self, conn: psycopg.AsyncConnection[Any], batch: _Batch) -> None:
         try:
-            await write_documents(conn, self.plan.target, batch.records)
+            written = await write_documents(conn, self.plan.target, batch.records)
+        except CollectionDeleted:
+            raise  # the whole run stops: nothing more of this collection is written
         except (PgaskError, psycopg.Error) as exc:
             if self.strict:
                 raise
             self._fail_batch(batch, f"database write failed: {exc}")
             return
-        for pending in batch.pending:
-            if pending.exists:
-                self.report.updated += 1
-            else:
-                self.report.added += 1
-        self.report.chunks += batch.chunk_count
+        self._count_written(batch, written)
         self._on_progress(self.report)
+
+    def _count_written(self, batch: _Batch, written: Written) -> None:
+        """What this run really wrote: a concurrent run may have stored a document first."""
+        for pending in batch.pending:
+            external_id = pending.doc.external_id
+            if external_id not in written.ids:
+                self.report.unchanged += 1
+                continue
+            self.report.chunks += len(pending.chunks)
+            if external_id in written.inserted:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:

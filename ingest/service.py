@@ -45,7 +45,12 @@ async def make_plan(
             .where(Document.collection_id == collection.id)
         )
     return Plan(
-        target=Target(collection.id, collection.embedding_dimensions, collection.text_config),
+        target=Target(
+            collection.id,
+            collection.embedding_dimensions,
+            collection.text_config,
+            collection.vector_type,
+        ),
         chunk_size=collection.chunk_size,
         chunk_overlap=collection.chunk_overlap,
         bulk=stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold,

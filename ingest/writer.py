@@ -19,8 +19,13 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.db.schema import HNSW_INDEX_PREFIX, create_hnsw_index_sql, drop_hnsw_index_sql
-from app.errors import InvalidInput
+from app.db.schema import (
+    HNSW_INDEX_PREFIX,
+    VectorType,
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+)
+from app.errors import CollectionDeleted, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,21 @@ ON CONFLICT (collection_id, external_id) DO UPDATE
 SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
     content_hash = EXCLUDED.content_hash, chunk_count = EXCLUDED.chunk_count,
     updated_at = now()
-RETURNING external_id, id
+WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+RETURNING external_id, id, xmax = 0
 """
+# The hash check runs under the row lock ON CONFLICT takes: of two runs writing the same
+# document at once, only the first inserts it (xmax = 0: "added"); the second finds it
+# stored unchanged, returns no row and rewrites none of its chunks.
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a batch really wrote: the database id of each document inserted or changed
+    (documents already stored with the same hash are absent), and which were new."""
+
+    ids: dict[str, int]
+    inserted: set[str]
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,7 @@ class Target:
     collection_id: int
     dimensions: int
     text_config: str = "english"
+    vector_type: VectorType = "vector"
 
 
 def _check(documents: Sequence[DocumentRecord], dimensions: int) -> list[npt.NDArray[np.float32]]:
@@ -116,11 +135,12 @@ def _jsonb(value: Mapping[str, Any]) -> Jsonb:
 
 async def write_documents(
     conn: psycopg.AsyncConnection[Any], target: Target, documents: Sequence[DocumentRecord]
-) -> dict[str, int]:
-    """Insert or replace `documents` and all their chunks in one transaction.
+) -> Written:
+    """Insert or replace `documents` and all their chunks in one transaction, skipping
+    those already stored with the same content hash.
 
-    Returns the database id of each document by external id. The connection must have
-    pgvector registered. Raises InvalidInput (writing nothing) on a malformed document.
+    The connection must have pgvector registered. Raises InvalidInput (writing nothing) on
+    a malformed document, CollectionDeleted when the collection is gone.
     """
     ordered = sorted(documents, key=lambda d: d.external_id)
     if len({d.external_id for d in ordered}) != len(ordered):
@@ -128,8 +148,8 @@ async def write_documents(
     vectors = iter(_check(ordered, target.dimensions))
     metadata = [_jsonb(d.metadata) for d in ordered]
 
-    ids: dict[str, int] = {}
     async with conn.transaction():
+        await lock_collection(conn, target.collection_id)
         cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
         text_config_oid = (await cursor.fetchone() or (None,))[0]
         async with conn.cursor() as cur:
@@ -145,13 +165,19 @@ async def write_documents(
                     [len(d.chunks) for d in ordered],
                 ),
             )
-            ids = dict(await cur.fetchall())
+            rows = await cur.fetchall()
+            ids = {external_id: id_ for external_id, id_, _ in rows}
+            inserted = {external_id for external_id, _, new in rows if new}
             await cur.execute(
                 "DELETE FROM chunks WHERE document_id = ANY(%s)", (list(ids.values()),)
             )
             async with cur.copy(_COPY_CHUNKS) as copy:
                 copy.set_types(_COPY_TYPES)
                 for doc, doc_metadata in zip(ordered, metadata, strict=True):
+                    if doc.external_id not in ids:
+                        for _ in doc.chunks:
+                            next(vectors)  # stored unchanged meanwhile: nothing to rewrite
+                        continue
                     for chunk in doc.chunks:
                         await copy.write_row(
                             (
@@ -167,7 +193,17 @@ async def write_documents(
                                 text_config_oid,
                             )
                         )
-    return ids
+    return Written(ids, inserted)
+
+
+async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:
+    """Keep the collection from being deleted until this transaction ends, or raise
+    CollectionDeleted when it already is (so nothing of a deleted collection is written)."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM collections WHERE id = %s FOR KEY SHARE", (collection_id,)
+    )
+    if await cursor.fetchone() is None:
+        raise CollectionDeleted("the collection was deleted during this ingest: stopped")
 
 
 async def delete_documents(
@@ -207,10 +243,18 @@ async def build_index(
     The connection must be in autocommit mode."""
     mem = int(maintenance_work_mem_mb)
     async with conn.transaction():
+        try:
+            await lock_collection(conn, target.collection_id)
+        except CollectionDeleted:
+            return  # deleted meanwhile: its index would stay behind, unused and unremoved
         # SET takes no bound parameters; set_config does, and is_local=true scopes it to
         # this transaction like SET LOCAL.
         await conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{mem}MB",))
-        await conn.execute(create_hnsw_index_sql(target.collection_id, target.dimensions))
+        await conn.execute(
+            create_hnsw_index_sql(
+                target.collection_id, target.dimensions, storage=target.vector_type
+            )
+        )
     if analyze:
         await analyze_chunks(conn)
 
@@ -229,12 +273,12 @@ async def repair_indexes(
     index a bulk load killed before its end (SIGKILL, power loss) could not build back.
     Returns the ids of the collections repaired. The connection must be in autocommit mode."""
     cursor = await conn.execute(
-        "SELECT id, embedding_dimensions FROM collections"
+        "SELECT id, embedding_dimensions, vector_type FROM collections"
         " WHERE to_regclass(%s || id::text) IS NULL ORDER BY id",
         (HNSW_INDEX_PREFIX,),
     )
     repaired = []
-    for collection_id, dimensions in await cursor.fetchall():
+    for collection_id, dimensions, storage in await cursor.fetchall():
         lock = (BULK_LOAD_LOCK, collection_id)
         got = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock)
         if not (await got.fetchone() or (False,))[0]:
@@ -243,7 +287,7 @@ async def repair_indexes(
             log.warning(
                 "collection %s has no HNSW index (a load was killed?): building it", collection_id
             )
-            target = Target(collection_id, dimensions)
+            target = Target(collection_id, dimensions, vector_type=storage)
             await build_index(conn, target, maintenance_work_mem_mb=maintenance_work_mem_mb)
             repaired.append(collection_id)
         finally:

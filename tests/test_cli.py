@@ -26,7 +26,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 def test_db_upgrade_then_collections(cli_env: dict[str, str]) -> None:
     upgraded = pgask(["db", "upgrade"], cli_env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at revision 0002" in upgraded.stdout
+    assert "database at revision 0003_vector_type" in upgraded.stdout
     listed = pgask(["collections", "--json"], cli_env)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == {"collections": []}

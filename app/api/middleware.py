@@ -122,7 +122,7 @@ class BodyLimitMiddleware:
 
 
 class AuthMiddleware:
-    """With API keys configured, every /v1 route needs `Authorization: Bearer <key>`:
+    """With API keys configured, every /v1 route (and /mcp) needs `Authorization: Bearer <key>`:
     401 without a known key, 403 when a read-only key asks for an admin route."""
 
     def __init__(self, app: ASGIApp, keys: list[ApiKey]) -> None:

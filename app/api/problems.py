@@ -77,10 +77,15 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
     ]
+    return error_response(InvalidInput(validation_detail(errors), errors=errors), request.url.path)
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """The first invalid field and why, e.g. `body.k: Input should be less than or equal to
+    100` (the API's 422 detail, and the MCP tools' argument errors)."""
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
-    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
-    return error_response(InvalidInput(detail, errors=errors), request.url.path)
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:

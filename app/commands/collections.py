@@ -11,17 +11,18 @@ from app.commands.common import JsonOption, console, print_json, run_async, star
 from app.config import Settings
 
 _COLUMNS = ("name", "provider", "model", "dimensions", "documents", "chunks")
+_BYTES = ("heap_bytes", "vector_index_bytes", "text_index_bytes")
 
 
 def collections_cmd(as_json: JsonOption = False) -> None:
-    """List collections with their embedding model and sizes."""
+    """List collections with their embedding model, sizes and bytes on disk."""
     rows = run_async(_fetch)
     if as_json:
         print_json({"collections": rows})
         return
-    table = Table("name", "provider", "model", "dims", "documents", "chunks")
+    table = Table("name", "provider", "model", "dims", "documents", "chunks", "heap", "hnsw", "gin")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in _COLUMNS))
+        table.add_row(*(str(row[k]) for k in _COLUMNS), *(_mb(row[k]) for k in _BYTES))
     console.print(table)
 
 
@@ -36,6 +37,13 @@ async def _fetch(settings: Settings) -> list[dict[str, Any]]:
             "dimensions": s.collection.embedding_dimensions,
             "documents": s.document_count,
             "chunks": s.chunk_count,
+            "heap_bytes": s.disk.heap_bytes,
+            "vector_index_bytes": s.disk.vector_index_bytes,
+            "text_index_bytes": s.disk.text_index_bytes,
         }
         for s in stats
     ]
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"

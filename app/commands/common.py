@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -27,9 +28,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 CollectionOption = Annotated[str, typer.Option("--collection", "-c", help="Collection name")]
 
 
+class Interrupted(typer.Exit):
+    """SIGINT or SIGTERM stopped the command; it exits 130, as a shell reports Ctrl-C."""
+
+    def __init__(self) -> None:
+        super().__init__(130)
+
+
 def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine that needs settings, from a synchronous typer command."""
-    return asyncio.run(factory(get_settings()))
+    """Run a coroutine that needs settings, from a synchronous typer command. SIGTERM
+    cancels it as SIGINT does (asyncio.run's own handler), so its `finally` blocks run: the
+    embedded PostgreSQL is stopped when this was its last user, parse workers are killed."""
+
+    async def main() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await factory(get_settings())
+
+    try:
+        return asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        raise Interrupted() from exc
 
 
 def print_json(payload: Any) -> None:

@@ -21,13 +21,14 @@ from rich.progress import (
 )
 
 from app.collections import create_collection, get_collection
-from app.commands.common import JsonOption, print_json, run_async, started
+from app.commands.common import Interrupted, JsonOption, print_json, run_async, started
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import Embedder
 from app.errors import Conflict, NotFound
 from ingest.context import Ingestion
 from ingest.jobs import run_worker
+from ingest.pipeline import Report
 from ingest.service import ingest_paths
 
 err_console = Console(stderr=True)  # progress and per-file reports; stdout has the result
@@ -64,12 +65,14 @@ class _Bar:
         )
         self.task: TaskID | None = None
         self.started = time.perf_counter()
+        self.report: Report | None = None
 
     def start(self, documents: int, _files: int) -> None:
         self.progress.start()
         self.task = self.progress.add_task("ingest", total=documents, chunks=0, rate=0.0)
 
     def update(self, report: Any) -> None:
+        self.report = report  # what was stored, should a signal stop the run
         if self.task is not None:
             elapsed = max(time.perf_counter() - self.started, 1e-6)
             self.progress.update(
@@ -121,7 +124,11 @@ def ingest(
                 bar.stop()
         return report, skipped, created
 
-    report, skipped, created = run_async(go)
+    try:
+        report, skipped, created = run_async(go)
+    except Interrupted:
+        _say_stored(bar.report)
+        raise
     if as_json:
         print_json(
             {
@@ -140,6 +147,16 @@ def ingest(
         sys.stdout.write(report.summary() + "\n")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _say_stored(report: Report | None) -> None:
+    if report is None:
+        sys.stderr.write("stopped before any document was stored\n")
+        return
+    sys.stderr.write(
+        f"stopped; stored before the stop: {report.added} added, {report.updated} updated,"
+        f" {report.unchanged} unchanged, {report.failed} failed; {report.chunks} chunks\n"
+    )
 
 
 def worker() -> None:

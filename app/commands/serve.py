@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from app.api.slow_clients import with_header_timeout
 from app.commands.common import console
 from app.config import Settings, get_settings
 from app.db import migrate as migrations
@@ -50,11 +51,14 @@ def serve(
     # PostgreSQL, stopped by one when its last user exits, would be left running.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
-        create_app(settings),
+        # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
+        # Origin checks) is for loopback addresses only.
+        create_app(settings.model_copy(update={"pgask_host": bind})),
         host=bind,
         port=port or settings.pgask_port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
+        http=with_header_timeout(settings.pgask_header_timeout_seconds),
     )
 
 

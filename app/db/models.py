@@ -31,6 +31,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.db.schema import VectorType
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(
@@ -56,6 +58,8 @@ class Collection(Base):
     chunk_size: Mapped[int] = mapped_column(Integer)
     chunk_overlap: Mapped[int] = mapped_column(Integer)
     text_config: Mapped[str] = mapped_column(REGCONFIG, server_default=sql_text("'english'"))
+    # How the HNSW index stores vectors: `halfvec` (16-bit floats) halves the index.
+    vector_type: Mapped[VectorType] = mapped_column(Text, server_default="vector")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     documents: Mapped[list[Document]] = relationship(
@@ -65,6 +69,7 @@ class Collection(Base):
     __table_args__ = (
         CheckConstraint("embedding_dimensions BETWEEN 1 AND 16000", name="dimensions_range"),
         CheckConstraint("chunk_overlap >= 0 AND chunk_overlap < chunk_size", name="overlap"),
+        CheckConstraint("vector_type IN ('vector', 'halfvec')", name="vector_type"),
     )
 
 

@@ -10,11 +10,14 @@ here, and nowhere else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 HNSW_INDEX_PREFIX = "chunks_hnsw_c"
 MAX_VECTOR_INDEX_DIMS = 2000
 MAX_HALFVEC_INDEX_DIMS = 4000
+# A collection's choice: `halfvec` indexes 16-bit floats (half the index) at any dimension.
+VectorType = Literal["vector", "halfvec"]
+VECTOR_TYPES: tuple[VectorType, ...] = ("vector", "halfvec")
 
 
 def _check_int(value: int, name: str) -> int:
@@ -23,21 +26,30 @@ def _check_int(value: int, name: str) -> int:
     return value
 
 
-def vector_type(dimensions: int) -> str:
-    """`vector(n)` or, above pgvector's 2,000-dimension index limit, `halfvec(n)`."""
+def _half(dimensions: int, storage: VectorType) -> bool:
+    if storage not in VECTOR_TYPES:
+        raise ValueError(f"vector type must be one of {VECTOR_TYPES}, got {storage!r}")
+    return storage == "halfvec" or dimensions > MAX_VECTOR_INDEX_DIMS
+
+
+def vector_type(dimensions: int, storage: VectorType = "vector") -> str:
+    """`vector(n)`, or `halfvec(n)` when the collection asks for it or above pgvector's
+    2,000-dimension index limit for `vector`."""
     dims = _check_int(dimensions, "dimensions")
     if dims > MAX_HALFVEC_INDEX_DIMS:
         raise ValueError(f"{dims} dimensions: HNSW indexes support at most 4,000 (halfvec)")
-    return f"halfvec({dims})" if dims > MAX_VECTOR_INDEX_DIMS else f"vector({dims})"
+    return f"halfvec({dims})" if _half(dims, storage) else f"vector({dims})"
 
 
-def vector_expression(dimensions: int, column: str = "embedding") -> str:
+def vector_expression(
+    dimensions: int, column: str = "embedding", storage: VectorType = "vector"
+) -> str:
     """The indexed expression, e.g. `(embedding::vector(384))`."""
-    return f"({column}::{vector_type(dimensions)})"
+    return f"({column}::{vector_type(dimensions, storage)})"
 
 
-def opclass(dimensions: int) -> str:
-    return "halfvec_cosine_ops" if dimensions > MAX_VECTOR_INDEX_DIMS else "vector_cosine_ops"
+def opclass(dimensions: int, storage: VectorType = "vector") -> str:
+    return "halfvec_cosine_ops" if _half(dimensions, storage) else "vector_cosine_ops"
 
 
 def hnsw_index_name(collection_id: int) -> str:
@@ -45,12 +57,18 @@ def hnsw_index_name(collection_id: int) -> str:
 
 
 def create_hnsw_index_sql(
-    collection_id: int, dimensions: int, *, m: int = 16, ef_construction: int = 64
+    collection_id: int,
+    dimensions: int,
+    *,
+    storage: VectorType = "vector",
+    m: int = 16,
+    ef_construction: int = 64,
 ) -> str:
     cid = _check_int(collection_id, "collection_id")
+    expression = vector_expression(dimensions, storage=storage)
     return (
         f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(cid)} ON chunks "
-        f"USING hnsw ({vector_expression(dimensions)} {opclass(dimensions)}) "
+        f"USING hnsw ({expression} {opclass(dimensions, storage)}) "
         f"WITH (m = {_check_int(m, 'm')}, ef_construction = {_check_int(ef_construction, 'ef')}) "
         f"WHERE collection_id = {cid}"
     )

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import check_compatible, get_collection
 from app.db.models import Collection
+from app.db.schema import VectorType
 from app.embeddings import Embedder
 from app.errors import InvalidInput
 from app.search import sql
@@ -67,10 +68,16 @@ class SearchTarget:
     collection_id: int
     dimensions: int
     text_config: str = "english"
+    vector_type: VectorType = "vector"
 
     @classmethod
     def of(cls, collection: Collection) -> SearchTarget:
-        return cls(collection.id, collection.embedding_dimensions, collection.text_config)
+        return cls(
+            collection.id,
+            collection.embedding_dimensions,
+            collection.text_config,
+            collection.vector_type,
+        )
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,12 @@ async def search(
     check_request(request, target.dimensions)
     query = (request.query or "")[:MAX_QUERY_CHARS]
     request = replace(request, any_word=request.any_word and sql.plain_words(query))
-    scope = sql.Scope(target.collection_id, target.dimensions, compile_filter(request.filter))
+    scope = sql.Scope(
+        target.collection_id,
+        target.dimensions,
+        compile_filter(request.filter),
+        target.vector_type,
+    )
     capped = request.max_per_document is not None
     pool = max(CAP_POOL_MIN, CAP_POOL_PER_K * request.k) if capped else request.k
     params: dict[str, Any] = {

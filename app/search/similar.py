@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.collections import get_collection
 from app.db.schema import vector_type
 from app.errors import NotFound
 from app.search import sql
 from app.search.filters import Compiled
-from app.search.service import SearchTarget, ef_search_for, set_vector_settings
+from app.search.service import (
+    SearchTarget,
+    driver_connection,
+    ef_search_for,
+    set_vector_settings,
+)
 
 CHUNKS_PER_DOCUMENT = 5  # candidate chunks fetched per document asked for, at first
 MAX_CANDIDATES = 1000  # pgvector's largest ef_search
@@ -33,13 +40,22 @@ class SimilarDocument:
     score: float
 
 
+async def similar_in(
+    session: AsyncSession, collection: str, external_id: str, k: int
+) -> list[SimilarDocument]:
+    """What the API and MCP call: look up the collection, then `similar_documents`."""
+    found = await get_collection(session, collection)
+    conn = await driver_connection(session)
+    return await similar_documents(conn, SearchTarget.of(found), external_id, k)
+
+
 async def similar_documents(
     conn: psycopg.AsyncConnection[Any], target: SearchTarget, external_id: str, k: int
 ) -> list[SimilarDocument]:
     async with conn.transaction():
         cursor = await conn.execute(
             "SELECT d.id, avg(c.embedding::"
-            + vector_type(target.dimensions)
+            + vector_type(target.dimensions, target.vector_type)
             + ") FROM documents d LEFT JOIN chunks c ON c.document_id = d.id"
             " WHERE d.collection_id = %s AND d.external_id = %s GROUP BY d.id",
             (target.collection_id, external_id),
@@ -51,7 +67,7 @@ async def similar_documents(
         if centroid is None:  # a document without chunks is like nothing
             return []
         others = Compiled("c.document_id <> %(doc)s", {"doc": document_id})
-        scope = sql.Scope(target.collection_id, target.dimensions, others)
+        scope = sql.Scope(target.collection_id, target.dimensions, others, target.vector_type)
         depth = k * CHUNKS_PER_DOCUMENT
         while True:
             # Neighbours with many similar chunks can fill the candidates with fewer than k

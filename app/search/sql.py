@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.db.schema import collection_predicate, vector_expression, vector_type
+from app.db.schema import VectorType, collection_predicate, vector_expression, vector_type
 from app.search.filters import Compiled
 
 
@@ -24,6 +24,7 @@ class Scope:
     collection_id: int
     dimensions: int
     where: Compiled
+    vector_type: VectorType = "vector"
 
     @property
     def from_clause(self) -> str:
@@ -37,8 +38,8 @@ class Scope:
     @property
     def distance(self) -> str:
         """Cosine distance to `%(qvec)s`, spelled exactly as the index expression."""
-        expr = vector_expression(self.dimensions, "c.embedding")
-        return f"{expr} <=> %(qvec)s::{vector_type(self.dimensions)}"
+        expr = vector_expression(self.dimensions, "c.embedding", self.vector_type)
+        return f"{expr} <=> %(qvec)s::{vector_type(self.dimensions, self.vector_type)}"
 
 
 def vector_candidates(scope: Scope, limit: str, *, exact: bool) -> str:

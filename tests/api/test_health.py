@@ -20,7 +20,7 @@ def test_readyz_reports_database_migration_and_model(client: httpx.Client) -> No
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert body["migration"] == "0002"
+    assert body["migration"] == "0003_vector_type"
     assert "384" in body["embedding"]
 
 

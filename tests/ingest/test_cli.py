@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 
+import httpx
 import psycopg
 
 from app.db.schema import hnsw_index_name
@@ -208,3 +209,28 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
             worker.communicate()
     assert worker.returncode == 0, err
     assert out.startswith("worker stopped after ")
+
+
+def test_two_concurrent_ingests_report_what_each_really_wrote(
+    tmp_path, db_url, collection_name, server
+) -> None:
+    """Both runs see nothing stored and embed everything; under the row lock only one
+    inserts each document, the other finds it stored with the same hash (unchanged)."""
+    files: dict[str, str | bytes] = {
+        f"d{i:03}.md": f"# Doc {i}\n\nconcurrent ingest text {i}" for i in range(200)
+    }
+    root = write(tmp_path / "same", files)
+    assert (
+        httpx.post(f"{server.url}/v1/collections", json={"name": collection_name}).status_code
+        == 201
+    )
+    args = [*PGASK, "ingest", str(root), "--collection", collection_name, "--json"]
+    runs = [
+        subprocess.Popen(args, env=_env(db_url), cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [json.loads(run.communicate(timeout=600)[0]) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert sum(out["added"] for out in outs) == len(files), outs
+    assert sum(out["unchanged"] for out in outs) == len(files), outs
+    assert sum(out["updated"] for out in outs) == 0, outs

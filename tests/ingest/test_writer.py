@@ -57,7 +57,7 @@ async def _rows(conn: psycopg.AsyncConnection, collection: Collection) -> list[t
 
 
 async def test_writes_documents_and_chunks(conn, collection: Collection) -> None:
-    ids = await write_documents(
+    written = await write_documents(
         conn,
         _target(collection),
         [
@@ -65,7 +65,7 @@ async def test_writes_documents_and_chunks(conn, collection: Collection) -> None
             _doc("b.md", ["beta"]),
         ],
     )
-    assert set(ids) == {"a.md", "b.md"}
+    assert set(written.ids) == set(written.inserted) == {"a.md", "b.md"}
     rows = await _rows(conn, collection)
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("a.md", 0, "alpha one"),
@@ -74,7 +74,7 @@ async def test_writes_documents_and_chunks(conn, collection: Collection) -> None
     ]
     assert rows[0][3:] == ("S0", 1, {"lang": "en"}, "english", True, 384)
     cursor = await conn.execute(
-        "SELECT chunk_count, title FROM documents WHERE id = %s", (ids["a.md"],)
+        "SELECT chunk_count, title FROM documents WHERE id = %s", (written.ids["a.md"],)
     )
     assert await cursor.fetchone() == (2, "A")
 

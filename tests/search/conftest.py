@@ -37,7 +37,7 @@ async def load(
     target = Target(collection.id, collection.embedding_dimensions, collection.text_config)
     ids: dict[str, int] = {}
     for start in range(0, len(documents), batch):
-        ids |= await write_documents(conn, target, documents[start : start + batch])
+        ids |= (await write_documents(conn, target, documents[start : start + batch])).ids
     await conn.execute("ANALYZE chunks")
     await conn.commit()
     return ids
@@ -64,6 +64,9 @@ async def connect(dsn: str) -> psycopg.AsyncConnection[Any]:
 async def reindex(conn: psycopg.AsyncConnection[Any], collection: Collection) -> None:
     """Build the collection's HNSW index in one go after a bulk load (faster than growing
     it row by row), as a bulk loader should."""
-    await conn.execute(create_hnsw_index_sql(collection.id, collection.embedding_dimensions))
+    index = create_hnsw_index_sql(
+        collection.id, collection.embedding_dimensions, storage=collection.vector_type
+    )
+    await conn.execute(index)
     await conn.execute("ANALYZE chunks")
     await conn.commit()

@@ -8,11 +8,11 @@ from app import collections as service
 from app.api.deps import EmbedderDep, SessionDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.collections import (
-    COLLECTION_NAME_PATTERN,
     CollectionCreate,
     CollectionList,
     CollectionOut,
 )
+from app.collections import COLLECTION_NAME_PATTERN
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
 
@@ -37,6 +37,7 @@ async def create_collection(
         chunk_size=body.chunk_size,
         chunk_overlap=body.chunk_overlap,
         text_config=body.text_config,
+        vector_type=body.vector_type,
     )
     return CollectionOut.model_validate(await service.collection_stats(session, body.name))
 

@@ -10,16 +10,17 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from app.api.deps import EmbedderDep, IngestionDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.routes.collections import CollectionName
-from app.api.schemas.documents import ChunkOut, DocumentBatch, DocumentOut, IngestResult
+from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
 from app.collections import check_compatible, get_collection
-from app.db.models import Chunk, Document
-from app.errors import InvalidInput, NotFound, PayloadTooLarge
+from app.db.models import Document
+from app.documents import document_chunks, find_document
+from app.errors import InvalidInput, PayloadTooLarge
 from ingest.jobs import create_job
 from ingest.loaders import Block, LoadedDocument
 from ingest.pipeline import Item, with_vector
@@ -135,18 +136,6 @@ async def upload_files(
     return JobCreated(job_id=job.id, status=job.status, location=location, files=len(contents))
 
 
-async def _document(session: SessionDep, collection: str, document_id: str) -> Document:
-    found = await get_collection(session, collection)
-    document = await session.scalar(
-        select(Document).where(
-            Document.collection_id == found.id, Document.external_id == document_id
-        )
-    )
-    if document is None:
-        raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
-    return document
-
-
 @router.get("/documents/{document_id:path}", response_model=DocumentOut)
 async def get_document(
     session: SessionDep,
@@ -154,14 +143,8 @@ async def get_document(
     collection: str = CollectionName,
     chunks: Annotated[bool, Query(description="Include the chunks' text")] = False,
 ) -> DocumentOut:
-    document = await _document(session, collection, document_id)
-    out = DocumentOut.model_validate(document)
-    if chunks:
-        rows = await session.scalars(
-            select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
-        )
-        out.chunks = [ChunkOut.model_validate(c) for c in rows]
-    return out
+    document = await find_document(session, collection, document_id)
+    return DocumentOut.of(document, await document_chunks(session, document) if chunks else None)
 
 
 @router.delete("/documents/{document_id:path}", status_code=status.HTTP_204_NO_CONTENT)
@@ -169,7 +152,7 @@ async def delete_document(
     session: SessionDep, document_id: str, collection: str = CollectionName
 ) -> Response:
     """Delete the document and its chunks."""
-    document = await _document(session, collection, document_id)
+    document = await find_document(session, collection, document_id)
     await session.execute(delete(Document).where(Document.id == document.id))
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

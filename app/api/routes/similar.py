@@ -8,11 +8,10 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.schemas.collections import COLLECTION_NAME_PATTERN
 from app.api.schemas.search import SimilarList
-from app.collections import get_collection
-from app.search.service import MAX_K, SearchTarget, driver_connection
-from app.search.similar import similar_documents
+from app.collections import COLLECTION_NAME_PATTERN
+from app.search.service import MAX_K
+from app.search.similar import similar_in
 
 router = APIRouter(prefix="/v1/collections", tags=["search"], responses=PROBLEM_RESPONSES)
 
@@ -24,9 +23,7 @@ async def similar(
     external_id: Annotated[str, Path(description="The document's external id")],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
 ) -> SimilarList:
-    found = await get_collection(session, collection)
-    conn = await driver_connection(session)
-    documents = await similar_documents(conn, SearchTarget.of(found), external_id, k)
+    documents = await similar_in(session, collection, external_id, k)
     return SimilarList(
         collection=collection,
         external_id=external_id,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas.collections import COLLECTION_NAME_PATTERN
+from app.collections import COLLECTION_NAME_PATTERN
 from app.llm import Usage
 from app.rag.citations import Citation
 from app.rag.sources import Source

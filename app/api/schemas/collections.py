@@ -7,8 +7,8 @@ from datetime import datetime
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 
 from app.api.schemas.attributes import read_through, renamed
-
-COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+from app.collections import COLLECTION_NAME_PATTERN
+from app.db.schema import VectorType
 
 
 class CollectionCreate(BaseModel):
@@ -30,6 +30,10 @@ class CollectionCreate(BaseModel):
         pattern=r"^[a-z_]{1,63}$",
         description="PostgreSQL text search configuration for full-text search",
     )
+    vector_type: VectorType = Field(
+        default="vector",
+        description="How the HNSW index stores vectors: halfvec (16-bit) halves its size",
+    )
 
 
 class EmbeddingInfo(BaseModel):  # validated from a collection's `embedding_*` columns
@@ -45,6 +49,14 @@ class EmbeddingInfo(BaseModel):  # validated from a collection's `embedding_*` c
     dimensions: int
 
 
+class DiskOut(BaseModel):  # validated from `DiskUsage`
+    model_config = ConfigDict(from_attributes=True)
+
+    heap_bytes: int = Field(description="Document and chunk rows, TOAST included")
+    vector_index_bytes: int = Field(description="The collection's HNSW index")
+    text_index_bytes: int = Field(description="Its share of the shared full-text index")
+
+
 class CollectionOut(BaseModel):  # validated from `CollectionStats`
     model_config = read_through("collection")
 
@@ -54,8 +66,10 @@ class CollectionOut(BaseModel):  # validated from `CollectionStats`
     chunk_size: int
     chunk_overlap: int
     text_config: str
+    vector_type: VectorType
     document_count: int
     chunk_count: int
+    disk: DiskOut
     created_at: datetime
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.schemas.attributes import renamed
+from app.db.models import Chunk, Document
 from ingest.pipeline import Report
 
 
@@ -100,3 +102,11 @@ class DocumentOut(BaseModel):  # validated from a `Document` row: `id` is its ex
     chunks: list[ChunkOut] | None = Field(
         default=None, description="Only with ?chunks=true, in order"
     )
+
+    @classmethod
+    def of(cls, document: Document, chunks: Sequence[Chunk] | None) -> DocumentOut:
+        """The document, with its chunks when they were asked for."""
+        out = cls.model_validate(document)
+        if chunks is not None:
+            out.chunks = [ChunkOut.model_validate(c) for c in chunks]
+        return out

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.api.schemas.collections import COLLECTION_NAME_PATTERN
+from app.collections import COLLECTION_NAME_PATTERN
 from app.search.service import MAX_K, Hit, HybridOptions
 from app.search.similar import SimilarDocument
 

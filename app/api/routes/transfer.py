@@ -1,0 +1,74 @@
+"""GET /v1/collections/{c}/export (streamed Parquet) and POST /v1/collections/{c}/import."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from app.api.deps import ServicesDep
+from app.api.problems import PROBLEM_RESPONSES
+from app.collections import COLLECTION_NAME_PATTERN
+from ingest.transfer.exporter import Export, open_export
+from ingest.transfer.importer import import_collection
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
+
+CollectionName = Annotated[str, PathParam(pattern=COLLECTION_NAME_PATTERN)]
+PARQUET = "application/vnd.apache.parquet"
+
+
+class ImportOut(BaseModel):
+    name: str
+    documents: int
+    chunks: int
+    replaced: bool
+
+
+@router.get("/{collection}/export", response_class=StreamingResponse)
+async def export_collection(services: ServicesDep, collection: CollectionName) -> StreamingResponse:
+    """The collection as a pgask export (docs/export-format.md), streamed as it is read."""
+    # The stream holds one pooled connection (and its snapshot) until the last byte is sent.
+    stack = AsyncExitStack()
+    conn = await stack.enter_async_context(services.db.connection())
+    try:
+        export = await open_export(conn, collection)  # a missing collection is a 404 here
+    except BaseException:
+        await stack.aclose()
+        raise
+    headers = {"Content-Disposition": f'attachment; filename="{collection}.parquet"'}
+    return StreamingResponse(_stream(export, stack), media_type=PARQUET, headers=headers)
+
+
+async def _stream(export: Export, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+    async with stack:
+        async for piece in export.chunks():
+            yield piece
+        await export.close()
+
+
+@router.post("/{collection}/import", response_model=ImportOut, status_code=status.HTTP_201_CREATED)
+async def import_into(
+    request: Request,
+    services: ServicesDep,
+    collection: CollectionName,
+    replace: Annotated[bool, Query(description="Replace an existing collection")] = False,
+) -> ImportOut:
+    """Create (or with `replace`, swap in) `collection` from a pgask export sent as the
+    request body. Parquet is read from its end, so the body is spooled to a file first."""
+    with tempfile.TemporaryDirectory(prefix="pgask-import-") as folder:
+        path = Path(folder) / "import.parquet"
+        async with await anyio.open_file(path, "wb") as spool:
+            async for piece in request.stream():
+                await spool.write(piece)
+        async with services.db.connection() as conn:
+            result = await import_collection(conn, path, name=collection, replace=replace)
+    return ImportOut.model_validate(result, from_attributes=True)

@@ -1,0 +1,255 @@
+"""Import a pgask export into a collection, all or nothing, with no embedding calls.
+
+Everything happens in one transaction: the collection is created under a staging name, the
+chunks go in through the binary-COPY writer row group by row group, the HNSW index is built
+once at the end, and only then is the staging collection renamed (replacing the old one with
+`replace`). A damaged file, a wrong count, or a killed process rolls it all back, so no
+partial collection is ever visible. The cost: building the index inside the transaction
+holds a SHARE lock on `chunks`, so other writers wait for the build (readers do not).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from app.collections import COLLECTION_NAME_PATTERN
+from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
+from app.errors import Conflict, InvalidInput
+from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, read_header
+from ingest.writer import ChunkRecord, DocumentRecord, Target, analyze_chunks, write_documents
+
+_INSERT_COLLECTION = """
+INSERT INTO collections (name, description, embedding_provider, embedding_model,
+                         embedding_dimensions, chunk_size, chunk_overlap, text_config,
+                         vector_type)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s) RETURNING id
+"""
+_EXISTING = """
+SELECT id, embedding_provider, embedding_model, embedding_dimensions
+FROM collections WHERE name = %s FOR UPDATE
+"""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    name: str
+    documents: int
+    chunks: int
+    replaced: bool
+
+
+def open_file(path: Path) -> tuple[pq.ParquetFile, CollectionHeader, Counts]:
+    """Open and check an export's header; InvalidInput for anything that is not one."""
+    try:
+        parquet = pq.ParquetFile(path, page_checksum_verification=True)
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"{path}: no such file") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise InvalidInput(f"{path}: not a pgask export (not a readable Parquet file)") from exc
+    header, counts = read_header(parquet.schema_arrow)
+    return parquet, header, counts
+
+
+async def import_collection(
+    conn: psycopg.AsyncConnection[Any],
+    path: Path,
+    *,
+    name: str | None = None,
+    replace: bool = False,
+    on_rows: Callable[[int], None] = lambda _rows: None,
+    batch_rows: int = ROW_GROUP_ROWS,
+) -> ImportResult:
+    """Load the export at `path` as collection `name` (default: the exported name).
+    `conn` comes from `Database.connection()` (pgvector registered, not in autocommit mode,
+    errors mapped on the way out)."""
+    parquet, header, counts = open_file(path)
+    target_name = name or header.name
+    if not re.match(COLLECTION_NAME_PATTERN, target_name):
+        raise InvalidInput(f"{target_name!r} is not a valid collection name")
+    async with conn.transaction():
+        old = await _existing(conn, target_name, header, replace)
+        target = await _create_staging(conn, header)
+        try:
+            loaded = await _load(conn, target, parquet.iter_batches(batch_rows), on_rows)
+        except psycopg.errors.IntegrityError as exc:
+            # A repeated ordinal: the file's fault, which map_db_errors cannot know (a value
+            # PostgreSQL refuses, DataError, it turns into InvalidInput on its own).
+            # The primary message only: DETAIL and CONTEXT lines would break the one-line rule.
+            raise InvalidInput(f"{path}: damaged export: {exc.diag.message_primary}") from exc
+        if loaded != counts:
+            raise InvalidInput(
+                f"{path}: damaged export: read {loaded.documents} documents and "
+                f"{loaded.chunks} chunks, its header says {counts.documents} and {counts.chunks}"
+            )
+        await conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")
+        index = create_hnsw_index_sql(
+            target.collection_id, target.dimensions, storage=target.vector_type
+        )
+        await conn.execute(index)
+        if old is not None:
+            await conn.execute("DELETE FROM collections WHERE id = %s", (old,))
+            await conn.execute(drop_hnsw_index_sql(old))
+        await conn.execute(
+            "UPDATE collections SET name = %s WHERE id = %s", (target_name, target.collection_id)
+        )
+    await analyze_chunks(conn)
+    await conn.commit()
+    return ImportResult(target_name, loaded.documents, loaded.chunks, old is not None)
+
+
+async def _existing(
+    conn: psycopg.AsyncConnection[Any], name: str, header: CollectionHeader, replace: bool
+) -> int | None:
+    """The id of the collection the import replaces, after checking it may."""
+    row = await (await conn.execute(_EXISTING, (name,))).fetchone()
+    if row is None:
+        return None
+    if not replace:
+        raise Conflict(f"collection {name!r} already exists; import --as NAME or --replace")
+    pinned = tuple(row[1:])
+    incoming = (header.embedding_provider, header.embedding_model, header.embedding_dimensions)
+    if pinned != incoming:
+        raise Conflict(
+            f"collection {name!r} uses {pinned[0]} model {pinned[1]!r} ({pinned[2]} dimensions) "
+            f"but the export was made with {incoming[0]} model {incoming[1]!r} "
+            f"({incoming[2]} dimensions); import it --as another name"
+        )
+    return int(row[0])
+
+
+async def _create_staging(conn: psycopg.AsyncConnection[Any], header: CollectionHeader) -> Target:
+    found = await conn.execute(
+        "SELECT 1 FROM pg_ts_config WHERE cfgname = %s", (header.text_config,)
+    )
+    if await found.fetchone() is None:
+        raise InvalidInput(f"text_config {header.text_config!r} does not exist on this server")
+    staging = f"{header.name}.import-{uuid.uuid4().hex}"  # never seen: renamed before commit
+    values = (
+        staging,
+        header.description,
+        header.embedding_provider,
+        header.embedding_model,
+        header.embedding_dimensions,
+        header.chunk_size,
+        header.chunk_overlap,
+        header.text_config,
+        header.vector_type,
+    )
+    try:
+        async with conn.transaction():
+            row = await (await conn.execute(_INSERT_COLLECTION, values)).fetchone()
+    except psycopg.errors.CheckViolation as exc:
+        reason = exc.diag.message_primary  # without DETAIL: one line
+        raise InvalidInput(f"the export's collection settings are invalid: {reason}") from exc
+    assert row is not None
+    return Target(int(row[0]), header.embedding_dimensions, header.text_config, header.vector_type)
+
+
+async def _load(
+    conn: psycopg.AsyncConnection[Any],
+    target: Target,
+    batches: Iterator[pa.RecordBatch],
+    on_rows: Callable[[int], None],
+) -> Counts:
+    """Write every document, a row group's worth at a time. A document's rows may straddle
+    two batches: the last document of a batch waits for the next batch."""
+    loaded = Counts(0, 0)
+    pending: list[dict[str, Any]] = []
+    for batch in _checked(batches):
+        rows = pending + _rows(batch)
+        last = rows[-1]["external_id"]
+        split = next(i for i, r in enumerate(rows) if r["external_id"] == last)
+        ready, pending = rows[:split], rows[split:]
+        loaded = await _write(conn, target, ready, loaded)
+        on_rows(batch.num_rows)
+    return await _write(conn, target, pending, loaded)
+
+
+async def _write(
+    conn: psycopg.AsyncConnection[Any], target: Target, rows: list[dict[str, Any]], so_far: Counts
+) -> Counts:
+    documents = _documents(rows)
+    if documents:
+        await write_documents(conn, target, documents)
+    chunks = sum(len(d.chunks) for d in documents)
+    return Counts(so_far.documents + len(documents), so_far.chunks + chunks)
+
+
+def _checked(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The file's batches; a damaged page (checksum, truncation) is InvalidInput."""
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as exc:
+            raise InvalidInput(f"damaged export: {exc}") from exc
+        if batch is None:
+            return
+        if batch.num_rows:
+            yield batch
+
+
+def _rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    column = batch.column("embedding")
+    dims = column.type.list_size
+    flat = column.values.slice(column.offset * dims, len(column) * dims)
+    vectors = flat.to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dims)
+    rows: list[dict[str, Any]] = batch.drop_columns(["embedding"]).to_pylist()
+    for row, vector, valid in zip(rows, vectors, column.is_valid().to_pylist(), strict=True):
+        row["embedding"] = vector if valid else None
+    return rows
+
+
+def _documents(rows: list[dict[str, Any]]) -> list[DocumentRecord]:
+    """Consecutive rows of one external id make one document; ids must come in order."""
+    documents: list[DocumentRecord] = []
+    start = 0
+    for end in range(1, len(rows) + 1):
+        if end < len(rows) and rows[end]["external_id"] == rows[start]["external_id"]:
+            continue
+        documents.append(_document(rows[start:end]))
+        start = end
+    ids = [d.external_id for d in documents]
+    if ids != sorted(ids) or len(set(ids)) != len(ids):
+        raise InvalidInput("damaged export: documents are not in external-id order")
+    return documents
+
+
+def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
+    first = rows[0]
+    try:
+        metadata = json.loads(first["metadata"])
+    except ValueError as exc:
+        raise InvalidInput(f"document {first['external_id']!r}: metadata is not JSON") from exc
+    if not isinstance(metadata, dict):
+        raise InvalidInput(f"document {first['external_id']!r}: metadata is not a JSON object")
+    chunks = [
+        ChunkRecord(
+            ordinal=r["ordinal"],
+            text=r["text"],
+            token_count=r["token_count"],
+            embedding=r["embedding"],
+            section=r["section"] or "",
+            page=r["page"],
+        )
+        for r in rows
+        if r["ordinal"] is not None and r["embedding"] is not None
+    ]
+    return DocumentRecord(
+        first["external_id"],
+        content_hash=first["content_hash"],
+        chunks=chunks,
+        title=first["title"],
+        source=first["source"],
+        metadata=metadata,
+    )

@@ -1,0 +1,115 @@
+"""Stopping an ingest from outside (issue 14, items 3 and 4), with real processes: a
+collection deleted over HTTP while `pgask ingest` loads into it, and SIGINT/SIGTERM sent to
+`pgask ingest` and `pgask worker` while they embed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from app.db.schema import hnsw_index_name
+from tests.cli import PGASK, ROOT, env_without_pgask_settings
+from tests.servers import ServerThread
+
+LINES = 3000  # three write batches of BATCH_CHUNKS, and a bulk load (index built at the end)
+
+
+def _corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "corpus.jsonl"
+    words = "postgres vector index search ranking passage answer citation"
+    path.write_text(
+        "".join(json.dumps({"_id": f"d{i}", "text": f"{words} {i}"}) + "\n" for i in range(LINES))
+    )
+    return path
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([*PGASK, *args], env=env, cwd=ROOT, stdout=out, stderr=out)
+
+
+def _wait_for(predicate, what: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 300
+    while not predicate():
+        assert process.poll() is None, f"exited ({process.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what}"
+        time.sleep(0.2)
+
+
+def _count(dsn: str, sql: str, *params: object) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_deleting_the_collection_stops_the_ingest_and_leaves_nothing(
+    tmp_path: Path, db_url: str, pg_dsn: str, server: ServerThread
+) -> None:
+    name = f"gone-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "ingest.log"
+    env = env_without_pgask_settings(DATABASE_URL=db_url)
+    process = _start(["ingest", str(_corpus(tmp_path / "kb")), "-c", name], env, log)
+    stored = "SELECT count(*) FROM documents d JOIN collections c ON c.id = d.collection_id"
+    _wait_for(lambda: _count(pg_dsn, stored + " WHERE c.name = %s", name) > 0, "batch", process)
+    collection_id = _count(pg_dsn, "SELECT id FROM collections WHERE name = %s", name)
+    assert httpx.delete(f"{server.url}/v1/collections/{name}", timeout=60).status_code == 204
+    assert process.wait(timeout=300) == 1
+    output = log.read_text()
+    assert output.count("the collection was deleted during this ingest") == 1, output
+    assert "foreign key" not in output and "Traceback" not in output, output
+    left = "SELECT count(*) FROM documents WHERE collection_id = %s"
+    assert _count(pg_dsn, left, collection_id) == 0
+    index = _count(
+        pg_dsn, "SELECT count(*) FROM pg_class WHERE relname = %s", hnsw_index_name(collection_id)
+    )
+    assert index == 0  # the bulk load's final index build found the collection gone
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_ingest_says_what_it_stored_and_stops_its_postgres(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A private data dir: this ingest is the embedded server's only user."""
+    data = tmp_path / "data"
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data))
+    log = tmp_path / "ingest.log"
+    process = _start(["ingest", str(_corpus(tmp_path / "kb")), "-c", "stop"], env, log)
+    _wait_for(lambda: "created collection" in log.read_text(), "collection", process)
+    process.send_signal(sig)
+    assert process.wait(timeout=120) == 130, log.read_text()
+    output = log.read_text()
+    assert "stopped" in output and "Traceback" not in output, output
+    postmaster = data / "pg" / "postmaster.pid"
+    deadline = time.monotonic() + 60
+    while postmaster.exists():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL is still running"
+        time.sleep(0.2)
+
+
+def test_sigterm_stops_a_worker_mid_job_and_gives_the_job_back(
+    tmp_path: Path, db_url: str, pg_dsn: str, server: ServerThread
+) -> None:
+    name = f"requeue-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=server.url, timeout=120) as http:
+        assert http.post("/v1/collections", json={"name": name}).status_code == 201
+        corpus = _corpus(tmp_path / "kb").read_bytes()
+        upload = http.post(f"/v1/collections/{name}/files", files=[("files", ("c.jsonl", corpus))])
+        job_id = upload.json()["job_id"]
+        env = env_without_pgask_settings(DATABASE_URL=db_url)
+        worker = _start(["worker"], env, tmp_path / "worker.log")
+        status = "SELECT count(*) FROM ingest_jobs WHERE id = %s AND status = %s"
+        _wait_for(lambda: _count(pg_dsn, status, job_id, "running") == 1, "claim", worker)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+        assert "worker stopped after 0 jobs" in (tmp_path / "worker.log").read_text()
+        assert _count(pg_dsn, status, job_id, "queued") == 1  # for the next worker, now
+        http.delete(f"/v1/collections/{name}")

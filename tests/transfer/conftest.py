@@ -1,0 +1,81 @@
+"""A small collection written through the real writer, exported with the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app.config import Settings
+from app.db.models import Collection
+from app.embeddings import build_embedder
+from ingest.writer import ChunkRecord, DocumentRecord
+from tests.search.conftest import load
+
+PASSAGES = {
+    "a/eiffel": ["The Eiffel Tower is a wrought-iron lattice tower in Paris.", "It is 330 m tall."],
+    "b/everest": ["Mount Everest is Earth's highest mountain, in the Himalayas."],
+    "c/reef": [
+        "The Great Barrier Reef is the largest coral reef system.",
+        "It lies off Australia.",
+    ],
+    "d/photo": [
+        "Photosynthesis converts light into chemical energy.",
+        "Plants do it.",
+        "So do algae.",
+    ],
+}
+
+
+def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
+    environment |= {"DATABASE_URL": settings.database_url or "", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+async def filled(
+    conn: psycopg.AsyncConnection, collection: Collection, settings: Settings
+) -> Collection:
+    """Four documents (1-3 chunks each, pages, sections, metadata) and one without chunks."""
+    embedder = build_embedder(settings)
+    documents = []
+    for n, (external_id, texts) in enumerate(PASSAGES.items()):
+        vectors = await embedder.embed_documents(texts)
+        chunks = [
+            ChunkRecord(i, t, len(t.split()), v, section=f"s{i}", page=i + 1 if n % 2 else None)
+            for i, (t, v) in enumerate(zip(texts, vectors, strict=True))
+        ]
+        documents.append(
+            DocumentRecord(
+                external_id,
+                content_hash=f"hash-{n}",
+                chunks=chunks,
+                title=external_id.title(),
+                source=f"file:///{external_id}.md",
+                metadata={"n": n, "tags": ["x", "ü"]},
+            )
+        )
+    documents.append(DocumentRecord("e/empty", content_hash="none", chunks=[]))
+    await load(conn, collection, documents)
+    return collection
+
+
+@pytest.fixture
+def exported(filled: Collection, settings: Settings, tmp_path: Path) -> Path:
+    path = tmp_path / "export.parquet"
+    done = pgask(["export", filled.name, "-o", str(path)], settings)
+    assert done.returncode == 0, done.stderr
+    assert "5 documents, 8 chunks" in done.stdout
+    return path
