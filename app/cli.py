@@ -13,6 +13,7 @@ import typer
 from app.commands import ask, backup, collections, ingest, keys, mcp, search, serve, transfer
 from app.errors import PgaskError
 from app.observability import configure_logging
+from ingest.parsing import workers_skip_main
 
 app = typer.Typer(
     name="pgask",
@@ -38,6 +39,7 @@ app.command("restore")(backup.restore_cmd)
 
 
 def main() -> None:
+    workers_skip_main()  # parse workers need nothing of this script (it imports everything)
     configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
         app()

@@ -16,11 +16,19 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from app.errors import InvalidInput
 from ingest.filetypes import is_pdf, looks_binary, skip_reason
-from ingest.loaders import LoadedDocument, file_format, load_file, load_jsonl
-from ingest.pipeline import Failure
+from ingest.loaders import (
+    LoadedDocument,
+    decode_text,
+    file_format,
+    jsonl_documents,
+    load_file,
+    load_jsonl,
+)
+from ingest.prepare import Failure
 
 _SNIFF_BYTES = 8192
 
@@ -112,9 +120,53 @@ def load_named(name: str, data: bytes) -> tuple[list[LoadedDocument], list[Failu
         return [load_file(name, data, "pdf")], []
     if file_format(name) == "beir":
         documents, line_errors = load_jsonl(name, data)
-        return documents, [Failure(f"{name}: {e.split(':', 1)[0]}", e) for e in line_errors]
+        return documents, _line_failures(name, line_errors)
     document = load_file(name, data, file_format(name) or "text")
     return [document], []
+
+
+def _line_failures(name: str, errors: list[str]) -> list[Failure]:
+    return [Failure(f"{name}: {e.split(':', 1)[0]}", e) for e in errors]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Some lines of a JSON Lines file, parsed as one task: bytes [start, end) of the file,
+    the first of them being line `first_line`."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def jsonl_parts(handle: BinaryIO, lines_per_part: int) -> list[Part]:
+    """Cut a JSON Lines file into parts of `lines_per_part` non-blank lines, at line ends
+    (blank lines at the end go with the last part)."""
+    parts: list[Part] = []
+    start = offset = count = 0
+    first = 1
+    for number, line in enumerate(handle, 1):
+        offset += len(line)
+        count += bool(line.strip())
+        if count == lines_per_part:
+            parts.append(Part(start, offset, first))
+            start, first, count = offset, number + 1, 0
+    if count or not parts:
+        parts.append(Part(start, offset, first))
+    elif offset > start:
+        parts[-1] = Part(parts[-1].start, offset, parts[-1].first_line)
+    return parts
+
+
+def load_part(name: str, data: bytes, part: Part) -> tuple[list[LoadedDocument], list[Failure]]:
+    """The documents of one part (its bytes: `data`) of the JSON Lines file `name`."""
+    try:
+        text = decode_text(data)
+    except InvalidInput as exc:
+        last = part.first_line + data.count(b"\n", 0, len(data) - 1)
+        raise InvalidInput(f"lines {part.first_line}-{last}: {exc.detail}") from exc
+    documents, line_errors = jsonl_documents(name, text, part.first_line)
+    return documents, _line_failures(name, line_errors)
 
 
 def estimate_documents(entries: Sequence[FileEntry]) -> int:

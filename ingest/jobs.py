@@ -33,8 +33,10 @@ from app.embeddings.base import Embedder
 from app.errors import NotFound, PgaskError, ServiceUnavailable
 from ingest.context import Ingestion, IngestSettings
 from ingest.loaders import file_format
-from ingest.parsing import FileBudget, ParsePool, Source
-from ingest.pipeline import Failure, Report, with_access
+from ingest.parse_worker import Source
+from ingest.parsing import FileBudget, ParsePool
+from ingest.pipeline import Report, with_access
+from ingest.prepare import Failure
 from ingest.service import build_pipeline
 from ingest.writer import repair_indexes
 

@@ -186,18 +186,26 @@ def _beir_line(line: str, number: int, source: str) -> LoadedDocument:
 
 def load_jsonl(name: str, data: bytes) -> tuple[list[LoadedDocument], list[str]]:
     """Documents of a BEIR corpus file, and one error per bad line (the rest still load)."""
-    text = decode_text(data)
+    documents, errors = jsonl_documents(name, decode_text(data))
+    if not documents:
+        raise InvalidInput(errors[0] if errors else "no documents in file")
+    return documents, errors
+
+
+def jsonl_documents(
+    name: str, text: str, first_line: int = 1
+) -> tuple[list[LoadedDocument], list[str]]:
+    """The documents of JSON Lines `text` (lines numbered from `first_line`: a part of a
+    larger file), and one error per bad line."""
     documents: list[LoadedDocument] = []
     errors: list[str] = []
     # JSON Lines are separated by "\n" only: U+2028 and friends may occur inside strings.
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(text.split("\n"), first_line):
         if line.strip():
             try:
                 documents.append(_beir_line(line, number, name))
             except InvalidInput as exc:
                 errors.append(exc.detail)
-    if not documents:
-        raise InvalidInput(errors[0] if errors else "no documents in file")
     return documents, errors
 
 

@@ -17,26 +17,30 @@ Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and 
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
 import os
-import threading
-import time
+import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
 
-import psutil
 from pebble import ProcessExpired, ProcessPool
 
-from app.errors import InvalidInput
-from ingest.chunker import encoding
 from ingest.context import IngestSettings
-from ingest.files import load_named
-from ingest.loaders import LoadedDocument
-from ingest.pipeline import Chunking, Failure, Item, Prepared, prepare
+from ingest.files import Part, jsonl_parts
+from ingest.loaders import file_format
+from ingest.parse_worker import OVER_MEMORY, Source, over_memory, parse, start
+from ingest.pipeline import Item
+from ingest.prepare import Chunking, Failure, Prepared
+
+# JSON Lines per parse task: a corpus file is cut into parts, so every worker parses and
+# chunks some of it and the pipeline gets its first documents early.
+PART_LINES = 500
 
 
 @dataclass(frozen=True)
@@ -56,60 +60,6 @@ class FileBudget:
         )
 
 
-Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
-
-_OVER_MEMORY = 75  # a worker's exit code when its file went over the memory budget
-_WATCH_SECONDS = 0.05
-_chunking = Chunking(1, 0)  # set in each worker by _start
-_memory_mb = 0
-
-
-def _start(chunking: Chunking, memory_mb: int) -> None:
-    """Worker initializer: what every file needs is loaded before the limit is set."""
-    global _chunking, _memory_mb
-    _chunking, _memory_mb = chunking, memory_mb
-    encoding()
-    import bs4  # noqa: F401
-    import markdown_it  # noqa: F401
-    import pypdf  # noqa: F401
-
-    threading.Thread(target=_watch_memory, args=(memory_mb,), daemon=True).start()
-
-
-def _watch_memory(memory_mb: int) -> None:
-    me = psutil.Process()
-    limit = me.memory_info().rss + memory_mb * 2**20
-    while me.memory_info().rss <= limit:
-        time.sleep(_WATCH_SECONDS)
-    os._exit(_OVER_MEMORY)  # the parent sees the exit code: this file's memory failure
-
-
-def _parse(name: str, source: Source) -> list[Prepared | Failure]:
-    """One file's documents, prepared, or its failure, whatever the parser raised."""
-    try:
-        data = source.read_bytes() if isinstance(source, Path) else source
-        documents, errors = load_named(name, data)
-        del data
-        return [*(_prepared(document) for document in documents), *errors]
-    except InvalidInput as exc:
-        return [Failure(name, exc.detail)]
-    except OSError as exc:
-        return [Failure(name, f"cannot read: {exc.strerror or exc}")]
-    except MemoryError:
-        return [_over_memory(name, _memory_mb)]
-    except RecursionError:
-        return [Failure(name, "nested too deeply to parse")]
-    except Exception as exc:  # pypdf's LimitReachedError, a parser bug: this file only
-        return [Failure(name, f"cannot parse: {type(exc).__name__}: {exc}")]
-
-
-def _prepared(document: LoadedDocument) -> Prepared | Failure:
-    try:
-        return prepare(document, _chunking)
-    except InvalidInput as exc:
-        return Failure(document.source or document.external_id, exc.detail)
-
-
 class ParsePool:
     """`async with ParsePool(budget, chunking) as pool: async for item in pool.parse(files)`.
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
@@ -118,12 +68,14 @@ class ParsePool:
         self.budget = budget
         self._pool = ProcessPool(
             max_workers=budget.workers,
-            initializer=_start,
+            initializer=start,
             initargs=(chunking, budget.memory_mb),
             context=multiprocessing.get_context("spawn"),
         )
 
     async def __aenter__(self) -> ParsePool:
+        # A first task spawns the workers now: they start while the caller gets ready.
+        self._pool.schedule(os.getpid)
         return self
 
     async def __aexit__(
@@ -139,16 +91,25 @@ class ParsePool:
         await asyncio.to_thread(self._pool.join)
 
     async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:
-        """Each file's prepared documents and failures, in file order; as many files are
-        parsed at once as there are workers (one more waits, so none sits idle)."""
+        """Each file's prepared documents and failures, in file order; as many files (or
+        parts of a JSON Lines file) are parsed at once as there are workers (one more
+        waits, so none sits idle)."""
         running: deque[tuple[str, asyncio.Future[list[Prepared | Failure]]]] = deque()
         try:
             async for name, source in files:
-                future = self._pool.schedule(_parse, (name, source), timeout=self.budget.seconds)
-                running.append((name, asyncio.wrap_future(future)))
-                if len(running) > self.budget.workers:
-                    for item in await self._result(*running.popleft()):
-                        yield item
+                for part in await _parts(name, source):
+                    # An upload's part travels alone; a path's part is read by the worker.
+                    data = (
+                        source[part.start : part.end]
+                        if part and isinstance(source, bytes)
+                        else source
+                    )
+                    task = (name, data, part)
+                    future = self._pool.schedule(parse, task, timeout=self.budget.seconds)
+                    running.append((name, asyncio.wrap_future(future)))
+                    if len(running) > self.budget.workers:
+                        for item in await self._result(*running.popleft()):
+                            yield item
             while running:
                 for item in await self._result(*running.popleft()):
                     yield item
@@ -167,10 +128,35 @@ class ParsePool:
                 Failure(name, f"took longer than PGASK_INGEST_FILE_TIMEOUT_SECONDS ({seconds})")
             ]
         except ProcessExpired as exc:  # over the memory budget, OOM-killed, a crash in C
-            if exc.exitcode == _OVER_MEMORY:
-                return [_over_memory(name, self.budget.memory_mb)]
+            if exc.exitcode == OVER_MEMORY:
+                return [over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
 
 
-def _over_memory(name: str, memory_mb: int) -> Failure:
-    return Failure(name, f"needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB ({memory_mb})")
+async def _parts(name: str, source: Source) -> list[Part | None]:
+    """The parts a file is parsed in: a JSON Lines file of more than PART_LINES lines is cut
+    at line ends (in a thread: it is read once, not parsed); any other file is one task."""
+    if file_format(name) != "beir":
+        return [None]
+    try:
+        parts = await asyncio.to_thread(_cut, source)
+    except OSError:
+        return [None]  # the worker reports what went wrong reading it
+    return [None] if len(parts) == 1 else list(parts)
+
+
+def _cut(source: Source) -> list[Part]:
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+        return jsonl_parts(handle, PART_LINES)
+
+
+def workers_skip_main() -> None:
+    """Spawned workers re-import the parent's `__main__` (to unpickle what it defines),
+    unless its spec names it `__main__` (`multiprocessing.spawn._fixup_main_from_name`).
+    Parse workers run only `ingest.parse_worker`, so an entry point whose main module
+    imports the whole application (the `pgask` script: 7.0 s of imports per worker on the
+    2-core test machine at load 14) calls this first: a worker then starts (imports, tokenizer,
+    parsers) in 1.3 s at load 9."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None:
+        main.__spec__ = ModuleSpec("__main__", None)

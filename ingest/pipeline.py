@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -31,8 +29,10 @@ from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
 from app.errors import CollectionDeleted, InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import Chunk, ModelLimit, chunk_blocks
+from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
+from ingest.prepare import Chunking, Failure, Prepared, check_document, chunk, content_hash
+from ingest.stages import Stage, Stages
 from ingest.writer import (
     ChunkRecord,
     DocumentRecord,
@@ -56,31 +56,6 @@ LOOKUP_DOCUMENTS = 256  # documents whose stored hashes are fetched in one query
 
 
 @dataclass(frozen=True)
-class Failure:
-    """A file, line or document that could not be ingested, and why."""
-
-    path: str
-    error: str
-
-
-@dataclass(frozen=True)
-class Chunking:
-    size: int
-    overlap: int
-    model_limit: ModelLimit | None = None  # the embedder's own token count and limit
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A document checked, hashed and chunked (by a parse worker, `ingest.parsing`); its
-    blocks are dropped, so only the chunks travel back to the pipeline."""
-
-    doc: LoadedDocument
-    hash: str
-    chunks: list[Chunk]
-
-
-@dataclass(frozen=True)
 class Plan:
     """What to load into which collection, with which chunking."""
 
@@ -101,6 +76,7 @@ class Report(IngestCounts):
     embedded: int = 0
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
+    stages: Stages = field(default_factory=Stages)  # where the time went (not in as_dict)
 
     @property
     def documents(self) -> int:
@@ -112,6 +88,7 @@ class Report(IngestCounts):
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["stages"]
         out["seconds"] = round(self.seconds, 3)
         return out
 
@@ -139,18 +116,6 @@ ProgressCallback = Callable[[Progress], None]
 Item = LoadedDocument | Prepared | Failure
 
 
-def content_hash(doc: LoadedDocument) -> str:
-    """What decides 'unchanged': text and structure, title, source and metadata."""
-    payload = {
-        "title": doc.title,
-        "source": doc.source,
-        "metadata": doc.metadata,
-        "blocks": [[b.text, b.section, b.page] for b in doc.blocks],
-    }
-    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
 async def with_access(items: AsyncIterable[Item], access: Sequence[str]) -> AsyncIterator[Item]:
     """The items, each document readable by the groups `access` (files and uploads share
     one access list)."""
@@ -164,52 +129,12 @@ async def with_access(items: AsyncIterable[Item], access: Sequence[str]) -> Asyn
             yield item
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-# C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
-# isolates (U+202E shows "\u202egnp.md" as "dm.png").
-_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def check_document(doc: LoadedDocument) -> None:
-    """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
-    (text columns and jsonb both refuse them)."""
-    if not doc.external_id:
-        raise InvalidInput("empty document id")
-    fields = [doc.external_id, doc.title, doc.source, *_strings(dict(doc.metadata))]
-    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
-    if any("\x00" in f for f in fields):
-        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
-    if _UNSAFE_ID.search(doc.external_id):
-        raise InvalidInput(
-            f"document id {doc.external_id!r} contains control or bidirectional-override"
-            " characters (they make an id display as another)"
-        )
-
-
-def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
-    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it)."""
-    check_document(doc)
-    return Prepared(replace(doc, blocks=[]), content_hash(doc), _chunk(doc, chunking))
-
-
-def _chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
-    return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
-
-
 @dataclass
 class _Pending:
     doc: LoadedDocument
     hash: str
     chunks: list[Chunk]
+    vectors: Vectors | None = None  # precomputed: not embedded
 
 
 @dataclass
@@ -253,7 +178,8 @@ class Pipeline:
             self.db.connection(autocommit=True) as writer,
         ):
             if self.plan.bulk:
-                await drop_index(writer, self.plan.target)
+                with self.report.stages.index.running():
+                    await drop_index(writer, self.plan.target)
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self._embed_stage(to_embed, to_write))
@@ -264,16 +190,20 @@ class Pipeline:
                 raise _first_error(failed) from failed
             finally:
                 # Always leave the index in place, even when the load failed half-way.
-                await build_index(
-                    writer,
-                    self.plan.target,
-                    maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
-                    analyze=self.plan.bulk,
-                )
-                if self.plan.bulk:
-                    await end_bulk_load(writer, self.plan.target)
+                with self.report.stages.index.running():
+                    await self._finish_index(writer)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    async def _finish_index(self, writer: psycopg.AsyncConnection[Any]) -> None:
+        await build_index(
+            writer,
+            self.plan.target,
+            maintenance_work_mem_mb=self.plan.maintenance_work_mem_mb,
+            analyze=self.plan.bulk,
+        )
+        if self.plan.bulk:
+            await end_bulk_load(writer, self.plan.target)
 
     async def _prepare_stage(
         self,
@@ -281,22 +211,25 @@ class Pipeline:
         items: AsyncIterable[Item],
         out: asyncio.Queue[_Batch | None],
     ) -> None:
+        stage = self.report.stages.prepare
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
         try:
-            group: list[LoadedDocument | Prepared] = []
-            async for item in items:
-                if isinstance(item, Failure):
-                    self.report.fail(item)
-                    self._prepared_documents += 1
-                    self._tell()
-                    continue
-                group.append(item)
-                if len(group) >= LOOKUP_DOCUMENTS:
-                    batch = await self._prepare(conn, group, batch, out)
-                    group = []
-            batch = await self._prepare(conn, group, batch, out)
-            if batch.pending:
-                await out.put(batch)
+            with stage.running():
+                group: list[LoadedDocument | Prepared] = []
+                async for item in _timed(items, stage):
+                    if isinstance(item, Failure):
+                        self.report.fail(item)
+                        self._prepared_documents += 1
+                        self._tell()
+                        continue
+                    group.append(item)
+                    if len(group) >= LOOKUP_DOCUMENTS:
+                        batch = await self._prepare(conn, group, batch, out)
+                        group = []
+                batch = await self._prepare(conn, group, batch, out)
+                if batch.pending:
+                    with stage.waits():
+                        await out.put(batch)
         finally:
             await out.put(None)
 
@@ -324,12 +257,14 @@ class Pipeline:
                 else:
                     regrouped.append(doc)
                 continue
-            chunks = item.chunks if isinstance(item, Prepared) else _chunk(doc, self.plan.chunking)
-            batch.pending.append(_Pending(doc, digest, chunks))
+            chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
+            vectors = item.vectors if isinstance(item, Prepared) else None
+            batch.pending.append(_Pending(doc, digest, chunks, vectors))
             batch.chunk_count += len(chunks)
             self._prepared_chunks += len(chunks)
             if batch.chunk_count >= BATCH_CHUNKS:
-                await out.put(batch)
+                with self.report.stages.prepare.waits():
+                    await out.put(batch)
                 batch = _Batch()
         await self._update_access(conn, regrouped)
         self._tell()
@@ -375,21 +310,24 @@ class Pipeline:
     async def _embed_stage(
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
     ) -> None:
+        stage = self.report.stages.embed
         try:
-            while (batch := await inbox.get()) is not None:
-                texts = [c.text for p in batch.pending for c in p.chunks]
-                try:
-                    vectors = await self._embed(texts)
-                except PgaskError as exc:
-                    if self.strict:
-                        raise
-                    self._fail_batch(batch, f"embedding failed: {exc}")
-                    continue
-                finally:
-                    self._embedding = 0
-                self.report.embedded += len(texts)
-                batch.records = list(_records(batch.pending, iter(vectors)))
-                await out.put(batch)
+            with stage.running():
+                while (batch := await _get(inbox, stage)) is not None:
+                    texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
+                    try:
+                        vectors = await self._embed(texts)
+                    except PgaskError as exc:
+                        if self.strict:
+                            raise
+                        self._fail_batch(batch, f"embedding failed: {exc}")
+                        continue
+                    finally:
+                        self._embedding = 0
+                    self.report.embedded += len(texts)
+                    batch.records = list(_records(batch.pending, iter(vectors)))
+                    with stage.waits():
+                        await out.put(batch)
         finally:
             await out.put(None)
 
@@ -397,6 +335,8 @@ class Pipeline:
         """Embed in calls of EMBED_STEP texts, so a cancelled run (a signal, a deleted
         collection) waits for one call at most, not a whole batch. Texts go shortest first,
         as the local model orders each call's texts, so the calls pad as little as one."""
+        if not texts:  # a batch of precomputed vectors only makes no call at all
+            return np.empty((0, self.plan.target.dimensions), dtype=np.float32)
         if len(texts) <= EMBED_STEP:
             return await self.embedder.embed_documents(texts, self._embedded_some)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -411,18 +351,23 @@ class Pipeline:
     async def _write_stage(
         self, conn: psycopg.AsyncConnection[Any], inbox: asyncio.Queue[_Batch | None]
     ) -> None:
-        while (batch := await inbox.get()) is not None:
-            try:
-                written = await write_documents(conn, self.plan.target, batch.records)
-            except CollectionDeleted:
-                raise  # the whole run stops: nothing more of this collection is written
-            except (PgaskError, psycopg.Error) as exc:
-                if self.strict:
-                    raise
-                self._fail_batch(batch, f"database write failed: {exc}")
-                continue
-            self._count_written(batch, written)
-            self._tell()
+        stage = self.report.stages.write
+        with stage.running():
+            while (batch := await _get(inbox, stage)) is not None:
+                await self._write(conn, batch)
+
+    async def _write(self, conn: psycopg.AsyncConnection[Any], batch: _Batch) -> None:
+        try:
+            written = await write_documents(conn, self.plan.target, batch.records)
+        except CollectionDeleted:
+            raise  # the whole run stops: nothing more of this collection is written
+        except (PgaskError, psycopg.Error) as exc:
+            if self.strict:
+                raise
+            self._fail_batch(batch, f"database write failed: {exc}")
+            return
+        self._count_written(batch, written)
+        self._tell()
 
     def _count_written(self, batch: _Batch, written: Written) -> None:
         """What this run really wrote: a concurrent run may have stored a document first."""
@@ -453,6 +398,23 @@ class Pipeline:
         )
 
 
+async def _get(queue: asyncio.Queue[_Batch | None], stage: Stage) -> _Batch | None:
+    with stage.waits():
+        return await queue.get()
+
+
+async def _timed(items: AsyncIterable[Item], stage: Stage) -> AsyncIterator[Item]:
+    """`items`, the time spent waiting for each counted as the stage's waiting."""
+    iterator = aiter(items)
+    while True:
+        with stage.waits():
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+        yield item
+
+
 def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
     """The first error of a failed stage."""
     first: BaseException = group
@@ -461,8 +423,9 @@ def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
     return first if isinstance(first, Exception) else RuntimeError(str(first))
 
 
-def _records(pending: list[_Pending], vectors: Any) -> Any:
+def _records(pending: list[_Pending], embedded: Iterator[Vectors]) -> Iterator[DocumentRecord]:
     for p in pending:
+        vectors = p.vectors if p.vectors is not None else [next(embedded) for _ in p.chunks]
         yield DocumentRecord(
             external_id=p.doc.external_id,
             content_hash=p.hash,
@@ -475,10 +438,25 @@ def _records(pending: list[_Pending], vectors: Any) -> Any:
                     ordinal=i,
                     text=c.text,
                     token_count=c.token_count,
-                    embedding=next(vectors),
+                    embedding=vector,
                     section=c.section,
                     page=c.page,
                 )
-                for i, c in enumerate(p.chunks)
+                for i, (c, vector) in enumerate(zip(p.chunks, vectors, strict=True))
             ],
         )
+
+
+def with_vector(doc: LoadedDocument, vector: Vectors) -> Prepared:
+    """A document whose embedding its sender computed: stored as exactly one chunk, its
+    whole text, with that vector (no chunking, no embedding). The vector is part of the
+    hash, so sending the same text with a new vector replaces it."""
+    check_document(doc)
+    if not np.isfinite(vector).all():
+        raise InvalidInput("vector: every value must be a finite number")
+    if not vector.any():
+        raise InvalidInput("vector: all zeros has no direction (cosine distance)")
+    text = "\n\n".join(b.text for b in doc.blocks)
+    single = Chunk(text, count_tokens(text), "", None, 0, 0, len(text))
+    digest = hashlib.sha256((content_hash(doc) + vector.tobytes().hex()).encode()).hexdigest()
+    return Prepared(replace(doc, blocks=[]), digest, [single], vector.reshape(1, -1))

@@ -16,9 +16,11 @@ from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
-from ingest.files import discover, estimate_documents
-from ingest.parsing import FileBudget, ParsePool, Source
-from ingest.pipeline import Failure, Item, Pipeline, Plan, ProgressCallback, Report, with_access
+from ingest.files import FileEntry, discover, estimate_documents
+from ingest.parse_worker import Source
+from ingest.parsing import FileBudget, ParsePool
+from ingest.pipeline import Item, Pipeline, Plan, ProgressCallback, Report, with_access
+from ingest.prepare import Chunking, Failure
 from ingest.writer import Target
 
 
@@ -86,26 +88,23 @@ async def ingest_paths(
 ) -> tuple[Report, list[Failure]]:
     """Ingest files and folders; returns the report and the skipped (hidden, binary) files.
     `on_start(documents, files)` is told how many documents the files should give."""
-    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
-    found = discover(roots, glob=glob, max_bytes=max_bytes)
-    expected = estimate_documents(found.files)
-    if on_start is not None:
-        on_start(expected, len(found.files))
-
-    pipeline = await build_pipeline(
-        ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
-    )
-
-    async def sources() -> AsyncIterator[tuple[str, Source]]:
-        for entry in found.files:
-            yield entry.name, entry.path
-
-    async with ParsePool(FileBudget.of(ingestion.settings), pipeline.plan.chunking) as pool:
+    chunking = Chunking(collection.chunk_size, collection.chunk_overlap, model_limit(embedder))
+    # The parse workers start (seconds: a fresh interpreter and the tokenizer) while the
+    # files are found and counted and the plan is made.
+    async with ParsePool(FileBudget.of(ingestion.settings), chunking) as pool:
+        max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
+        found = discover(roots, glob=glob, max_bytes=max_bytes)
+        expected = estimate_documents(found.files)
+        if on_start is not None:
+            on_start(expected, len(found.files))
+        pipeline = await build_pipeline(
+            ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
+        )
 
         async def items() -> AsyncIterator[Item]:
             for failure in found.failures:
                 yield failure
-            async for item in pool.parse(sources()):
+            async for item in pool.parse(_sources(found.files)):
                 yield item
 
         report = await pipeline.run(with_access(items(), access))
@@ -116,6 +115,11 @@ async def ingest_paths(
                 conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
             )
     return report, found.skipped
+
+
+async def _sources(files: Sequence[FileEntry]) -> AsyncIterator[tuple[str, Source]]:
+    for entry in files:
+        yield entry.name, entry.path
 
 
 def _has_failure(name: str, errors: list[Failure]) -> bool:

@@ -27,7 +27,8 @@ else others get 401 `invalid_api_key`), `models` (None: any model, else others g
 `model_not_found`), `default_dimensions` (models not in `NATIVE_DIMENSIONS`),
 `unit_vectors` (False: vectors come back unnormalised, as some local servers send them),
 `force_dimensions` (answer with this many dimensions whatever was asked, like a server that
-ignores `dimensions`). `max_in_flight` is the most requests it was answering at once.
+ignores `dimensions`), `instant_vectors` (random unit vectors, no token count:
+bench/ceiling.py). `max_in_flight` is the most requests it was answering at once.
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ class FakeOpenAI:
         self.default_dimensions = 256
         self.unit_vectors = True
         self.force_dimensions: int | None = None
+        #: random unit vectors and no token count: as fast as this server can answer (the
+        #: ingest ceiling benchmark), not similar for texts sharing words
+        self.instant_vectors = False
         #: how each chat stream ended: "finished", "dropped" (scripted) or "cancelled" (the
         #: client went away before the end)
         self.stream_outcomes: list[str] = []
@@ -262,15 +266,16 @@ class FakeOpenAI:
         )
         as_base64 = body.get("encoding_format") == "base64"
         data = []
+        vectors = _random_unit_rows(len(texts), dims) if self.instant_vectors else None
         for index, text in enumerate(texts):
-            vector = text_vector(text, dims)
+            vector = text_vector(text, dims) if vectors is None else vectors[index]
             if not self.unit_vectors:
                 vector = vector * (1.0 + len(text) % 7)
             encoded: Any = vector.tolist()
             if as_base64:
                 encoded = base64.b64encode(vector.astype("<f4").tobytes()).decode()
             data.append({"object": "embedding", "index": index, "embedding": encoded})
-        tokens = sum(count_tokens(text) for text in texts)
+        tokens = 0 if self.instant_vectors else sum(count_tokens(text) for text in texts)
         return {
             "object": "list",
             "data": data,
@@ -387,6 +392,11 @@ def error_response(
 def _word_direction(word: str, dims: int) -> bytes:
     seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
     return np.random.default_rng(seed).standard_normal(dims).astype(np.float32).tobytes()
+
+
+def _random_unit_rows(count: int, dims: int) -> np.ndarray:
+    rows = np.random.default_rng().standard_normal((count, dims)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def text_vector(text: str, dims: int) -> np.ndarray:

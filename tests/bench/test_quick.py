@@ -32,14 +32,16 @@ def peers_installed() -> None:
         pytest.importorskip(module, reason="peers need `pip install -e '.[bench]'` (not in CI)")
 
 
-def run(script: str, out: Path, data_dir: Path, *extra: str) -> dict[str, Any]:
+def run(
+    script: str, out: Path, data_dir: Path, *extra: str, timeout: float = 240
+) -> dict[str, Any]:
     command = [sys.executable, f"bench/{script}", "--quick", "--output", str(out)]
     done = subprocess.run(
         [*command, "--data-dir", str(data_dir), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(out.read_text())
@@ -122,3 +124,26 @@ def test_query_with_peers(tmp_path: Path, bench_dir: Path) -> None:
 def test_reingest_with_peers(tmp_path: Path, bench_dir: Path) -> None:
     peers_installed()
     check_reingest(run("vs_reingest.py", tmp_path / "reingest.json", bench_dir), SYSTEMS)
+
+
+def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
+    if not MSMARCO.is_dir():
+        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    result = run("ceiling.py", tmp_path / "ceiling.json", bench_dir, timeout=900)
+    assert [c["corpus"] for c in result["instant"]] == ["msmarco-2000", "generated-5000"]
+    for corpus in result["instant"]:
+        assert corpus["median_ratio"] > 0
+        for r in corpus["runs"]:
+            pipeline, alone = r["pipeline"], r["write_path"]
+            assert pipeline["chunks"] == alone["chunks"] > 0  # the same rows, replayed
+            assert set(pipeline["stages"]) == {"prepare", "embed", "write", "index"}
+            for stage in pipeline["stages"].values():
+                assert stage["busy"] >= 0 and stage["waiting"] >= 0
+            assert pipeline["stages"]["write"]["busy"] > 0
+            assert r["ratio"] == pipeline["chunks_per_s"] / alone["chunks_per_s"]
+            assert pipeline["load_average"] >= 0 and alone["load_average"] >= 0
+    openai = result["openai"]["runs"]
+    assert [r["concurrency"] for r in openai] == [1, 4]
+    assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
+    http = result["http_vectors"]["runs"]
+    assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each

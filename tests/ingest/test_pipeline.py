@@ -123,7 +123,9 @@ async def test_concurrent_ingests_of_the_same_files_leave_no_duplicates(
     reports = await asyncio.gather(*(_run(ingestion, embedder, collection, root) for _ in range(3)))
     assert all(r.failed == 0 for r in reports)
     rows = await _chunks(conn, collection)
-    assert len(rows) == len({(r[0], r[1]) for r in rows}) == reports[0].chunks
+    # A run that looks the hashes up after another one wrote finds them unchanged; the
+    # 8 documents are one batch (one transaction), so a run writes all of them or none.
+    assert len(rows) == len({(r[0], r[1]) for r in rows}) == max(r.chunks for r in reports)
 
 
 async def test_large_first_load_builds_the_index_after_loading(

@@ -4,9 +4,11 @@ GET|DELETE /v1/collections/{c}/documents/{id} (the id may contain '/', e.g. a fi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import delete
 
@@ -24,7 +26,7 @@ from app.errors import InvalidInput, PayloadTooLarge
 from app.keys import parse_groups
 from ingest.jobs import create_job
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import Item
+from ingest.pipeline import Item, with_vector
 from ingest.service import build_pipeline
 
 router = APIRouter(
@@ -35,9 +37,11 @@ router = APIRouter(
 )
 
 
-async def _items(batch: DocumentBatch) -> AsyncIterator[Item]:
-    for doc in batch.documents:
-        yield LoadedDocument(
+def _items(batch: DocumentBatch, dimensions: int) -> list[Item]:
+    """The batch as pipeline items, every vector checked before anything is written."""
+    items: list[Item] = []
+    for number, doc in enumerate(batch.documents):
+        loaded = LoadedDocument(
             doc.id,
             [Block(doc.text.strip())],
             title=doc.title,
@@ -46,6 +50,24 @@ async def _items(batch: DocumentBatch) -> AsyncIterator[Item]:
             format="api",
             access=tuple(doc.access),
         )
+        if doc.vector is None:
+            items.append(loaded)
+            continue
+        if len(doc.vector) != dimensions:
+            raise InvalidInput(
+                f"documents[{number}].vector has {len(doc.vector)} values;"
+                f" the collection takes {dimensions} dimensions"
+            )
+        try:
+            items.append(with_vector(loaded, np.asarray(doc.vector, dtype=np.float32)))
+        except InvalidInput as exc:
+            raise InvalidInput(f"documents[{number}].{exc.detail}") from exc
+    return items
+
+
+async def _each(items: list[Item]) -> AsyncIterator[Item]:
+    for item in items:
+        yield item
 
 
 @router.post("/documents", response_model=IngestResult)
@@ -57,8 +79,9 @@ async def add_documents(
     embedder: EmbedderDep,
     collection: str = CollectionName,
 ) -> IngestResult:
-    """Add or replace documents now. Each is chunked and embedded; one whose content is
-    unchanged is skipped without embedding. Returns the counts when they are stored."""
+    """Add or replace documents now. Each is chunked and embedded (or, given its `vector`,
+    stored as one chunk with it); one whose content is unchanged is skipped without
+    embedding. Returns the counts when they are stored."""
     most = settings.pgask_ingest_max_batch_documents
     if len(body.documents) > most:
         raise PayloadTooLarge(
@@ -66,10 +89,12 @@ async def add_documents(
             " (PGASK_INGEST_MAX_BATCH_DOCUMENTS): send several batches or upload files"
         )
     found = await get_collection(session, collection)
+    # Off the event loop: a batch of vectors is converted, checked, counted and hashed.
+    items = await asyncio.to_thread(_items, body, found.embedding_dimensions)
     pipeline = await build_pipeline(
         ingestion, embedder, found, expected_documents=len(body.documents), strict=True
     )
-    report = await pipeline.run(_items(body))
+    report = await pipeline.run(_each(items))
     ingestion.count(report)
     return IngestResult.from_report(report)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -41,6 +41,13 @@ class DocumentIn(BaseModel):
     source: str = Field(default="", max_length=2000, description="e.g. a URL or file path")
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Copied to every chunk; search filters use it"
+    )
+    vector: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16_000,
+        description="Your own embedding of `text`, in the collection's dimensions: the document"
+        " is stored as exactly one chunk with this vector, neither chunked nor embedded",
     )
     access: list[str] = Field(
         default_factory=list,
