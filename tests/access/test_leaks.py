@@ -56,6 +56,10 @@ def test_collections_list_and_get(world: World, attr: str, groups: list[str], fo
         "nosuch",
     )
     _no_leak(listed, forbidden)
+    # OpenAI clients list collections as models: the same scope applies.
+    models = _get(world, key, "/v1/models")
+    assert models.status_code == 200
+    assert [m["id"] for m in models.json()["data"]] == ["c1"]
 
 
 @pytest.mark.parametrize(("attr", "groups", "forbidden"), KEYS)
