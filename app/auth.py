@@ -32,7 +32,8 @@ class ApiKey:
         return f"ApiKey(name={self.name!r}, role={self.role!r})"
 
 
-def _digest(secret: str) -> bytes:
+def digest(secret: str) -> bytes:
+    """SHA-256 of a key's secret: what bootstrap and stored keys are compared by."""
     return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
@@ -53,10 +54,10 @@ def _parse_entry(entry: str, number: int) -> ApiKey:
             "or name:admin:sha256:<hex>"
         )
     hashed = _HASH.match(rest)
-    digest = bytes.fromhex(hashed.group(1)) if hashed else _digest(rest)
+    hashed_secret = bytes.fromhex(hashed.group(1)) if hashed else digest(rest)
     if not hashed and len(rest) < 16:
         raise ConfigError(f"PGASK_API_KEYS: key {name!r} is shorter than 16 characters")
-    return ApiKey(name, role, digest)
+    return ApiKey(name, role, hashed_secret)
 
 
 def parse_api_keys(raw: str | None) -> list[ApiKey]:
@@ -70,10 +71,10 @@ def parse_api_keys(raw: str | None) -> list[ApiKey]:
 
 def find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
     """The key matching `presented`, comparing against all keys in constant time."""
-    digest = _digest(presented)
+    presented_digest = digest(presented)
     found = None
     for key in keys:
-        if hmac.compare_digest(key.digest, digest):
+        if hmac.compare_digest(key.digest, presented_digest):
             found = key
     return found
 

@@ -7,6 +7,7 @@ here (shared helpers are in `app/commands/common.py`)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import typer
 
@@ -21,21 +22,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command()(serve.serve)
+COMMANDS: dict[str, Callable[..., None]] = {
+    "serve": serve.serve,
+    "collections": collections.collections_cmd,
+    "ingest": ingest.ingest,
+    "worker": ingest.worker,
+    "search": search.search_cmd,
+    "eval": search.eval_cmd,
+    "ask": ask.ask_cmd,
+    "audit": keys.audit_cmd,
+    "mcp": mcp.mcp_cmd,
+    "export": transfer.export_cmd,
+    "import": transfer.import_cmd,
+    "backup": backup.backup_cmd,
+    "restore": backup.restore_cmd,
+}
+for _name, _command in COMMANDS.items():
+    app.command(_name)(_command)
 app.add_typer(serve.db_app, name="db")
-app.command("collections")(collections.collections_cmd)
-app.command("ingest")(ingest.ingest)
-app.command("worker")(ingest.worker)
-app.command("search")(search.search_cmd)
-app.command("eval")(search.eval_cmd)
-app.command("ask")(ask.ask_cmd)
 app.add_typer(keys.keys_app, name="keys")
-app.command("audit")(keys.audit_cmd)
-app.command("mcp")(mcp.mcp_cmd)
-app.command("export")(transfer.export_cmd)
-app.command("import")(transfer.import_cmd)
-app.command("backup")(backup.backup_cmd)
-app.command("restore")(backup.restore_cmd)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ revoked or expired key stops working within that time on every server.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -25,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.access import EVERYONE, ROLES, Principal, Role
-from app.auth import KEY_NAME, ApiKey, find_key
+from app.auth import KEY_NAME, ApiKey, digest, find_key
 from app.db.database import Database
 from app.db.models import ApiKeyRow, Collection
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -66,10 +65,6 @@ class CreatedKey:
 
     def __repr__(self) -> str:  # never show the secret
         return f"CreatedKey(name={self.info.name!r})"
-
-
-def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
 def check_groups(groups: Sequence[str], where: str = "groups") -> list[str]:

@@ -77,20 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LsnMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(collections.router)
-    app.include_router(transfer.router)
-    app.include_router(search.router)
-    app.include_router(similar.router)
-    app.include_router(ask.router)
-    app.include_router(chat.router)
-    app.include_router(models.router)
-    # After any router with more specific /documents/{id}/... routes: `{id:path}` matches
-    # every rest of the path, so ids may contain '/'.
-    app.include_router(documents.router)
-    app.include_router(jobs.router)
-    app.include_router(keys.router)
+    # `documents` after every router with more specific /documents/{id}/... routes:
+    # `{id:path}` matches every rest of the path, so ids may contain '/'.
+    for module in (health, metrics, collections, transfer, search, similar, ask, chat, models):
+        app.include_router(module.router)
+    for module in (documents, jobs, keys):
+        app.include_router(module.router)
     app.router.routes.extend(mcp_server.http_routes(mcp, settings.pgask_host))
     web.install(app)
     return app

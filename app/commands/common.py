@@ -71,10 +71,12 @@ async def started(
         url = await asyncio.to_thread(database_url, settings)
         await asyncio.to_thread(migrate.upgrade, url)
     services = await Services.start(settings, load_embedder=False)
-    if embedder:
-        with loading(f"loading embedding model {settings.embedding_model} ..."):
-            await services.load_embedder(required=True)
     try:
+        # A bad PGASK_API_KEY is the command's one error line, before seconds of model load.
+        await services.acting_principal()
+        if embedder:
+            with loading(f"loading embedding model {settings.embedding_model} ..."):
+                await services.load_embedder(required=True)
         yield services
     finally:
         await services.close()
