@@ -58,12 +58,13 @@ def print_json(payload: Any) -> None:
 
 @asynccontextmanager
 async def started(
-    settings: Settings, *, embedder: bool = True, migrated: bool = False
+    settings: Settings, *, embedder: bool = True, migrated: bool = False, key: bool = False
 ) -> AsyncIterator[Services]:
     """Services for one command, closed when it ends. `embedder`: load it (saying so on
     stderr: seconds, for the local model), and fail with the reason when it cannot be; only
     commands that embed ask for it. `migrated`: apply the migrations first (when
-    PGASK_AUTO_MIGRATE allows), for commands that write."""
+    PGASK_AUTO_MIGRATE allows), for commands that write. `key`: PGASK_API_KEY must name a
+    valid key whenever keys are configured (`pgask mcp`)."""
     if migrated and settings.pgask_auto_migrate:
         from app.db import migrate  # alembic: a few hundred ms, for writing commands only
 
@@ -73,7 +74,7 @@ async def started(
     services = await Services.start(settings, load_embedder=False)
     try:
         # A bad PGASK_API_KEY is the command's one error line, before seconds of model load.
-        await services.acting_principal()
+        await services.acting_principal(required=key)
         if embedder:
             with loading(f"loading embedding model {settings.embedding_model} ..."):
                 await services.load_embedder(required=True)

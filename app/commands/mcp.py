@@ -33,10 +33,9 @@ def mcp_cmd() -> None:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[McpState]) -> AsyncIterator[McpState]:
-        async with started(settings, migrated=True) as services:
-            # Refuse to start without a valid key when keys are configured; each call
-            # looks the key up again, so revoking it later stops the calls too.
-            await services.acting_principal(required=True)
+        # Refuses to start without a valid key when keys are configured; each call looks
+        # the key up again, so revoking it later stops the calls too.
+        async with started(settings, migrated=True, key=True) as services:
             yield McpState(services)
 
     try:
