@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.embeddings.base import Embedder, Vectors
+from app.embeddings.base import Embedder, EmbedProgress, Vectors
 
 
 class InstantEmbedder(Embedder):
@@ -19,8 +19,13 @@ class InstantEmbedder(Embedder):
         self.dimensions = dimensions
         self._rng = np.random.default_rng(seed)
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        return self.random(len(texts))
+    async def embed_documents(
+        self, texts: Sequence[str], on_progress: EmbedProgress | None = None
+    ) -> Vectors:
+        vectors = self.random(len(texts))
+        if on_progress is not None:
+            on_progress(len(texts))
+        return vectors
 
     def random(self, count: int) -> Vectors:
         """`count` random unit vectors."""
