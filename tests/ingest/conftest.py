@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.config import Settings
@@ -70,3 +71,14 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content)
     return root
+
+
+@pytest.fixture
+def coll(http: httpx.Client, collection_name: str) -> str:
+    """A new collection made over HTTP by the module's `http` client."""
+    assert http.post("/v1/collections", json={"name": collection_name}).status_code == 201
+    return collection_name
+
+
+def docs_path(coll: str) -> str:
+    return f"/v1/collections/{coll}/documents"

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from ingest.pipeline import BATCH_CHUNKS
+from tests.ingest.conftest import docs_path
 from tests.ingest.pdfs import make_pdf
 
 PROBLEM = "application/problem+json"
@@ -17,16 +18,6 @@ PROBLEM = "application/problem+json"
 def http(ingest_server):
     with httpx.Client(base_url=ingest_server.url, timeout=120) as client:
         yield client
-
-
-@pytest.fixture
-def coll(http: httpx.Client, collection_name: str) -> str:
-    assert http.post("/v1/collections", json={"name": collection_name}).status_code == 201
-    return collection_name
-
-
-def _docs(coll: str) -> str:
-    return f"/v1/collections/{coll}/documents"
 
 
 def test_document_batch_is_stored_and_idempotent(http: httpx.Client, coll: str) -> None:
@@ -42,16 +33,16 @@ def test_document_batch_is_stored_and_idempotent(http: httpx.Client, coll: str) 
             {"id": "faq", "text": "Questions and answers. " * 200},
         ]
     }
-    first = http.post(_docs(coll), json=batch)
+    first = http.post(docs_path(coll), json=batch)
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["added"], body["updated"], body["unchanged"], body["failed"]) == (2, 0, 0, 0)
     assert body["chunks"] > 2  # the long one is split
 
-    again = http.post(_docs(coll), json=batch).json()
+    again = http.post(docs_path(coll), json=batch).json()
     assert (again["unchanged"], again["embedded"]) == (2, 0)
 
-    got = http.get(_docs(coll) + "/guides/install.md", params={"chunks": "true"})
+    got = http.get(docs_path(coll) + "/guides/install.md", params={"chunks": "true"})
     assert got.status_code == 200
     doc = got.json()
     assert (doc["id"], doc["title"], doc["metadata"], doc["chunk_count"]) == (
@@ -62,10 +53,10 @@ def test_document_batch_is_stored_and_idempotent(http: httpx.Client, coll: str) 
     )
     assert doc["chunks"][0]["text"] == "Install with pip."
 
-    assert http.delete(_docs(coll) + "/guides/install.md").status_code == 204
-    missing = http.get(_docs(coll) + "/guides/install.md")
+    assert http.delete(docs_path(coll) + "/guides/install.md").status_code == 204
+    missing = http.get(docs_path(coll) + "/guides/install.md")
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
-    assert http.delete(_docs(coll) + "/guides/install.md").status_code == 404
+    assert http.delete(docs_path(coll) + "/guides/install.md").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -84,14 +75,14 @@ def test_document_batch_is_stored_and_idempotent(http: httpx.Client, coll: str) 
 def test_bad_batches_are_refused_and_store_nothing(
     http: httpx.Client, coll: str, body: dict, status: int
 ) -> None:
-    response = http.post(_docs(coll), json=body)
+    response = http.post(docs_path(coll), json=body)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     assert http.get(f"/v1/collections/{coll}").json()["document_count"] == 0
 
 
 def test_unknown_collection_is_404(http: httpx.Client) -> None:
-    response = http.post(_docs("no-such"), json={"documents": [{"id": "a", "text": "x"}]})
+    response = http.post(docs_path("no-such"), json={"documents": [{"id": "a", "text": "x"}]})
     assert response.status_code == 404
 
 
@@ -123,7 +114,7 @@ def test_uploaded_files_become_a_job_the_worker_runs(http: httpx.Client, coll: s
     assert [path for path, _ in errors] == ["c.jsonl: line 2", "empty.txt", "img/d.svg"]
     assert errors[2][1] == "not prose: SVG image"
     assert job["result"]["added"] == 3 and job["collection"] == coll
-    assert http.get(_docs(coll) + "/docs/a.md").json()["chunk_count"] == 1
+    assert http.get(docs_path(coll) + "/docs/a.md").json()["chunk_count"] == 1
 
 
 def test_upload_limits_and_unknown_job(http: httpx.Client, coll: str) -> None:

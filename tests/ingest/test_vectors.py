@@ -16,6 +16,7 @@ from pgvector.psycopg import register_vector
 
 from app.config import Settings
 from tests.fake_openai import FakeOpenAI
+from tests.ingest.conftest import docs_path
 from tests.servers import ServerThread
 
 DIMS = 8
@@ -43,16 +44,6 @@ def http(openai_server: ServerThread, fake_openai: FakeOpenAI) -> Iterator[httpx
     del fake_openai  # reset before (and checked after) each test
     with httpx.Client(base_url=openai_server.url, timeout=60) as client:
         yield client
-
-
-@pytest.fixture
-def coll(http: httpx.Client, collection_name: str) -> str:
-    assert http.post("/v1/collections", json={"name": collection_name}).status_code == 201
-    return collection_name
-
-
-def _docs(coll: str) -> str:
-    return f"/v1/collections/{coll}/documents"
 
 
 def _vector(seed: int) -> list[float]:
@@ -85,7 +76,7 @@ def test_vectors_are_stored_as_one_chunk_each_without_embedding(
             {"id": "short", "text": "Short passage.", "vector": _vector(2)},
         ]
     }
-    first = http.post(_docs(coll), json=batch)
+    first = http.post(docs_path(coll), json=batch)
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["added"], body["chunks"], body["embedded"]) == (2, 2, 0)
@@ -106,11 +97,13 @@ def test_a_new_vector_for_the_same_text_replaces_it(
     http: httpx.Client, coll: str, fake_openai: FakeOpenAI, pg_dsn: str
 ) -> None:
     doc = {"id": "d", "text": "Same words."}
-    assert http.post(_docs(coll), json={"documents": [{**doc, "vector": _vector(3)}]}).is_success
-    again = http.post(_docs(coll), json={"documents": [{**doc, "vector": _vector(3)}]}).json()
+    assert http.post(
+        docs_path(coll), json={"documents": [{**doc, "vector": _vector(3)}]}
+    ).is_success
+    again = http.post(docs_path(coll), json={"documents": [{**doc, "vector": _vector(3)}]}).json()
     assert (again["unchanged"], again["embedded"]) == (1, 0)
 
-    changed = http.post(_docs(coll), json={"documents": [{**doc, "vector": _vector(4)}]}).json()
+    changed = http.post(docs_path(coll), json={"documents": [{**doc, "vector": _vector(4)}]}).json()
     assert (changed["updated"], changed["chunks"]) == (1, 1)
     [(_, embedding)] = _stored(pg_dsn, coll, "d")
     np.testing.assert_allclose(embedding, _vector(4), rtol=1e-6)
@@ -126,7 +119,7 @@ def test_only_documents_without_a_vector_are_embedded(
             {"id": "plain", "text": "Needs embedding."},
         ]
     }
-    body = http.post(_docs(coll), json=batch).json()
+    body = http.post(docs_path(coll), json=batch).json()
     assert (body["added"], body["embedded"]) == (2, 1)
     assert _embedded_texts(fake_openai) == ["Needs embedding."]
 
@@ -151,10 +144,10 @@ def test_a_bad_vector_is_422_and_stores_nothing(
     }
     # json.dumps writes NaN and Infinity, as a careless client would.
     sent = http.post(
-        _docs(coll), content=json.dumps(batch), headers={"content-type": "application/json"}
+        docs_path(coll), content=json.dumps(batch), headers={"content-type": "application/json"}
     )
     assert sent.status_code == 422, sent.text
     assert sent.headers["content-type"].startswith(PROBLEM)
     assert says in sent.text
-    assert http.get(_docs(coll) + "/good").status_code == 404
+    assert http.get(docs_path(coll) + "/good").status_code == 404
     assert _embedded_texts(fake_openai) == []
