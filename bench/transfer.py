@@ -62,7 +62,7 @@ async def main(args: argparse.Namespace) -> None:
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
         url = services.db.url.render_as_string(hide_password=False)
         name = f"transfer-{rows}x{dims}"
-        async with services.sessionmaker() as session:
+        async with services.db.session() as session:
             collection = await create_collection(
                 session, ModelSpec("local", MODEL, dims, 256), name=name
             )
@@ -76,7 +76,7 @@ async def main(args: argparse.Namespace) -> None:
             baseline = run_cli(["collections"], url, args.data_dir)
             exported = run_cli(["export", name, "-o", str(file)], url, args.data_dir)
             imported = run_cli(["import", str(file), "--as", f"{name}-copy"], url, args.data_dir)
-            async with services.sessionmaker() as session:
+            async with services.db.session() as session:
                 await delete_collection(session, f"{name}-copy")
             runs.append(
                 {
@@ -88,7 +88,7 @@ async def main(args: argparse.Namespace) -> None:
                 }
             )
             print(runs[-1], flush=True)
-        async with services.sessionmaker() as session:
+        async with services.db.session() as session:
             await delete_collection(session, name)
 
     def median(step: str, key: str) -> float:
