@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,15 @@ def run(
     return result
 
 
+def check_versions(result: dict[str, Any]) -> None:
+    """`pgvector` is the server extension's version, `pgvector-python` its client's."""
+    versions = result["versions"]
+    assert versions["pgvector-python"] == metadata.version("pgvector")
+    assert versions["pgvector"] != versions["pgvector-python"]
+
+
 def check_load(result: dict[str, Any], systems: list[str]) -> None:
+    check_versions(result)
     assert [(s["rows"], s["dimensions"]) for s in result["sizes"]] == [(2000, 384), (1000, 1536)]
     for size in result["sizes"]:
         assert sorted(r["system"] for r in size["runs"]) == sorted(systems)
@@ -147,3 +156,30 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
     http = result["http_vectors"]["runs"]
     assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each
+
+
+def test_transfer(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("transfer.py", tmp_path / "transfer.json", bench_dir)
+    check_versions(result)
+    assert [r["repetition"] for r in result["runs"]] == [0]
+    for r in result["runs"]:
+        assert r["export"]["peak_rss_mb"] > 0 and r["import"]["peak_rss_mb"] > 0
+        phases = r["import_phases"]
+        assert set(phases) == {"decode", "write", "index", "analyze"}
+        assert 0 < phases["write"] + phases["index"] < r["import"]["seconds"]
+        assert set(r["bulk_load"]) == {"write_s", "index_s", "analyze_s", "rows_per_s"}
+        assert r["file_bytes"] > 2000 * 384 * 4  # float32 vectors do not compress
+    summary = result["summary"]
+    assert summary["import_vs_bulk_load"] == (
+        summary["import_rows_per_s"] / summary["bulk_load_rows_per_s"]
+    )
+
+
+def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("halfvec.py", tmp_path / "halfvec.json", bench_dir)
+    check_versions(result)
+    assert set(result["clustered"]) == {"vector", "halfvec"}
+    for storage in result["clustered"].values():
+        assert storage["disk"]["vector_index_bytes"] > 0
+        assert 0 <= storage["recall@10"] <= 1 and storage["p50_ms"] > 0
+    assert result["summary"]["index_bytes_ratio"] < 1  # half the bytes per dimension
