@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default=BodyLimit(settings.pgask_max_request_mb, "PGASK_MAX_REQUEST_MB"),
         routes={transfer.IMPORT_PATH: imports},
     )
-    app.add_middleware(LsnMiddleware)
+    app.add_middleware(LsnMiddleware, replicas=bool(settings.read_urls))
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     # `documents` after every router with more specific /documents/{id}/... routes:
