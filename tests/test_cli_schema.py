@@ -35,4 +35,4 @@ def test_collections_on_an_unmigrated_database_is_one_error_line(behind_url: str
     # (an empty database also logs a warning first: no pgvector type to register yet)
     error = done.stderr.splitlines()[-1]
     assert error.startswith("pgask: error: the database schema is not up to date"), error
-    assert "run `pgask db upgrade`" in error
+    assert "run `pgask db upgrade`" in error and "this pgask needs" in error

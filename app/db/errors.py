@@ -18,10 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from app.errors import DatabaseTimeout, InvalidInput, PgaskError, ServiceUnavailable
 
 UNAVAILABLE = "the database is unavailable; retry shortly"
-NOT_MIGRATED = (
-    "the database schema is not up to date ({reason}): run `pgask db upgrade` "
-    "(`pgask serve` migrates when it starts)"
-)
 
 
 def convert(exc: BaseException) -> PgaskError | None:
@@ -34,9 +30,6 @@ def convert(exc: BaseException) -> PgaskError | None:
     if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
         # Connection refused or lost, admin shutdown, too many clients, disk full...
         return ServiceUnavailable(UNAVAILABLE)
-    if isinstance(cause, pg.UndefinedTable | pg.UndefinedColumn):
-        # pgask's SQL names only what its migrations create: the schema is behind the code.
-        return ServiceUnavailable(NOT_MIGRATED.format(reason=_first_line(cause)))
     if isinstance(cause, psycopg.DataError):
         # A value PostgreSQL cannot hold (NUL in text, a number out of range) that no
         # schema caught: the request's fault, and its transaction stored nothing.
