@@ -145,5 +145,7 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     openai = result["openai"]["runs"]
     assert [r["concurrency"] for r in openai] == [1, 4]
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
-    http = result["http_vectors"]["runs"]
-    assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each
+    http = result["http_vectors"]["by_batch_documents"]
+    assert list(http) == ["1000", "2000"]  # the default request limit, and one request of all
+    for size in http.values():
+        assert [(r["chunks"], r["embedded"]) for r in size["runs"]] == [(2000, 0)]  # one chunk each
