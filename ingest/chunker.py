@@ -116,23 +116,11 @@ def _token_windows(text: str, start: int, end: int, size: int) -> Iterator[tuple
         start = cut
 
 
-# Words are first tried in runs of up to this many characters, each one piece: a sentence
-# longer than a chunk (code, a 20 MB line of words) costs one encode per run, not per word.
+# Words are first tried in runs of up to this many characters (with the whitespace after
+# them), each one piece: a sentence longer than a chunk (code, a 20 MB line of words) costs
+# one encode per run, not per word. A word longer than that is a run of its own.
 _WORD_RUN_CHARS = 64
-
-
-def _word_runs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    run: tuple[int, int] | None = None
-    for s, e in _split(text, start, end, _WORD):
-        if run is None:
-            run = s, e
-        elif e - run[0] <= _WORD_RUN_CHARS:
-            run = run[0], e
-        else:
-            yield run
-            run = s, e
-    if run is not None:
-        yield run
+_WORD_RUN = re.compile(rf".{{1,{_WORD_RUN_CHARS}}}(?:\s+|$)|\S+\s*", re.DOTALL)
 
 
 def _splitter(pattern: re.Pattern[str]) -> Callable[[str, int, int], Iterator[tuple[int, int]]]:
@@ -140,19 +128,26 @@ def _splitter(pattern: re.Pattern[str]) -> Callable[[str, int, int], Iterator[tu
 
 
 # Structure from coarse to fine; a run of words too long for a chunk is cut into words.
-_LEVELS = (_splitter(_PARAGRAPH), _splitter(_SENTENCE), _word_runs, _splitter(_WORD))
+_LEVELS = tuple(_splitter(p) for p in (_PARAGRAPH, _SENTENCE, _WORD_RUN, _WORD))
 
 
 def _pieces(
     tokens: _Tokens, start: int, end: int, size: int, level: int = 0
-) -> Iterator[tuple[int, int]]:
-    """Spans of at most `size` tokens, cut at the coarsest structure that gets them there."""
+) -> Iterator[tuple[int, int, int]]:
+    """Spans (start, end, tokens) of at most `size` tokens, without whitespace at either
+    end, cut at the coarsest structure that gets them there."""
     text = tokens.text
+    start, end = _trim(text, start, end)
+    if start == end:
+        return
     if not tokens.over(start, end, size):
-        yield start, end
+        yield start, end, tokens(start, end)  # counted by `over`
         return
     if level == len(_LEVELS):
-        yield from _token_windows(text, start, end, size)
+        for s, e in _token_windows(text, start, end, size):
+            s, e = _trim(text, s, e)
+            if s < e:
+                yield s, e, tokens(s, e)
         return
     spans = _LEVELS[level](text, start, end)
     first = next(spans)
@@ -230,13 +225,7 @@ def _pack(
 
 
 def _chunk_text(tokens: _Tokens, size: int, overlap: int) -> Iterator[tuple[int, int]]:
-    def pieces() -> Iterator[tuple[int, int, int]]:
-        for s, e in _pieces(tokens, 0, len(tokens.text), size):
-            s, e = _trim(tokens.text, s, e)
-            if s < e:
-                yield s, e, tokens(s, e)
-
-    yield from _pack(tokens, pieces(), size, overlap)
+    yield from _pack(tokens, _pieces(tokens, 0, len(tokens.text), size), size, overlap)
 
 
 def _fitted(
