@@ -10,6 +10,7 @@ forkserver's tokenizer and parsers) once per process; PSS splits it between them
 tree's PSS is what it really holds: both are reported.
 
     python bench/hostile.py [--line-mb 20] [--headings 1000000] [--repeat 1] [--port 8791]
+                            [--file-timeout SECONDS]
 
 Writes bench/results/hostile.json (machine, versions, parameters, every repetition).
 """
@@ -43,6 +44,7 @@ class Watch:
     url: str
     rss: list[int] = field(default_factory=list)
     pss: list[int] = field(default_factory=list)
+    peak_rss_by_process: dict[str, int] = field(default_factory=dict)  # "pid role": bytes
     healthz_ms: list[float] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -54,9 +56,19 @@ class Watch:
                 if not proc.name().startswith("postgres"):
                     memory = proc.memory_full_info()
                     rss, pss = rss + memory.rss, pss + memory.pss
+                    key = f"{proc.pid} {self.role(proc)}"
+                    peak = self.peak_rss_by_process.get(key, 0)
+                    self.peak_rss_by_process[key] = max(peak, memory.rss)
             except psutil.NoSuchProcess:
                 continue
         return rss, pss
+
+    def role(self, proc: psutil.Process) -> str:
+        if proc.pid == self.root.pid:
+            return "server"
+        if "forkserver" not in " ".join(proc.cmdline()):
+            return "other"
+        return "forkserver" if proc.ppid() == self.root.pid else "parse worker"
 
     def _sample(self) -> None:
         while not self.stop.wait(0.1):
@@ -117,6 +129,9 @@ def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -
         "baseline_pss_mb": baseline_pss / 2**20,
         "peak_pss_mb": peak_pss / 2**20,
         "pss_growth_per_file_size": (peak_pss - baseline_pss) / len(data),
+        "peak_rss_mb_by_process": {
+            key: rss / 2**20 for key, rss in watch.peak_rss_by_process.items()
+        },
         "healthz_requests": len(watch.healthz_ms),
         "healthz_p50_ms": percentile(watch.healthz_ms, 50),
         "healthz_p99_ms": percentile(watch.healthz_ms, 99),
@@ -124,9 +139,11 @@ def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -
     }
 
 
-def serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
+def serve(data_dir: str, port: int, file_timeout: float | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PGASK_", "DATABASE_"))}
     env.update(PGASK_DATA_DIR=data_dir, PGASK_PORT=str(port), PGASK_ALLOW_UNAUTHENTICATED="1")
+    if file_timeout is not None:  # a loaded machine parses slower than the default allows
+        env["PGASK_INGEST_FILE_TIMEOUT_SECONDS"] = str(file_timeout)
     return subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env)
 
 
@@ -136,6 +153,7 @@ def main() -> None:
     parser.add_argument("--headings", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--file-timeout", type=float, default=None, help="seconds per file")
     args = parser.parse_args()
     files = [
         ("line.jsonl", one_line_of_words(args.line_mb)),
@@ -143,7 +161,7 @@ def main() -> None:
     ]
     runs = []
     with tempfile.TemporaryDirectory(prefix="pgask-hostile-") as data_dir:
-        process = serve(data_dir, args.port)
+        process = serve(data_dir, args.port, args.file_timeout)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=120) as http:
                 deadline = time.monotonic() + 300
