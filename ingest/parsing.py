@@ -68,13 +68,17 @@ class ParsePool:
     """`async with ParsePool(budget, chunking) as pool: async for item in pool.parse(files)`.
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
 
-    def __init__(self, budget: FileBudget, chunking: Chunking) -> None:
+    def __init__(
+        self, budget: FileBudget, chunking: Chunking, *, start_method: str = "forkserver"
+    ) -> None:
+        """`start_method` "spawn": each worker a fresh interpreter (what the forkserver
+        replaced; `bench/parse_start.py` compares them)."""
         self.budget = budget
         self._pool = ProcessPool(
             max_workers=budget.workers,
             initializer=start,
             initargs=(chunking, budget.memory_mb),
-            context=_forkserver(),
+            context=_forkserver() if start_method == "forkserver" else _spawn(),
         )
 
     async def __aenter__(self) -> ParsePool:
@@ -142,6 +146,10 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     # Read when the forkserver starts (the first pool of this process); later calls are no-ops.
     context.set_forkserver_preload(["ingest.parse_preload"])
     return context
+
+
+def _spawn() -> multiprocessing.context.SpawnContext:
+    return multiprocessing.get_context("spawn")
 
 
 async def _parts(name: str, source: Source) -> list[Part | None]:
