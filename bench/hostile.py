@@ -139,6 +139,14 @@ def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -
     }
 
 
+def embedding_environment() -> dict[str, str]:
+    """The embedder the server uses (passed through from this environment): the local model,
+    or `openai` against an instant fake server, which keeps ONNX Runtime's memory and time out
+    of the measurement."""
+    keys = ("EMBEDDING_PROVIDER", "EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "OPENAI_BASE_URL")
+    return {key.lower(): os.environ[key] for key in keys if key in os.environ}
+
+
 def serve(data_dir: str, port: int, file_timeout: float | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PGASK_", "DATABASE_"))}
     env.update(PGASK_DATA_DIR=data_dir, PGASK_PORT=str(port), PGASK_ALLOW_UNAUTHENTICATED="1")
@@ -187,7 +195,7 @@ def main() -> None:
         {
             "machine": machine(),
             "versions": package_versions(["pgask", "pebble", "pypdf", "tiktoken", "fastembed"]),
-            "parameters": vars(args),
+            "parameters": vars(args) | embedding_environment(),
             "runs": runs,
         },
     )
