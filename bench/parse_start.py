@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,12 +31,13 @@ from ingest.parse_worker import Source
 from ingest.parsing import FileBudget, ParsePool, workers_skip_main
 from ingest.prepare import Chunking, Prepared
 
-METHODS = ("spawn", "forkserver")
+Method = Literal["spawn", "forkserver"]
+METHODS: tuple[Method, Method] = ("spawn", "forkserver")
 BUDGET = FileBudget(seconds=120, memory_mb=1024, workers=2)
 CHUNKING = Chunking(256, 32)  # a collection's defaults
 
 
-async def parse_once(corpus: Path, method: str) -> dict[str, Any]:
+async def parse_once(corpus: Path, method: Method) -> dict[str, Any]:
     async def files() -> AsyncIterator[tuple[str, Source]]:
         yield "msmarco/corpus.jsonl", corpus
 

@@ -12,8 +12,9 @@ Whatever happens to a file (any exception, a killed or dead worker) is that file
 process (a fork of a process holding ONNX Runtime's threads may deadlock) but from a
 forkserver: one plain interpreter per pgask process, started with the first pool, that
 imports the parsers and loads the tokenizer once (`ingest.parse_preload`). A worker then
-starts in milliseconds instead of 0.4-1.2 s (a fresh interpreter, imports, tokenizer) for
-every worker of every pool: a job, an upload, a `pgask ingest` run.
+starts in milliseconds instead of paying a fresh interpreter, the imports and the tokenizer
+(0.4-2.6 s at load 5-8) in every pool: a job, an upload, a `pgask ingest` run. (forkserver
+is POSIX only: pgask does not run on Windows.)
 
 Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and writes.
 """
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -69,7 +71,11 @@ class ParsePool:
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
 
     def __init__(
-        self, budget: FileBudget, chunking: Chunking, *, start_method: str = "forkserver"
+        self,
+        budget: FileBudget,
+        chunking: Chunking,
+        *,
+        start_method: Literal["forkserver", "spawn"] = "forkserver",
     ) -> None:
         """`start_method` "spawn": each worker a fresh interpreter (what the forkserver
         replaced; `bench/parse_start.py` compares them)."""
