@@ -4,6 +4,11 @@ one transaction per batch, so readers see every document either fully old or ful
 Two writers of the same document serialise on its row lock (the upsert), and each deletes
 the chunks it finds before copying its own, so concurrent ingests never leave duplicates.
 Documents are written in external-id order so two overlapping batches cannot deadlock.
+
+Every statement names the collection, and runs with custom plans (`custom_plans`), so it
+touches only that collection's partitions: a generic plan locks every partition before
+pruning, and would wait for another collection's index build (which holds its partition's
+SHARE lock for minutes).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from app.db.schema import (
     VectorType,
     create_hnsw_index_sql,
     drop_hnsw_index_sql,
+    partition_name,
 )
 from app.errors import CollectionDeleted, InvalidInput
 
@@ -60,11 +66,12 @@ SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metada
     access = EXCLUDED.access, updated_at = now()
 WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
    OR documents.access IS DISTINCT FROM EXCLUDED.access
-RETURNING external_id, id, xmax = 0
+RETURNING external_id, id, old.id IS NULL
 """
 # The hash check runs under the row lock ON CONFLICT takes: of two runs writing the same
-# document at once, only the first inserts it (xmax = 0: "added"); the second finds it
-# stored unchanged, returns no row and rewrites none of its chunks.
+# document at once, only the first inserts it (no `old` row: "added"); the second finds it
+# stored unchanged, returns no row and rewrites none of its chunks. (`xmax = 0` said the
+# same before documents was partitioned; a partitioned table returns no system columns.)
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,7 @@ async def write_documents(
 
     async with conn.transaction():
         await lock_collection(conn, target.collection_id)
+        await custom_plans(conn)
         cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
         text_config_oid = (await cursor.fetchone() or (None,))[0]
         async with conn.cursor() as cur:
@@ -178,7 +186,8 @@ async def write_documents(
             ids = {external_id: id_ for external_id, id_, _ in rows}
             inserted = {external_id for external_id, _, new in rows if new}
             await cur.execute(
-                "DELETE FROM chunks WHERE document_id = ANY(%s)", (list(ids.values()),)
+                "DELETE FROM chunks WHERE collection_id = %s AND document_id = ANY(%s)",
+                (target.collection_id, list(ids.values())),
             )
             async with cur.copy(_COPY_CHUNKS) as copy:
                 copy.set_types(_COPY_TYPES)
@@ -216,6 +225,14 @@ async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int
         raise CollectionDeleted("the collection was deleted during this ingest: stopped")
 
 
+async def custom_plans(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Plan this transaction's statements (and the foreign keys' cascades and checks) for
+    their parameters' values, so they prune to one collection's partitions before locking
+    anything. psycopg prepares a statement after 5 runs, and PostgreSQL may then choose a
+    generic plan, which locks every partition of the table."""
+    await conn.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
 def chunk_access(access: Sequence[str]) -> list[str]:
     """A chunk's copy of its document's access: the groups, or `EVERYONE` for a document
     without groups, so the chunks policy is one `&&` the GIN index on access answers (an
@@ -231,6 +248,7 @@ async def update_access(
     ids = sorted(access)
     groups = [Jsonb(access[i]) for i in ids]
     async with conn.transaction():
+        await custom_plans(conn)
         await conn.execute(
             "UPDATE documents d SET access = ARRAY(SELECT jsonb_array_elements_text(u.access)),"
             " updated_at = now() FROM unnest(%s::text[], %s::jsonb[]) AS u(external_id, access)"
@@ -239,8 +257,8 @@ async def update_access(
         )
         await conn.execute(
             "UPDATE chunks c SET access = CASE WHEN d.access = '{}' THEN %s ELSE d.access END"
-            " FROM documents d"
-            " WHERE c.document_id = d.id AND d.collection_id = %s AND d.external_id = ANY(%s)",
+            " FROM documents d WHERE c.collection_id = %s AND d.collection_id = c.collection_id"
+            " AND c.document_id = d.id AND d.external_id = ANY(%s)",
             (chunk_access(()), collection_id, ids),
         )
 
@@ -250,6 +268,7 @@ async def delete_documents(
 ) -> int:
     """Delete documents (their chunks cascade); returns how many existed."""
     async with conn.transaction():
+        await custom_plans(conn)
         cursor = await conn.execute(
             "DELETE FROM documents WHERE collection_id = %s AND external_id = ANY(%s)",
             (collection_id, list(external_ids)),
@@ -295,7 +314,7 @@ async def build_index(
             )
         )
     if analyze:
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
 
 
 async def end_bulk_load(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
@@ -334,6 +353,9 @@ async def repair_indexes(
     return repaired
 
 
-async def analyze_chunks(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Refresh the planner's statistics on chunks (after a bulk load)."""
-    await conn.execute("ANALYZE chunks")
+async def analyze_chunks(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:
+    """Refresh the planner's statistics on the collection's partitions (after a bulk load):
+    a search prunes to them and plans with their statistics, so the other collections'
+    partitions need no new scan."""
+    partitions = ", ".join(partition_name(t, collection_id) for t in ("documents", "chunks"))
+    await conn.execute(f"ANALYZE {partitions}")

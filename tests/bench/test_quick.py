@@ -147,3 +147,17 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
     http = result["http_vectors"]["runs"]
     assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each
+
+
+def test_partitions(tmp_path: Path) -> None:
+    """Both layouts (the old one extracted from git) run on their own servers."""
+    result = run("partitions.py", tmp_path / "partitions.json", tmp_path / "data", timeout=900)
+    assert [(r["layout"], r["repetition"]) for r in result["runs"]] == [("old", 1), ("new", 1)]
+    for r in result["runs"]:
+        assert r["post_errors"] == 0
+        assert r["post_idle"]["count"] == 20
+        assert r["search"]["count"] == 20 and 0 < r["search"]["recall@10"] <= 1
+        assert r["load"]["write_s"] > 0 and r["delete_s"] > 0
+    new = next(r for r in result["runs"] if r["layout"] == "new")
+    assert new["dead_tuples_after_delete"] == new["dead_tuples_before_delete"]
+    assert set(result["ratios_new_over_old"]) >= {"post_build_p99_ms", "delete_s"}
