@@ -13,10 +13,11 @@ first on PYTHONPATH, on a fresh embedded server, with the same data, in alternat
   HTTP to `pgask serve`) with nothing else running, then while collection A gets a bulk
   load (index dropped, binary COPY, HNSW build, ANALYZE), split by the phase the request
   started in (`write`, `build`);
-- deleting A (`app.collections.delete_collection`): seconds, and the dead tuples it left in
-  documents and chunks (n_dead_tup, summed over the tables and their partitions);
-- vector search on A before the delete: p50/p99 latency and recall@10 against exact
-  neighbours, same queries in both layouts.
+- vector search on A: p50/p99 latency and recall@10 against exact neighbours, same queries
+  in both layouts (after one untimed pass over them);
+- deleting A (`app.collections.delete_collection`), once autovacuum is done with the
+  tables (the wait is recorded): seconds, and the dead tuples it left in documents and
+  chunks (n_dead_tup, summed over the tables and their partitions).
 
 Writes bench/results/partitions.json (every repetition, and new/old ratios of medians).
 """
@@ -226,6 +227,10 @@ async def serve(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
     return server, base
 
 
+_AUTOVACUUM = """
+SELECT count(*) FROM pg_stat_activity
+WHERE backend_type = 'autovacuum worker' AND query ~ '(documents|chunks)'
+"""
 _DEAD = """
 SELECT coalesce(sum(n_dead_tup), 0)::bigint FROM pg_stat_user_tables
 WHERE relname IN ('documents', 'chunks') OR relname ~ '^(documents|chunks)_c[0-9]+$'
@@ -239,6 +244,24 @@ async def dead_tuples(dsn: str) -> int:
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         row = await (await conn.execute(_DEAD)).fetchone()
         return int(row[0]) if row else 0
+
+
+async def settle(dsn: str, limit_s: float) -> float:
+    """Wait (at most `limit_s`) for autovacuum to finish with documents and chunks after the
+    load: a DROP (or the old layout's DROP INDEX) waits for an autovacuum worker on its
+    table until deadlock_timeout cancels it, which would be timed as the delete. Returns
+    the seconds waited."""
+    from bench.common import connect
+
+    started = time.perf_counter()
+    async with await connect(dsn) as conn:
+        await conn.set_autocommit(True)
+        while time.perf_counter() - started < limit_s:
+            row = await (await conn.execute(_AUTOVACUUM)).fetchone()
+            if not row or row[0] == 0:
+                break
+            await asyncio.sleep(0.5)
+    return time.perf_counter() - started
 
 
 async def bulk_load(dsn: str, target: Any, vectors: Any, phase: list[str]) -> dict[str, float]:
@@ -277,6 +300,8 @@ async def search_quality(dsn: str, collection: Any, vectors: Any, queries: Any) 
         row_of = dict(await cursor.fetchall())
         latencies, recalls = [], []
         target = SearchTarget.of(collection)
+        for query in queries:  # a first pass reads the index into memory: not timed
+            await search(conn, target, SearchRequest("vector", k=10, vector=query))
         for query, expected in zip(queries, truth, strict=True):
             started = time.perf_counter()
             hits = await search(conn, target, SearchRequest("vector", k=10, vector=query))
@@ -319,6 +344,7 @@ async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
         server.terminate()
         await server.wait()
     searched = await search_quality(dsn, a, vectors, queries)
+    waited = await settle(dsn, 30 if args.quick else 180)
     dead_before = await dead_tuples(dsn)
     async with db.session() as session:
         with Timer() as deleting:
@@ -337,6 +363,7 @@ async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
         "load": load,
         "search": searched,
         "delete_s": deleting.seconds,
+        "waited_for_autovacuum_before_delete_s": waited,
         "dead_tuples_before_delete": dead_before,
         "dead_tuples_after_delete": dead_after,
         "headline": {

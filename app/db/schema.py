@@ -70,15 +70,23 @@ def partition_name(table: str, collection_id: int) -> str:
 
 
 def create_partitions_sql(collection_id: int) -> list[str]:
-    """The collection's partitions, to run in the transaction that inserts its row. Each
-    inherits the parent's keys and full-text/metadata/access indexes; the HNSW index is its
-    own (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes through
-    the parents, where row-level security applies (a partition has no policies)."""
+    """The collection's partitions, to run in the transaction that inserts its row. Each is
+    made on its own, then attached: ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent
+    (and, for chunks' foreign key, SHARE ROW EXCLUSIVE on the parents: other writers wait,
+    readers never do), where `CREATE TABLE ... PARTITION OF` would take ACCESS EXCLUSIVE and
+    queue every search behind any transaction still open on the parent. Attaching gives it
+    the parent's keys, foreign keys and full-text/metadata/access indexes; the HNSW index is
+    its own (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes
+    through the parents, where row-level security applies (a partition has no policies)."""
     cid = _check_int(collection_id, "collection_id")
-    return [
-        f"CREATE TABLE {partition_name(table, cid)} PARTITION OF {table} FOR VALUES IN ({cid})"
-        for table in PARTITIONED
-    ]
+    statements = []
+    for table in PARTITIONED:
+        partition = partition_name(table, cid)
+        statements += [
+            f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)",
+            f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({cid})",
+        ]
+    return statements
 
 
 def drop_partitions_sql(collection_id: int) -> list[str]:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from alembic import command
 from psycopg import sql as pgsql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,22 @@ async def test_partitions_are_made_and_dropped_with_the_collection(
     assert not any(_exists(pg_dsn, n) for n in [*names, hnsw_index_name(collection.id)])
     with psycopg.connect(pg_dsn) as check:
         assert scalar(check, _COUNT, (collection.id,)) == 0
+
+
+async def test_creating_a_collection_does_not_wait_for_open_readers(
+    session: AsyncSession, pg_dsn: str
+) -> None:
+    """Partitions are attached, not made with PARTITION OF: no ACCESS EXCLUSIVE lock on
+    the parents, so a transaction still reading them (and every search queued behind such a
+    lock) does not hold up a new collection (lock_timeout makes waiting an error)."""
+    with psycopg.connect(pg_dsn) as reader:
+        reader.execute("SELECT count(*) FROM chunks")
+        reader.execute("SELECT count(*) FROM documents")
+        await session.execute(text("SELECT set_config('lock_timeout', '5s', true)"))
+        made = await create_collection(session, MINILM, name=f"p-{uuid.uuid4().hex[:8]}")
+        reader.rollback()
+    assert _exists(pg_dsn, partition_name("chunks", made.id))
+    await delete_collection(session, made.name)
 
 
 async def test_the_scoped_role_cannot_read_a_partition_directly(
