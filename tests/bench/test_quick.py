@@ -151,6 +151,11 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
 
 def test_partitions(tmp_path: Path) -> None:
     """Both layouts (the old one extracted from git) run on their own servers."""
+    has_old = subprocess.run(
+        ["git", "cat-file", "-e", "76986d2^{commit}"], cwd=ROOT, capture_output=True
+    )
+    if has_old.returncode != 0:
+        pytest.skip("needs the old layout's commit 76986d2 in the git history (shallow clone?)")
     result = run("partitions.py", tmp_path / "partitions.json", tmp_path / "data", timeout=900)
     assert [(r["layout"], r["repetition"]) for r in result["runs"]] == [("old", 1), ("new", 1)]
     for r in result["runs"]:
