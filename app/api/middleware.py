@@ -137,14 +137,17 @@ class AuthMiddleware:
         keys: KeyStore | None = None
         if scope["type"] == "http" and role is not None:
             keys = scope["app"].state.services.keys
-        if keys is None or role is None or not await keys.configured():
+        if keys is None or role is None:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
-            authorize(principal, role, scope["path"])
+            # configured() reads the database: when it is down that is a 503 like any
+            # route's, not an exception escaping the middleware as a 500.
+            if await keys.configured():
+                principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
+                authorize(principal, role, scope["path"])
+                scope.setdefault("state", {})["principal"] = principal
         except PgaskError as error:
             await error_response(error, scope["path"])(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

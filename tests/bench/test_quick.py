@@ -145,8 +145,26 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     openai = result["openai"]["runs"]
     assert [r["concurrency"] for r in openai] == [1, 4]
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
-    http = result["http_vectors"]["runs"]
-    assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each
+    http = result["http_vectors"]["by_batch_documents"]
+    assert list(http) == ["1000", "2000"]  # the default request limit, and one request of all
+    for size in http.values():
+        assert [(r["chunks"], r["embedded"]) for r in size["runs"]] == [(2000, 0)]  # one chunk each
+
+
+def test_parse_start(tmp_path: Path) -> None:
+    """No database: both start methods parse the whole corpus, alternating."""
+    if not MSMARCO.is_dir():
+        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    out = tmp_path / "parse-start.json"
+    command = [sys.executable, "bench/parse_start.py", "--repetitions", "2", "--output", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result.keys() >= {"benchmark", "command", "machine", "versions", "parameters"}
+    assert [r["method"] for r in result["runs"]] == ["spawn", "forkserver", "forkserver", "spawn"]
+    assert all(r["documents"] == 5000 for r in result["runs"])
+    assert all(0 < r["first_document_seconds"] <= r["seconds"] for r in result["runs"])
+    assert result["spawn_over_forkserver"] > 0
 
 
 def test_partitions(tmp_path: Path) -> None:
