@@ -151,7 +151,7 @@ async def stored_rows(services: Services, collection_id: int) -> list[DocumentRe
             "SELECT d.external_id, d.content_hash, d.title, d.source,"
             " array_agg(c.text ORDER BY c.ordinal), array_agg(c.token_count ORDER BY c.ordinal)"
             " FROM documents d JOIN chunks c ON c.document_id = d.id"
-            " WHERE d.collection_id = %s GROUP BY d.id",
+            " WHERE d.collection_id = %s GROUP BY d.collection_id, d.id",
             (collection_id,),
         )
         found = await cursor.fetchall()
@@ -187,7 +187,7 @@ async def write_path_run(services: Services, rows: list[DocumentRecord]) -> dict
         written = time.perf_counter()
         mem = services.settings.pgask_ingest_maintenance_work_mem_mb
         await build_index(conn, target, maintenance_work_mem_mb=mem, analyze=False)
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
         await end_bulk_load(conn, target)
         seconds = time.perf_counter() - started
     return {

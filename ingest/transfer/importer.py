@@ -4,8 +4,9 @@ Everything happens in one transaction: the collection is created under a staging
 chunks go in through the binary-COPY writer row group by row group, the HNSW index is built
 once at the end, and only then is the staging collection renamed (replacing the old one with
 `replace`). A damaged file, a wrong count, or a killed process rolls it all back, so no
-partial collection is ever visible. The cost: building the index inside the transaction
-holds a SHARE lock on `chunks`, so other writers wait for the build (readers do not).
+partial collection is ever visible. Building the index inside the transaction holds a SHARE
+lock on the new collection's chunks partition only; making and dropping partitions takes a
+brief ACCESS EXCLUSIVE lock on the parents (it waits for transactions already using them).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.collections import COLLECTION_NAME_PATTERN
-from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql
+from app.db.schema import create_hnsw_index_sql, create_partitions_sql, drop_partitions_sql
 from app.errors import Conflict, InvalidInput
 from app.keys import check_groups
 from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, read_header
@@ -129,13 +130,14 @@ async def import_collection(
         with seconds.timing("index"):
             await conn.execute(index)
         if old is not None:
+            for statement in drop_partitions_sql(old):
+                await conn.execute(statement)
             await conn.execute("DELETE FROM collections WHERE id = %s", (old,))
-            await conn.execute(drop_hnsw_index_sql(old))
         await conn.execute(
             "UPDATE collections SET name = %s WHERE id = %s", (target_name, target.collection_id)
         )
     with seconds.timing("analyze"):
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
     await conn.commit()
     seconds.decode = decoder.seconds
     return ImportResult(target_name, loaded.documents, loaded.chunks, old is not None, seconds)
@@ -182,10 +184,12 @@ async def _create_staging(conn: psycopg.AsyncConnection[Any], header: Collection
     try:
         async with conn.transaction():
             row = await (await conn.execute(_INSERT_COLLECTION, values)).fetchone()
+            assert row is not None
+            for statement in create_partitions_sql(int(row[0])):
+                await conn.execute(statement)
     except psycopg.errors.CheckViolation as exc:
         reason = exc.diag.message_primary  # without DETAIL: one line
         raise InvalidInput(f"the export's collection settings are invalid: {reason}") from exc
-    assert row is not None
     return Target(int(row[0]), header.embedding_dimensions, header.text_config, header.vector_type)
 
 

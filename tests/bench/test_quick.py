@@ -201,3 +201,22 @@ def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
         assert storage["disk"]["vector_index_bytes"] > 0
         assert 0 <= storage["recall@10"] <= 1 and storage["p50_ms"] > 0
     assert result["summary"]["index_bytes_ratio"] < 1  # half the bytes per dimension
+
+
+def test_partitions(tmp_path: Path) -> None:
+    """Both layouts (the old one extracted from git) run on their own servers."""
+    has_old = subprocess.run(
+        ["git", "cat-file", "-e", "76986d2^{commit}"], cwd=ROOT, capture_output=True
+    )
+    if has_old.returncode != 0:
+        pytest.skip("needs the old layout's commit 76986d2 in the git history (shallow clone?)")
+    result = run("partitions.py", tmp_path / "partitions.json", tmp_path / "data", timeout=900)
+    assert [(r["layout"], r["repetition"]) for r in result["runs"]] == [("old", 1), ("new", 1)]
+    for r in result["runs"]:
+        assert r["post_errors"] == 0
+        assert r["post_idle"]["count"] == 20
+        assert r["search"]["count"] == 20 and 0 < r["search"]["recall@10"] <= 1
+        assert r["load"]["write_s"] > 0 and r["delete_s"] > 0
+    new = next(r for r in result["runs"] if r["layout"] == "new")
+    assert new["dead_tuples_after_delete"] == new["dead_tuples_before_delete"]
+    assert set(result["ratios_new_over_old"]) >= {"post_build_p99_ms", "delete_s"}
