@@ -8,10 +8,12 @@ silently corrupt row.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Collection, Document
@@ -196,7 +198,34 @@ async def delete_collection(session: AsyncSession, name: str) -> None:
     """Drop its partitions (and with them its HNSW index), then its row: the rows go in one
     catalog change, leaving no dead tuples behind."""
     collection = await get_collection(session, name)
-    for statement in drop_partitions_sql(collection.id):
-        await session.execute(text(statement))
+    await _drop_partitions(session, collection.id)
     await session.execute(delete(Collection).where(Collection.id == collection.id))
     await session.commit()
+
+
+# Dropping takes ACCESS EXCLUSIVE on the chunks parent, then on the documents parent. A
+# writer into another collection holds documents and then asks for chunks: waiting for
+# documents while holding chunks would deadlock with it. So each try waits briefly (less
+# than PostgreSQL's 1 s deadlock_timeout, so the drop is always the side that gives way),
+# lets go of both, and tries again; the short waits also keep searches from queueing long
+# behind the lock request.
+DROP_LOCK_TIMEOUT_MS = 500
+DROP_ATTEMPTS = 30
+
+
+async def _drop_partitions(session: AsyncSession, collection_id: int) -> None:
+    previous = await session.scalar(text("SELECT current_setting('lock_timeout')"))
+    await session.execute(
+        text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{DROP_LOCK_TIMEOUT_MS}ms"}
+    )
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            async with session.begin_nested():  # a savepoint: its rollback frees its locks
+                for statement in drop_partitions_sql(collection_id):
+                    await session.execute(text(statement))
+            break
+        except DBAPIError as exc:
+            if not isinstance(exc.orig, LockNotAvailable) or attempt == DROP_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+    await session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})

@@ -4,6 +4,7 @@ only their collection's partition, and migration 0005 moves existing rows both w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -53,6 +54,28 @@ async def test_partitions_are_made_and_dropped_with_the_collection(
     assert not any(_exists(pg_dsn, n) for n in [*names, hnsw_index_name(collection.id)])
     with psycopg.connect(pg_dsn) as check:
         assert scalar(check, _COUNT, (collection.id,)) == 0
+
+
+async def test_deleting_a_collection_gives_way_to_a_writer_of_another(
+    session: AsyncSession, conn: psycopg.AsyncConnection, pg_dsn: str
+) -> None:
+    """A writer into another collection holds the documents parent, then asks for chunks;
+    the delete, holding chunks and waiting for documents, deadlocked with it (PostgreSQL then
+    aborted one of them). Now the delete lets go and tries again: both succeed."""
+    doomed = await create_collection(session, MINILM, name=f"p-{uuid.uuid4().hex[:8]}")
+    other = await create_collection(session, MINILM, name=f"p-{uuid.uuid4().hex[:8]}")
+    await conn.execute(
+        "INSERT INTO documents (collection_id, external_id, content_hash) VALUES (%s, 'x', 'h')",
+        (other.id,),
+    )
+    deleting = asyncio.create_task(delete_collection(session, doomed.name))
+    await asyncio.sleep(1.0)  # the delete now holds chunks or waits for documents
+    await conn.execute(_COUNT, (other.id,))
+    await conn.commit()
+    await deleting
+    assert not _exists(pg_dsn, partition_name("chunks", doomed.id))
+    assert not _exists(pg_dsn, partition_name("documents", doomed.id))
+    await delete_collection(session, other.name)
 
 
 async def test_creating_a_collection_does_not_wait_for_open_readers(
