@@ -116,7 +116,7 @@ async def create_collection(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"collection {name!r} already exists") from exc
-    for statement in create_partitions_sql(collection.id):
+    for statement in create_partitions_sql(collection.id, vector_type):
         await session.execute(text(statement))
     index = create_hnsw_index_sql(collection.id, embedder.dimensions, storage=vector_type)
     await session.execute(text(index))

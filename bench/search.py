@@ -36,7 +36,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from app.collections import create_collection, get_collection  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
-from app.db.schema import create_hnsw_index_sql, drop_hnsw_index_sql  # noqa: E402
+from app.db.schema import (  # noqa: E402
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+    embedding_column,
+)
 from app.embeddings import Embedder  # noqa: E402
 from app.errors import NotFound  # noqa: E402
 from app.search.beir import load_dataset  # noqa: E402
@@ -107,8 +111,8 @@ async def exact_msmarco(
     """The reference: brute-force cosine over every passage, in numpy."""
     dataset = load_dataset(MSMARCO)
     cursor = await conn.execute(
-        "SELECT d.external_id, c.embedding FROM chunks c JOIN documents d"
-        " ON d.id = c.document_id WHERE c.collection_id = %s",
+        f"SELECT d.external_id, {embedding_column(target.vector_type, 'c')} FROM chunks c"
+        " JOIN documents d ON d.id = c.document_id WHERE c.collection_id = %s",
         (target.collection_id,),
     )
     rows = await cursor.fetchall()

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 
 from app.access import EVERYONE
@@ -32,6 +33,7 @@ from app.db.schema import (
     collection_predicate,
     create_hnsw_index_sql,
     drop_hnsw_index_sql,
+    embedding_column,
     partition_name,
 )
 from app.errors import CollectionDeleted, InvalidInput
@@ -44,12 +46,10 @@ BULK_LOAD_LOCK = 0x70676B01
 
 _COPY_CHUNKS = (
     "COPY chunks (collection_id, document_id, ordinal, text, section, page, token_count,"
-    " metadata, embedding, text_config, access) FROM STDIN WITH (FORMAT BINARY)"
+    " metadata, {embedding}, text_config, access) FROM STDIN WITH (FORMAT BINARY)"
 )
-# regconfig has no binary dumper in psycopg; on the wire it is its oid, so send an oid.
-_COPY_TYPES = [
-    *("int4", "int8", "int4", "text", "text", "int4", "int4", "jsonb", "vector", "oid", "text[]")
-]
+# The largest finite 16-bit float: a halfvec collection refuses anything beyond it.
+HALFVEC_MAX = float(np.finfo(np.float16).max)
 
 # One statement for the whole batch: the rows come out of unnest in the (sorted) order given,
 # so concurrent writers lock documents in the same order and cannot deadlock. The arrays go
@@ -116,8 +116,10 @@ class Target:
     vector_type: VectorType = "vector"
 
 
-def _check(documents: Sequence[DocumentRecord], dimensions: int) -> list[npt.NDArray[np.float32]]:
-    """Reject a malformed batch before anything is written; the embeddings as float32."""
+def _check(documents: Sequence[DocumentRecord], target: Target) -> list[Any]:
+    """Reject a malformed batch before anything is written; the embeddings as COPY sends
+    them (float32 arrays, or HalfVector for a halfvec collection)."""
+    dimensions = target.dimensions
     for document in documents:
         texts = [document.external_id, document.title, document.source]
         texts += [c.text for c in document.chunks] + [c.section for c in document.chunks]
@@ -135,14 +137,47 @@ def _check(documents: Sequence[DocumentRecord], dimensions: int) -> list[npt.NDA
                 f"{vector.shape}, the collection takes {dimensions} dimensions"
             )
     # One pass over the whole batch; the per-chunk search only runs when something is wrong.
-    if vectors and not np.isfinite(np.stack(vectors)).all():
+    matrix = np.stack(vectors) if vectors else np.zeros((0, dimensions), dtype=np.float32)
+    if not np.isfinite(matrix).all():
         document, chunk = next(
             dc for dc, v in zip(chunks, vectors, strict=True) if not np.isfinite(v).all()
         )
         raise InvalidInput(
             f"document {document.external_id!r} chunk {chunk.ordinal}: embedding is not finite"
         )
-    return vectors
+    return _as_stored(vectors, matrix, target.vector_type)
+
+
+def _as_stored(
+    vectors: list[npt.NDArray[np.float32]], matrix: npt.NDArray[np.float32], storage: VectorType
+) -> list[Any]:
+    """What COPY sends: the float32 arrays, or for a halfvec collection HalfVectors (16-bit
+    floats), once no value is beyond float16's range (it would become infinite)."""
+    if storage == "vector":
+        return vectors
+    if (np.abs(matrix) > HALFVEC_MAX).any():
+        raise InvalidInput(
+            f"a value exceeds {HALFVEC_MAX:g}, the largest a halfvec collection can store"
+        )
+    return [HalfVector(v) for v in vectors]
+
+
+def _copy_types(storage: VectorType) -> list[str]:
+    """The COPY columns' types. regconfig has no binary dumper in psycopg; on the wire it is
+    its oid, so send an oid. The embedding column's type is the collection's vector type."""
+    return [
+        "int4",
+        "int8",
+        "int4",
+        "text",
+        "text",
+        "int4",
+        "int4",
+        "jsonb",
+        storage,
+        "oid",
+        "text[]",
+    ]
 
 
 def _jsonb(value: Mapping[str, Any]) -> Jsonb:
@@ -162,7 +197,7 @@ async def write_documents(
     ordered = sorted(documents, key=lambda d: d.external_id)
     if len({d.external_id for d in ordered}) != len(ordered):
         raise InvalidInput("the same external id appears twice in one batch")
-    vectors = iter(_check(ordered, target.dimensions))
+    vectors = iter(_check(ordered, target))
     metadata = [_jsonb(d.metadata) for d in ordered]
 
     async with conn.transaction():
@@ -193,8 +228,9 @@ async def write_documents(
                 " AND document_id = ANY(%s)",
                 (list(ids.values()),),
             )
-            async with cur.copy(_COPY_CHUNKS) as copy:
-                copy.set_types(_COPY_TYPES)
+            column = embedding_column(target.vector_type)
+            async with cur.copy(_COPY_CHUNKS.format(embedding=column)) as copy:
+                copy.set_types(_copy_types(target.vector_type))
                 for doc, doc_metadata in zip(ordered, metadata, strict=True):
                     if doc.external_id not in ids:
                         for _ in doc.chunks:

@@ -4,7 +4,8 @@ that these models and the migrations agree.
 Documents and chunks are LIST-partitioned by `collection_id` (DESIGN.md decision 4): each
 collection gets its own partitions and expression HNSW index, made at run time with the
 collection (`app/db/schema.py`), which is why those are not declared here. One column type
-serves every collection whatever its dimensions: `embedding` is an untyped `vector`. Every
+serves every collection whatever its dimensions: `embedding` is an untyped `vector`, and
+`embedding_half` an untyped `halfvec` for the collections that store 16-bit floats. Every
 key of both tables includes `collection_id`, as partitioning (and Citus) require.
 """
 
@@ -14,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
+from pgvector.sqlalchemy import HALFVEC, Vector
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -126,7 +127,10 @@ class Chunk(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, server_default=sql_text("'{}'::jsonb")
     )
-    embedding: Mapped[Any] = mapped_column(Vector())
+    # A chunk's vector is in the column of its collection's vector type
+    # (`app/db/schema.py` embedding_column), the other one is NULL (no bytes but a bit).
+    embedding: Mapped[Any | None] = mapped_column(Vector())
+    embedding_half: Mapped[Any | None] = mapped_column(HALFVEC())
     text_config: Mapped[str] = mapped_column(REGCONFIG, server_default=sql_text("'english'"))
     tsv: Mapped[str] = mapped_column(
         TSVECTOR, Computed("to_tsvector(text_config, text)", persisted=True)
@@ -152,6 +156,7 @@ class Chunk(Base):
             postgresql_ops={"metadata": "jsonb_path_ops"},
         ),
         Index("chunks_access", "access", postgresql_using="gin"),
+        CheckConstraint("num_nulls(embedding, embedding_half) = 1", name="one_embedding"),
         _PARTITIONED,
     )
 

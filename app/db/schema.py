@@ -4,10 +4,14 @@ DESIGN.md decision 4: `documents` and `chunks` are LIST-partitioned by `collecti
 partition per collection (`documents_c7`, `chunks_c7`), made with the collection and dropped
 with it. The parents share one untyped `vector` column; each chunks partition gets
 `USING hnsw ((embedding::vector(n)) vector_cosine_ops)` (`halfvec(n)` above 2,000
-dimensions, pgvector's limit for `vector` in an HNSW index). Queries must repeat
-`vector_expression()` exactly, or the planner cannot use the index, and name the collection
-as a constant (`collection_predicate`) so the planner prunes to its partition. DDL takes no
-bound parameters, so the integers are checked and formatted here, and nowhere else.
+dimensions, pgvector's limit for `vector` in an HNSW index). A partition has its parent's
+column types, so a `halfvec` collection stores its vectors in a second column,
+`embedding_half` (16-bit floats: half the heap), and leaves `embedding` NULL; a CHECK keeps
+exactly one of the two set, and `embedding_column()` is the one place that says which.
+Queries must repeat `vector_expression()` exactly, or the planner cannot use the index, and
+name the collection as a constant (`collection_predicate`) so the planner prunes to its
+partition. DDL takes no bound parameters, so the integers are checked and formatted here,
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ MAX_HALFVEC_INDEX_DIMS = 4000
 # A collection's choice: `halfvec` indexes 16-bit floats (half the index) at any dimension.
 VectorType = Literal["vector", "halfvec"]
 VECTOR_TYPES: tuple[VectorType, ...] = ("vector", "halfvec")
+_EMBEDDING_COLUMNS: dict[VectorType, str] = {"vector": "embedding", "halfvec": "embedding_half"}
 
 
 def _check_int(value: int, name: str) -> int:
@@ -47,11 +52,28 @@ def vector_type(dimensions: int, storage: VectorType = "vector") -> str:
     return f"halfvec({dims})" if _half(dims, storage) else f"vector({dims})"
 
 
+def embedding_column(storage: VectorType, alias: str = "") -> str:
+    """The chunks column holding the vectors of a collection of this vector type, e.g.
+    `c.embedding_half`: the pgvector type of the column is the vector type's name."""
+    if storage not in VECTOR_TYPES:
+        raise ValueError(f"vector type must be one of {VECTOR_TYPES}, got {storage!r}")
+    return _qualified(_EMBEDDING_COLUMNS[storage], alias)
+
+
+def _qualified(column: str, alias: str) -> str:
+    if alias and not alias.isidentifier():
+        raise ValueError(f"alias must be an identifier, got {alias!r}")
+    return f"{alias}.{column}" if alias else column
+
+
 def vector_expression(
-    dimensions: int, column: str = "embedding", storage: VectorType = "vector"
+    dimensions: int, storage: VectorType = "vector", *, alias: str = "", column: str = ""
 ) -> str:
-    """The indexed expression, e.g. `(embedding::vector(384))`."""
-    return f"({column}::{vector_type(dimensions, storage)})"
+    """The indexed expression, e.g. `(embedding::vector(384))` or
+    `(embedding_half::halfvec(384))`. `column` overrides the vector type's column, for the
+    migrations that ran before `embedding_half` existed."""
+    qualified = _qualified(column, alias) if column else embedding_column(storage, alias)
+    return f"({qualified}::{vector_type(dimensions, storage)})"
 
 
 def opclass(dimensions: int, storage: VectorType = "vector") -> str:
@@ -69,24 +91,41 @@ def partition_name(table: str, collection_id: int) -> str:
     return f"{table}_c{_check_int(collection_id, 'collection_id')}"
 
 
-def create_partitions_sql(collection_id: int) -> list[str]:
+def create_partitions_sql(collection_id: int, storage: VectorType | None) -> list[str]:
     """The collection's partitions, to run in the transaction that inserts its row. Each is
     made on its own, then attached: ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent
     (and, for chunks' foreign key, SHARE ROW EXCLUSIVE on the parents: other writers wait,
     readers never do), where `CREATE TABLE ... PARTITION OF` would take ACCESS EXCLUSIVE and
     queue every search behind any transaction still open on the parent. Attaching gives it
-    the parent's keys, foreign keys and full-text/metadata/access indexes; the HNSW index is
-    its own (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes
-    through the parents, where row-level security applies (a partition has no policies)."""
+    the parent's keys, foreign keys and full-text/metadata/access indexes (CHECK constraints it
+    must already have, hence INCLUDING CONSTRAINTS); the HNSW index is its own
+    (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes
+    through the parents, where row-level security applies (a partition has no policies).
+    The chunks partition also refuses vectors in the other type's column
+    (`vector_column_check_sql`); `storage` None is for migrations before that column."""
     cid = _check_int(collection_id, "collection_id")
     statements = []
     for table in PARTITIONED:
         partition = partition_name(table, cid)
-        statements += [
-            f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)",
-            f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({cid})",
-        ]
+        statements.append(
+            f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED"
+            " INCLUDING CONSTRAINTS)"
+        )
+        if table == "chunks" and storage is not None:
+            statements.append(vector_column_check_sql(cid, storage))
+        statements.append(f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({cid})")
     return statements
+
+
+def vector_column_check_sql(collection_id: int, storage: VectorType) -> str:
+    """A CHECK on the collection's chunks partition that its vectors are in its vector
+    type's column: a writer told the wrong type fails instead of storing vectors that no
+    search of the collection reads (the parent's CHECK only wants one of the two set)."""
+    partition = partition_name("chunks", collection_id)
+    return (
+        f"ALTER TABLE {partition} ADD CONSTRAINT {partition}_vector_type"
+        f" CHECK ({embedding_column(storage)} IS NOT NULL)"
+    )
 
 
 def drop_partitions_sql(collection_id: int) -> list[str]:
@@ -112,9 +151,10 @@ def create_hnsw_index_sql(
     storage: VectorType = "vector",
     m: int = 16,
     ef_construction: int = 64,
+    column: str = "",
 ) -> str:
     cid = _check_int(collection_id, "collection_id")
-    expression = vector_expression(dimensions, storage=storage)
+    expression = vector_expression(dimensions, storage, column=column)
     return (
         f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(cid)} ON {partition_name('chunks', cid)} "
         f"USING hnsw ({expression} {opclass(dimensions, storage)}) "

@@ -15,7 +15,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import get_collection
-from app.db.schema import collection_predicate, vector_type
+from app.db.schema import collection_predicate, vector_expression
 from app.errors import NotFound
 from app.search import sql
 from app.search.filters import Compiled
@@ -55,9 +55,9 @@ async def similar_documents(
 ) -> list[SimilarDocument]:
     async with conn.transaction():
         cursor = await conn.execute(
-            "SELECT d.id, avg(c.embedding::"
-            + vector_type(target.dimensions, target.vector_type)
-            + ") FROM documents d LEFT JOIN chunks c ON "
+            "SELECT d.id, avg"
+            + vector_expression(target.dimensions, target.vector_type, alias="c")
+            + " FROM documents d LEFT JOIN chunks c ON "
             + sql.DOCUMENT_JOIN
             + f" WHERE {collection_predicate(target.collection_id, 'd')}"
             " AND d.external_id = %s::text GROUP BY d.id",

@@ -46,7 +46,7 @@ class Scope:
     @property
     def distance(self) -> str:
         """Cosine distance to `%(qvec)s`, spelled exactly as the index expression."""
-        expr = vector_expression(self.dimensions, "c.embedding", self.vector_type)
+        expr = vector_expression(self.dimensions, self.vector_type, alias="c")
         return f"{expr} <=> %(qvec)s::{vector_type(self.dimensions, self.vector_type)}"
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pgvector import Vector
+from pgvector import HalfVector, Vector
 
+from app.db.schema import embedding_column
 from app.errors import NotFound
 from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, arrow_schema
 
@@ -26,10 +27,11 @@ SELECT (SELECT count(*) FROM documents WHERE collection_id = %(c)s),
        (SELECT count(*) FROM chunks WHERE collection_id = %(c)s)
 """
 # Documents in external-id order and each one's chunks in order, so that an importer sees
-# every document's rows together. A document without chunks gives one row of nulls.
+# every document's rows together. A document without chunks gives one row of nulls. The
+# embedding is read from the collection's vector type's column.
 _ROWS = """
 SELECT d.external_id, d.title, d.source, d.metadata::text, d.content_hash, d.access,
-       c.ordinal, c.text, c.section, c.page, c.token_count, c.embedding
+       c.ordinal, c.text, c.section, c.page, c.token_count, {embedding}
 FROM documents d
 LEFT JOIN chunks c ON c.collection_id = d.collection_id AND c.document_id = d.id
 WHERE d.collection_id = %s
@@ -86,7 +88,8 @@ class Export:
         schema = arrow_schema(self.header, self.counts)
         writer = pq.ParquetWriter(buffer, schema, compression="zstd", write_page_checksum=True)
         async with self._conn.cursor(name="pgask_export", binary=True) as cursor:
-            await cursor.execute(_ROWS, (self._collection_id,))
+            column = embedding_column(self.header.vector_type, "c")
+            await cursor.execute(_ROWS.format(embedding=column), (self._collection_id,))
             while rows := await cursor.fetchmany(ROW_GROUP_ROWS):
                 writer.write_batch(_batch(rows, schema))
                 yield buffer.drain()
@@ -130,5 +133,6 @@ def _batch(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch
 
 
 def _array(vector: Any) -> Any:
-    """pgvector's binary loader gives `Vector` objects, its text loader numpy arrays."""
-    return vector.to_numpy() if isinstance(vector, Vector) else np.asarray(vector)
+    """pgvector's binary loaders give `Vector` or `HalfVector` objects, its text loader numpy
+    arrays. A halfvec's 16-bit floats are exact in the file's float32."""
+    return vector.to_numpy() if isinstance(vector, Vector | HalfVector) else np.asarray(vector)

@@ -185,7 +185,7 @@ async def _create_staging(conn: psycopg.AsyncConnection[Any], header: Collection
         async with conn.transaction():
             row = await (await conn.execute(_INSERT_COLLECTION, values)).fetchone()
             assert row is not None
-            for statement in create_partitions_sql(int(row[0])):
+            for statement in create_partitions_sql(int(row[0]), header.vector_type):
                 await conn.execute(statement)
     except psycopg.errors.CheckViolation as exc:
         reason = exc.diag.message_primary  # without DETAIL: one line

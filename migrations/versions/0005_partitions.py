@@ -38,6 +38,8 @@ down_revision: str | None = "0004_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Every collection's vectors were in `embedding` until 0006 (halfvec ones moved out).
+_COLUMN = "embedding"
 _CASCADE = "ON DELETE CASCADE"
 _TO_COLLECTIONS = f"FOREIGN KEY (collection_id) REFERENCES collections (id) {_CASCADE}"
 # Indexes both layouts have on chunks (on the partitioned parent they cascade to partitions).
@@ -120,7 +122,7 @@ def _rebuild(layout: Layout) -> None:
         _create(table, layout)
     if layout.partitioned:
         for collection_id, _, _ in collections:
-            for statement in create_partitions_sql(collection_id):
+            for statement in create_partitions_sql(collection_id, None):
                 op.execute(statement)
     for table in PARTITIONED:
         _copy_rows(table)
@@ -187,9 +189,9 @@ def _copy_rows(table: str) -> None:
 
 def _hnsw(layout: Layout, collection_id: int, dimensions: int, storage: VectorType) -> str:
     if layout.partitioned:
-        return create_hnsw_index_sql(collection_id, dimensions, storage=storage)
+        return create_hnsw_index_sql(collection_id, dimensions, storage=storage, column=_COLUMN)
     # 0004's layout: a partial index per collection on the shared table.
-    expression = vector_expression(dimensions, storage=storage)
+    expression = vector_expression(dimensions, storage, column=_COLUMN)
     return (
         f"CREATE INDEX {hnsw_index_name(collection_id)} ON chunks USING hnsw"
         f" ({expression} {opclass(dimensions, storage)}) WHERE collection_id = {collection_id}"

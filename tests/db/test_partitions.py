@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 import pytest
 from alembic import command
-from psycopg import sql as pgsql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -181,20 +180,6 @@ async def test_writes_to_one_collection_do_not_wait_for_another_collections_lock
     await delete_collection(session, other.name)
 
 
-@pytest.fixture
-def scratch_db(pg_dsn: str) -> Iterator[str]:
-    """An empty database on the test server, for running migrations both ways."""
-    name = f"pgask_mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    url = make_url(pg_dsn.replace("postgresql://", "postgresql+psycopg://")).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(pg_dsn, autocommit=True) as admin:
-            admin.execute(pgsql.SQL("DROP DATABASE {} WITH (FORCE)").format(pgsql.Identifier(name)))
-
-
 _SEED = """
 INSERT INTO collections (name, embedding_provider, embedding_model, embedding_dimensions,
                          chunk_size, chunk_overlap, vector_type)
@@ -223,7 +208,7 @@ def test_migration_moves_rows_both_ways(scratch_db: str) -> None:
         conn.commit()
         before = scalar(conn, _CONTENT)
         next_id = scalar(conn, "SELECT last_value FROM chunks_id_seq")
-    migrate.upgrade(url)
+    migrate.upgrade(url, "0005_partitions")
     with psycopg.connect(dsn) as conn:
         assert scalar(conn, _CONTENT) == before
         assert scalar(conn, "SELECT last_value FROM chunks_id_seq") == next_id

@@ -34,7 +34,12 @@ async def load(
     documents: Sequence[DocumentRecord],
     batch: int = 500,
 ) -> dict[str, int]:
-    target = Target(collection.id, collection.embedding_dimensions, collection.text_config)
+    target = Target(
+        collection.id,
+        collection.embedding_dimensions,
+        collection.text_config,
+        collection.vector_type,
+    )
     ids: dict[str, int] = {}
     for start in range(0, len(documents), batch):
         ids |= (await write_documents(conn, target, documents[start : start + batch])).ids
