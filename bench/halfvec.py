@@ -6,7 +6,8 @@ one being the baseline of every ratio:
 1. msmarco-5k (../shared/data/msmarco-5k, MiniLM embeddings): nDCG@10 and recall@10 of
    vector search through each index.
 2. N clustered synthetic vectors (bench/common.py, seed 42) and 200 queries from the same
-   generator: HNSW build seconds (pgask's bulk-load path), index bytes, heap bytes,
+   generator: HNSW build seconds (pgask's bulk-load path), index bytes, heap bytes (the
+   collection's documents and chunks partitions; halfvec chunks store 16-bit floats),
    recall@10 against exact numpy search, p50/p95 latency (`repetitions` interleaved passes).
 
 Rule (issue 18): the default stays `vector` unless halfvec loses < 0.005 nDCG@10 and
@@ -136,6 +137,7 @@ async def main(args: argparse.Namespace) -> None:
         speed = await clustered(services, args.rows, args.dims, args.passes, tag)
     half, full = speed["halfvec"], speed["vector"]
     summary: dict[str, Any] = {
+        "heap_bytes_ratio": half["disk"]["heap_bytes"] / full["disk"]["heap_bytes"],
         "index_bytes_ratio": half["disk"]["vector_index_bytes"]
         / full["disk"]["vector_index_bytes"],
         "build_seconds_ratio": half["build"]["index_s"] / full["build"]["index_s"],
