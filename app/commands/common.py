@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +17,9 @@ import typer
 from rich.console import Console
 
 from app.config import Settings, get_settings
-from app.db.embedded import database_url
+from app.db.embedded import EmbeddedServer, database_url
+from app.db.keeper import postmaster_death
+from app.errors import ServiceUnavailable
 from app.services import Services
 
 T = TypeVar("T")
@@ -50,6 +52,38 @@ def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError) as exc:
         raise Interrupted() from exc
+
+
+async def unless_database_dies(settings: Settings, work: Awaitable[T]) -> T:
+    """`work`'s result; with the embedded server, it is cancelled as soon as the server's
+    postmaster dies, and ServiceUnavailable says so (rather than the next write failing
+    after the batch being embedded, and the pool's reconnection errors after it)."""
+    server = await asyncio.to_thread(EmbeddedServer.of, settings)
+    task = asyncio.ensure_future(work)
+    if server is None:
+        return await task
+    death = asyncio.create_task(postmaster_death(server))
+    try:
+        await asyncio.wait({task, death}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        death.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled() and death.done() and not death.cancelled():
+        raise _died(server)
+    try:
+        return task.result()
+    except ServiceUnavailable as exc:  # a write noticed first: say why when that is why
+        if await asyncio.to_thread(server.postmaster_pid) is None:
+            raise _died(server) from exc
+        raise
+
+
+def _died(server: EmbeddedServer) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the embedded PostgreSQL (pid {server.pid}) died; see {server.log_file}"
+    )
 
 
 def print_json(payload: Any) -> None:

@@ -1,10 +1,12 @@
-"""Stopping an ingest from outside (issue 14, items 3 and 4), with real processes: a
-collection deleted over HTTP while `pgask ingest` loads into it, and SIGINT/SIGTERM sent to
-`pgask ingest` and `pgask worker` while they embed."""
+"""Stopping an ingest from outside (issue 14, items 3, 4 and 5), with real processes: a
+collection deleted over HTTP while `pgask ingest` loads into it, SIGINT/SIGTERM sent to
+`pgask ingest` and `pgask worker` while they embed, and the embedded PostgreSQL of an
+ingest killed under it."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -113,3 +115,22 @@ def test_sigterm_stops_a_worker_mid_job_and_gives_the_job_back(
         assert "worker stopped after 0 jobs" in (tmp_path / "worker.log").read_text()
         assert _count(pg_dsn, status, job_id, "queued") == 1  # for the next worker, now
         http.delete(f"/v1/collections/{name}")
+
+
+def test_ingest_stops_with_one_line_when_its_postgres_dies(tmp_path: Path) -> None:
+    """A private data dir: kill -9 of the postmaster while the ingest embeds."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # as root the server runs as another user, who must get in
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data))
+    log = tmp_path / "ingest.log"
+    process = _start(["ingest", str(_corpus(tmp_path / "kb")), "-c", "died"], env, log)
+    _wait_for(lambda: "created collection" in log.read_text(), "collection", process)
+    postmaster = int((data / "pg" / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGKILL)
+    assert process.wait(timeout=300) == 1, log.read_text()
+    after = log.read_text().split("created collection 'died'\n", 1)[1].splitlines()
+    assert len(after) == 1, after  # one line, no traceback, no retries
+    assert after[0].startswith(
+        f"pgask: error: the embedded PostgreSQL (pid {postmaster}) died; see {data}"
+    ), after
+    assert "ingest stopped, " in after[0], after
