@@ -14,9 +14,13 @@ For each run: seconds from the signal to each milestone the process prints (uvic
 shutdown lines, the job given back, the ingest's "stopped" line), to PostgreSQL's shutdown
 request and its end (from the server log), and to the process's exit; its exit code, and
 whether the embedded PostgreSQL is still running after. `ratio_to_idle`: the exit time over
-the idle server's in the same repetition.
+the idle server's (same code, same repetition).
 
     python bench/shutdown.py [--repeat 3] [--documents 3000] [--delay 15] [--name shutdown]
+                             [--baseline ../main] [--only SCENARIO...]
+
+`--baseline DIR` runs every scenario also with the code of another checkout (e.g. the
+main branch before a change), in the same run and on the same machine load.
 
 Writes bench/results/shutdown.json (machine, versions, parameters, every repetition).
 """
@@ -55,18 +59,19 @@ PG_LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC")
 
 @dataclass
 class Process:
-    """A pgask command whose output lines are kept with the wall time they arrived."""
+    """A pgask command (the code of checkout `tree`) whose output lines are kept with the
+    wall time they arrived."""
 
     args: list[str]
     data_dir: Path
-    env: dict[str, str]
+    tree: Path
     lines: list[tuple[float, str]] = field(default_factory=list)
 
     def start(self) -> Process:
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "app", *self.args],
-            cwd=ROOT,
-            env=self.env,
+            cwd=self.tree,
+            env=environment(self.data_dir, self.tree),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -133,14 +138,18 @@ def corpus(folder: Path, documents: int) -> Path:
     return path
 
 
-def environment(data_dir: Path, **extra: str) -> dict[str, str]:
+def environment(data_dir: Path, tree: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PGASK_", "DATABASE_"))}
-    return env | {"PGASK_DATA_DIR": str(data_dir), "PGASK_LOG_FORMAT": "text"} | extra
+    return env | {
+        "PGASK_DATA_DIR": str(data_dir),
+        "PGASK_LOG_FORMAT": "text",
+        "PYTHONPATH": str(tree),  # that checkout's `app`, not the installed one
+    }
 
 
-def serve(data_dir: Path) -> tuple[Process, str]:
+def serve(data_dir: Path, tree: Path) -> tuple[Process, str]:
     port = free_port()
-    process = Process(["serve", "--port", str(port)], data_dir, environment(data_dir)).start()
+    process = Process(["serve", "--port", str(port)], data_dir, tree).start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -153,13 +162,13 @@ def serve(data_dir: Path) -> tuple[Process, str]:
     raise RuntimeError(f"serve did not get ready: {process.lines[-20:]}")
 
 
-def serve_idle(data_dir: Path, _corpus: Path, _delay: float) -> dict[str, Any]:
-    process, _url = serve(data_dir)
+def serve_idle(data_dir: Path, tree: Path, _corpus: Path, _delay: float) -> dict[str, Any]:
+    process, _url = serve(data_dir, tree)
     return process.stop(signal.SIGTERM)
 
 
-def serve_job(data_dir: Path, corpus_file: Path, delay: float) -> dict[str, Any]:
-    process, url = serve(data_dir)
+def serve_job(data_dir: Path, tree: Path, corpus_file: Path, delay: float) -> dict[str, Any]:
+    process, url = serve(data_dir, tree)
     with httpx.Client(base_url=url, timeout=120) as http:
         http.post("/v1/collections", json={"name": "c"}).raise_for_status()
         files = [("files", ("corpus.jsonl", corpus_file.read_bytes()))]
@@ -171,9 +180,9 @@ def serve_job(data_dir: Path, corpus_file: Path, delay: float) -> dict[str, Any]
 
 
 def ingest(sig: signal.Signals) -> Any:
-    def run(data_dir: Path, corpus_file: Path, delay: float) -> dict[str, Any]:
+    def run(data_dir: Path, tree: Path, corpus_file: Path, delay: float) -> dict[str, Any]:
         args = ["ingest", str(corpus_file), "-c", "c"]
-        process = Process(args, data_dir, environment(data_dir)).start()
+        process = Process(args, data_dir, tree).start()
         process.wait_for_line("created collection")
         time.sleep(delay)
         return process.stop(sig)
@@ -189,31 +198,47 @@ SCENARIOS = {
 }
 
 
+def _repetition(
+    tmp: Path, tree: Path, corpus_file: Path, args: argparse.Namespace, repetition: int, code: str
+) -> list[dict[str, Any]]:
+    """Every scenario once with `tree`'s code; serve-idle first, the others' baseline."""
+    runs, idle = [], None
+    for name, scenario in SCENARIOS.items():
+        if args.only and name not in args.only and name != "serve-idle":
+            continue
+        data_dir = tmp / f"{code}-{name}-{repetition}"
+        data_dir.mkdir(mode=0o755)
+        run = scenario(data_dir, tree, corpus_file, args.delay)
+        idle = run["exit_seconds"] if name == "serve-idle" else idle
+        run |= {"scenario": name, "code": code, "tree": str(tree), "repetition": repetition}
+        run["ratio_to_idle"] = run["exit_seconds"] / idle if idle else None
+        run["load_average"] = os.getloadavg()
+        print(json.dumps(run), flush=True)
+        runs.append(run)
+    return runs
+
+
 def main() -> None:
+    # A shell's background job starts with SIGINT ignored, which its children inherit
+    # across exec: pgask would ignore the SIGINT sent to it. A handler is not inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--documents", type=int, default=3000)
     parser.add_argument("--delay", type=float, default=15.0)
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
     parser.add_argument("--name", default="shutdown", help="bench/results/NAME.json")
+    parser.add_argument(
+        "--baseline", type=Path, help="also run each scenario with this checkout's code"
+    )
     args = parser.parse_args()
+    trees = {"this": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
     runs = []
     with tempfile.TemporaryDirectory(prefix="pgask-shutdown-") as tmp:
         corpus_file = corpus(Path(tmp), args.documents)
         for repetition in range(args.repeat):
-            idle = None
-            for name, scenario in SCENARIOS.items():
-                if args.only and name not in args.only and name != "serve-idle":
-                    continue
-                data_dir = Path(tmp) / f"{name}-{repetition}"
-                data_dir.mkdir(mode=0o755)
-                run = scenario(data_dir, corpus_file, args.delay)
-                idle = run["exit_seconds"] if name == "serve-idle" else idle
-                run |= {"scenario": name, "repetition": repetition}
-                run["ratio_to_idle"] = run["exit_seconds"] / idle if idle else None
-                run["load_average"] = os.getloadavg()
-                print(json.dumps(run), flush=True)
-                runs.append(run)
+            for code, tree in trees.items():
+                runs += _repetition(Path(tmp), tree, corpus_file, args, repetition, code)
     write_result(
         args.name,
         {

@@ -58,26 +58,26 @@ async def unless_database_dies(settings: Settings, work: Awaitable[T]) -> T:
     """`work`'s result; with the embedded server, it is cancelled as soon as the server's
     postmaster dies, and ServiceUnavailable says so (rather than the next write failing
     after the batch being embedded, and the pool's reconnection errors after it)."""
-    server = await asyncio.to_thread(EmbeddedServer.of, settings)
-    task = asyncio.ensure_future(work)
-    if server is None:
-        return await task
-    death = asyncio.create_task(postmaster_death(server))
+    task = asyncio.ensure_future(work)  # at once: a stop now still ends (awaits) `work`
+    watch: asyncio.Task[None] | None = None
     try:
-        await asyncio.wait({task, death}, return_when=asyncio.FIRST_COMPLETED)
+        server = await asyncio.to_thread(EmbeddedServer.of, settings)
+        waiting: set[asyncio.Future[Any]] = {task}
+        if server is not None:
+            watch = asyncio.create_task(postmaster_death(server))
+            waiting.add(watch)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        death.cancel()
+        if watch is not None:
+            watch.cancel()
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-    if task.cancelled() and death.done() and not death.cancelled():
-        raise _died(server)
-    try:
-        return task.result()
-    except ServiceUnavailable as exc:  # a write noticed first: say why when that is why
-        if await asyncio.to_thread(server.postmaster_pid) is None:
-            raise _died(server) from exc
-        raise
+    failed = task.cancelled() or isinstance(task.exception(), ServiceUnavailable)
+    # The watch saw the postmaster die, or a write failed first: say why.
+    if server is not None and failed and await asyncio.to_thread(server.postmaster_pid) is None:
+        raise _died(server) from None if task.cancelled() else task.exception()
+    return task.result()
 
 
 def _died(server: EmbeddedServer) -> ServiceUnavailable:

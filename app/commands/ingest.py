@@ -157,7 +157,12 @@ def ingest(
                     on_start=bar.start,
                     on_progress=bar.update,
                 )
-                report, skipped = await unless_database_dies(settings, loading)
+                try:
+                    report, skipped = await unless_database_dies(settings, loading)
+                except ServiceUnavailable as exc:  # one line, with what was kept
+                    raise ServiceUnavailable(
+                        f"{exc}; ingest stopped, {_stored(bar.report)}"
+                    ) from exc
             finally:
                 bar.stop()
         return report, skipped, created
@@ -167,8 +172,6 @@ def ingest(
     except Interrupted:
         sys.stderr.write(f"stopped; {_stored(bar.report)}\n")
         raise
-    except ServiceUnavailable as exc:  # the database went away: one line, with what was kept
-        raise ServiceUnavailable(f"{exc}; ingest stopped, {_stored(bar.report)}") from exc
     if as_json:
         print_json(
             {
