@@ -244,7 +244,7 @@ def main() -> None:
         {
             "machine": machine(),
             "versions": package_versions(["pgask", "uvicorn", "pebble", "fastembed"]),
-            "parameters": vars(args),
+            "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "runs": runs,
         },
     )
