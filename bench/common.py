@@ -52,7 +52,7 @@ GENERATOR = (
     "tests/search/conftest.py:clustered: unit vectors = random centre + spread * N(0, 1) "
     "noise, normalised; queries are extra draws from the same generator, not inserted"
 )
-HNSW = {"m": 16, "ef_construction": 64, "ops": "vector_cosine_ops"}
+HNSW: dict[str, Any] = {"m": 16, "ef_construction": 64, "ops": "vector_cosine_ops"}
 #: rows in a pgask write transaction (bench/ingest.py's write path uses the same)
 WRITE_BATCH = 1000
 

@@ -30,9 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from embed import MODEL, load_passages, machine  # noqa: E402
+from bench.embed import MODEL, load_passages, machine  # noqa: E402
 
 DATA = SHARED / "data/msmarco-5k"
 
@@ -100,7 +99,7 @@ def main() -> None:
         "float32": LocalEmbedder(MODEL, model_path=args.model_path),
         "int8": LocalEmbedder(MODEL, model_path=args.model_out),
     }
-    results: dict[str, Any] = {name: {} for name in variants}
+    results: dict[str, dict[str, Any]] = {name: {} for name in variants}
     for name, embedder in variants.items():
         start = time.perf_counter()
         results[name]["ndcg_at_10"] = round(quality(embedder, ids, texts), 4)
@@ -108,7 +107,7 @@ def main() -> None:
         print(name, results[name])
 
     sample = texts[: args.speed_passages]
-    reps = []
+    reps: list[dict[str, Any]] = []
     for rep in range(args.reps):
         order = list(variants) if rep % 2 == 0 else list(reversed(variants))
         for name in order:

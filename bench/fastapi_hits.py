@@ -31,6 +31,7 @@ from app.errors import NotFound
 from app.search.service import Mode, SearchRequest, run_search
 from app.services import Services
 from bench.common import ROOT, SHARED, machine, package_versions, write_result
+from ingest.context import Ingestion
 from ingest.service import ingest_paths
 
 QUESTIONS = ROOT / "bench" / "fastapi_questions.jsonl"
@@ -62,7 +63,9 @@ async def ensure_ingested(services: Services, name: str, docs: Path) -> dict[str
             collection = await create_collection(session, services.embedder, name=name)
             await session.commit()
     started = time.perf_counter()
-    report, skipped = await ingest_paths(services, services.embedder, collection, [docs])
+    report, skipped = await ingest_paths(
+        Ingestion.of(services.db, services.settings), services.embedder, collection, [docs]
+    )
     return {
         "seconds": round(time.perf_counter() - started, 1),
         "added": report.added,
@@ -85,7 +88,7 @@ class ModeRun:
 async def run_questions(
     services: Services, name: str, questions: list[Question], cap: int | None
 ) -> dict[str, ModeRun]:
-    out = {mode: ModeRun() for mode in MODES}
+    out: dict[str, ModeRun] = {mode: ModeRun() for mode in MODES}
     async with services.db.session() as session:
         for question in questions:
             vector = await services.embedder.embed_query(question.text)

@@ -75,7 +75,7 @@ async def msmarco(services: Services, tag: str) -> dict[str, Any]:
         for r, v in zip(rows, vectors, strict=True)
     ]
     dataset = load_dataset(MSMARCO)
-    out = {}
+    out: dict[str, Any] = {}
     for storage in VECTOR_TYPES:
         collection = await make(services, f"halfvec-msmarco-{tag}-{storage}", storage, 384)
         target = Target(collection.id, 384, vector_type=storage)
@@ -114,10 +114,10 @@ async def clustered(services: Services, rows: int, dims: int, passes: int, tag: 
         await conn.set_autocommit(False)
         for _ in range(passes):  # interleaved, so load on the shared machine hits both
             for storage in VECTOR_TYPES:
-                target, row_of = targets[storage]
+                searched, row_of = targets[storage]
                 for query, expected in zip(queries, truth, strict=True):
                     started = time.perf_counter()
-                    hits = await search(conn, target, SearchRequest("vector", k=10, vector=query))
+                    hits = await search(conn, searched, SearchRequest("vector", k=10, vector=query))
                     built[storage]["latencies_ms"].append((time.perf_counter() - started) * 1e3)
                     found = {row_of[h.chunk_id] for h in hits}
                     built[storage]["recalls"].append(len(found & expected) / 10)

@@ -44,6 +44,7 @@ from app.search.evaluate import EVAL_DEPTH, evaluate  # noqa: E402
 from app.search.metrics import evaluate_run  # noqa: E402
 from app.search.service import (  # noqa: E402
     HybridOptions,
+    Mode,
     SearchRequest,
     SearchTarget,
     ef_search_for,
@@ -138,7 +139,7 @@ async def quality(services: Services, quick: bool) -> dict[str, Any]:
     dataset = load_dataset(MSMARCO)
     out: dict[str, Any] = {"exact numpy": await exact_msmarco(conn, target, services.embedder)}
     base = SearchRequest("vector", k=EVAL_DEPTH, include_text=False)
-    runs: list[tuple[str, SearchRequest, str]] = [
+    runs: list[tuple[str, SearchRequest, Mode]] = [
         ("vector hnsw (default ef_search)", base, "vector"),
         ("text any-word (default)", base, "text"),
         ("text all-words", replace(base, any_word=False), "text"),

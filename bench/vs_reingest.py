@@ -41,7 +41,7 @@ from app.db.embedded import libpq_url
 from app.embeddings.base import Embedder, EmbedProgress, Vectors
 from app.errors import NotFound
 from app.services import Services
-from bench.common import MSMARCO, Timer, connect, table_rows, write_result
+from bench.common import MSMARCO, Timer, connect, drop_table, table_rows, write_result
 from bench.systems import opened_services
 from bench.vs_load import parser
 from ingest.context import Ingestion
@@ -136,12 +136,12 @@ async def peer_runs(services: Services, name: str, rows: list[dict[str, Any]]) -
             if name == "langchain":
                 table = "bench7_reingest_langchain"
                 if attempt == "first":
-                    await peers.drop_table(dsn, table)
+                    await drop_table(dsn, table)
                 await peers.langchain_ingest(services, table, rows, count)
             else:
                 table = "data_bench7_reingest_llamaindex"
                 if attempt == "first":
-                    await peers.drop_table(dsn, table)
+                    await drop_table(dsn, table)
                 await asyncio.to_thread(peers.llama_ingest, services, loop, rows, count)
         runs.append(
             run_record(name, attempt, len(rows), timer, count, await table_rows(dsn, table))
