@@ -54,6 +54,7 @@ def test_serve_restarts_its_killed_postgres_then_gives_up_on_one_that_cannot_sta
         after = http.post("/v1/search", json=search)
         assert after.status_code == 200, after.text
         assert after.json()["hits"] == before and len(before) == len(SEED_DOCUMENTS)
+        _wait_for_line(log, "embedded PostgreSQL restarted")  # logged once it is done
         output = log.read_text()
         assert output.count(f"embedded PostgreSQL (pid {killed}) died; restarting it") == 1
         assert output.count("embedded PostgreSQL restarted") == 1, output
