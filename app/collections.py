@@ -1,4 +1,5 @@
-"""Collections: create (with their HNSW index), list, look up, delete, and the model check.
+"""Collections: create (with their partitions and HNSW index), list, look up, delete, and the
+model check.
 
 A collection pins the embedding provider, model and dimensions it was created with
 (DESIGN.md decision 3); using it with another configured model is a Conflict, never a
@@ -18,7 +19,8 @@ from app.db.schema import (
     HNSW_INDEX_PREFIX,
     VectorType,
     create_hnsw_index_sql,
-    drop_hnsw_index_sql,
+    create_partitions_sql,
+    drop_partitions_sql,
 )
 from app.embeddings.base import ModelInfo
 from app.errors import Conflict, InvalidInput, NotFound
@@ -33,10 +35,10 @@ COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 @dataclass(frozen=True)
 class DiskUsage:
-    """Bytes a collection takes. `heap_bytes`: its document and chunk rows as
-    `pg_column_size` measures them (TOASTed values included);
-    `vector_index_bytes`: its own HNSW index, exact; `text_index_bytes`: its share, by
-    chunk count, of the full-text GIN index all collections share (an estimate)."""
+    """Bytes a collection takes on disk, exact: `heap_bytes` its documents and chunks
+    partitions (`pg_table_size`: heap, TOAST, free space and visibility maps),
+    `vector_index_bytes` its HNSW index, `text_index_bytes` its chunks partition's
+    full-text GIN index."""
 
     heap_bytes: int = 0
     vector_index_bytes: int = 0
@@ -112,6 +114,8 @@ async def create_collection(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"collection {name!r} already exists") from exc
+    for statement in create_partitions_sql(collection.id):
+        await session.execute(text(statement))
     index = create_hnsw_index_sql(collection.id, embedder.dimensions, storage=vector_type)
     await session.execute(text(index))
     await session.commit()
@@ -159,21 +163,18 @@ async def list_collections(session: AsyncSession, name: str | None = None) -> li
     ]
 
 
-# The tables are shared by all collections, so a collection's heap is the sum of its rows'
-# sizes (pg_column_size of the whole row: its values as stored in the heap or TOAST, without
-# the ~28 bytes of tuple header and line pointer per row, or free space). The GIN share uses
-# the planner's row count for the whole table, which ANALYZE and autovacuum keep close.
+# Each collection's rows are its own partitions (documents_cN, chunks_cN): exact sizes. The
+# partition's full-text index is the one attached to the parent's `chunks_tsv`.
 _DISK_USAGE = text(
     """
 SELECT k.id,
-       coalesce((SELECT sum(pg_column_size(d.*)) FROM documents d
-                 WHERE d.collection_id = k.id), 0)
-     + coalesce((SELECT sum(pg_column_size(c.*)) FROM chunks c
-                 WHERE c.collection_id = k.id), 0),
+       coalesce(pg_table_size(to_regclass('documents_c' || k.id::text)), 0)
+     + coalesce(pg_table_size(to_regclass('chunks_c' || k.id::text)), 0),
        coalesce(pg_relation_size(to_regclass(:prefix || k.id::text)), 0),
-       (SELECT count(*) FROM chunks c WHERE c.collection_id = k.id)
-         * pg_relation_size('chunks_tsv'::regclass)
-         / greatest((SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass), 1)
+       coalesce((SELECT sum(pg_relation_size(i.inhrelid)) FROM pg_inherits i
+                 JOIN pg_index x ON x.indexrelid = i.inhrelid
+                 WHERE i.inhparent = 'chunks_tsv'::regclass
+                   AND x.indrelid = to_regclass('chunks_c' || k.id::text)), 0)
 FROM collections k WHERE k.id = ANY(:ids)
 """
 )
@@ -192,7 +193,10 @@ async def collection_stats(session: AsyncSession, name: str) -> CollectionStats:
 
 
 async def delete_collection(session: AsyncSession, name: str) -> None:
+    """Drop its partitions (and with them its HNSW index), then its row: the rows go in one
+    catalog change, leaving no dead tuples behind."""
     collection = await get_collection(session, name)
+    for statement in drop_partitions_sql(collection.id):
+        await session.execute(text(statement))
     await session.execute(delete(Collection).where(Collection.id == collection.id))
-    await session.execute(text(drop_hnsw_index_sql(collection.id)))
     await session.commit()

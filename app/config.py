@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # stalled upload: 408, closed).
     pgask_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
+    # POST /v1/collections/{c}/import spools its body to a temporary file, not to memory.
+    pgask_max_import_mb: int = Field(default=4096, ge=1, le=1_048_576)
     pgask_log_format: Literal["auto", "text", "json"] = "auto"
     # Set by `pgask serve --workers N` for its workers (prometheus_client reads it too, at
     # import): metrics are written there by each worker and summed by GET /metrics.

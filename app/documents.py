@@ -28,6 +28,8 @@ async def find_document(session: AsyncSession, collection: str, external_id: str
 async def document_chunks(session: AsyncSession, document: Document) -> Sequence[Chunk]:
     """The document's chunks in reading order."""
     rows = await session.scalars(
-        select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.ordinal)
+        select(Chunk)
+        .where(Chunk.collection_id == document.collection_id, Chunk.document_id == document.id)
+        .order_by(Chunk.ordinal)
     )
     return rows.all()

@@ -11,7 +11,12 @@ from prometheus_client import multiprocess
 
 from app import __version__, mcp_server
 from app.api import problems
-from app.api.middleware import AuthMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from app.api.middleware import (
+    AuthMiddleware,
+    BodyLimit,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+)
 from app.api.reads import LsnMiddleware
 from app.api.routes import (
     ask,
@@ -75,8 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.max_upload_files = settings.pgask_ingest_max_upload_files  # named in the 413
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
-    app.add_middleware(BodyLimitMiddleware, max_mb=settings.pgask_max_request_mb)
-    app.add_middleware(LsnMiddleware)
+    imports = BodyLimit(settings.pgask_max_import_mb, "PGASK_MAX_IMPORT_MB")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=BodyLimit(settings.pgask_max_request_mb, "PGASK_MAX_REQUEST_MB"),
+        routes={transfer.IMPORT_PATH: imports},
+    )
+    app.add_middleware(LsnMiddleware, replicas=bool(settings.read_urls))
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     # `documents` after every router with more specific /documents/{id}/... routes:

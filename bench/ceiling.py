@@ -13,8 +13,11 @@ How fast pgask ingests when embedding costs nothing, against its own write path 
    pipeline's stages (`Report.stages`: busy and waiting seconds of prepare, embed, write,
    index).
 2. http_vectors: `pgask serve` in a subprocess, `POST /v1/collections/{c}/documents` with
-   precomputed `documents[].vector` (msmarco passages, random 384-d vectors, 1,000 per
-   request, one client; bodies encoded before the clock starts).
+   precomputed `documents[].vector` (msmarco passages, random 384-d vectors, one client;
+   bodies encoded before the clock starts) into an empty collection, in requests of 1,000
+   (the default PGASK_INGEST_MAX_BATCH_DOCUMENTS: each below the bulk threshold, so the HNSW
+   index is kept up per row) and in one request of all (the server's limit raised to it: a
+   bulk load, index built after).
 3. openai: the `openai` provider (text-embedding-3-small at 384 dimensions) against
    tests/fake_openai.py in a subprocess with `instant_vectors` (random unit vectors, as fast
    as one uvicorn process answers), through `ingest_paths` on msmarco, at
@@ -148,7 +151,7 @@ async def stored_rows(services: Services, collection_id: int) -> list[DocumentRe
             "SELECT d.external_id, d.content_hash, d.title, d.source,"
             " array_agg(c.text ORDER BY c.ordinal), array_agg(c.token_count ORDER BY c.ordinal)"
             " FROM documents d JOIN chunks c ON c.document_id = d.id"
-            " WHERE d.collection_id = %s GROUP BY d.id",
+            " WHERE d.collection_id = %s GROUP BY d.collection_id, d.id",
             (collection_id,),
         )
         found = await cursor.fetchall()
@@ -184,7 +187,7 @@ async def write_path_run(services: Services, rows: list[DocumentRecord]) -> dict
         written = time.perf_counter()
         mem = services.settings.pgask_ingest_maintenance_work_mem_mb
         await build_index(conn, target, maintenance_work_mem_mb=mem, analyze=False)
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
         await end_bulk_load(conn, target)
         seconds = time.perf_counter() - started
     return {
@@ -278,24 +281,20 @@ def child_env(data_dir: Path) -> dict[str, str]:
 
 
 async def http_vectors(data_dir: Path, lines: Sequence[str], repetitions: int) -> dict[str, Any]:
-    """`pgask serve` taking precomputed vectors, one client, HTTP_BATCH documents a request."""
+    """`pgask serve` taking precomputed vectors, one client, in requests of HTTP_BATCH
+    documents and in one request of all."""
     passages = [json.loads(line) for line in lines]
     vectors = InstantEmbedder().random(len(passages))
-    bodies = [
-        json.dumps(
-            {
-                "documents": [
-                    {"id": p["_id"], "text": p["text"], "vector": v.tolist()}
-                    for p, v in zip(passages[i : i + HTTP_BATCH], vectors[i:], strict=False)
-                ]
-            }
-        ).encode()
-        for i in range(0, len(passages), HTTP_BATCH)
-    ]
+    sizes = (HTTP_BATCH, len(passages))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**child_env(data_dir), "PGASK_INGEST_WORKER": "false"}
+    env = {
+        **child_env(data_dir),
+        "PGASK_INGEST_WORKER": "false",
+        "PGASK_INGEST_MAX_BATCH_DOCUMENTS": str(max(sizes)),
+    }
     pgask = Path(sys.executable).with_name("pgask")
+    by_size = {}
     with (data_dir / "ceiling-serve.log").open("wb") as log:
         server = await asyncio.create_subprocess_exec(
             *(str(pgask), "serve", "--host", "127.0.0.1", "--port", str(port)),
@@ -305,16 +304,31 @@ async def http_vectors(data_dir: Path, lines: Sequence[str], repetitions: int) -
         )
         try:
             await wait_ready(base, server, 300)
-            runs = [await _post_all(base, bodies) for _ in range(repetitions)]
+            for size in sizes:
+                bodies = _bodies(passages, vectors, size)
+                runs = [await _post_all(base, bodies) for _ in range(repetitions)]
+                by_size[str(size)] = {
+                    "runs": runs,
+                    "median_chunks_per_s": float(np.median([r["chunks_per_s"] for r in runs])),
+                }
         finally:
             server.terminate()
             await asyncio.wait_for(server.wait(), 60)
-    return {
-        "documents": len(passages),
-        "batch_documents": HTTP_BATCH,
-        "runs": runs,
-        "median_chunks_per_s": float(np.median([r["chunks_per_s"] for r in runs])),
-    }
+    return {"documents": len(passages), "by_batch_documents": by_size}
+
+
+def _bodies(passages: list[dict[str, Any]], vectors: Any, size: int) -> list[bytes]:
+    return [
+        json.dumps(
+            {
+                "documents": [
+                    {"id": p["_id"], "text": p["text"], "vector": v.tolist()}
+                    for p, v in zip(passages[i : i + size], vectors[i:], strict=False)
+                ]
+            }
+        ).encode()
+        for i in range(0, len(passages), size)
+    ]
 
 
 async def _post_all(base: str, bodies: list[bytes]) -> dict[str, Any]:

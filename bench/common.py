@@ -175,7 +175,7 @@ async def pgask_bulk_load(
             conn, target, maintenance_work_mem_mb=maintenance_work_mem_mb, analyze=False
         )
     with Timer() as analyze:
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
     await end_bulk_load(conn, target)
     return {"write_s": write.seconds, "index_s": index.seconds, "analyze_s": analyze.seconds}
 

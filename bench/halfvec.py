@@ -156,6 +156,7 @@ async def main(args: argparse.Namespace) -> None:
             "dims": args.dims,
             "queries": QUERIES,
             "passes": args.passes,
+            "quick": args.quick,
             "seed": SEED,
             "generator": GENERATOR,
             "hnsw": "m=16, ef_construction=64, default ef_search",

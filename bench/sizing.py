@@ -55,8 +55,12 @@ DEFAULT_CONFIGS = [
     "10000x1536:halfvec",
     "100000x1536:halfvec",
 ]
+# The parents are partitioned (no storage of their own): sum over their partitions, and over
+# the partitions' indexes attached to the parent's full-text index.
 _SIZES = """
-SELECT pg_table_size('chunks') + pg_table_size('documents'), pg_relation_size('chunks_tsv')
+SELECT (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('chunks'))
+     + (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('documents')),
+       (SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree('chunks_tsv'))
 """
 
 
@@ -98,7 +102,8 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
         ).fetchone()
         cursor = await conn.execute(
             "SELECT c.id, d.external_id::int FROM chunks c JOIN documents d"
-            " ON d.id = c.document_id WHERE c.collection_id = %s",
+            " ON d.collection_id = c.collection_id AND d.id = c.document_id"
+            " WHERE c.collection_id = %s",
             (collection.id,),
         )
         row_of = dict(await cursor.fetchall())

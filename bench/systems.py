@@ -143,6 +143,14 @@ def make(name: str, services: Services) -> System:
     )
 
 
+def versions(server: dict[str, str]) -> dict[str, str | None]:
+    """The server's versions and the Python packages'. Both the extension and its Python
+    client are called pgvector: the package's version goes under `pgvector-python`."""
+    packages = package_versions(PACKAGES)
+    packages["pgvector-python"] = packages.pop("pgvector")
+    return {**server, **packages}
+
+
 @asynccontextmanager
 async def opened_services(
     data_dir: Path, *, load_embedder: bool = True
@@ -155,7 +163,7 @@ async def opened_services(
         migrate.upgrade(services.db.url)
         async with await connect(libpq_url(services.db.url)) as conn:
             server = await server_versions(conn)
-        yield services, {"machine": machine(), "versions": {**server, **package_versions(PACKAGES)}}
+        yield services, {"machine": machine(), "versions": versions(server)}
     finally:
         await services.close()
 

@@ -8,12 +8,18 @@ two is still whole in one of them. Chunks never span two blocks (another heading
 
 Every chunk records where it sits in its block (`start`, `end`): `block.text[start:end]` is
 its text, which is how tests prove nothing is lost and nothing is repeated beyond the overlap.
+
+Memory stays bounded by the chunks, not the block: spans are cut and packed as a stream (a
+20 MB line of words is never held as millions of pieces), and no span is encoded whole when
+its length alone proves it too long (a cl100k token covers at most `_max_token_chars()`
+characters), so tiktoken never sees more than `size` times that at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,10 +54,18 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode_ordinary(text))
 
 
+@lru_cache(maxsize=1)
+def _max_token_chars() -> int:
+    """The most characters one token covers (its bytes: 128 for cl100k)."""
+    return max(len(token) for token in encoding().token_byte_values())
+
+
 class _Tokens:
     """Token counts of spans of one text, each span encoded once: chunking asks for the same
     span up to four times (the whole block, its trimmed piece, the packed chunk, the chunk's
     count), which was 3.4 encodes per MS MARCO passage."""
+
+    _KEEP = 4096  # spans remembered: packing only asks about the last few chunks' spans
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -60,20 +74,26 @@ class _Tokens:
     def __call__(self, start: int, end: int) -> int:
         count = self._known.get((start, end))
         if count is None:
+            if len(self._known) >= self._KEEP:
+                self._known.clear()
             count = self._known[start, end] = count_tokens(self.text[start:end])
         return count
 
+    def over(self, start: int, end: int, most: int) -> bool:
+        """Whether text[start:end] has more than `most` tokens; a span too long to fit is
+        never encoded (a 20 MB block would be a 5-million-token list)."""
+        return end - start > most * _max_token_chars() or self(start, end) > most
 
-def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+
+def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
     """Spans of text[start:end] cut after each separator (the separator stays with the piece
-    before it, so the spans tile the range exactly)."""
-    spans, last = [], start
+    before it, so the spans tile the range exactly), one at a time."""
+    last = start
     for match in pattern.finditer(text, start, end):
         if match.end() < end and match.end() > last:
-            spans.append((last, match.end()))
+            yield last, match.end()
             last = match.end()
-    spans.append((last, end))
-    return spans
+    yield last, end
 
 
 def _token_windows(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
@@ -96,25 +116,45 @@ def _token_windows(text: str, start: int, end: int, size: int) -> Iterator[tuple
         start = cut
 
 
-_LEVELS = (_PARAGRAPH, _SENTENCE, _WORD)
+# Words are first tried in runs of up to this many characters (with the whitespace after
+# them), each one piece: a sentence longer than a chunk (code, a 20 MB line of words) costs
+# one encode per run, not per word. A word longer than that is a run of its own.
+_WORD_RUN_CHARS = 64
+_WORD_RUN = re.compile(rf".{{1,{_WORD_RUN_CHARS}}}(?:\s+|$)|\S+\s*", re.DOTALL)
+
+
+def _splitter(pattern: re.Pattern[str]) -> Callable[[str, int, int], Iterator[tuple[int, int]]]:
+    return lambda text, start, end: _split(text, start, end, pattern)
+
+
+# Structure from coarse to fine; a run of words too long for a chunk is cut into words.
+_LEVELS = tuple(_splitter(p) for p in (_PARAGRAPH, _SENTENCE, _WORD_RUN, _WORD))
 
 
 def _pieces(
     tokens: _Tokens, start: int, end: int, size: int, level: int = 0
-) -> Iterator[tuple[int, int]]:
-    """Spans of at most `size` tokens, cut at the coarsest structure that gets them there."""
+) -> Iterator[tuple[int, int, int]]:
+    """Spans (start, end, tokens) of at most `size` tokens, without whitespace at either
+    end, cut at the coarsest structure that gets them there."""
     text = tokens.text
-    if tokens(start, end) <= size:
-        yield start, end
+    start, end = _trim(text, start, end)
+    if start == end:
+        return
+    if not tokens.over(start, end, size):
+        yield start, end, tokens(start, end)  # counted by `over`
         return
     if level == len(_LEVELS):
-        yield from _token_windows(text, start, end, size)
+        for s, e in _token_windows(text, start, end, size):
+            s, e = _trim(text, s, e)
+            if s < e:
+                yield s, e, tokens(s, e)
         return
-    spans = _split(text, start, end, _LEVELS[level])
-    if len(spans) == 1:
+    spans = _LEVELS[level](text, start, end)
+    first = next(spans)
+    if first == (start, end):  # no separator of this level: try the next one
         yield from _pieces(tokens, start, end, size, level + 1)
         return
-    for s, e in spans:
+    for s, e in itertools.chain([first], spans):
         yield from _pieces(tokens, s, e, size, level + 1)
 
 
@@ -126,44 +166,66 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+class _Window:
+    """The pieces packing still needs (the current chunk's and what follows), read from a
+    stream one at a time: `items[0]` is the first piece an unfinished chunk may hold."""
+
+    def __init__(self, pieces: Iterable[tuple[int, int, int]]) -> None:
+        self._stream = iter(pieces)
+        self.items: list[tuple[int, int, int]] = []
+
+    def has(self, index: int) -> bool:
+        while len(self.items) <= index:
+            piece = next(self._stream, None)
+            if piece is None:
+                return False
+            self.items.append(piece)
+        return True
+
+    def forget(self, count: int) -> None:
+        del self.items[:count]
+
+
 def _pack(
-    counted: _Tokens, pieces: list[tuple[int, int, int]], size: int, overlap: int
+    counted: _Tokens, stream: Iterable[tuple[int, int, int]], size: int, overlap: int
 ) -> Iterator[tuple[int, int]]:
     """Group consecutive pieces (start, end, tokens) into chunk spans of at most `size`
     tokens, each after the first starting with up to `overlap` tokens of its predecessor."""
+    window = _Window(stream)
+    pieces = window.items
 
-    def tokens(first: int, last: int) -> int:
-        return counted(pieces[first][0], pieces[last][1])
+    def over(first: int, last: int, most: int) -> bool:
+        return counted.over(pieces[first][0], pieces[last][1], most)
 
     first = new = 0  # `new`: the first piece no earlier chunk holds
-    while pieces:
+    if not window.has(0):
+        return
+    while True:
         last, total = new, sum(p[2] for p in pieces[first : new + 1])
-        while last + 1 < len(pieces) and total + pieces[last + 1][2] <= size:
+        while window.has(last + 1) and total + pieces[last + 1][2] <= size:
             last += 1
             total += pieces[last][2]
         # Piece counts only estimate the joined text (BPE may merge across a boundary, and
         # the gaps have tokens too): check the real count, giving back new pieces first,
         # then overlap, so every chunk fits and holds at least one new piece.
-        while last > new and tokens(first, last) > size:
+        while last > new and over(first, last, size):
             last -= 1
-        while first < new and tokens(first, last) > size:
+        while first < new and over(first, last, size):
             first += 1
         yield pieces[first][0], pieces[last][1]
-        if last + 1 >= len(pieces):
+        if not window.has(last + 1):
             return
         previous_first, new = first, last + 1
         first = new
-        while first - 1 > previous_first and tokens(first - 1, last) <= overlap:
+        while first - 1 > previous_first and not over(first - 1, last, overlap):
             first -= 1
+        window.forget(first)  # no later chunk starts before `first`
+        new -= first
+        first = 0
 
 
 def _chunk_text(tokens: _Tokens, size: int, overlap: int) -> Iterator[tuple[int, int]]:
-    text, pieces = tokens.text, []
-    for s, e in _pieces(tokens, 0, len(text), size):
-        s, e = _trim(text, s, e)
-        if s < e:
-            pieces.append((s, e, tokens(s, e)))
-    yield from _pack(tokens, pieces, size, overlap)
+    yield from _pack(tokens, _pieces(tokens, 0, len(tokens.text), size), size, overlap)
 
 
 def _fitted(
@@ -211,9 +273,15 @@ def chunk_blocks(
 ) -> list[Chunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
     the model's own tokens) over all blocks, in order."""
+    return list(iter_chunks(blocks, size, overlap, model_limit))
+
+
+def iter_chunks(
+    blocks: Iterable[Block], size: int, overlap: int, model_limit: ModelLimit | None = None
+) -> Iterator[Chunk]:
+    """`chunk_blocks` one chunk at a time, for a caller that need not hold them all."""
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"need 0 <= overlap ({overlap}) < size ({size})")
-    chunks: list[Chunk] = []
     for index, block in enumerate(blocks):
         text, covered, tokens = block.text, 0, _Tokens(block.text)
         for start, end in _chunk_text(tokens, size, overlap):
@@ -221,16 +289,4 @@ def chunk_blocks(
                 if e <= covered:
                     continue  # a re-cut piece of the overlap, already in the previous chunk
                 covered = e
-                chunk_text = text[s:e]
-                chunks.append(
-                    Chunk(
-                        chunk_text,
-                        tokens(s, e),
-                        block.section,
-                        block.page,
-                        index,
-                        s,
-                        e,
-                    )
-                )
-    return chunks
+                yield Chunk(text[s:e], tokens(s, e), block.section, block.page, index, s, e)

@@ -5,11 +5,18 @@ What reaches a chunk is what a reader sees: text without emphasis, link or HTML 
 Pandoc attributes (`{ #anchor }`), no admonition markers (`/// note`, `!!! tip`, `???`).
 Code stays code: a fenced block keeps its fence and its line breaks, inline code its
 backticks, so the web page can show it as code and nothing is squashed onto one line.
+
+A long file is parsed in pieces of about `_PIECE_CHARS`, each cut before an ATX heading line
+outside a code fence (where CommonMark starts a new block anyway), and its sections come out
+one at a time: markdown-it's token list of 1,000,000 headings took 1.4 GB. The one thing a
+cut changes: a reference link (`[text][ref]`) whose definition lies in another piece stays
+literal text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -29,16 +36,27 @@ _TERMINALS = frozenset({"", "console", "shell", "sh", "bash", "text"})
 _COLOUR_TAG = re.compile(r"</?(?:font|span|b|u|i|strong)\b", re.IGNORECASE)
 # Attribute lists after a heading: `{ #anchor }`, `{#id .class}`, `{: .cls }`.
 _ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
+_ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+_PIECE_CHARS = 2**18
 
 
-def _unwrap_admonitions(text: str) -> str:
-    """Marker lines become their title (or nothing); an admonition's indented body is
-    dedented, so it is read as the prose it is. Lines inside code fences stay as they are
-    (a Rust `/// Example` doc comment is code)."""
-    out: list[str] = []
+def _lines(text: str) -> Iterator[str]:
+    """`text.split("\n")`, one line at a time."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _unwrapped(text: str) -> Iterator[tuple[str, bool]]:
+    """The lines, marker lines made their title (or nothing) and an admonition's indented
+    body dedented, so it is read as the prose it is; each with whether it is outside a code
+    fence. Lines inside code fences stay as they are (a Rust `/// Example` doc comment is
+    code)."""
     body_indent: str | None = None
     in_fence = False
-    for line in text.split("\n"):
+    for line in _lines(text):
         if body_indent is not None:
             if line.startswith(body_indent + "    ") or not line.strip():
                 line = line[len(body_indent) + 4 :] if line.strip() else ""
@@ -49,14 +67,27 @@ def _unwrap_admonitions(text: str) -> str:
         elif in_fence:
             pass
         elif (marker := _BLOCK_MARKER.match(line) or _ADMONITION.match(line)) is not None:
-            out.extend([marker["title"] or "", ""])
+            yield marker["title"] or "", True
+            yield "", True
             if "indent" in marker.groupdict():
                 body_indent = marker["indent"]
             continue
         elif _INCLUDE.match(line):
             continue
-        out.append(line)
-    return "\n".join(out)
+        yield line, not in_fence
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """The unwrapped text in pieces of about _PIECE_CHARS, each cut before a heading line."""
+    piece: list[str] = []
+    size = 0
+    for line, outside_fence in _unwrapped(text):
+        if size >= _PIECE_CHARS and outside_fence and _ATX_HEADING.match(line):
+            yield "\n".join(piece)
+            piece, size = [], 0
+        piece.append(line)
+        size += len(line) + 1
+    yield "\n".join(piece)
 
 
 def _code(language: str, code: str) -> str:
@@ -104,9 +135,19 @@ class Section:
     parts: list[str] = field(default_factory=list)
 
 
-def markdown_sections(text: str) -> list[Section]:
-    tokens = MarkdownIt("commonmark").enable("table").parse(_unwrap_admonitions(text))
-    sections = [Section([])]
+def markdown_sections(text: str) -> Iterator[Section]:
+    """The sections in order, a piece (`_pieces`) parsed at a time."""
+    path: list[tuple[int, str]] = []
+    for piece in _pieces(text):
+        for section in _piece_sections(piece, path):
+            yield section
+            path = section.path
+
+
+def _piece_sections(text: str, path: list[tuple[int, str]]) -> list[Section]:
+    """The sections of one piece; `path`: the heading path the previous piece ended in."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    sections = [Section(path)]
     lists: list[str] = []  # bullet or ordered, innermost last
     row: list[str] | None = None
     for i, token in enumerate(tokens):

@@ -1,9 +1,10 @@
 """What runs inside a parse worker process (`ingest.parsing` starts them): load one file,
 or one part of a JSON Lines file, and prepare its documents.
 
-A worker is spawned, so it imports this module afresh: it imports only the parsers, the
-chunker and `ingest.prepare`, never the database, settings or HTTP layers: 0.26 s of imports
-instead of 3.0 s for `ingest.parsing` (2-core test machine at load 9).
+Workers fork from a forkserver that imported this module and loaded what every file needs
+(`warm`, run by `ingest.parse_preload`): it imports only the parsers, the chunker and
+`ingest.prepare`, never the database, settings or HTTP layers (0.26 s of imports instead of
+3.0 s for `ingest.parsing`, 2-core test machine at load 9).
 """
 
 from __future__ import annotations
@@ -29,15 +30,19 @@ _chunking = Chunking(1, 0)  # set in each worker by start
 _memory_mb = 0
 
 
-def start(chunking: Chunking, memory_mb: int) -> None:
-    """Worker initializer: what every file needs is loaded before the memory watch starts."""
-    global _chunking, _memory_mb
-    _chunking, _memory_mb = chunking, memory_mb
+def warm() -> None:
+    """Load the tokenizer and the parsers (a no-op in a worker forked from a warm server)."""
     encoding()
     import bs4  # noqa: F401
     import markdown_it  # noqa: F401
     import pypdf  # noqa: F401
 
+
+def start(chunking: Chunking, memory_mb: int) -> None:
+    """Worker initializer: what every file needs is loaded before the memory watch starts."""
+    global _chunking, _memory_mb
+    _chunking, _memory_mb = chunking, memory_mb
+    warm()
     threading.Thread(target=_watch_memory, args=(memory_mb,), daemon=True).start()
 
 

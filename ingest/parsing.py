@@ -8,8 +8,13 @@ watches its resident size and ends the worker when it grew by more than
 PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up. (RLIMIT_AS was tried first: tiktoken's Rust
 code then panicked on a failed allocation and hung until the time budget ran out.)
 Whatever happens to a file (any exception, a killed or dead worker) is that file's
-`Failure`, and the run goes on with the next one. Workers are spawned, not forked: a fork
-of a process holding ONNX Runtime's threads may deadlock.
+`Failure`, and the run goes on with the next one. Workers are never forked from the pgask
+process (a fork of a process holding ONNX Runtime's threads may deadlock) but from a
+forkserver: one plain interpreter per pgask process, started with the first pool, that
+imports the parsers and loads the tokenizer once (`ingest.parse_preload`). A worker then
+starts in milliseconds instead of paying a fresh interpreter, the imports and the tokenizer
+(0.4-2.6 s at load 5-8) in every pool: a job, an upload, a `pgask ingest` run. (forkserver
+is POSIX only: pgask does not run on Windows.)
 
 Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and writes.
 """
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -64,17 +70,25 @@ class ParsePool:
     """`async with ParsePool(budget, chunking) as pool: async for item in pool.parse(files)`.
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
 
-    def __init__(self, budget: FileBudget, chunking: Chunking) -> None:
+    def __init__(
+        self,
+        budget: FileBudget,
+        chunking: Chunking,
+        *,
+        start_method: Literal["forkserver", "spawn"] = "forkserver",
+    ) -> None:
+        """`start_method` "spawn": each worker a fresh interpreter (what the forkserver
+        replaced; `bench/parse_start.py` compares them)."""
         self.budget = budget
         self._pool = ProcessPool(
             max_workers=budget.workers,
             initializer=start,
             initargs=(chunking, budget.memory_mb),
-            context=multiprocessing.get_context("spawn"),
+            context=_forkserver() if start_method == "forkserver" else _spawn(),
         )
 
     async def __aenter__(self) -> ParsePool:
-        # A first task spawns the workers now: they start while the caller gets ready.
+        # A first task starts the workers now: they start while the caller gets ready.
         self._pool.schedule(os.getpid)
         return self
 
@@ -131,6 +145,17 @@ class ParsePool:
             if exc.exitcode == OVER_MEMORY:
                 return [over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
+
+
+def _forkserver() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    # Read when the forkserver starts (the first pool of this process); later calls are no-ops.
+    context.set_forkserver_preload(["ingest.parse_preload"])
+    return context
+
+
+def _spawn() -> multiprocessing.context.SpawnContext:
+    return multiprocessing.get_context("spawn")
 
 
 async def _parts(name: str, source: Source) -> list[Part | None]:

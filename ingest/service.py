@@ -21,7 +21,7 @@ from ingest.parse_worker import Source
 from ingest.parsing import FileBudget, ParsePool
 from ingest.pipeline import Item, Pipeline, Plan, ProgressCallback, Report, with_access
 from ingest.prepare import Chunking, Failure
-from ingest.writer import Target
+from ingest.writer import Target, custom_plans
 
 
 def model_limit(embedder: Embedder) -> ModelLimit | None:
@@ -146,6 +146,7 @@ async def prune_documents(
     folders = [_like_prefix(s) for s in scopes if s.endswith("/")]
     files = [s for s in scopes if not s.endswith("/")]
     async with conn.transaction():
+        await custom_plans(conn)  # the cascade to chunks stays in this collection's partition
         cursor = await conn.execute(
             "DELETE FROM documents WHERE collection_id = %s"
             " AND (source = ANY(%s) OR source LIKE ANY(%s))"

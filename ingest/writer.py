@@ -4,6 +4,12 @@ one transaction per batch, so readers see every document either fully old or ful
 Two writers of the same document serialise on its row lock (the upsert), and each deletes
 the chunks it finds before copying its own, so concurrent ingests never leave duplicates.
 Documents are written in external-id order so two overlapping batches cannot deadlock.
+
+Every statement touches only its collection's partitions, so it never waits for another
+collection's index build (which holds that partition's SHARE lock for minutes): a generic
+plan of `collection_id = $1` locks every partition before it prunes, so the chunks DELETE
+names the collection as a constant, and deletions of documents (whose foreign-key cascade
+runs its own prepared DELETE on chunks) run with custom plans (`custom_plans`).
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from app.access import EVERYONE
 from app.db.schema import (
     HNSW_INDEX_PREFIX,
     VectorType,
+    collection_predicate,
     create_hnsw_index_sql,
     drop_hnsw_index_sql,
+    partition_name,
 )
 from app.errors import CollectionDeleted, InvalidInput
 
@@ -60,11 +68,12 @@ SET title = EXCLUDED.title, source = EXCLUDED.source, metadata = EXCLUDED.metada
     access = EXCLUDED.access, updated_at = now()
 WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
    OR documents.access IS DISTINCT FROM EXCLUDED.access
-RETURNING external_id, id, xmax = 0
+RETURNING external_id, id, old.id IS NULL
 """
 # The hash check runs under the row lock ON CONFLICT takes: of two runs writing the same
-# document at once, only the first inserts it (xmax = 0: "added"); the second finds it
-# stored unchanged, returns no row and rewrites none of its chunks.
+# document at once, only the first inserts it (no `old` row: "added"); the second finds it
+# stored unchanged, returns no row and rewrites none of its chunks. (`xmax = 0` said the
+# same before documents was partitioned; a partitioned table returns no system columns.)
 
 
 @dataclass(frozen=True)
@@ -177,8 +186,12 @@ async def write_documents(
             rows = await cur.fetchall()
             ids = {external_id: id_ for external_id, id_, _ in rows}
             inserted = {external_id for external_id, _, new in rows if new}
+            # Rather than forcing custom plans: 0.94 against 1.12 ms (median) per one-document
+            # write, measured on a quiet machine.
             await cur.execute(
-                "DELETE FROM chunks WHERE document_id = ANY(%s)", (list(ids.values()),)
+                f"DELETE FROM chunks WHERE {collection_predicate(target.collection_id, 'chunks')}"
+                " AND document_id = ANY(%s)",
+                (list(ids.values()),),
             )
             async with cur.copy(_COPY_CHUNKS) as copy:
                 copy.set_types(_COPY_TYPES)
@@ -216,6 +229,14 @@ async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int
         raise CollectionDeleted("the collection was deleted during this ingest: stopped")
 
 
+async def custom_plans(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Plan this transaction's statements (and the foreign keys' cascades and checks) for
+    their parameters' values, so they prune to one collection's partitions before locking
+    anything. psycopg prepares a statement after 5 runs, and PostgreSQL may then choose a
+    generic plan, which locks every partition of the table."""
+    await conn.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
 def chunk_access(access: Sequence[str]) -> list[str]:
     """A chunk's copy of its document's access: the groups, or `EVERYONE` for a document
     without groups, so the chunks policy is one `&&` the GIN index on access answers (an
@@ -231,6 +252,7 @@ async def update_access(
     ids = sorted(access)
     groups = [Jsonb(access[i]) for i in ids]
     async with conn.transaction():
+        await custom_plans(conn)
         await conn.execute(
             "UPDATE documents d SET access = ARRAY(SELECT jsonb_array_elements_text(u.access)),"
             " updated_at = now() FROM unnest(%s::text[], %s::jsonb[]) AS u(external_id, access)"
@@ -239,8 +261,8 @@ async def update_access(
         )
         await conn.execute(
             "UPDATE chunks c SET access = CASE WHEN d.access = '{}' THEN %s ELSE d.access END"
-            " FROM documents d"
-            " WHERE c.document_id = d.id AND d.collection_id = %s AND d.external_id = ANY(%s)",
+            " FROM documents d WHERE c.collection_id = %s AND d.collection_id = c.collection_id"
+            " AND c.document_id = d.id AND d.external_id = ANY(%s)",
             (chunk_access(()), collection_id, ids),
         )
 
@@ -250,6 +272,7 @@ async def delete_documents(
 ) -> int:
     """Delete documents (their chunks cascade); returns how many existed."""
     async with conn.transaction():
+        await custom_plans(conn)
         cursor = await conn.execute(
             "DELETE FROM documents WHERE collection_id = %s AND external_id = ANY(%s)",
             (collection_id, list(external_ids)),
@@ -295,7 +318,7 @@ async def build_index(
             )
         )
     if analyze:
-        await analyze_chunks(conn)
+        await analyze_chunks(conn, target.collection_id)
 
 
 async def end_bulk_load(conn: psycopg.AsyncConnection[Any], target: Target) -> None:
@@ -334,6 +357,9 @@ async def repair_indexes(
     return repaired
 
 
-async def analyze_chunks(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Refresh the planner's statistics on chunks (after a bulk load)."""
-    await conn.execute("ANALYZE chunks")
+async def analyze_chunks(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:
+    """Refresh the planner's statistics on the collection's partitions (after a bulk load):
+    a search prunes to them and plans with their statistics, so the other collections'
+    partitions need no new scan."""
+    partitions = ", ".join(partition_name(t, collection_id) for t in ("documents", "chunks"))
+    await conn.execute(f"ANALYZE {partitions}")

@@ -7,6 +7,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,22 +85,48 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
-    """Answers 413 once a request body exceeds PGASK_MAX_REQUEST_MB, declared or streamed
-    (a missing or false Content-Length does not get past it)."""
+@dataclass(frozen=True)
+class BodyLimit:
+    """The largest request body, and the setting that sets it (named in the 413)."""
 
-    def __init__(self, app: ASGIApp, max_mb: int) -> None:
+    max_mb: int
+    setting: str
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_mb * 2**20
+
+    def detail(self) -> str:
+        return f"request body exceeds {self.setting} ({self.max_mb} MiB)"
+
+
+class BodyLimitMiddleware:
+    """Answers 413 once a request body exceeds its limit, declared or streamed (a missing
+    or false Content-Length does not get past it). The limit is `default`, or the one of the
+    first pattern in `routes` that matches the whole path (imports, spooled to disk, may be
+    larger than what other routes hold in memory)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        default: BodyLimit,
+        routes: Mapping[re.Pattern[str], BodyLimit] | None = None,
+    ) -> None:
         self.app = app
-        self.max_mb = max_mb
-        self.max_bytes = max_mb * 2**20
+        self.default = default
+        self.routes = dict(routes or {})
+
+    def _limit(self, path: str) -> BodyLimit:
+        return next((v for k, v in self.routes.items() if k.fullmatch(path)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope["path"])
         declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(PayloadTooLarge(self._detail()), scope["path"])(
+        if declared and declared.isdigit() and int(declared) > limit.max_bytes:
+            await error_response(PayloadTooLarge(limit.detail()), scope["path"])(
                 scope, receive, send
             )
             return
@@ -109,17 +137,14 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit.max_bytes:
                     # FastAPI lets only HTTPExceptions out of reading the body (others
                     # become 400s); the handler renders the PgaskError that caused it.
-                    too_large = PayloadTooLarge(self._detail())
+                    too_large = PayloadTooLarge(limit.detail())
                     raise HTTPException(413, too_large.detail) from too_large
             return message
 
         await self.app(scope, limited_receive, send)
-
-    def _detail(self) -> str:
-        return f"request body exceeds PGASK_MAX_REQUEST_MB ({self.max_mb} MiB)"
 
 
 class AuthMiddleware:
@@ -137,14 +162,17 @@ class AuthMiddleware:
         keys: KeyStore | None = None
         if scope["type"] == "http" and role is not None:
             keys = scope["app"].state.services.keys
-        if keys is None or role is None or not await keys.configured():
+        if keys is None or role is None:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
-            authorize(principal, role, scope["path"])
+            # configured() reads the database: when it is down that is a 503 like any
+            # route's, not an exception escaping the middleware as a 500.
+            if await keys.configured():
+                principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
+                authorize(principal, role, scope["path"])
+                scope.setdefault("state", {})["principal"] = principal
         except PgaskError as error:
             await error_response(error, scope["path"])(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -83,13 +83,15 @@ def _connection_lost(exc: Exception) -> bool:
 
 class LsnMiddleware:
     """Adds `X-Pgask-LSN` (the primary's `pg_current_wal_lsn()` once the write committed)
-    to each successful write, for a later read's `X-Pgask-Min-LSN`."""
+    to each successful write, for a later read's `X-Pgask-Min-LSN`. Only with `replicas`:
+    without them every read is on the primary and the query would buy nothing."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, replicas: bool) -> None:
         self.app = app
+        self.replicas = replicas
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+        if not self.replicas or scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
             await self.app(scope, receive, send)
             return
 

@@ -14,7 +14,9 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
+from psycopg import errors as pg
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings, get_settings
 from app.db.embedded import EmbeddedServer, database_url
@@ -113,8 +115,31 @@ async def started(
             with loading(f"loading embedding model {settings.embedding_model} ..."):
                 await services.load_embedder(required=True)
         yield services
+    except Exception as exc:
+        if _undefined(exc) and (behind := await asyncio.to_thread(_schema_behind, services)):
+            raise ServiceUnavailable(behind) from exc
+        raise  # a table or column missing from a migrated schema is a bug: traceback
     finally:
         await services.close()
+
+
+def _undefined(exc: BaseException) -> bool:
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(cause, pg.UndefinedTable | pg.UndefinedColumn)
+
+
+def _schema_behind(services: Services) -> str | None:
+    """Why the database's schema is not the one this pgask needs, or None when it is."""
+    from app.db import migrate  # alembic: only on this error path
+
+    url = services.db.url
+    current, head = migrate.current_revision(url), migrate.head_revision(url)
+    if current == head:
+        return None
+    return (
+        f"the database schema is not up to date (at revision {current}, this pgask needs "
+        f"{head}): run `pgask db upgrade` (`pgask serve` migrates when it starts)"
+    )
 
 
 @contextmanager

@@ -4,6 +4,7 @@ ingest/transfer."""
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -96,7 +97,7 @@ def import_cmd(
 
     result = run_async(run)
     if as_json:
-        print_json(vars(result))
+        print_json(asdict(result))
         return
     verb = "replaced" if result.replaced else "created"
     console.print(

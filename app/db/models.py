@@ -1,9 +1,11 @@
 """ORM models. The schema itself changes only through Alembic (`migrations/`); a test checks
 that these models and the migrations agree.
 
-One chunks table serves every collection whatever its dimensions (DESIGN.md decision 4):
-`embedding` is an untyped `vector`, and each collection gets its own partial expression HNSW
-index (see `app/collections.py`), which is why those indexes are not declared here.
+Documents and chunks are LIST-partitioned by `collection_id` (DESIGN.md decision 4): each
+collection gets its own partitions and expression HNSW index, made at run time with the
+collection (`app/db/schema.py`), which is why those are not declared here. One column type
+serves every collection whatever its dimensions: `embedding` is an untyped `vector`. Every
+key of both tables includes `collection_id`, as partitioning (and Citus) require.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Computed,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -30,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import conv
 
 from app.db.schema import VectorType
 
@@ -73,13 +77,16 @@ class Collection(Base):
     )
 
 
+_PARTITIONED = {"postgresql_partition_by": "LIST (collection_id)"}
+
+
 class Document(Base):
     __tablename__ = "documents"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     collection_id: Mapped[int] = mapped_column(
-        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
     )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     # The idempotency key: an id given by the caller, or the file path relative to the
     # ingest root. (collection_id, external_id) is unique.
     external_id: Mapped[str] = mapped_column(Text)
@@ -98,17 +105,18 @@ class Document(Base):
 
     collection: Mapped[Collection] = relationship(back_populates="documents")
 
-    __table_args__ = (UniqueConstraint("collection_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("collection_id", "external_id"), _PARTITIONED)
 
 
 class Chunk(Base):
     __tablename__ = "chunks"
 
+    # The partition key, denormalised from the document.
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    # Denormalised from the document so each collection's partial HNSW index can be
-    # `WHERE collection_id = N` without a join.
-    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(BigInteger)
     ordinal: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     section: Mapped[str] = mapped_column(Text, server_default="")
@@ -129,8 +137,13 @@ class Chunk(Base):
     access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{*}'::text[]"))
 
     __table_args__ = (
-        UniqueConstraint("document_id", "ordinal"),
-        Index("chunks_collection_id", "collection_id"),
+        ForeignKeyConstraint(
+            ["collection_id", "document_id"],
+            ["documents.collection_id", "documents.id"],
+            name=conv("fk_chunks_document_id"),
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("collection_id", "document_id", "ordinal"),
         Index("chunks_tsv", "tsv", postgresql_using="gin"),
         Index(
             "chunks_metadata",
@@ -139,6 +152,7 @@ class Chunk(Base):
             postgresql_ops={"metadata": "jsonb_path_ops"},
         ),
         Index("chunks_access", "access", postgresql_using="gin"),
+        _PARTITIONED,
     )
 
 

@@ -1,18 +1,24 @@
-"""DDL that depends on data: each collection's partial expression HNSW index.
+"""DDL that depends on data: each collection's partitions and its expression HNSW index.
 
-DESIGN.md decision 4: one chunks table with an untyped `vector` column; each collection gets
-`USING hnsw ((embedding::vector(n)) vector_cosine_ops) WHERE collection_id = N`
-(`halfvec(n)` above 2,000 dimensions, pgvector's limit for `vector` in an HNSW index).
-Queries must repeat `vector_expression()` and the predicate exactly, or the planner cannot
-use the index. DDL takes no bound parameters, so the two integers are checked and formatted
-here, and nowhere else.
+DESIGN.md decision 4: `documents` and `chunks` are LIST-partitioned by `collection_id`, one
+partition per collection (`documents_c7`, `chunks_c7`), made with the collection and dropped
+with it. The parents share one untyped `vector` column; each chunks partition gets
+`USING hnsw ((embedding::vector(n)) vector_cosine_ops)` (`halfvec(n)` above 2,000
+dimensions, pgvector's limit for `vector` in an HNSW index). Queries must repeat
+`vector_expression()` exactly, or the planner cannot use the index, and name the collection
+as a constant (`collection_predicate`) so the planner prunes to its partition. DDL takes no
+bound parameters, so the integers are checked and formatted here, and nowhere else.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 HNSW_INDEX_PREFIX = "chunks_hnsw_c"
+# The partitioned tables, parent first: a chunk references its document.
+PARTITIONED = ("documents", "chunks")
+PARTITION_PATTERN = r"^(documents|chunks)_c[0-9]+$"
 MAX_VECTOR_INDEX_DIMS = 2000
 MAX_HALFVEC_INDEX_DIMS = 4000
 # A collection's choice: `halfvec` indexes 16-bit floats (half the index) at any dimension.
@@ -56,6 +62,49 @@ def hnsw_index_name(collection_id: int) -> str:
     return f"{HNSW_INDEX_PREFIX}{_check_int(collection_id, 'collection_id')}"
 
 
+def partition_name(table: str, collection_id: int) -> str:
+    """`chunks_c7`: the partition of `table` holding collection 7's rows."""
+    if table not in PARTITIONED:
+        raise ValueError(f"{table!r} is not partitioned by collection")
+    return f"{table}_c{_check_int(collection_id, 'collection_id')}"
+
+
+def create_partitions_sql(collection_id: int) -> list[str]:
+    """The collection's partitions, to run in the transaction that inserts its row. Each is
+    made on its own, then attached: ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent
+    (and, for chunks' foreign key, SHARE ROW EXCLUSIVE on the parents: other writers wait,
+    readers never do), where `CREATE TABLE ... PARTITION OF` would take ACCESS EXCLUSIVE and
+    queue every search behind any transaction still open on the parent. Attaching gives it
+    the parent's keys, foreign keys and full-text/metadata/access indexes; the HNSW index is
+    its own (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes
+    through the parents, where row-level security applies (a partition has no policies)."""
+    cid = _check_int(collection_id, "collection_id")
+    statements = []
+    for table in PARTITIONED:
+        partition = partition_name(table, cid)
+        statements += [
+            f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)",
+            f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({cid})",
+        ]
+    return statements
+
+
+def drop_partitions_sql(collection_id: int) -> list[str]:
+    """Drop the collection's rows in catalog changes: no row-by-row delete, no dead tuples
+    for VACUUM. The chunks partition goes first; the documents partition is detached before
+    it is dropped, which checks that no chunk still references it (a plain DROP refuses: the
+    chunks foreign key depends on it). Each step takes a brief ACCESS EXCLUSIVE lock on the
+    parent (PostgreSQL locks a partition's parent to drop or detach it), so it waits for
+    transactions already using that table."""
+    chunks = partition_name("chunks", collection_id)
+    documents = partition_name("documents", collection_id)
+    return [
+        f"DROP TABLE {chunks}",
+        f"ALTER TABLE documents DETACH PARTITION {documents}",
+        f"DROP TABLE {documents}",
+    ]
+
+
 def create_hnsw_index_sql(
     collection_id: int,
     dimensions: int,
@@ -67,32 +116,43 @@ def create_hnsw_index_sql(
     cid = _check_int(collection_id, "collection_id")
     expression = vector_expression(dimensions, storage=storage)
     return (
-        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(cid)} ON chunks "
+        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(cid)} ON {partition_name('chunks', cid)} "
         f"USING hnsw ({expression} {opclass(dimensions, storage)}) "
-        f"WITH (m = {_check_int(m, 'm')}, ef_construction = {_check_int(ef_construction, 'ef')}) "
-        f"WHERE collection_id = {cid}"
+        f"WITH (m = {_check_int(m, 'm')}, ef_construction = {_check_int(ef_construction, 'ef')})"
     )
 
 
 def drop_hnsw_index_sql(collection_id: int, *, concurrently: bool = False) -> str:
-    """A plain DROP INDEX locks the whole shared chunks table (ACCESS EXCLUSIVE), so every
-    collection's searches queue behind it; CONCURRENTLY does not, but cannot run inside a
-    transaction block."""
+    """A plain DROP INDEX locks the collection's chunks partition (ACCESS EXCLUSIVE), so its
+    searches queue behind it; CONCURRENTLY does not, but cannot run inside a transaction
+    block."""
     how = "CONCURRENTLY " if concurrently else ""
     return f"DROP INDEX {how}IF EXISTS {hnsw_index_name(collection_id)}"
 
 
+def _is_partition(name: str) -> bool:
+    return re.match(PARTITION_PATTERN, name) is not None
+
+
 def include_object(
-    _obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
+    obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
 ) -> bool:
-    """Alembic autogenerate hook: per-collection HNSW indexes are made at run time, not by
-    migrations, so the model/migration comparison ignores them."""
-    return not (type_ == "index" and name is not None and name.startswith(HNSW_INDEX_PREFIX))
+    """Alembic autogenerate hook: per-collection partitions and HNSW indexes are made at run
+    time, not by migrations, so the model/migration comparison ignores them, and the
+    foreign keys PostgreSQL derives on `chunks` for each documents partition."""
+    if type_ == "foreign_key_constraint":
+        return not _is_partition(obj.referred_table.name)
+    if name is None:
+        return True
+    if type_ == "table":
+        return not _is_partition(name)
+    return not (type_ == "index" and name.startswith(HNSW_INDEX_PREFIX))
 
 
 def collection_predicate(collection_id: int, alias: str = "c") -> str:
-    """`c.collection_id = N` with N inlined: a bound `$1` would make a prepared statement's
-    generic plan unable to match the partial HNSW index (DESIGN.md decision 4)."""
+    """`c.collection_id = N` with N inlined, so the planner prunes to the collection's
+    partition whatever plan a prepared statement gets: a generic plan for a bound `$1`
+    prunes only at executor start, after locking every partition (DESIGN.md decision 4)."""
     if not alias.isidentifier():
         raise ValueError(f"alias must be an identifier, got {alias!r}")
     return f"{alias}.collection_id = {_check_int(collection_id, 'collection_id')}"

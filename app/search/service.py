@@ -178,7 +178,7 @@ async def search(
     async with conn.transaction():
         if request.mode == "text":
             ctes = sql.text_ranked(scope, any_word=request.any_word)
-            query_sql = sql.hits_sql(ctes, include_text=request.include_text, capped=capped)
+            query_sql = sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
             return await _fetch(conn, query_sql, params)
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
@@ -203,7 +203,7 @@ def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bo
             scope, exact=exact, any_word=request.any_word, fusion=request.hybrid.fusion
         )
     capped = request.max_per_document is not None
-    return sql.hits_sql(ctes, include_text=request.include_text, capped=capped)
+    return sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
 
 
 async def _needs_exact(

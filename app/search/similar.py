@@ -15,7 +15,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import get_collection
-from app.db.schema import vector_type
+from app.db.schema import collection_predicate, vector_type
 from app.errors import NotFound
 from app.search import sql
 from app.search.filters import Compiled
@@ -57,9 +57,11 @@ async def similar_documents(
         cursor = await conn.execute(
             "SELECT d.id, avg(c.embedding::"
             + vector_type(target.dimensions, target.vector_type)
-            + ") FROM documents d LEFT JOIN chunks c ON c.document_id = d.id"
-            " WHERE d.collection_id = %s::int AND d.external_id = %s::text GROUP BY d.id",
-            (target.collection_id, external_id),
+            + ") FROM documents d LEFT JOIN chunks c ON "
+            + sql.DOCUMENT_JOIN
+            + f" WHERE {collection_predicate(target.collection_id, 'd')}"
+            " AND d.external_id = %s::text GROUP BY d.id",
+            (external_id,),
         )
         row = await cursor.fetchone()
         if row is None:
@@ -88,5 +90,6 @@ def _similar_sql(scope: sql.Scope) -> str:
         "best AS (SELECT document_id, max(1 - distance) AS score FROM cand "
         "GROUP BY document_id ORDER BY score DESC, document_id LIMIT %(k)s::int) "
         "SELECT d.id, d.external_id, d.title, d.source, d.metadata, b.score "
-        "FROM best b JOIN documents d ON d.id = b.document_id ORDER BY b.score DESC, d.id"
+        f"FROM best b JOIN documents d ON {collection_predicate(scope.collection_id, 'd')}"
+        " AND d.id = b.document_id ORDER BY b.score DESC, d.id"
     )

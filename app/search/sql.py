@@ -1,7 +1,7 @@
 """The SQL text of each search mode. Values are named parameters (`%(qvec)s`, the filter's
 `%(f0)s`...); the only formatted parts are the collection id and the vector expression from
-`app/db/schema.py`, both checked there, so the partial HNSW index matches (DESIGN.md
-decision 4).
+`app/db/schema.py`, both checked there, so the planner prunes every scan of chunks and
+documents to the collection's partitions and uses its HNSW index (DESIGN.md decision 4).
 
 Every mode ends in a CTE `ranked(id, score)` that `hits_sql` joins to the chunk and document
 columns a hit returns, ordered by score: that final sort is also what puts the rows of a
@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from app.db.schema import VectorType, collection_predicate, vector_expression, vector_type
 from app.search.filters import Compiled
 
+# The document of chunk `c`, found in the same collection's partition.
+DOCUMENT_JOIN = "d.collection_id = c.collection_id AND d.id = c.document_id"
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -28,8 +31,13 @@ class Scope:
 
     @property
     def from_clause(self) -> str:
-        join = " JOIN documents d ON d.id = c.document_id" if self.where.uses_document else ""
+        join = f" JOIN documents d ON {DOCUMENT_JOIN}" if self.where.uses_document else ""
         return f"chunks c{join}"
+
+    @property
+    def chunk_join(self) -> str:
+        """`chunks c` joined to `r.id` within the collection's partition."""
+        return f"chunks c ON {collection_predicate(self.collection_id)} AND c.id = r.id"
 
     @property
     def predicate(self) -> str:
@@ -124,7 +132,7 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> 
     )
 
 
-def capped_ranked(ctes: str) -> str:
+def capped_ranked(scope: Scope, ctes: str) -> str:
     """At most `%(per_doc)s` chunks of one document among the `%(limit)s` best of `ranked`
     (which was asked for a deeper pool), so one long document cannot fill the results while
     k rows still come back when enough documents match. The window runs over the pool
@@ -133,20 +141,20 @@ def capped_ranked(ctes: str) -> str:
         f"{ctes}, capped AS MATERIALIZED (SELECT id, score FROM ("
         "SELECT r.id, r.score, row_number() OVER "
         "(PARTITION BY c.document_id ORDER BY r.score DESC, r.id) AS nth "
-        "FROM ranked r JOIN chunks c ON c.id = r.id) AS p "
+        f"FROM ranked r JOIN {scope.chunk_join}) AS p "
         "WHERE nth <= %(per_doc)s::int ORDER BY score DESC, id LIMIT %(limit)s::int)"
     )
 
 
-def hits_sql(ctes: str, *, include_text: bool, capped: bool = False) -> str:
+def hits_sql(scope: Scope, ctes: str, *, include_text: bool, capped: bool = False) -> str:
     text = "c.text" if include_text else "NULL::text"
     source = "capped" if capped else "ranked"
-    ctes = capped_ranked(ctes) if capped else ctes
+    ctes = capped_ranked(scope, ctes) if capped else ctes
     return (  # columns named as `Hit`'s fields, which are built by name from them
         f"WITH {ctes} "
         "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
         f"c.page, {text} AS text, r.score, c.metadata "
-        f"FROM {source} r JOIN chunks c ON c.id = r.id JOIN documents d ON d.id = c.document_id "
+        f"FROM {source} r JOIN {scope.chunk_join} JOIN documents d ON {DOCUMENT_JOIN} "
         "ORDER BY r.score DESC, c.id"
     )
 

@@ -30,7 +30,8 @@ SELECT (SELECT count(*) FROM documents WHERE collection_id = %(c)s),
 _ROWS = """
 SELECT d.external_id, d.title, d.source, d.metadata::text, d.content_hash, d.access,
        c.ordinal, c.text, c.section, c.page, c.token_count, c.embedding
-FROM documents d LEFT JOIN chunks c ON c.document_id = d.id
+FROM documents d
+LEFT JOIN chunks c ON c.collection_id = d.collection_id AND c.document_id = d.id
 WHERE d.collection_id = %s
 ORDER BY d.external_id, c.ordinal
 """

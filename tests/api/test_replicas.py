@@ -245,3 +245,15 @@ def test_successful_writes_carry_the_lsn_and_failed_ones_do_not(
     search = http.post("/v1/search", json={"collection": collection, "query": "x", "mode": "text"})
     assert search.status_code == 200
     assert "x-pgask-lsn" not in search.headers  # a read, though a POST
+
+
+def test_without_replicas_writes_carry_no_lsn(client: httpx.Client) -> None:
+    """No replica to catch up with: no X-Pgask-LSN, and no pg_current_wal_lsn() query."""
+    name = f"nolsn-{uuid.uuid4().hex[:10]}"
+    created = client.post("/v1/collections", json={"name": name})
+    assert created.status_code == 201
+    added = client.post(
+        f"/v1/collections/{name}/documents", json={"documents": [{"id": "a", "text": TEXT}]}
+    )
+    assert added.status_code == 200, added.text
+    assert "x-pgask-lsn" not in created.headers and "x-pgask-lsn" not in added.headers

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,15 @@ def run(
     return result
 
 
+def check_versions(result: dict[str, Any]) -> None:
+    """`pgvector` is the server extension's version, `pgvector-python` its client's."""
+    versions = result["versions"]
+    assert versions["pgvector-python"] == metadata.version("pgvector")
+    assert versions["pgvector"] != versions["pgvector-python"]
+
+
 def check_load(result: dict[str, Any], systems: list[str]) -> None:
+    check_versions(result)
     assert [(s["rows"], s["dimensions"]) for s in result["sizes"]] == [(2000, 384), (1000, 1536)]
     for size in result["sizes"]:
         assert sorted(r["system"] for r in size["runs"]) == sorted(systems)
@@ -145,5 +154,69 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     openai = result["openai"]["runs"]
     assert [r["concurrency"] for r in openai] == [1, 4]
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
-    http = result["http_vectors"]["runs"]
-    assert [(r["chunks"], r["embedded"]) for r in http] == [(2000, 0)]  # one chunk each
+    http = result["http_vectors"]["by_batch_documents"]
+    assert list(http) == ["1000", "2000"]  # the default request limit, and one request of all
+    for size in http.values():
+        assert [(r["chunks"], r["embedded"]) for r in size["runs"]] == [(2000, 0)]  # one chunk each
+
+
+def test_parse_start(tmp_path: Path) -> None:
+    """No database: both start methods parse the whole corpus, alternating."""
+    if not MSMARCO.is_dir():
+        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    out = tmp_path / "parse-start.json"
+    command = [sys.executable, "bench/parse_start.py", "--repetitions", "2", "--output", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result.keys() >= {"benchmark", "command", "machine", "versions", "parameters"}
+    assert [r["method"] for r in result["runs"]] == ["spawn", "forkserver", "forkserver", "spawn"]
+    assert all(r["documents"] == 5000 for r in result["runs"])
+    assert all(0 < r["first_document_seconds"] <= r["seconds"] for r in result["runs"])
+    assert result["spawn_over_forkserver"] > 0
+
+
+def test_transfer(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("transfer.py", tmp_path / "transfer.json", bench_dir)
+    check_versions(result)
+    assert [r["repetition"] for r in result["runs"]] == [0]
+    for r in result["runs"]:
+        assert r["export"]["peak_rss_mb"] > 0 and r["import"]["peak_rss_mb"] > 0
+        phases = r["import_phases"]
+        assert set(phases) == {"decode", "write", "index", "analyze"}
+        assert 0 < phases["write"] + phases["index"] < r["import"]["seconds"]
+        assert set(r["bulk_load"]) == {"write_s", "index_s", "analyze_s", "rows_per_s"}
+        assert r["file_bytes"] > 2000 * 384 * 4  # float32 vectors do not compress
+    summary = result["summary"]
+    assert summary["import_vs_bulk_load"] == (
+        summary["import_rows_per_s"] / summary["bulk_load_rows_per_s"]
+    )
+
+
+def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("halfvec.py", tmp_path / "halfvec.json", bench_dir)
+    check_versions(result)
+    assert set(result["clustered"]) == {"vector", "halfvec"}
+    for storage in result["clustered"].values():
+        assert storage["disk"]["vector_index_bytes"] > 0
+        assert 0 <= storage["recall@10"] <= 1 and storage["p50_ms"] > 0
+    assert result["summary"]["index_bytes_ratio"] < 1  # half the bytes per dimension
+
+
+def test_partitions(tmp_path: Path) -> None:
+    """Both layouts (the old one extracted from git) run on their own servers."""
+    has_old = subprocess.run(
+        ["git", "cat-file", "-e", "76986d2^{commit}"], cwd=ROOT, capture_output=True
+    )
+    if has_old.returncode != 0:
+        pytest.skip("needs the old layout's commit 76986d2 in the git history (shallow clone?)")
+    result = run("partitions.py", tmp_path / "partitions.json", tmp_path / "data", timeout=900)
+    assert [(r["layout"], r["repetition"]) for r in result["runs"]] == [("old", 1), ("new", 1)]
+    for r in result["runs"]:
+        assert r["post_errors"] == 0
+        assert r["post_idle"]["count"] == 20
+        assert r["search"]["count"] == 20 and 0 < r["search"]["recall@10"] <= 1
+        assert r["load"]["write_s"] > 0 and r["delete_s"] > 0
+    new = next(r for r in result["runs"] if r["layout"] == "new")
+    assert new["dead_tuples_after_delete"] == new["dead_tuples_before_delete"]
+    assert set(result["ratios_new_over_old"]) >= {"post_build_p99_ms", "delete_s"}

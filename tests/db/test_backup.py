@@ -75,7 +75,7 @@ async def test_backup_during_ingest_restores_whole_documents(
         cursor = await restored.execute(
             "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id LEFT JOIN chunks c"
-            " ON c.document_id = d.id WHERE k.name = %s GROUP BY d.id",
+            " ON c.document_id = d.id WHERE k.name = %s GROUP BY d.collection_id, d.id",
             (collection.name,),
         )
         found = await cursor.fetchall()

@@ -38,32 +38,12 @@ def _keys(dsn: str, table: str) -> list[tuple[str, str, list[str]]]:
         return [(name, kind, cols) for name, kind, cols in conn.execute(_KEYS, (table,))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documents and chunks are keyed by id alone until the partition migration (issue "
-    "16 item 1) makes every key (collection_id, ...); it waits for access control's 0003",
-)
 @pytest.mark.parametrize("table", DISTRIBUTED)
 def test_every_key_of_a_distributed_table_includes_collection_id(pg_dsn: str, table: str) -> None:
     keys = _keys(pg_dsn, table)
     assert {kind for _, kind, _ in keys} >= {"p", "u"}
     missing = [name for name, _, cols in keys if "collection_id" not in cols]
     assert missing == []
-
-
-def test_the_keys_that_still_lack_collection_id_are_the_documented_ones(pg_dsn: str) -> None:
-    """What docs/scaling.md lists as left to change before `create_distributed_table`: if
-    the schema gains a key without collection_id, this fails."""
-    missing = {
-        name
-        for table in DISTRIBUTED
-        for name, _, cols in _keys(pg_dsn, table)
-        if "collection_id" not in cols
-    }
-    documented = (ROOT / "docs" / "scaling.md").read_text()
-    assert missing
-    for name in missing:
-        assert f"`{name}`" in documented, f"{name} lacks collection_id and is not in scaling.md"
 
 
 def _strings(path: Path) -> Iterator[tuple[int, str]]:

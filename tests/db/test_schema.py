@@ -41,7 +41,8 @@ def test_index_ddl_uses_halfvec_above_2000_dims() -> None:
     assert vector_expression(384) == "(embedding::vector(384))"
     assert vector_expression(3072) == "(embedding::halfvec(3072))"
     assert "halfvec_cosine_ops" in create_hnsw_index_sql(3, 3072)
-    assert create_hnsw_index_sql(7, 384).endswith("WHERE collection_id = 7")
+    assert " ON chunks_c7 USING hnsw " in create_hnsw_index_sql(7, 384)
+    assert "WHERE" not in create_hnsw_index_sql(7, 384)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "7; DROP TABLE chunks", 1.5, True])

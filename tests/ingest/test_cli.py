@@ -107,7 +107,8 @@ def _counts(pg_dsn: str, collection: str) -> tuple[int, int, list[tuple]]:
             "SELECT d.external_id, d.chunk_count, count(c.id) FROM documents d"
             " JOIN collections k ON k.id = d.collection_id AND k.name = %s"
             " LEFT JOIN chunks c ON c.document_id = d.id"
-            " GROUP BY d.id HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0",
+            " GROUP BY d.collection_id, d.id"
+            " HAVING count(c.id) <> d.chunk_count OR count(c.id) = 0",
             (collection,),
         ).fetchall()
     return docs, chunks, half

@@ -142,7 +142,7 @@ async def test_large_first_load_builds_the_index_after_loading(
         "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (hnsw_index_name(collection.id),)
     )
     row = await cursor.fetchone()
-    assert row is not None and f"WHERE (collection_id = {collection.id})" in row[0]
+    assert row is not None and f" ON public.chunks_c{collection.id} USING hnsw " in row[0]
 
 
 async def test_collection_pinned_to_another_model_is_refused(

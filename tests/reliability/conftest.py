@@ -105,7 +105,8 @@ def stored_documents(dsn: str, collection: str) -> dict[str, tuple[int, int, int
         rows = connection.execute(
             "SELECT d.external_id, d.chunk_count, count(c.id), count(DISTINCT c.ordinal)"
             " FROM documents d JOIN collections k ON k.id = d.collection_id"
-            " LEFT JOIN chunks c ON c.document_id = d.id WHERE k.name = %s GROUP BY d.id",
+            " LEFT JOIN chunks c ON c.document_id = d.id WHERE k.name = %s"
+            " GROUP BY d.collection_id, d.id",
             (collection,),
         ).fetchall()
     return {r[0]: (r[1], r[2], r[3]) for r in rows}

@@ -40,7 +40,8 @@ def test_cli_reports_each_hostile_file_and_stores_the_rest(
             "good.md": "# Good\n\nA file that loads.",
             "deep.pdf": deep_page_tree_pdf(5000),
             "bomb.pdf": bomb,
-            "long.jsonl": one_line_of_words(8),
+            # chunked in about 4 times its size: 19 MB goes over 64 MB
+            "long.jsonl": one_line_of_words(19),
         },
     )
     env = env_without_pgask_settings(

@@ -53,6 +53,29 @@ def test_judged_query_missing_from_run_counts_as_zero() -> None:
     assert scores["mrr@10"] == pytest.approx(0.5)
 
 
+def test_mrr_hand_computed() -> None:
+    qrels = {
+        "q1": {"a": 2, "b": 1},  # first relevant at rank 3: 1/3
+        "q2": {"c": 1},  # at rank 11, past the cut-off: 0
+        "q3": {"d": 3},  # rank 1: 1
+        "q4": {"e": 1},  # judged, not in the run: 0
+        "q5": {"f": 0},  # nothing relevant: not averaged
+    }
+    run = {"q1": ["x", "y", "a", "b"], "q2": [f"n{i}" for i in range(10)] + ["c"], "q3": ["d"]}
+    assert evaluate_run(qrels, run)["mrr@10"] == pytest.approx((1 / 3 + 0 + 1 + 0) / 4)
+
+
+def test_mrr_saturates_when_many_passages_are_relevant() -> None:
+    """Why msmarco-5k reports MRR@10 = 1.000 for every good run: its qrels judge 95
+    passages per query on average (grades 1-3, and the 5,000-passage corpus is the 4,102
+    judged ones plus 898 others), so the first hit is nearly always one of them, while
+    nDCG@10, which weighs the grades, still tells runs apart."""
+    judged = {"a": 1, "b": 1, "c": 3}
+    assert reciprocal_rank(["a", "x", "b"], judged, 10) == 1.0
+    # DCG 1 + 1/log2(4) over the ideal 3 + 1/log2(3) + 1/log2(4), by hand: 0.3631
+    assert ndcg(["a", "x", "b"], judged, 10) == pytest.approx(1.5 / 4.1309, abs=1e-4)
+
+
 @pytest.mark.parametrize("header", [True, False])
 def test_beir_folder_with_and_without_header(tmp_path: Path, header: bool) -> None:
     (tmp_path / "qrels").mkdir()

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from app.db import migrate
 from app.db.models import Collection
 from app.embeddings import build_embedder
 from ingest.writer import ChunkRecord, DocumentRecord
@@ -81,3 +86,17 @@ def exported(filled: Collection, settings: Settings, tmp_path: Path) -> Path:
     assert done.returncode == 0, done.stderr
     assert "5 documents, 8 chunks" in done.stdout
     return path
+
+
+@pytest.fixture
+def fresh_db_url(pg_dsn: str, db_url: str) -> Iterator[str]:
+    """A newly created database on the embedded server, migrated to head: a second pgask
+    installation with nothing in it. Dropped afterwards."""
+    name = f"pgask_fresh_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(db_url).set(database=name)
+    migrate.upgrade(url)
+    yield url.render_as_string(hide_password=False)
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -16,7 +16,9 @@ import pytest
 
 from app.config import Settings
 from app.db.models import Collection
+from app.errors import InvalidInput
 from ingest.transfer.format import KEY_COLLECTION, KEY_COUNTS, KEY_VERSION
+from ingest.transfer.importer import import_collection
 from tests.transfer.conftest import pgask
 
 pytestmark = pytest.mark.anyio
@@ -110,6 +112,22 @@ async def test_rows_the_database_refuses_roll_everything_back(
         exported, tmp_path / "o.parquet", **{KEY_COLLECTION.decode(): overlap}
     )
     refused(["import", str(settings_file), "--as", "o"], settings, "settings are invalid")
+    assert await state(conn) == before
+
+
+async def test_a_document_repeated_across_batches_is_refused(
+    exported: Path, conn: psycopg.AsyncConnection, tmp_path: Path
+) -> None:
+    """d/photo's rows renamed a/eiffel: in batches of 2 rows the first a/eiffel is written
+    before the second is read; the second would overwrite it while the counts add up."""
+    before = await state(conn)
+
+    def repeat_document(ids: list[Any]) -> None:
+        ids[5:8] = ["a/eiffel"] * 3
+
+    path = with_column(exported, tmp_path / "d.parquet", "external_id", repeat_document)
+    with pytest.raises(InvalidInput, match="not in external-id order"):
+        await import_collection(conn, path, name="repeated-doc", batch_rows=2)
     assert await state(conn) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.collections import COLLECTION_NAME_PATTERN
+from app.errors import ServiceUnavailable
 from ingest.transfer.exporter import Export, open_export
 from ingest.transfer.importer import import_collection
 
@@ -24,6 +26,8 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PRO
 
 CollectionName = Annotated[str, PathParam(pattern=COLLECTION_NAME_PATTERN)]
 PARQUET = "application/vnd.apache.parquet"
+# The import's own body limit (PGASK_MAX_IMPORT_MB) applies to the paths this matches.
+IMPORT_PATH = re.compile(r"/v1/collections/[^/]+/import")
 
 
 class ImportOut(BaseModel):
@@ -63,12 +67,20 @@ async def import_into(
     replace: Annotated[bool, Query(description="Replace an existing collection")] = False,
 ) -> ImportOut:
     """Create (or with `replace`, swap in) `collection` from a pgask export sent as the
-    request body. Parquet is read from its end, so the body is spooled to a file first."""
+    request body, up to PGASK_MAX_IMPORT_MB. Parquet is read from its end, so the body is
+    spooled to a temporary file (TMPDIR) as it arrives: memory stays flat, whatever its size."""
     with tempfile.TemporaryDirectory(prefix="pgask-import-") as folder:
         path = Path(folder) / "import.parquet"
-        async with await anyio.open_file(path, "wb") as spool:
-            async for piece in request.stream():
-                await spool.write(piece)
+        await _spool(request, path)
         async with services.db.connection() as conn:
             result = await import_collection(conn, path, name=collection, replace=replace)
     return ImportOut.model_validate(result, from_attributes=True)
+
+
+async def _spool(request: Request, path: Path) -> None:
+    try:
+        async with await anyio.open_file(path, "wb") as spool:
+            async for piece in request.stream():
+                await spool.write(piece)
+    except OSError as exc:  # a full or read-only temporary directory
+        raise ServiceUnavailable(f"cannot spool the import to disk: {exc.strerror}") from exc

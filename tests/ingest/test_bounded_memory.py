@@ -1,0 +1,76 @@
+"""Parsing and chunking a hostile file costs memory in proportion to the file (issue 14):
+a real parse worker with a memory budget of a few times the file size prepares a long line
+of words and reads through a file of headings, where holding every piece, token or
+markdown-it token at once took 64-88 times the file size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ingest.chunker import chunk_blocks, count_tokens
+from ingest.loaders import Block, load_file
+from ingest.parse_worker import Source
+from ingest.parsing import FileBudget, ParsePool
+from ingest.pipeline import Item
+from ingest.prepare import Chunking, Failure, Prepared
+from tests.reliability.hostile_files import one_line_of_words
+
+pytestmark = pytest.mark.anyio
+
+LINE_MB = 12
+HEADINGS = 300_000  # 4.6 MB of "# heading N" lines
+
+
+async def _parsed(name: str, source: Source, memory_mb: int) -> list[Item]:
+    async def files() -> AsyncIterator[tuple[str, Source]]:
+        yield name, source
+
+    budget = FileBudget(seconds=600, memory_mb=memory_mb, workers=1)
+    async with ParsePool(budget, Chunking(256, 32)) as pool:
+        return [item async for item in pool.parse(files())]
+
+
+async def test_a_long_line_of_words_is_chunked_within_six_times_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "line.jsonl"
+    path.write_bytes(one_line_of_words(LINE_MB))
+    [item] = await _parsed("line.jsonl", path, memory_mb=6 * LINE_MB)
+
+    assert isinstance(item, Prepared), item
+    assert sum(len(c.text) for c in item.chunks) >= LINE_MB * 2**20 * 0.99
+    assert all(c.token_count <= 256 for c in item.chunks)
+
+
+async def test_a_file_of_headings_is_read_within_ten_times_its_size() -> None:
+    data = b"".join(b"# heading %d\n" % i for i in range(HEADINGS))
+    memory_mb = 10 * len(data) // 2**20
+    [item] = await _parsed("headings.md", data, memory_mb=memory_mb)
+
+    assert item == Failure("headings.md", "no text in file")  # not over its memory budget
+
+
+def test_long_markdown_keeps_every_section_across_its_pieces() -> None:
+    """Parsed in pieces of about 256 KiB, cut before headings: no section is lost or cut."""
+    sections = 20_000
+    text = "".join(
+        f"# Part {i}\n\nBody {i} text.\n\n## Sub {i}\n\nMore {i}.\n" for i in range(sections)
+    )
+    doc = load_file("long.md", text.encode())
+
+    assert len(text) > 4 * 2**18
+    assert len(doc.blocks) == 2 * sections
+    assert doc.blocks[-1] == Block(
+        f"More {sections - 1}.", f"Part {sections - 1} > Sub {sections - 1}"
+    )
+    assert doc.blocks[1000] == Block("Body 500 text.", "Part 500")
+
+
+def test_a_span_of_spaces_between_words_is_not_lost() -> None:
+    """A whitespace run far longer than a chunk between two words: both words kept, each
+    chunk within its size."""
+    text = "first" + " " * 200_000 + "last"
+    chunks = chunk_blocks([Block(text)], 16, 4)
+    assert [c.text for c in chunks] == ["first", "last"]
+    assert all(c.token_count == count_tokens(c.text) for c in chunks)
