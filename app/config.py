@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     pgask_db_pool_size: int = Field(default=10, ge=1, le=200)
     # Streaming-replication standbys that serve reads (comma separated), see app/db/replicas.py
     database_read_urls: str | None = None
+    # `pgask serve` restarts an embedded PostgreSQL that died (kill -9, OOM): this many
+    # failed attempts in a row (with growing waits) before it gives up and /readyz says so.
+    pgask_embedded_restart_attempts: int = Field(default=5, ge=0, le=100)
     pgask_replica_max_lag_seconds: float = Field(default=10.0, gt=0, le=86400)
     pgask_read_wait_ms: int = Field(default=500, ge=0, le=60_000)
 
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     pgask_allow_unauthenticated: bool = False
     # A request's headers must arrive within this many seconds (slowloris: 408, closed).
     pgask_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # The longest wait between two received chunks of a request body (a trickled or
+    # stalled upload: 408, closed).
+    pgask_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     pgask_max_request_mb: int = Field(default=128, ge=1, le=4096)
     # POST /v1/collections/{c}/import spools its body to a temporary file, not to memory.
     pgask_max_import_mb: int = Field(default=4096, ge=1, le=1_048_576)

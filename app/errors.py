@@ -9,6 +9,7 @@ third-party libraries are converted where they enter our code, with `raise ... f
     ├── ConfigError            500  a setting is missing or malformed (start-up)
     ├── InvalidInput           422  the request or file is malformed
     ├── PayloadTooLarge        413  a size limit was exceeded
+    ├── RequestTimeout         408  the request's headers or body came too slowly
     ├── Unauthorized           401  no or unknown API key
     ├── Forbidden              403  the key may not do this
     ├── NotFound               404  collection, document or job does not exist
@@ -50,6 +51,12 @@ class PayloadTooLarge(PgaskError):
     status = 413
     type = "payload-too-large"
     title = "Payload too large"
+
+
+class RequestTimeout(PgaskError):
+    status = 408
+    type = "request-timeout"
+    title = "Request timeout"
 
 
 class Unauthorized(PgaskError):

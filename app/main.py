@@ -33,6 +33,7 @@ from app.api.routes import (
     transfer,
 )
 from app.config import Settings, get_settings
+from app.db.keeper import kept
 from app.observability import Metrics
 from app.services import Services
 from app.web import routes as web
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.pgask_ingest_worker and services.loaded_embedder is not None:
             worker = BackgroundWorker(ingestion, services.loaded_embedder)
         try:
-            async with mcp.session_manager.run():  # the MCP sessions live inside the app's
+            # The keeper restarts an embedded PostgreSQL that died under the server.
+            async with kept(settings) as services.keeper, mcp.session_manager.run():
                 yield
         finally:
             if worker is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from app.access import Principal
 from app.config import Settings
 from app.db.database import Database
+from app.db.keeper import Keeper
 from app.embeddings import Embedder, build_embedder
 from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable, Unauthorized
@@ -38,6 +39,7 @@ class Services:
     embedder_error: str | None = None
     chat: ChatModel | None = None  # None with LLM_PROVIDER=none: answers are extractive
     keys: KeyStore = field(init=False)
+    keeper: Keeper | None = None  # `pgask serve` on the embedded server: restarts it
 
     def __post_init__(self) -> None:
         self.keys = KeyStore(self.db, self.settings.api_keys)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
 import uvicorn
+
+from tests.cli import PGASK, ROOT
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
@@ -54,3 +58,51 @@ class ServerThread:
         self._server.should_exit = True
         self._thread.join(timeout=30)
         self._sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """`pgask serve` as a real process on a free port, its output in `log`; stopped with
+    SIGTERM (then waited for) when the block ends. `url` answers once /healthz does."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._env = env
+
+    def __enter__(self) -> ServeProcess:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [*PGASK, "serve", "--port", str(self.port)],
+                env=self._env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=out,
+            )
+        self.wait_for("/healthz", 200)
+        return self
+
+    def wait_for(self, path: str, status: int, seconds: float = 180) -> httpx.Response:
+        """The first answer to GET `path` with `status` (the server must stay up)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            assert self.process.poll() is None, f"serve exited: {self.log.read_text()}"
+            assert time.monotonic() < deadline, f"no {status} from {path}: {self.log.read_text()}"
+            try:
+                answer = httpx.get(f"{self.url}{path}", timeout=10)
+                if answer.status_code == status:
+                    return answer
+            except httpx.TransportError:
+                pass  # still starting
+            time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=120)

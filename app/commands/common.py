@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +19,8 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings, get_settings
-from app.db.embedded import database_url
+from app.db.embedded import EmbeddedServer, database_url
+from app.db.keeper import postmaster_death
 from app.errors import ServiceUnavailable
 from app.services import Services
 
@@ -53,6 +54,38 @@ def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError) as exc:
         raise Interrupted() from exc
+
+
+async def unless_database_dies(settings: Settings, work: Awaitable[T]) -> T:
+    """`work`'s result; with the embedded server, it is cancelled as soon as the server's
+    postmaster dies, and ServiceUnavailable says so (rather than the next write failing
+    after the batch being embedded, and the pool's reconnection errors after it)."""
+    task = asyncio.ensure_future(work)  # at once: a stop now still ends (awaits) `work`
+    watch: asyncio.Task[None] | None = None
+    try:
+        server = await asyncio.to_thread(EmbeddedServer.of, settings)
+        waiting: set[asyncio.Future[Any]] = {task}
+        if server is not None:
+            watch = asyncio.create_task(postmaster_death(server))
+            waiting.add(watch)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if watch is not None:
+            watch.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    failed = task.cancelled() or isinstance(task.exception(), ServiceUnavailable)
+    # The watch saw the postmaster die, or a write failed first: say why.
+    if server is not None and failed and await asyncio.to_thread(server.postmaster_pid) is None:
+        raise _died(server) from None if task.cancelled() else task.exception()
+    return task.result()
+
+
+def _died(server: EmbeddedServer) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the embedded PostgreSQL (pid {server.pid}) died; see {server.log_file}"
+    )
 
 
 def print_json(payload: Any) -> None:

@@ -21,11 +21,12 @@ from app.commands.common import (
     print_json,
     run_async,
     started,
+    unless_database_dies,
 )
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import Embedder
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.keys import parse_groups
 from ingest.context import Ingestion
 from ingest.jobs import run_worker
@@ -145,7 +146,7 @@ def ingest(
                 coll, created = await _collection(ingestion, services.embedder, collection)
                 if created and not as_json:
                     err_console.print(f"created collection {collection!r}")
-                report, skipped = await ingest_paths(
+                loading = ingest_paths(
                     ingestion,
                     services.embedder,
                     coll,
@@ -156,6 +157,12 @@ def ingest(
                     on_start=bar.start,
                     on_progress=bar.update,
                 )
+                try:
+                    report, skipped = await unless_database_dies(settings, loading)
+                except ServiceUnavailable as exc:  # one line, with what was kept
+                    raise ServiceUnavailable(
+                        f"{exc}; ingest stopped, {_stored(bar.report)}"
+                    ) from exc
             finally:
                 bar.stop()
         return report, skipped, created
@@ -163,7 +170,7 @@ def ingest(
     try:
         report, skipped, created = run_async(go)
     except Interrupted:
-        _say_stored(bar.report)
+        sys.stderr.write(f"stopped; {_stored(bar.report)}\n")
         raise
     if as_json:
         print_json(
@@ -185,13 +192,12 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _say_stored(report: Report | None) -> None:
+def _stored(report: Report | None) -> str:
     if report is None:
-        sys.stderr.write("stopped before any document was stored\n")
-        return
-    sys.stderr.write(
-        f"stopped; stored before the stop: {report.added} added, {report.updated} updated,"
-        f" {report.unchanged} unchanged, {report.failed} failed; {report.chunks} chunks\n"
+        return "no document stored"
+    return (
+        f"stored before the stop: {report.added} added, {report.updated} updated,"
+        f" {report.unchanged} unchanged, {report.failed} failed; {report.chunks} chunks"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.api.slow_clients import with_header_timeout
+from app.api.slow_clients import with_timeouts
 from app.commands.common import console
 from app.config import Settings, get_settings
 from app.db.embedded import database_url
@@ -60,7 +61,7 @@ def serve(
         # The bound address, not only PGASK_HOST: /mcp's DNS-rebinding protection (Host and
         # Origin checks) is for loopback addresses only.
         app = create_app(settings.model_copy(update={"pgask_host": bind}))
-        _run(app, bind, bind_port, settings.pgask_header_timeout_seconds)
+        _run(app, bind, bind_port, settings)
         return
     # Workers build their Settings from the environment as they start: the bound address
     # (as above), and where each writes its metrics for GET /metrics (whichever worker
@@ -68,8 +69,7 @@ def serve(
     with tempfile.TemporaryDirectory(prefix="pgask-metrics-") as metrics_dir:
         os.environ["PGASK_HOST"] = bind
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        timeout = settings.pgask_header_timeout_seconds
-        _run("app.commands.serve:worker_app", bind, bind_port, timeout, workers)
+        _run("app.commands.serve:worker_app", bind, bind_port, settings, workers)
 
 
 def worker_app() -> FastAPI:
@@ -78,11 +78,11 @@ def worker_app() -> FastAPI:
 
     settings = get_settings()
     _configure_logging(settings)
-    with_header_timeout(settings.pgask_header_timeout_seconds)  # this process's deadline
+    _timeouts(settings)  # this process's deadlines
     return create_app(settings)
 
 
-def _run(app: FastAPI | str, host: str, port: int, header_timeout: float, workers: int = 1) -> None:
+def _run(app: FastAPI | str, host: str, port: int, settings: Settings, workers: int = 1) -> None:
     import uvicorn  # only this command needs the server
 
     uvicorn.run(
@@ -93,8 +93,12 @@ def _run(app: FastAPI | str, host: str, port: int, header_timeout: float, worker
         port=port,
         log_config=None,  # keep our logging set-up (JSON when not on a terminal)
         access_log=False,  # RequestContextMiddleware logs each request with its id
-        http=with_header_timeout(header_timeout),
+        http=_timeouts(settings),
     )
+
+
+def _timeouts(settings: Settings) -> type[asyncio.Protocol]:
+    return with_timeouts(settings.pgask_header_timeout_seconds, settings.pgask_body_timeout_seconds)
 
 
 def _configure_logging(settings: Settings) -> None:

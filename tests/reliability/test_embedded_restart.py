@@ -1,0 +1,72 @@
+"""The embedded PostgreSQL killed (kill -9 of its postmaster) under a running `pgask serve`
+(issue 14, item 5), on a data dir and port of its own: the server starts it again (crash
+recovery), /readyz returns to 200 and the data is all there; a server that cannot start
+(a broken postgresql.conf) is tried PGASK_EMBEDDED_RESTART_ATTEMPTS times, then given up
+with one line, and /readyz says why."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.cli import env_without_pgask_settings
+from tests.reliability.conftest import SEED_DOCUMENTS, seed
+from tests.servers import ServeProcess
+
+
+def _postmaster(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def _wait_for_line(log: Path, line: str) -> None:
+    deadline = time.monotonic() + 180
+    while line not in log.read_text():
+        assert time.monotonic() < deadline, f"no {line!r} in {log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_serve_restarts_its_killed_postgres_then_gives_up_on_one_that_cannot_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # as root the server runs as another user, who must get in
+    env = env_without_pgask_settings(
+        PGASK_DATA_DIR=str(data),
+        PGASK_INGEST_WORKER="0",
+        PGASK_EMBEDDED_RESTART_ATTEMPTS="2",
+        PGASK_LOG_FORMAT="text",
+    )
+    log = tmp_path / "serve.log"
+    search = {"collection": "kept", "query": "HNSW index", "k": 10}
+    with ServeProcess(env, log) as serve, httpx.Client(base_url=serve.url, timeout=60) as http:
+        serve.wait_for("/readyz", 200)
+        seed(http, "kept")
+        before = http.post("/v1/search", json=search).json()["hits"]
+
+        killed = _postmaster(data / "pg")
+        os.kill(killed, signal.SIGKILL)
+        serve.wait_for("/readyz", 200)  # no other command started it
+        assert _postmaster(data / "pg") != killed
+        after = http.post("/v1/search", json=search)
+        assert after.status_code == 200, after.text
+        assert after.json()["hits"] == before and len(before) == len(SEED_DOCUMENTS)
+        _wait_for_line(log, "embedded PostgreSQL restarted")  # logged once it is done
+        output = log.read_text()
+        assert output.count(f"embedded PostgreSQL (pid {killed}) died; restarting it") == 1
+        assert output.count("embedded PostgreSQL restarted") == 1, output
+
+        with (data / "pg" / "postgresql.conf").open("a") as conf:
+            conf.write("this line is not a setting\n")
+        os.kill(_postmaster(data / "pg"), signal.SIGKILL)
+        _wait_for_line(log, "giving up")
+        down = serve.wait_for("/readyz", 503)
+        assert "did not start again" in down.json()["detail"], down.text
+        assert serve.process.poll() is None  # the server itself lives on: /healthz answers
+        assert http.get("/healthz").status_code == 200
+    output = log.read_text()
+    assert output.count("embedded PostgreSQL did not start (attempt") == 2, output
+    assert output.count("giving up") == 1 and "Traceback" not in output, output
