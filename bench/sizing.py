@@ -56,11 +56,14 @@ DEFAULT_CONFIGS = [
     "100000x1536:halfvec",
 ]
 # The parents are partitioned (no storage of their own): sum over their partitions, and over
-# the partitions' indexes attached to the parent's full-text index.
+# the partitions' indexes attached to the parent's full-text index. sum(bigint) is numeric,
+# which psycopg gives as Decimal and json cannot write: cast back.
 _SIZES = """
-SELECT (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('chunks'))
-     + (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('documents')),
-       (SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree('chunks_tsv'))
+SELECT ((SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('chunks'))
+        + (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree('documents'))
+       )::bigint,
+       (SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree('chunks_tsv')
+       )::bigint
 """
 
 
