@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -70,16 +71,17 @@ class ServeProcess:
     """`pgask serve` as a real process on a free port, its output in `log`; stopped with
     SIGTERM (then waited for) when the block ends. `url` answers once /healthz does."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._env = env
+        self._args = list(args)
 
     def __enter__(self) -> ServeProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*PGASK, "serve", "--port", str(self.port)],
+                [*PGASK, "serve", "--port", str(self.port), *self._args],
                 env=self._env,
                 cwd=ROOT,
                 stdout=out,

@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.cli import PGASK, ROOT, env_without_pgask_settings
+from tests.servers import ServeProcess
 
 MAX_REQUESTS = 1600
 
@@ -85,3 +87,27 @@ def test_two_workers_serve_one_port_and_metrics_count_both(db_url: str, tmp_path
         proc.terminate()
         proc.wait(timeout=60)
     assert not list(tmp_path.glob("pgask-metrics-*"))  # serve removed its metrics folder
+
+
+def test_workers_on_the_embedded_server_stop_it_when_serve_exits(tmp_path: Path) -> None:
+    """The workers end with os._exit and never leave the wheel's list of the server's
+    users; serve, exiting last, must still stop PostgreSQL."""
+    pgdata = tmp_path / "data" / "pg"
+    env = env_without_pgask_settings(
+        PGASK_DATA_DIR=str(tmp_path / "data"), PGASK_INGEST_WORKER="0", TMPDIR=str(tmp_path)
+    )
+    with ServeProcess(env, tmp_path / "serve.log", args=["--workers", "2"]) as serve:
+        serve.wait_for("/readyz", 200)
+        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+        assert psutil.pid_exists(postmaster)
+    assert serve.process.returncode is not None
+    assert not (pgdata / "postmaster.pid").exists(), (tmp_path / "serve.log").read_text()
+    assert _gone(postmaster)
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or one its parent has not reaped yet."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -12,6 +12,7 @@ it when its postmaster died (`app.db.keeper`), `pgask ingest` stops with one lin
 
 from __future__ import annotations
 
+import atexit
 import logging
 import subprocess
 import time
@@ -70,6 +71,7 @@ def _embedded_url(settings: Settings) -> URL:
             f"embedded PostgreSQL in {data_dir / 'pg'} did not start ({exc}); see {log_file}"
         ) from exc
     _forget_dead_users(server)
+    _forget_dead_users_at_exit(server, data_dir / "pg")
     admin_uri = server.get_uri()
     _ensure_database(admin_uri)
     return make_url(admin_uri).set(drivername="postgresql+psycopg", database=DATABASE_NAME)
@@ -89,6 +91,19 @@ def _forget_dead_users(server: Any) -> None:
         if dead:
             log.info("embedded PostgreSQL: forgetting users that died: %s", dead)
             users.put([pid for pid in listed if pid not in dead])
+
+
+_HOOKED: set[Path] = set()
+
+
+def _forget_dead_users_at_exit(server: Any, pgdata: Path) -> None:
+    """The workers of `serve --workers N` end with os._exit (multiprocessing's children skip
+    atexit), so they never take themselves off the wheel's list, and the serve process,
+    exiting last, would not be the last user: PostgreSQL stayed running. atexit runs hooks
+    last-registered first, so this runs just before the wheel's own stop."""
+    if pgdata not in _HOOKED:
+        _HOOKED.add(pgdata)
+        atexit.register(_forget_dead_users, server)
 
 
 def _ensure_database(admin_uri: str) -> None:
