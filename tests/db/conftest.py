@@ -4,11 +4,48 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
 from psycopg import sql as pgsql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+
+from app.db import migrate
+
+# Two collections (1 `vector`, 2 `halfvec`) of 20 documents x 3 chunks in the layout of
+# 0004_access; vectors are small integers, exact as 16-bit floats.
+SEED = """
+INSERT INTO collections (name, embedding_provider, embedding_model, embedding_dimensions,
+                         chunk_size, chunk_overlap, vector_type)
+VALUES ('a', 'local', 'm', 3, 100, 10, 'vector'), ('h', 'local', 'm', 3, 100, 10, 'halfvec');
+INSERT INTO documents (collection_id, external_id, content_hash, access)
+SELECT c.id, 'd' || g, 'h', CASE WHEN g % 2 = 0 THEN '{x}'::text[] ELSE '{}' END
+FROM collections c, generate_series(1, 20) g;
+INSERT INTO chunks (collection_id, document_id, ordinal, text, token_count, embedding)
+SELECT d.collection_id, d.id, o, 'hello ' || d.external_id, 2, ARRAY[d.id, o + 1, 1]::real[]::vector
+FROM documents d, generate_series(0, 2) o;
+"""
+
+
+@dataclass(frozen=True)
+class Scratch:
+    url: URL  # SQLAlchemy, for the migrations
+    dsn: str  # libpq, for psycopg
+
+
+@pytest.fixture
+def seeded_before_partitions(scratch_db: str) -> Scratch:
+    """The scratch database migrated to 0004_access (the layout before partitions) and
+    holding SEED's rows."""
+    scratch = Scratch(
+        make_url(scratch_db), scratch_db.replace("postgresql+psycopg://", "postgresql://")
+    )
+    migrate.upgrade(scratch.url, "0004_access")
+    with psycopg.connect(scratch.dsn) as conn:
+        conn.execute(SEED)
+        conn.commit()
+    return scratch
 
 
 @pytest.fixture

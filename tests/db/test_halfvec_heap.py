@@ -6,14 +6,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from app.db import migrate
-from tests.db.test_partitions import _SEED
+from tests.db.conftest import Scratch
 from tests.sql import scalar
 
-# Collection 1 is `vector`, 2 is `halfvec` (_SEED); its values are small integers, exact
-# as 16-bit floats, so the move is lossless both ways.
+# Collection 1 is `vector`, 2 is `halfvec` (tests/db/conftest.py SEED); its values are small
+# integers, exact as 16-bit floats, so the move is lossless both ways.
 _VECTORS = (
     "SELECT md5(string_agg(concat_ws('|', id, collection_id, {column}::text), ','"
     " ORDER BY id)) FROM chunks"
@@ -21,13 +20,8 @@ _VECTORS = (
 _INDEX = "SELECT indexdef FROM pg_indexes WHERE indexname = %s"
 
 
-def test_migration_moves_halfvec_vectors_both_ways(scratch_db: str) -> None:
-    url = make_url(scratch_db)
-    dsn = scratch_db.replace("postgresql+psycopg://", "postgresql://")
-    migrate.upgrade(url, "0004_access")
-    with psycopg.connect(dsn) as conn:
-        conn.execute(_SEED)
-        conn.commit()
+def test_migration_moves_halfvec_vectors_both_ways(seeded_before_partitions: Scratch) -> None:
+    url, dsn = seeded_before_partitions.url, seeded_before_partitions.dsn
     migrate.upgrade(url, "0005_partitions")
     with psycopg.connect(dsn) as conn:
         before = scalar(conn, _VECTORS.format(column="embedding"))

@@ -14,7 +14,6 @@ import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import SCOPED_ROLE
@@ -26,6 +25,7 @@ from app.search import sql
 from app.search.filters import compile_filter
 from ingest.writer import Target, write_documents
 from tests.conftest import MINILM
+from tests.db.conftest import Scratch
 from tests.search.conftest import clustered, connect, document, load, reindex
 from tests.sql import scalar
 
@@ -180,17 +180,6 @@ async def test_writes_to_one_collection_do_not_wait_for_another_collections_lock
     await delete_collection(session, other.name)
 
 
-_SEED = """
-INSERT INTO collections (name, embedding_provider, embedding_model, embedding_dimensions,
-                         chunk_size, chunk_overlap, vector_type)
-VALUES ('a', 'local', 'm', 3, 100, 10, 'vector'), ('h', 'local', 'm', 3, 100, 10, 'halfvec');
-INSERT INTO documents (collection_id, external_id, content_hash, access)
-SELECT c.id, 'd' || g, 'h', CASE WHEN g % 2 = 0 THEN '{x}'::text[] ELSE '{}' END
-FROM collections c, generate_series(1, 20) g;
-INSERT INTO chunks (collection_id, document_id, ordinal, text, token_count, embedding)
-SELECT d.collection_id, d.id, o, 'hello ' || d.external_id, 2, ARRAY[d.id, o + 1, 1]::real[]::vector
-FROM documents d, generate_series(0, 2) o;
-"""
 _CONTENT = (
     "SELECT md5(string_agg(x::text, ',' ORDER BY x::text)) FROM ("
     " SELECT c.id, c.collection_id, c.document_id, c.ordinal, c.text, c.embedding::text,"
@@ -199,13 +188,9 @@ _CONTENT = (
 )
 
 
-def test_migration_moves_rows_both_ways(scratch_db: str) -> None:
-    url = make_url(scratch_db)
-    dsn = scratch_db.replace("postgresql+psycopg://", "postgresql://")
-    migrate.upgrade(url, "0004_access")
+def test_migration_moves_rows_both_ways(seeded_before_partitions: Scratch) -> None:
+    url, dsn = seeded_before_partitions.url, seeded_before_partitions.dsn
     with psycopg.connect(dsn) as conn:
-        conn.execute(_SEED)
-        conn.commit()
         before = scalar(conn, _CONTENT)
         next_id = scalar(conn, "SELECT last_value FROM chunks_id_seq")
     migrate.upgrade(url, "0005_partitions")
