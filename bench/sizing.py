@@ -8,11 +8,13 @@ heap and the full-text GIN index grow like real text). Measured: heap bytes (gro
 `pg_table_size` of chunks + documents: TOAST, free space and visibility maps included), HNSW
 bytes (the collection's index), GIN bytes (growth of the shared text index), build seconds,
 vector query p50 and recall@10 against exact numpy search (100 queries, default
-ef_search). The baseline of the ratios is the first configuration.
+ef_search). Each run's load average is in the guide: build seconds and latencies are noisy
+on a shared machine, sizes are not.
 
     python bench/sizing.py        # 10k and 100k x 384 vector, 10k and 100k x 1536 halfvec
-    python bench/sizing.py --configs 10000x384:vector 100000x384:vector 1000000x384:vector \
-        10000x1536:halfvec 100000x1536:halfvec      # with the long 1M run (~40 min)
+    python bench/sizing.py --configs 1000000x384:vector --output bench/results/sizing-1m.json \
+        --include bench/results/sizing.json      # the long 1M run (~35 min quiet), one guide
+    python bench/sizing.py --configs --include A.json B.json   # the guide from earlier runs
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,7 @@ from bench.systems import opened_services
 from ingest.writer import ChunkRecord, DocumentRecord, Target, build_index, write_documents
 
 QUERIES = 100
+QUICK_CONFIGS = ["2000x384:vector", "1000x1536:halfvec"]  # tests/bench/test_quick.py
 DEFAULT_CONFIGS = [
     "10000x384:vector",
     "100000x384:vector",
@@ -134,26 +138,49 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
     }
 
 
-def markdown(runs: list[dict[str, Any]], command: str, info: dict[str, Any]) -> str:
-    lines = [
-        "# Sizing guide",
+@dataclass(frozen=True)
+class Source:
+    """One invocation's results: its runs go into the guide, tagged with its letter."""
+
+    tag: str
+    command: str
+    info: dict[str, Any]
+    runs: list[dict[str, Any]]
+
+    @classmethod
+    def load(cls, tag: str, path: Path) -> Source:
+        result = json.loads(path.read_text())
+        info = {"machine": result["machine"], "versions": result["versions"]}
+        return cls(tag, result["command"], info, result["runs"])
+
+
+def markdown(sources: list[Source]) -> str:
+    lines = ["# Sizing guide", "", "Made by these runs of `bench/sizing.py` on this machine:", ""]
+    for source in sources:
+        machine = source.info["machine"]
+        lines.append(
+            f"- **{source.tag}**: `{source.command}`: {machine['cpus']} CPUs, load average at"
+            f" start {machine['load_average_at_start'][0]:.1f}, PostgreSQL"
+            f" {source.info['versions'].get('postgresql')}, pgvector"
+            f" {source.info['versions'].get('pgvector')}."
+        )
+    runs = [(source.tag, r) for source in sources for r in source.runs]
+    lines += [
         "",
-        f"Made by `{command}` on {info['machine']['cpus']} CPUs "
-        f"(load average at start {info['machine']['load_average_at_start'][0]:.1f}); "
-        "raw numbers and versions in bench/results/sizing.json. PostgreSQL "
-        f"{info['versions'].get('postgresql')}.",
+        "Raw numbers, every latency and the versions are in the runs' bench/results files.",
         "",
         "## Measured",
         "",
-        "| chunks | dims | type | heap | HNSW (= RAM to keep it cached) | GIN | build s"
+        "| run | chunks | dims | type | heap | HNSW (= RAM to keep it cached) | GIN | build s"
         " | p50 ms | recall@10 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in runs:
+    for tag, r in runs:
         lines.append(
-            f"| {r['rows']:,} | {r['dims']} | {r['vector_type']} | {r['heap_bytes'] / 1e6:.1f} MB"
-            f" | {r['hnsw_bytes'] / 1e6:.1f} MB | {r['gin_bytes'] / 1e6:.1f} MB"
-            f" | {r['build_s']:.1f} | {r['p50_ms']:.2f} | {r['recall@10']:.3f} |"
+            f"| {tag} | {r['rows']:,} | {r['dims']} | {r['vector_type']}"
+            f" | {r['heap_bytes'] / 1e6:.1f} MB | {r['hnsw_bytes'] / 1e6:.1f} MB"
+            f" | {r['gin_bytes'] / 1e6:.1f} MB | {r['build_s']:.1f} | {r['p50_ms']:.2f}"
+            f" | {r['recall@10']:.3f} |"
         )
     lines += [
         "",
@@ -169,7 +196,7 @@ def markdown(runs: list[dict[str, Any]], command: str, info: dict[str, Any]) -> 
         "| --- | --- | --- | --- | --- | --- |",
     ]
     largest: dict[tuple[int, str], dict[str, Any]] = {}
-    for r in runs:
+    for _, r in runs:
         key = (r["dims"], r["vector_type"])
         if key not in largest or r["rows"] > largest[key]["rows"]:
             largest[key] = r
@@ -180,6 +207,7 @@ def markdown(runs: list[dict[str, Any]], command: str, info: dict[str, Any]) -> 
             f"| {dims} {storage} (from {r['rows']:,}) | {per[0]:.0f} B | {per[1]:.0f} B"
             f" | {per[2]:.0f} B | {total * 1e7 / 1e9:.0f} GB | {total * 1e8 / 1e9:.0f} GB |"
         )
+    million = any(r["rows"] >= 1_000_000 for _, r in runs)
     lines += [
         "",
         "Assumptions: one chunk per document with msmarco-sized text (about 60",
@@ -188,26 +216,25 @@ def markdown(runs: list[dict[str, Any]], command: str, info: dict[str, Any]) -> 
         "(shared_buffers + page cache) for the measured latencies; building it needs",
         "maintenance_work_mem of about the index size to stay in memory (pgask asks for",
         "512 MB), and build time grows at least linearly with the chunks.",
-        "Extrapolations beyond the measured sizes are estimates, not",
-        "measurements."
-        + (
-            ""
-            if any(r["rows"] >= 1_000_000 for r in runs)
-            else " The 1,000,000-chunk run was not run for this version."
-        ),
+        "Extrapolations beyond the measured sizes are estimates, not measurements."
+        + ("" if million else " No 1,000,000-chunk run is included."),
         "",
-        "Caveats of these numbers: GIN bytes are the growth of the one full-text index all",
-        "collections share, and the chunk texts repeat every 5,000 passages (and repeat the",
-        "texts of earlier runs in the same database), so GIN per chunk is a lower bound for",
-        "distinct real text. The runs share a loaded 2-core machine, so latencies are",
-        "noisy; the 45 ms p50 of 1,536-dimension halfvec at 10,000 chunks was not",
-        "investigated (its vectors are TOASTed at 6 KB; the index was built).",
+        "Caveats of these numbers: GIN bytes are the growth of the full-text index over",
+        "the chunk texts, which repeat every 5,000 passages (and repeat the texts of",
+        "earlier runs in the same database), so GIN per chunk is a lower bound for",
+        "distinct real text. The machine is a shared 2-core one, so build seconds and",
+        "latencies are noisy (see each run's load average); sizes are not.",
         "",
     ]
     return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace) -> None:
+    included = [Source.load(chr(ord("a") + i), path) for i, path in enumerate(args.include)]
+    doc = args.doc or ROOT / "docs" / "sizing.md"
+    if not args.configs:  # the guide from earlier runs only
+        doc.write_text(markdown(included))
+        return
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
         runs = []
         for text in args.configs:
@@ -219,6 +246,7 @@ async def main(args: argparse.Namespace) -> None:
         "command": command,
         **info,
         "parameters": {
+            "quick": args.quick,
             "queries": QUERIES,
             "seed": SEED,
             "generator": GENERATOR,
@@ -228,16 +256,33 @@ async def main(args: argparse.Namespace) -> None:
         "runs": runs,
     }
     print(write_result("sizing", result, args.output))
-    (args.doc or ROOT / "docs" / "sizing.md").write_text(markdown(runs, command, info))
+    this = Source(chr(ord("a") + len(included)), command, info, runs)
+    doc.write_text(markdown([*included, this]))
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, help="ROWSxDIMS:TYPE")
+    p.add_argument(
+        "--configs",
+        nargs="*",
+        default=None,
+        help="ROWSxDIMS:TYPE (none: --include only)",
+    )
+    p.add_argument("--quick", action="store_true", help=f"configs {' '.join(QUICK_CONFIGS)}")
+    p.add_argument(
+        "--include",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="results of earlier runs (bench/results/*.json) to put in the guide too",
+    )
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/pgask-bench-sizing"))
     p.add_argument("--output", type=Path, default=None)
     p.add_argument("--doc", type=Path, default=None, help="default docs/sizing.md")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.configs is None:
+        args.configs = QUICK_CONFIGS if args.quick else DEFAULT_CONFIGS
+    return args
 
 
 if __name__ == "__main__":

@@ -203,6 +203,36 @@ def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
     assert result["summary"]["index_bytes_ratio"] < 1  # half the bytes per dimension
 
 
+def test_sizing_and_a_guide_from_its_results(tmp_path: Path, bench_dir: Path) -> None:
+    out, guide = tmp_path / "sizing.json", tmp_path / "sizing.md"
+    result = run("sizing.py", out, bench_dir, "--doc", str(guide))
+    check_versions(result)
+    runs = {(r["rows"], r["dims"], r["vector_type"]): r for r in result["runs"]}
+    assert runs.keys() == {(2000, 384, "vector"), (1000, 1536, "halfvec")}
+    assert all(r["heap_bytes"] > 0 and r["hnsw_bytes"] > 0 for r in runs.values())
+    assert all(len(r["latencies_ms"]) == 100 and 0 < r["recall@10"] <= 1 for r in runs.values())
+    # The same guide again from the stored results alone (no measuring: no data dir used).
+    again = tmp_path / "again.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/sizing.py",
+            "--configs",
+            "--include",
+            str(out),
+            "--doc",
+            str(again),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert again.read_text().split("## Measured")[1] == guide.read_text().split("## Measured")[1]
+    assert "| a | 2,000 | 384 | vector |" in again.read_text()
+
+
 def test_partitions(tmp_path: Path) -> None:
     """Both layouts (the old one extracted from git) run on their own servers."""
     has_old = subprocess.run(
