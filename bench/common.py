@@ -219,3 +219,16 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._started
+
+
+def passage_documents(rows: list[dict[str, Any]], vectors: Any) -> list[DocumentRecord]:
+    """BEIR corpus rows (`_id`, `title`, `text`) as one-chunk documents with their vectors."""
+    return [
+        DocumentRecord(
+            str(r["_id"]),
+            content_hash=str(r["_id"]),
+            title=r.get("title") or "",
+            chunks=[ChunkRecord(0, r["text"], len(r["text"].split()), v)],
+        )
+        for r, v in zip(rows, vectors, strict=True)
+    ]

@@ -46,13 +46,14 @@ from bench.common import (
     SEED,
     connect,
     exact_top_k,
+    passage_documents,
     percentile,
     pgask_bulk_load,
     synthetic,
     write_result,
 )
 from bench.systems import opened_services
-from ingest.writer import ChunkRecord, DocumentRecord, Target, build_index, write_documents
+from ingest.writer import Target, build_index, write_documents
 
 QUERIES = 200
 
@@ -66,15 +67,7 @@ async def make(services: Services, name: str, storage: VectorType, dims: int) ->
 async def msmarco(services: Services, tag: str) -> dict[str, Any]:
     rows = [json.loads(line) for line in (MSMARCO / "corpus.jsonl").open(encoding="utf-8")]
     vectors = await services.embedder.embed_documents([r["text"] for r in rows])
-    docs = [
-        DocumentRecord(
-            str(r["_id"]),
-            content_hash=str(r["_id"]),
-            title=r.get("title") or "",
-            chunks=[ChunkRecord(0, r["text"], len(r["text"].split()), v)],
-        )
-        for r, v in zip(rows, vectors, strict=True)
-    ]
+    docs = passage_documents(rows, vectors)
     dataset = load_dataset(MSMARCO)
     out: dict[str, Any] = {}
     for storage in VECTOR_TYPES:

@@ -55,6 +55,7 @@ from app.search.service import (  # noqa: E402
     search,
 )
 from app.services import Services  # noqa: E402
+from bench.common import passage_documents  # noqa: E402
 from ingest.writer import ChunkRecord, DocumentRecord, Target, write_documents  # noqa: E402
 from tests.search.conftest import clustered  # noqa: E402
 
@@ -89,15 +90,7 @@ async def load_msmarco(services: Services, conn: psycopg.AsyncConnection[Any]) -
     for start in range(0, len(rows), 500):
         batch = rows[start : start + 500]
         vectors = await services.embedder.embed_documents([r["text"] for r in batch])
-        docs = [
-            DocumentRecord(
-                str(r["_id"]),
-                content_hash=str(r["_id"]),
-                title=r.get("title") or "",
-                chunks=[ChunkRecord(0, r["text"], len(r["text"].split()), v)],
-            )
-            for r, v in zip(batch, vectors, strict=True)
-        ]
+        docs = passage_documents(batch, vectors)
         await write_documents(conn, Target(target.collection_id, target.dimensions), docs)
     await conn.execute("ANALYZE chunks")
     await conn.commit()
