@@ -63,6 +63,12 @@ class Embedder(ABC):
         is cut to fit, with a logged warning (documents never are: see `count_tokens`)."""
         return first_row(await self.embed_documents([text]))
 
+    def call_size(self, step: int) -> int:
+        """How many texts one `embed_documents` call of an ingest run should get: `step`
+        (what a stopped run waits for at most) unless the provider needs more to work at
+        full speed."""
+        return step
+
     def count_tokens(self, text: str) -> int | None:
         """`text`'s length in the model's own tokens, the unit of `max_input_tokens`, so the
         chunker can check that a chunk fits; None when this provider cannot count them."""
