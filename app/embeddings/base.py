@@ -50,6 +50,8 @@ class Embedder(ABC):
     dimensions: int
     #: the longest input, in the model's own tokens, embedded without truncation (None: unknown)
     max_input_tokens: int | None = None
+    #: its tokens are tiktoken cl100k_base's, the ones the chunker cuts by
+    counts_cl100k: bool = False
 
     @abstractmethod
     async def embed_documents(

@@ -74,6 +74,7 @@ class OpenAIEmbedder(Embedder):
         known = KNOWN_MODELS.get(self.model)
         # Other models' tokenizers and limits are unknown: we can neither count nor check.
         self.max_input_tokens = MAX_INPUT_TOKENS if known else None
+        self.counts_cl100k = known is not None
         dimensions, self._send_dimensions = resolve_dimensions(
             self.model, known, settings.embedding_dimensions
         )
