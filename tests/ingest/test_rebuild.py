@@ -142,3 +142,21 @@ async def test_a_rebuild_that_fails_keeps_the_stored_documents_and_the_index(
     )
     assert await cursor.fetchone() == (len(old), len(old))
     assert await _nearest(conn, collection, old[7]) == old[7].doc.external_id
+
+
+async def test_two_rebuilds_at_once_both_land_and_the_index_stays(
+    ingestion: Ingestion, embedder: Embedder, collection: Collection, conn: psycopg.AsyncConnection
+) -> None:
+    """The bulk-load lock makes the second wait for the first (index built) before it drops
+    the index again: both loads are stored, searchable through the index after."""
+    old = _documents("old", 250, seed=6)
+    await _load(ingestion, embedder, collection, old)
+    first, second = _documents("one", 250, seed=7), _documents("two", 250, seed=8)
+    runs = await asyncio.gather(
+        *(_load(ingestion, embedder, collection, docs) for docs in (first, second))
+    )
+    assert [r.plan.bulk for r in runs] == [True, True]
+    assert [r.report.added for r in runs] == [250, 250]
+    assert await _has_index(conn, collection)
+    for docs in (old, first, second):
+        assert await _nearest(conn, collection, docs[3]) == docs[3].doc.external_id
