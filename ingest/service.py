@@ -47,7 +47,8 @@ def model_limit(embedder: Embedder, chunk_size: int) -> ModelLimit | None:
 REBUILD_FACTOR = 4  # rebuild while fewer than 4x the load's documents are stored (at 4x: a tie)
 REBUILD_MIN_DOCUMENTS = 200  # below it, drop/build/ANALYZE and the bulk lock cost more
 # Searches run as exact scans while the index is rebuilt: only on a collection this small
-# do they stay as cheap as an index search. The count stops here, so it stays cheap too.
+# do they stay cheap (10,000 x 384: k=10 in 25 ms median, 13 ms with the index, load 7).
+# The count stops here, so it stays cheap too.
 REBUILD_MAX_STORED = 10_000
 
 
