@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Text, any_, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import check_compatible
 from app.db.models import Collection, Document
@@ -53,12 +54,21 @@ REBUILD_MAX_STORED = 10_000
 
 
 async def make_plan(
-    ingestion: Ingestion, collection: Collection, embedder: Embedder, *, expected_documents: int
+    ingestion: Ingestion,
+    collection: Collection,
+    embedder: Embedder,
+    *,
+    expected_documents: int,
+    incoming: Sequence[str] = (),
 ) -> Plan:
     """Bulk-load (index dropped, built after) a large first load into an empty collection,
-    or a load large next to a small collection's documents (see REBUILD_FACTOR)."""
+    or, given the ids of the documents coming (an API batch), when those not stored yet
+    are many next to what is (see REBUILD_FACTOR). Without ids (files: their documents are
+    known once parsed) a re-run of what is stored must not rebuild, so only first loads do."""
     settings = ingestion.settings
-    stored = await stored_documents(ingestion, collection, REBUILD_MAX_STORED)
+    async with ingestion.db.session() as session:
+        stored = await stored_documents(session, collection, REBUILD_MAX_STORED)
+        new = await new_documents(session, collection, incoming) if stored else len(set(incoming))
     first_load = stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold
     return Plan(
         target=Target(
@@ -69,26 +79,35 @@ async def make_plan(
         ),
         chunk_size=collection.chunk_size,
         chunk_overlap=collection.chunk_overlap,
-        bulk=first_load or rebuild_is_cheaper(stored, expected_documents),
+        bulk=first_load or rebuild_is_cheaper(stored, new),
         maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb,
         model_limit=model_limit(embedder, collection.chunk_size),
     )
 
 
-def rebuild_is_cheaper(stored: int, expected: int) -> bool:
-    """Whether loading `expected` documents next to `stored` ones (counted up to
+def rebuild_is_cheaper(stored: int, new: int) -> bool:
+    """Whether loading `new` documents next to `stored` ones (counted up to
     REBUILD_MAX_STORED) should drop the HNSW index and build it after."""
-    return expected >= REBUILD_MIN_DOCUMENTS and stored < min(
-        REBUILD_FACTOR * expected, REBUILD_MAX_STORED
-    )
+    return new >= REBUILD_MIN_DOCUMENTS and stored < min(REBUILD_FACTOR * new, REBUILD_MAX_STORED)
 
 
-async def stored_documents(ingestion: Ingestion, collection: Collection, most: int) -> int:
+async def stored_documents(session: AsyncSession, collection: Collection, most: int) -> int:
     """How many documents the collection holds, counted up to `most` (a large collection's
     full count would scan all of it for every request)."""
     some = select(Document.id).where(Document.collection_id == collection.id).limit(most).subquery()
-    async with ingestion.db.session() as session:
-        return await session.scalar(select(func.count()).select_from(some)) or 0
+    return await session.scalar(select(func.count()).select_from(some)) or 0
+
+
+async def new_documents(session: AsyncSession, collection: Collection, ids: Sequence[str]) -> int:
+    """How many of `ids` the collection does not hold (changed ones are rewritten row by
+    row, as before: only new ones count)."""
+    if not ids:
+        return 0
+    held = select(func.count()).where(
+        Document.collection_id == collection.id,
+        Document.external_id == any_(literal(list(set(ids)), ARRAY(Text))),
+    )
+    return len(set(ids)) - (await session.scalar(held) or 0)
 
 
 async def build_pipeline(
@@ -97,12 +116,16 @@ async def build_pipeline(
     collection: Collection,
     *,
     expected_documents: int,
+    incoming: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
     strict: bool = False,
 ) -> Pipeline:
-    """A pipeline into `collection`, after checking the collection pins this embedder."""
+    """A pipeline into `collection`, after checking the collection pins this embedder
+    (`incoming`: the documents' ids, when known before the run: see `make_plan`)."""
     check_compatible(collection, embedder)
-    plan = await make_plan(ingestion, collection, embedder, expected_documents=expected_documents)
+    plan = await make_plan(
+        ingestion, collection, embedder, expected_documents=expected_documents, incoming=incoming
+    )
     return Pipeline(ingestion.db, embedder, plan, on_progress=on_progress, strict=strict)
 
 

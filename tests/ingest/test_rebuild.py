@@ -17,7 +17,7 @@ from app.embeddings import Embedder
 from app.search.service import SearchRequest, SearchTarget, search
 from ingest.context import Ingestion
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import Item, Pipeline, with_vector
+from ingest.pipeline import Item, Pipeline, Plan, with_vector
 from ingest.prepare import Prepared
 from ingest.service import (
     REBUILD_FACTOR,
@@ -45,10 +45,20 @@ async def _each(items: Sequence[Item]) -> AsyncIterator[Item]:
         yield item
 
 
+async def _plan(
+    ingestion: Ingestion, embedder: Embedder, collection: Collection, docs: Sequence[Prepared]
+) -> Plan:
+    """The plan for an API batch of `docs` (their ids known before the run)."""
+    ids = [d.doc.external_id for d in docs]
+    return await make_plan(
+        ingestion, collection, embedder, expected_documents=len(ids), incoming=ids
+    )
+
+
 async def _load(
-    ingestion: Ingestion, embedder: Embedder, collection: Collection, items: Sequence[Item]
+    ingestion: Ingestion, embedder: Embedder, collection: Collection, items: Sequence[Prepared]
 ) -> Pipeline:
-    plan = await make_plan(ingestion, collection, embedder, expected_documents=len(items))
+    plan = await _plan(ingestion, embedder, collection, items)
     pipeline = Pipeline(ingestion.db, embedder, plan, strict=True)
     await pipeline.run(_each(items))
     return pipeline
@@ -77,15 +87,23 @@ def test_the_decision_weighs_the_load_against_what_is_stored() -> None:
     assert not rebuild_is_cheaper(REBUILD_MAX_STORED, 10 * REBUILD_MAX_STORED)
 
 
-async def test_the_plan_counts_what_the_collection_stores(
+async def test_the_plan_weighs_the_new_documents_against_the_stored(
     ingestion: Ingestion, embedder: Embedder, collection: Collection
 ) -> None:
     stored = REBUILD_FACTOR * REBUILD_MIN_DOCUMENTS
     first = await _load(ingestion, embedder, collection, _documents("a", stored, seed=1))
     assert first.plan.bulk and first.report.added == stored
-    for expected, bulk in ((REBUILD_MIN_DOCUMENTS, False), (REBUILD_MIN_DOCUMENTS + 1, True)):
-        plan = await make_plan(ingestion, collection, embedder, expected_documents=expected)
+    for count, bulk in ((REBUILD_MIN_DOCUMENTS, False), (REBUILD_MIN_DOCUMENTS + 1, True)):
+        plan = await _plan(ingestion, embedder, collection, _documents("b", count, seed=9))
         assert plan.bulk is bulk
+    # Sent again (unchanged or not), stored documents are no reason to rebuild; nor are
+    # files, whose documents are only known once parsed.
+    again = _documents("a", stored, seed=10)
+    assert not (await _plan(ingestion, embedder, collection, again)).bulk
+    mixed = again[:REBUILD_MIN_DOCUMENTS] + _documents("c", REBUILD_MIN_DOCUMENTS, seed=11)
+    assert not (await _plan(ingestion, embedder, collection, mixed)).bulk  # 200 new: 800 held
+    files = await make_plan(ingestion, collection, embedder, expected_documents=10 * stored)
+    assert not files.bulk
 
 
 async def test_searches_during_a_rebuild_find_what_is_stored(
@@ -101,7 +119,7 @@ async def test_searches_during_a_rebuild_find_what_is_stored(
         for doc in new:
             yield doc
 
-    plan = await make_plan(ingestion, collection, embedder, expected_documents=len(new))
+    plan = await _plan(ingestion, embedder, collection, new)
     assert plan.bulk
     running = asyncio.create_task(Pipeline(ingestion.db, embedder, plan, strict=True).run(paused()))
     await dropped.wait()
@@ -130,7 +148,7 @@ async def test_a_rebuild_that_fails_keeps_the_stored_documents_and_the_index(
             yield doc
         raise ConnectionResetError("the client went away")
 
-    plan = await make_plan(ingestion, collection, embedder, expected_documents=len(new))
+    plan = await _plan(ingestion, embedder, collection, new)
     assert plan.bulk
     with pytest.raises(ConnectionResetError):
         await Pipeline(ingestion.db, embedder, plan, strict=True).run(broken())

@@ -92,7 +92,12 @@ async def add_documents(
     # Off the event loop: a batch of vectors is converted, checked, counted and hashed.
     items = await asyncio.to_thread(_items, body, found.embedding_dimensions)
     pipeline = await build_pipeline(
-        ingestion, embedder, found, expected_documents=len(body.documents), strict=True
+        ingestion,
+        embedder,
+        found,
+        expected_documents=len(body.documents),
+        incoming=[doc.id for doc in body.documents],
+        strict=True,
     )
     report = await pipeline.run(_each(items))
     ingestion.count(report)
