@@ -15,9 +15,9 @@ How fast pgask ingests when embedding costs nothing, against its own write path 
 2. http_vectors: `pgask serve` in a subprocess, `POST /v1/collections/{c}/documents` with
    precomputed `documents[].vector` (msmarco passages, random 384-d vectors, one client;
    bodies encoded before the clock starts) into an empty collection, in requests of 1,000
-   (the default PGASK_INGEST_MAX_BATCH_DOCUMENTS: below the bulk threshold, so each request
-   rebuilds the HNSW index while the collection holds under 4x its documents, and inserts
-   row by row after: `ingest.service.rebuild_is_cheaper`) and in one request of all (the
+   (the default PGASK_INGEST_MAX_BATCH_DOCUMENTS: below the bulk threshold, so a request
+   rebuilds the HNSW index while the collection holds under 2x its new documents, and
+   inserts row by row after: `ingest.service.rebuild_is_cheaper`) and in one request of all (the
    server's limit raised to it: a bulk load, index built after). The server's CPU seconds
    (pgask and its PostgreSQL backends) are recorded per run.
 3. openai: the `openai` provider (text-embedding-3-small at 384 dimensions) against
