@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.config import Settings
 from app.db.embedded import libpq_url
 from app.db.schema import VectorType, hnsw_index_name
-from app.search.service import SearchRequest, SearchTarget, search
+from app.search.service import SearchRequest, SearchTarget, ef_search_for, search
 from bench.common import (
     GENERATOR,
     MSMARCO,
@@ -61,6 +61,8 @@ from ingest.writer import (
 )
 
 QUERIES = 100
+# ef_search values measured: pgask's default for k=10 (None: max(100, 4k)), then more.
+EF_SWEEP: tuple[int | None, ...] = (None, 200, 400, 1000)
 QUICK_CONFIGS = ["2000x384:vector", "1000x1536:halfvec"]  # tests/bench/test_quick.py
 DEFAULT_CONFIGS = [
     "10000x384:vector",
@@ -128,13 +130,18 @@ async def measure(
         row_of = dict(await cursor.fetchall())
         await conn.set_autocommit(False)
         truth = exact_top_k(vectors, queries, 10)
-        latencies, recalls = [], []
         search_target = SearchTarget.of(collection)
-        for query, expected in zip(queries, truth, strict=True):
-            started = time.perf_counter()
-            hits = await search(conn, search_target, SearchRequest("vector", k=10, vector=query))
-            latencies.append((time.perf_counter() - started) * 1e3)
-            recalls.append(len({row_of[h.chunk_id] for h in hits} & expected) / 10)
+        by_ef = {}
+        for ef in EF_SWEEP:
+            latencies, recalls = [], []
+            for query, expected in zip(queries, truth, strict=True):
+                request = SearchRequest("vector", k=10, vector=query, ef_search=ef)
+                started = time.perf_counter()
+                hits = await search(conn, search_target, request)
+                latencies.append((time.perf_counter() - started) * 1e3)
+                recalls.append(len({row_of[h.chunk_id] for h in hits} & expected) / 10)
+            by_ef[ef or ef_search_for(10)] = (latencies, recalls)
+    latencies, recalls = by_ef[ef_search_for(10)]
     return {
         "rows": rows,
         "dims": dims,
@@ -148,6 +155,14 @@ async def measure(
         "p50_ms": percentile(latencies, 50),
         "recall@10": float(np.mean(recalls)),
         "latencies_ms": latencies,
+        "by_ef_search": {
+            str(ef): {
+                "p50_ms": percentile(lat, 50),
+                "recall@10": float(np.mean(rec)),
+                "latencies_ms": lat,
+            }
+            for ef, (lat, rec) in by_ef.items()
+        },
     }
 
 
@@ -197,6 +212,32 @@ def markdown(sources: list[Source]) -> str:
             f" | {r['gin_bytes'] / 1e6:.1f} MB | {r['build_s']:.1f} ({build_mb} MB)"
             f" | {r['p50_ms']:.2f} | {r['recall@10']:.3f} |"
         )
+    swept = [(tag, r) for tag, r in runs if "by_ef_search" in r]
+    if swept:
+        efs = sorted({int(ef) for _, r in swept for ef in r["by_ef_search"]})
+        lines += [
+            "",
+            "## Recall against latency: ef_search",
+            "",
+            f"pgask searches with ef_search = max(100, 4k) ({ef_search_for(10)} for k = 10);"
+            " a request",
+            "may ask for more (`ef_search` in POST /v1/search, `pgask search --ef-search`),"
+            " up to 1,000.",
+            "recall@10 / p50 ms at each:",
+            "",
+            "| run | chunks | dims | type | " + " | ".join(f"ef {ef}" for ef in efs) + " |",
+            "| --- | --- | --- | --- | " + " | ".join("---" for _ in efs) + " |",
+        ]
+        for tag, r in swept:
+            cells = []
+            for ef in efs:
+                m = r["by_ef_search"].get(str(ef))
+                cells.append(f"{m['recall@10']:.3f} / {m['p50_ms']:.2f}" if m else "")
+            lines.append(
+                f"| {tag} | {r['rows']:,} | {r['dims']} | {r['vector_type']} | "
+                + " | ".join(cells)
+                + " |"
+            )
     lines += [
         "",
         "## Per chunk, and extrapolated",
