@@ -271,7 +271,12 @@ def markdown(sources: list[Source]) -> str:
         "documents leaves dead rows until VACUUM). The HNSW index should fit in RAM",
         "(shared_buffers + page cache) for the measured latencies; building it needs",
         "maintenance_work_mem of about the index size to stay in memory (pgask asks for",
-        "512 MB), and build time grows at least linearly with the chunks.",
+        "PGASK_INGEST_MAINTENANCE_WORK_MEM_MB, default 512 MB: raise it above the HNSW",
+        "column for collections past about 250,000 chunks of 384 dimensions, or the build",
+        "spills to disk and slows down; the build memory of each run is in its row), and",
+        "build time grows at least linearly with the chunks. Recall at a fixed ef_search",
+        "falls as a collection grows (the ef_search table): a large collection needs",
+        "requests with a larger `ef_search`, paid in latency.",
         "Extrapolations beyond the measured sizes are estimates, not measurements."
         + ("" if million else " No 1,000,000-chunk run is included."),
         "",
