@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app.config import Settings
@@ -115,3 +116,22 @@ def test_a_parse_worker_gets_the_token_counter_without_the_embedding_provider(
     )
     assert imported.returncode == 0, imported.stderr.decode()
     assert imported.stdout.decode().strip() == "[]"
+
+
+@pytest.mark.parametrize("files", [1, 2])
+async def test_as_many_parse_workers_start_as_there_are_files_to_parse_at_once(
+    files: int,
+) -> None:
+    """One file is parsed by one worker: a second idle worker cost an upload 68 MB of RSS."""
+
+    async def sources() -> AsyncIterator[tuple[str, Source]]:
+        for number in range(files):
+            yield f"{number}.md", b"# Title\n\nSome text."
+
+    budget = FileBudget(seconds=120, memory_mb=256, workers=2)
+    async with ParsePool(budget, Chunking(64, 8)) as pool:
+        items = [item async for item in pool.parse(sources())]
+        [server] = [p for p in psutil.Process().children() if "forkserver" in p.cmdline()[-1]]
+        workers = server.children()
+    assert [type(item) for item in items] == [Prepared] * files
+    assert len(workers) == files
