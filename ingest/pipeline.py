@@ -36,9 +36,9 @@ from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
 from app.errors import CollectionDeleted, InvalidInput, PgaskError
 from app.observability import IngestCounts
-from ingest.chunker import Chunk, ModelLimit, count_tokens, iter_chunks
+from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
-from ingest.prepare import Chunking, Failure, Prepared, check_document, content_hash
+from ingest.prepare import Chunking, Failure, Prepared, check_document, chunk, content_hash
 from ingest.stages import Stage, Stages
 from ingest.writer import (
     ChunkRecord,
@@ -248,25 +248,25 @@ class Pipeline:
     ) -> None:
         stage = self.report.stages.prepare
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
-        try:
-            with stage.running():
-                group: list[LoadedDocument | Prepared] = []
-                async for item in _timed(items, stage):
-                    if isinstance(item, Failure):
-                        self.report.fail(item)
-                        self._prepared_documents += 1
-                        self._tell()
-                        continue
-                    group.append(item)
-                    if len(group) >= LOOKUP_DOCUMENTS:
-                        batch = await self._prepare(conn, group, batch, out)
-                        group = []
-                batch = await self._prepare(conn, group, batch, out)
-                if batch.pending:
-                    with stage.waits():
-                        await out.put(batch)
-        finally:
-            await out.put(None)
+        with stage.running():
+            group: list[LoadedDocument | Prepared] = []
+            async for item in _timed(items, stage):
+                if isinstance(item, Failure):
+                    self.report.fail(item)
+                    self._prepared_documents += 1
+                    self._tell()
+                    continue
+                group.append(item)
+                if len(group) >= LOOKUP_DOCUMENTS:
+                    batch = await self._prepare(conn, group, batch, out)
+                    group = []
+            batch = await self._prepare(conn, group, batch, out)
+            if batch.pending:
+                with stage.waits():
+                    await out.put(batch)
+        # The end, sent only when all went well: a stage that failed or was cancelled makes
+        # the task group cancel the others, and a full queue would block the sending forever.
+        await out.put(None)
 
     async def _prepare(
         self,
@@ -297,10 +297,6 @@ class Pipeline:
         self._tell()
         return batch
 
-    def _chunks(self, doc: LoadedDocument) -> Iterator[Chunk]:
-        chunking = self.plan.chunking
-        return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
-
     async def _add(
         self,
         item: LoadedDocument | Prepared,
@@ -312,7 +308,7 @@ class Pipeline:
         BATCH_CHUNKS chunks is sent alone, part by part, one batch each (a document given
         as blocks is cut into chunks part by part). Returns the batch being filled."""
         doc = item.doc if isinstance(item, Prepared) else item
-        chunks = item.chunks if isinstance(item, Prepared) else self._chunks(doc)
+        chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
         vectors = item.vectors if isinstance(item, Prepared) else None
         for part_chunks, part in _parts(chunks):
             if not part.whole and part.ordinal == 0 and batch.pending:
@@ -374,14 +370,12 @@ class Pipeline:
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
     ) -> None:
         stage = self.report.stages.embed
-        try:
-            with stage.running():
-                while (batch := await _get(inbox, stage)) is not None:
-                    if await self._embed_batch(batch):
-                        with stage.waits():
-                            await out.put(batch)
-        finally:
-            await out.put(None)
+        with stage.running():
+            while (batch := await _get(inbox, stage)) is not None:
+                if await self._embed_batch(batch):
+                    with stage.waits():
+                        await out.put(batch)
+        await out.put(None)  # only when all went well, as in `_prepare_stage`
 
     async def _embed_batch(self, batch: _Batch) -> bool:
         """Embed a batch into its records; whether it goes on to the write stage."""

@@ -6,7 +6,7 @@ once, and a failure in a later part leaves the stored version whole. Real databa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import psycopg
@@ -32,7 +32,7 @@ WORDS = 40_000  # 16-token chunks of "w1 w2 ...": 7,926 chunks, 8 parts
 
 
 @pytest.fixture
-def embedder(settings: Settings, fake_openai: FakeOpenAI) -> Iterator[OpenAIEmbedder]:
+async def embedder(settings: Settings, fake_openai: FakeOpenAI) -> AsyncIterator[OpenAIEmbedder]:
     fake_openai.instant_vectors = True
     openai_settings = settings.model_copy(
         update={
@@ -44,7 +44,9 @@ def embedder(settings: Settings, fake_openai: FakeOpenAI) -> Iterator[OpenAIEmbe
             "embedding_max_retries": 0,
         }
     )
-    yield OpenAIEmbedder(openai_settings)
+    embedder = OpenAIEmbedder(openai_settings)
+    yield embedder
+    await embedder.aclose()  # a cancelled run leaves a request's connection open
 
 
 def huge(version: str) -> LoadedDocument:
@@ -170,4 +172,28 @@ async def test_the_writer_killed_mid_document_keeps_the_old_version(
     killer.cancel()  # when it never saw the writer
     assert seen_mid_document and killer.result() == 1
     assert "database is unavailable" in str(stopped.value)  # its connection is gone
+    assert await stored(conn, collection) == before
+
+
+async def test_a_run_cancelled_mid_document_stops_and_keeps_the_old_version(
+    ingestion: Ingestion,
+    embedder: OpenAIEmbedder,
+    collection: Collection,
+    conn: Any,
+) -> None:
+    """A signal cancels the run while the document's parts are written (its transaction
+    open, maybe a COPY in progress): the run ends, the stored version stays whole."""
+    await ingest(ingestion, embedder, collection, small())
+    before = await stored(conn, collection)
+    writing = asyncio.Event()
+
+    def watch(progress: Progress) -> None:
+        if progress.embedded_chunks >= 3 * BATCH_CHUNKS:
+            writing.set()
+
+    run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("4"), watch))
+    await writing.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
     assert await stored(conn, collection) == before
