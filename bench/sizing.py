@@ -32,9 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.config import Settings
 from app.db.embedded import libpq_url
 from app.db.schema import VectorType, hnsw_index_name
-from app.search.service import SearchRequest, SearchTarget, search
+from app.search.service import SearchRequest, SearchTarget, ef_search_for, search
 from bench.common import (
     GENERATOR,
     MSMARCO,
@@ -49,9 +50,19 @@ from bench.common import (
 )
 from bench.halfvec import make
 from bench.systems import opened_services
-from ingest.writer import ChunkRecord, DocumentRecord, Target, build_index, write_documents
+from ingest.writer import (
+    ChunkRecord,
+    DocumentRecord,
+    Target,
+    build_index,
+    drop_index,
+    end_bulk_load,
+    write_documents,
+)
 
 QUERIES = 100
+# ef_search values measured: pgask's default for k=10 (None: max(100, 4k)), then more.
+EF_SWEEP: tuple[int | None, ...] = (None, 200, 400, 1000)
 QUICK_CONFIGS = ["2000x384:vector", "1000x1536:halfvec"]  # tests/bench/test_quick.py
 DEFAULT_CONFIGS = [
     "10000x384:vector",
@@ -79,13 +90,18 @@ def config(text: str) -> tuple[int, int, VectorType]:
     return rows, dims, "halfvec" if storage == "halfvec" else "vector"
 
 
-async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> dict[str, Any]:
+async def measure(
+    services: Any, rows: int, dims: int, storage: VectorType, build_mb: int
+) -> dict[str, Any]:
     texts = [json.loads(line)["text"] for line in (MSMARCO / "corpus.jsonl").open()]
     vectors, queries = synthetic(rows, QUERIES, dims)
     collection = await make(services, f"sizing-{int(time.time())}-{rows}x{dims}", storage, dims)
     target = Target(collection.id, dims, vector_type=storage)
     async with await connect(libpq_url(services.db.url)) as conn:
         heap0, gin0 = await (await conn.execute(_SIZES)).fetchone() or (0, 0)
+        # pgask's bulk load: the HNSW index dropped before the writes and built once after
+        # (kept up row by row, the writes slowed from 950 to 350 rows/s towards 1M rows).
+        await drop_index(conn, target)
         with Timer() as write:
             for start in range(0, rows, 1000):
                 await write_documents(
@@ -98,11 +114,9 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
                         for i in range(start, min(start + 1000, rows))
                     ],
                 )
-        # The collection was created with its index; rebuilding it once after the load
-        # is what a bulk load does, and gives the build time.
-        await conn.execute(f"DROP INDEX {hnsw_index_name(collection.id)}")
         with Timer() as build:
-            await build_index(conn, target)
+            await build_index(conn, target, maintenance_work_mem_mb=build_mb)
+        await end_bulk_load(conn, target)
         heap1, gin1 = await (await conn.execute(_SIZES)).fetchone() or (0, 0)
         index = await (
             await conn.execute("SELECT pg_relation_size(%s)", (hnsw_index_name(collection.id),))
@@ -116,13 +130,18 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
         row_of = dict(await cursor.fetchall())
         await conn.set_autocommit(False)
         truth = exact_top_k(vectors, queries, 10)
-        latencies, recalls = [], []
         search_target = SearchTarget.of(collection)
-        for query, expected in zip(queries, truth, strict=True):
-            started = time.perf_counter()
-            hits = await search(conn, search_target, SearchRequest("vector", k=10, vector=query))
-            latencies.append((time.perf_counter() - started) * 1e3)
-            recalls.append(len({row_of[h.chunk_id] for h in hits} & expected) / 10)
+        by_ef = {}
+        for ef in EF_SWEEP:
+            latencies, recalls = [], []
+            for query, expected in zip(queries, truth, strict=True):
+                request = SearchRequest("vector", k=10, vector=query, ef_search=ef)
+                started = time.perf_counter()
+                hits = await search(conn, search_target, request)
+                latencies.append((time.perf_counter() - started) * 1e3)
+                recalls.append(len({row_of[h.chunk_id] for h in hits} & expected) / 10)
+            by_ef[ef or ef_search_for(10)] = (latencies, recalls)
+    latencies, recalls = by_ef[ef_search_for(10)]
     return {
         "rows": rows,
         "dims": dims,
@@ -132,9 +151,18 @@ async def measure(services: Any, rows: int, dims: int, storage: VectorType) -> d
         "gin_bytes": gin1 - gin0,
         "write_s": write.seconds,
         "build_s": build.seconds,
+        "maintenance_work_mem_mb": build_mb,
         "p50_ms": percentile(latencies, 50),
         "recall@10": float(np.mean(recalls)),
         "latencies_ms": latencies,
+        "by_ef_search": {
+            str(ef): {
+                "p50_ms": percentile(lat, 50),
+                "recall@10": float(np.mean(rec)),
+                "latencies_ms": lat,
+            }
+            for ef, (lat, rec) in by_ef.items()
+        },
     }
 
 
@@ -172,16 +200,44 @@ def markdown(sources: list[Source]) -> str:
         "## Measured",
         "",
         "| run | chunks | dims | type | heap | HNSW (= RAM to keep it cached) | GIN | build s"
-        " | p50 ms | recall@10 |",
+        " (build memory) | p50 ms | recall@10 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for tag, r in runs:
+        # Runs before the option was added built with pgask's default, 512 MB.
+        build_mb = r.get("maintenance_work_mem_mb", 512)
         lines.append(
             f"| {tag} | {r['rows']:,} | {r['dims']} | {r['vector_type']}"
             f" | {r['heap_bytes'] / 1e6:.1f} MB | {r['hnsw_bytes'] / 1e6:.1f} MB"
-            f" | {r['gin_bytes'] / 1e6:.1f} MB | {r['build_s']:.1f} | {r['p50_ms']:.2f}"
-            f" | {r['recall@10']:.3f} |"
+            f" | {r['gin_bytes'] / 1e6:.1f} MB | {r['build_s']:.1f} ({build_mb} MB)"
+            f" | {r['p50_ms']:.2f} | {r['recall@10']:.3f} |"
         )
+    swept = [(tag, r) for tag, r in runs if "by_ef_search" in r]
+    if swept:
+        efs = sorted({int(ef) for _, r in swept for ef in r["by_ef_search"]})
+        lines += [
+            "",
+            "## Recall against latency: ef_search",
+            "",
+            f"pgask searches with ef_search = max(100, 4k) ({ef_search_for(10)} for k = 10);"
+            " a request",
+            "may ask for more (`ef_search` in POST /v1/search, `pgask search --ef-search`),"
+            " up to 1,000.",
+            "recall@10 / p50 ms at each:",
+            "",
+            "| run | chunks | dims | type | " + " | ".join(f"ef {ef}" for ef in efs) + " |",
+            "| --- | --- | --- | --- | " + " | ".join("---" for _ in efs) + " |",
+        ]
+        for tag, r in swept:
+            cells = []
+            for ef in efs:
+                m = r["by_ef_search"].get(str(ef))
+                cells.append(f"{m['recall@10']:.3f} / {m['p50_ms']:.2f}" if m else "")
+            lines.append(
+                f"| {tag} | {r['rows']:,} | {r['dims']} | {r['vector_type']} | "
+                + " | ".join(cells)
+                + " |"
+            )
     lines += [
         "",
         "## Per chunk, and extrapolated",
@@ -215,7 +271,12 @@ def markdown(sources: list[Source]) -> str:
         "documents leaves dead rows until VACUUM). The HNSW index should fit in RAM",
         "(shared_buffers + page cache) for the measured latencies; building it needs",
         "maintenance_work_mem of about the index size to stay in memory (pgask asks for",
-        "512 MB), and build time grows at least linearly with the chunks.",
+        "PGASK_INGEST_MAINTENANCE_WORK_MEM_MB, default 512 MB: raise it above the HNSW",
+        "column for collections past about 250,000 chunks of 384 dimensions, or the build",
+        "spills to disk and slows down; the build memory of each run is in its row), and",
+        "build time grows at least linearly with the chunks. Recall at a fixed ef_search",
+        "falls as a collection grows (the ef_search table): a large collection needs",
+        "requests with a larger `ef_search`, paid in latency.",
         "Extrapolations beyond the measured sizes are estimates, not measurements."
         + ("" if million else " No 1,000,000-chunk run is included."),
         "",
@@ -238,7 +299,7 @@ async def main(args: argparse.Namespace) -> None:
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
         runs = []
         for text in args.configs:
-            runs.append(await measure(services, *config(text)))
+            runs.append(await measure(services, *config(text), args.build_mb))
             print({k: v for k, v in runs[-1].items() if k != "latencies_ms"}, flush=True)
     command = " ".join(["python", *sys.argv])
     result = {
@@ -275,6 +336,13 @@ def parse() -> argparse.Namespace:
         type=Path,
         default=[],
         help="results of earlier runs (bench/results/*.json) to put in the guide too",
+    )
+    p.add_argument(
+        "--build-mb",
+        type=int,
+        default=Settings.model_fields["pgask_ingest_maintenance_work_mem_mb"].default,
+        help="maintenance_work_mem of the HNSW builds (PGASK_INGEST_MAINTENANCE_WORK_MEM_MB;"
+        " default pgask's)",
     )
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/pgask-bench-sizing"))
     p.add_argument("--output", type=Path, default=None)

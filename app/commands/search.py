@@ -25,6 +25,7 @@ from app.search.beir import load_dataset
 from app.search.evaluate import EVAL_DEPTH, evaluate
 from app.search.filters import compile_filter
 from app.search.service import (
+    EF_SEARCH_MAX,
     MAX_K,
     Mode,
     SearchRequest,
@@ -66,10 +67,21 @@ def search_cmd(
         str | None, typer.Option("--filter", help='e.g. \'{"year": {"$gte": 2020}}\'')
     ] = None,
     max_per_document: MaxPerDocumentOption = None,
+    ef_search: Annotated[
+        int | None,
+        typer.Option(
+            "--ef-search",
+            min=1,
+            max=EF_SEARCH_MAX,
+            help="HNSW candidate list (default max(100, 4k)): more recall, slower",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Search a collection and print the ranked chunks."""
-    request = SearchRequest(mode, k=k, query=query, filter=parse_filter(filter_json))
+    request = SearchRequest(
+        mode, k=k, query=query, filter=parse_filter(filter_json), ef_search=ef_search
+    )
 
     async def run(settings: Settings) -> SearchResult:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)

@@ -98,7 +98,8 @@ def create_partitions_sql(collection_id: int, storage: VectorType | None) -> lis
     readers never do), where `CREATE TABLE ... PARTITION OF` would take ACCESS EXCLUSIVE and
     queue every search behind any transaction still open on the parent. Attaching gives it
     the parent's keys, foreign keys and full-text/metadata/access indexes (CHECK constraints it
-    must already have, hence INCLUDING CONSTRAINTS); the HNSW index is its own
+    must already have, hence INCLUDING CONSTRAINTS; INCLUDING STORAGE keeps the vectors in
+    the row, migration 0007); the HNSW index is its own
     (`create_hnsw_index_sql`). No grant on them: the scoped role reads and writes
     through the parents, where row-level security applies (a partition has no policies).
     The chunks partition also refuses vectors in the other type's column
@@ -109,7 +110,7 @@ def create_partitions_sql(collection_id: int, storage: VectorType | None) -> lis
         partition = partition_name(table, cid)
         statements.append(
             f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED"
-            " INCLUDING CONSTRAINTS)"
+            " INCLUDING CONSTRAINTS INCLUDING STORAGE)"
         )
         if table == "chunks" and storage is not None:
             statements.append(vector_column_check_sql(cid, storage))

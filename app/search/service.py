@@ -97,7 +97,8 @@ class SearchRequest:
     any_word: bool = True
     #: tests and benchmarks turn the exact-search safety net off to measure the index alone
     allow_exact: bool = True
-    #: HNSW candidate list size; None scales it with k (`ef_search_for`)
+    #: HNSW candidate list size (recall against latency); None scales it with k
+    #: (`ef_search_for`); never below the candidates the query ranks
     ef_search: int | None = None
     #: at most this many hits from one document (None: no cap), see `sql.capped_ranked`
     max_per_document: int | None = None
@@ -128,6 +129,11 @@ def check_request(request: SearchRequest, dimensions: int) -> None:
     if request.max_per_document is not None and not 1 <= request.max_per_document <= MAX_K:
         raise InvalidInput(
             f"max_per_document must be between 1 and {MAX_K}, got {request.max_per_document}"
+        )
+    if request.ef_search is not None and not request.k <= request.ef_search <= EF_SEARCH_MAX:
+        raise InvalidInput(
+            f"ef_search must be between k ({request.k}) and {EF_SEARCH_MAX},"
+            f" got {request.ef_search}"
         )
     if request.mode in ("text", "hybrid") and not (request.query or "").strip():
         raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
@@ -183,7 +189,7 @@ async def search(
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
         filtered = scope.where.sql != "TRUE" or target.restricted
-        ef_search = request.ef_search or ef_search_for(depth)
+        ef_search = max(request.ef_search or ef_search_for(depth), depth)
         # Custom plans for the count too: a generic plan of it (psycopg prepares after 5
         # runs) scanned the whole collection under row-level security, 80 ms instead of 3.
         await set_vector_settings(conn, ef_search, filtered=filtered)

@@ -203,6 +203,20 @@ def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
     assert result["summary"]["index_bytes_ratio"] < 1  # half the bytes per dimension
 
 
+def test_storage(tmp_path: Path, bench_dir: Path) -> None:
+    result = run("storage.py", tmp_path / "storage.json", bench_dir)
+    check_versions(result)
+    assert [(s["dims"], s["vector_type"]) for s in result["shapes"]] == [
+        (384, "vector"),
+        (1536, "halfvec"),
+    ]
+    for shape in result["shapes"]:
+        main, external = shape["median"]["MAIN"], shape["median"]["EXTERNAL"]
+        # Sizes do not depend on the machine: msmarco rows are over 2 kB with their vector.
+        assert main["toasted_share"] == 0 and external["toasted_share"] > 0.5
+        assert main["unfiltered_p50_ms"] > 0 and external["filtered_exact_p50_ms"] > 0
+
+
 def test_sizing_and_a_guide_from_its_results(tmp_path: Path, bench_dir: Path) -> None:
     out, guide = tmp_path / "sizing.json", tmp_path / "sizing.md"
     result = run("sizing.py", out, bench_dir, "--doc", str(guide))

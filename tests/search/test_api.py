@@ -150,6 +150,9 @@ async def test_query_vector(client, loaded: Collection, settings: Settings) -> N
         ({"vector": [0.0] * 384}, 422, "not all zeros"),
         ({"query": "x", "max_per_document": -1}, 422, "max_per_document"),
         ({"query": "x", "max_per_document": 101}, 422, "max_per_document"),
+        ({"query": "x", "ef_search": 0}, 422, "ef_search"),
+        ({"query": "x", "ef_search": 1001}, 422, "ef_search"),
+        ({"query": "x", "k": 20, "ef_search": 19}, 422, "ef_search must be between k (20)"),
     ],
 )
 async def test_bad_requests(client, loaded: Collection, body, status, detail) -> None:

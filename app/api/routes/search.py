@@ -32,6 +32,7 @@ async def search(
         max_per_document=per_document_cap(
             body.max_per_document, settings.pgask_search_max_per_document
         ),
+        ef_search=body.ef_search,
     )
     result = await run_search(session, embedder, body.collection, request)
     return SearchOut(

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from app.collections import COLLECTION_NAME_PATTERN
-from app.search.service import MAX_K, Hit, HybridOptions
+from app.search.service import EF_SEARCH_MAX, MAX_K, Hit, HybridOptions
 from app.search.similar import SimilarDocument
 
 Mode = Literal["vector", "text", "hybrid"]
@@ -59,6 +59,14 @@ class SearchIn(BaseModel):
     )
     hybrid: HybridIn | None = Field(
         default=None, description="How hybrid mode fuses its sides (defaults: README)"
+    )
+    ef_search: int | None = Field(
+        default=None,
+        ge=1,
+        le=EF_SEARCH_MAX,
+        description="HNSW candidate list: higher finds more of the true nearest chunks, more"
+        " slowly (default max(100, 4k); at least k). Large collections need more: "
+        "docs/sizing.md",
     )
 
     @model_validator(mode="after")
