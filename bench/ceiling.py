@@ -15,13 +15,18 @@ How fast pgask ingests when embedding costs nothing, against its own write path 
 2. http_vectors: `pgask serve` in a subprocess, `POST /v1/collections/{c}/documents` with
    precomputed `documents[].vector` (msmarco passages, random 384-d vectors, one client;
    bodies encoded before the clock starts) into an empty collection, in requests of 1,000
-   (the default PGASK_INGEST_MAX_BATCH_DOCUMENTS: each below the bulk threshold, so the HNSW
-   index is kept up per row) and in one request of all (the server's limit raised to it: a
-   bulk load, index built after).
+   (the default PGASK_INGEST_MAX_BATCH_DOCUMENTS: below the bulk threshold, so a request
+   rebuilds the HNSW index while the collection holds under 2x its new documents, and
+   inserts row by row after: `ingest.service.rebuild_is_cheaper`) and in one request of all (the
+   server's limit raised to it: a bulk load, index built after). The server's CPU seconds
+   (pgask and its PostgreSQL backends) are recorded per run.
 3. openai: the `openai` provider (text-embedding-3-small at 384 dimensions) against
    tests/fake_openai.py in a subprocess with `instant_vectors` (random unit vectors, as fast
    as one uvicorn process answers), through `ingest_paths` on msmarco, at
    EMBEDDING_MAX_CONCURRENCY 1, 4 and 16 (EMBEDDING_BATCH_SIZE 64: 16 requests a batch).
+   First the fake server alone: the same texts in pre-encoded requests of 64 from plain
+   httpx at each concurrency (requests/s and its CPU seconds), so each ceiling is
+   attributed: the fake's, or pgask's client side (the process CPU of each pgask run).
 
 Every run records the 1-minute load average before it: the machine is shared, so compare
 ratios within one run, not figures across runs.
@@ -47,6 +52,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -119,16 +125,41 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def cpu(process: psutil.Process) -> float:
+    """The process's CPU seconds so far (user + system)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+class CpuMeter:
+    """CPU seconds each watched process spends between `start` and `read`."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        self.processes = processes
+        self.started = {name: cpu(p) for name, p in processes.items()}
+
+    def read(self) -> dict[str, float]:
+        return {name: cpu(p) - self.started[name] for name, p in self.processes.items()}
+
+
 async def pipeline_run(
-    services: Services, embedder: Embedder, corpus: Path, *, replay: bool = False
+    services: Services,
+    embedder: Embedder,
+    corpus: Path,
+    *,
+    replay: bool = False,
+    watch: dict[str, psutil.Process] | None = None,
 ) -> dict[str, Any]:
-    """One `ingest_paths` run into a fresh collection; returns its figures and, with
-    `replay`, the rows it stored (`_rows`: to replay through the write path alone)."""
+    """One `ingest_paths` run into a fresh collection; returns its figures (with the CPU
+    seconds of this process and of the `watch`ed ones) and, with `replay`, the rows it
+    stored (`_rows`: to replay through the write path alone)."""
     ingestion = Ingestion.of(services.db, services.settings)
     async with fresh(services, embedder) as collection:
+        meter = CpuMeter({"pgask": psutil.Process(), **(watch or {})})
         loadavg, started = load(), time.perf_counter()
         report, _ = await ingest_paths(ingestion, embedder, collection, [corpus])
         seconds = time.perf_counter() - started
+        cpu_seconds = meter.read()
         assert report.failed == 0, report.errors[:3]
         rows = await stored_rows(services, collection.id) if replay else None
     stages = asdict(report.stages)
@@ -140,6 +171,7 @@ async def pipeline_run(
         "chunks": report.chunks,
         "chunks_per_s": report.chunks / seconds,
         "chunks_per_s_without_index": report.chunks / (seconds - stages["index"]["busy"]),
+        "cpu_seconds": cpu_seconds,
         "stages": stages,
     }
     return {**figures, "_rows": rows} if replay else figures
@@ -306,7 +338,8 @@ async def http_vectors(data_dir: Path, lines: Sequence[str], repetitions: int) -
             await wait_ready(base, server, 300)
             for size in sizes:
                 bodies = _bodies(passages, vectors, size)
-                runs = [await _post_all(base, bodies) for _ in range(repetitions)]
+                serve = psutil.Process(server.pid)
+                runs = [await _post_all(base, bodies, serve) for _ in range(repetitions)]
                 by_size[str(size)] = {
                     "runs": runs,
                     "median_chunks_per_s": float(np.median([r["chunks_per_s"] for r in runs])),
@@ -331,12 +364,13 @@ def _bodies(passages: list[dict[str, Any]], vectors: Any, size: int) -> list[byt
     ]
 
 
-async def _post_all(base: str, bodies: list[bytes]) -> dict[str, Any]:
+async def _post_all(base: str, bodies: list[bytes], serve: psutil.Process) -> dict[str, Any]:
     name = f"ceil-http-{uuid.uuid4().hex[:8]}"
     headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
         created = await client.post("/v1/collections", json={"name": name})
         assert created.status_code == 201, created.text
+        meter = CpuMeter({"pgask_serve": serve})
         loadavg, started = load(), time.perf_counter()
         chunks = embedded = 0
         for body in bodies:
@@ -347,10 +381,12 @@ async def _post_all(base: str, bodies: list[bytes]) -> dict[str, Any]:
             chunks += answer.json()["chunks"]
             embedded += answer.json()["embedded"]
         seconds = time.perf_counter() - started
+        cpu_seconds = meter.read()
         assert (await client.delete(f"/v1/collections/{name}")).status_code == 204
     return {
         "load_average": loadavg,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "chunks": chunks,
         "embedded": embedded,
         "chunks_per_s": chunks / seconds,
@@ -372,12 +408,17 @@ async def openai_provider(
     )
     try:
         await _wait_port(port, fake)
+        watch = {"fake_openai": psutil.Process(fake.pid)}
+        texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
+        batch = services.settings.embedding_batch_size
+        alone = []
         runs = []
         for rep in range(repetitions):
+            alone += await fake_alone(port, texts, batch, levels, watch, rep)
             for level in levels:
                 embedder = OpenAIEmbedder(openai_settings(services.settings, port, level))
                 try:
-                    run = await pipeline_run(services, embedder, corpus)
+                    run = await pipeline_run(services, embedder, corpus, watch=watch)
                 finally:
                     await embedder.aclose()
                 run = {"repetition": rep, "concurrency": level, **run}
@@ -390,6 +431,13 @@ async def openai_provider(
         "model": "text-embedding-3-small",
         "dimensions": DIMS,
         "embedding_batch_size": services.settings.embedding_batch_size,
+        "fake_alone": alone,
+        "median_fake_alone_texts_per_s": {
+            str(level): float(
+                np.median([r["texts_per_s"] for r in alone if r["concurrency"] == level])
+            )
+            for level in levels
+        },
         "runs": runs,
         "median_chunks_per_s": {
             str(level): float(
@@ -398,6 +446,59 @@ async def openai_provider(
             for level in levels
         },
     }
+
+
+async def fake_alone(
+    port: int,
+    texts: list[str],
+    batch: int,
+    levels: Sequence[int],
+    watch: dict[str, psutil.Process],
+    repetition: int,
+) -> list[dict[str, Any]]:
+    """The fake server without pgask: `texts` in requests of `batch` (encoded before the
+    clock starts) from plain httpx, at each concurrency."""
+    bodies = [
+        json.dumps(
+            {
+                "model": "text-embedding-3-small",
+                "input": texts[i : i + batch],
+                "dimensions": DIMS,
+                "encoding_format": "base64",
+            }
+        ).encode()
+        for i in range(0, len(texts), batch)
+    ]
+    url = f"http://127.0.0.1:{port}/v1/embeddings"
+    headers = {"content-type": "application/json"}
+    runs = []
+    limits = httpx.Limits(max_connections=max(levels))
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def post(body: bytes, gate: asyncio.Semaphore) -> None:
+            async with gate:
+                answer = await client.post(url, content=body, headers=headers)
+                assert answer.status_code == 200, answer.text[:200]
+
+        for level in levels:
+            gate = asyncio.Semaphore(level)
+            meter = CpuMeter(watch)
+            loadavg, started = load(), time.perf_counter()
+            await asyncio.gather(*(post(body, gate) for body in bodies))
+            seconds = time.perf_counter() - started
+            run = {
+                "repetition": repetition,
+                "concurrency": level,
+                "load_average": loadavg,
+                "seconds": seconds,
+                "requests": len(bodies),
+                "requests_per_s": len(bodies) / seconds,
+                "texts_per_s": len(texts) / seconds,
+                "cpu_seconds": meter.read(),
+            }
+            print(json.dumps({"fake_alone": run}), file=sys.stderr, flush=True)
+            runs.append(run)
+    return runs
 
 
 def openai_settings(settings: Settings, port: int, concurrency: int) -> Settings:

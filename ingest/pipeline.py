@@ -401,17 +401,19 @@ class Pipeline:
         return True
 
     async def _embed(self, texts: list[str]) -> Vectors:
-        """Embed in calls of EMBED_STEP texts, so a cancelled run (a signal, a deleted
-        collection) waits for one call at most, not a whole batch. Texts go shortest first,
-        as the local model orders each call's texts, so the calls pad as little as one."""
+        """Embed in calls of EMBED_STEP texts (or what the embedder's `call_size` asks),
+        so a cancelled run (a signal, a deleted collection) waits for one call at most, not
+        a whole batch. Texts go shortest first, as the local model orders each call's
+        texts, so the calls pad as little as one."""
         if not texts:  # a batch of precomputed vectors only makes no call at all
             return np.empty((0, self.plan.target.dimensions), dtype=np.float32)
-        if len(texts) <= EMBED_STEP:
+        size = self.embedder.call_size(EMBED_STEP)
+        if len(texts) <= size:
             return await self.embedder.embed_documents(texts, self._embedded_some)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts = []
-        for start in range(0, len(order), EMBED_STEP):
-            step = [texts[i] for i in order[start : start + EMBED_STEP]]
+        for start in range(0, len(order), size):
+            step = [texts[i] for i in order[start : start + size]]
             parts.append(await self.embedder.embed_documents(step, self._embedded_some))
         vectors = np.empty((len(texts), self.embedder.dimensions), dtype=np.float32)
         vectors[order] = np.concatenate(parts)

@@ -28,7 +28,9 @@ else others get 401 `invalid_api_key`), `models` (None: any model, else others g
 `unit_vectors` (False: vectors come back unnormalised, as some local servers send them),
 `force_dimensions` (answer with this many dimensions whatever was asked, like a server that
 ignores `dimensions`), `instant_vectors` (random unit vectors, no token count:
-bench/ceiling.py). `max_in_flight` is the most requests it was answering at once.
+bench/ceiling.py), `latency` (seconds every embeddings answer waits, without blocking the
+others: a remote server's round trip). `max_in_flight` is the most requests it was
+answering at once.
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class FakeOpenAI:
         #: random unit vectors and no token count: as fast as this server can answer (the
         #: ingest ceiling benchmark), not similar for texts sharing words
         self.instant_vectors = False
+        self.latency = 0.0  # seconds each embeddings answer waits (concurrently)
         #: how each chat stream ended: "finished", "dropped" (scripted) or "cancelled" (the
         #: client went away before the end)
         self.stream_outcomes: list[str] = []
@@ -200,8 +203,9 @@ class FakeOpenAI:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
+            delay = reply.delay + (self.latency if endpoint == "embeddings" else 0.0)
+            if delay:
+                await asyncio.sleep(delay)
             response = self._refusal(request, body, reply)
             if response is None and reply.raw is not None:
                 response = Response(reply.raw, media_type="application/json")

@@ -50,6 +50,8 @@ class Embedder(ABC):
     dimensions: int
     #: the longest input, in the model's own tokens, embedded without truncation (None: unknown)
     max_input_tokens: int | None = None
+    #: its tokens are tiktoken cl100k_base's, the ones the chunker cuts by
+    counts_cl100k: bool = False
 
     @abstractmethod
     async def embed_documents(
@@ -62,6 +64,12 @@ class Embedder(ABC):
         """A single vector (1-D) for a search query. A query longer than `max_input_tokens`
         is cut to fit, with a logged warning (documents never are: see `count_tokens`)."""
         return first_row(await self.embed_documents([text]))
+
+    def call_size(self, step: int) -> int:
+        """How many texts one `embed_documents` call of an ingest run should get: `step`
+        (what a stopped run waits for at most) unless the provider needs more to work at
+        full speed."""
+        return step
 
     def count_tokens(self, text: str) -> int | None:
         """`text`'s length in the model's own tokens, the unit of `max_input_tokens`, so the

@@ -154,10 +154,15 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
     openai = result["openai"]["runs"]
     assert [r["concurrency"] for r in openai] == [1, 4]
     assert all(r["documents"] == 2000 and r["chunks"] > 0 for r in openai)
+    assert all(set(r["cpu_seconds"]) == {"pgask", "fake_openai"} for r in openai)
+    alone = result["openai"]["fake_alone"]
+    assert [r["concurrency"] for r in alone] == [1, 4]
+    assert all(r["requests"] == 32 and r["requests_per_s"] > 0 for r in alone)  # 2000 / 64
     http = result["http_vectors"]["by_batch_documents"]
     assert list(http) == ["1000", "2000"]  # the default request limit, and one request of all
     for size in http.values():
         assert [(r["chunks"], r["embedded"]) for r in size["runs"]] == [(2000, 0)]  # one chunk each
+        assert all(r["cpu_seconds"]["pgask_serve"] > 0 for r in size["runs"])
 
 
 def test_parse_start(tmp_path: Path) -> None:

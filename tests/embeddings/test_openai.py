@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -290,3 +291,47 @@ def test_impossible_dimensions_are_config_errors(model: str, requested: int, mes
 
     with pytest.raises(ConfigError, match=f"^EMBEDDING_DIMENSIONS: .*{message}"):
         resolve_dimensions(model, KNOWN_MODELS[model], requested)
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ("{not json at all", "no embeddings list"),
+        ('{"object": "list"}', "no embeddings list"),
+        ('{"data": [{"index": 0, "embedding": 42}]}', "no embeddings list"),
+        ('{"data": []}', "returned 0 vectors for 1 inputs"),
+    ],
+)
+async def test_an_answer_without_vectors_is_an_upstream_error(
+    fake_openai: FakeOpenAI, embedder: Make, answer: str, says: str
+) -> None:
+    fake_openai.script(Reply(raw=answer, endpoint="embeddings"))
+    with pytest.raises(UpstreamError, match=says):
+        await embedder().embed_documents(["x"])
+
+
+async def test_vectors_sent_as_floats_out_of_order_come_back_in_input_order(
+    fake_openai: FakeOpenAI, embedder: Make
+) -> None:
+    rows = expected(TEXTS[:2], 64)
+    data = [{"index": i, "embedding": rows[i].tolist()} for i in (1, 0)]
+    fake_openai.script(Reply(raw=json.dumps({"data": data}), endpoint="embeddings"))
+    vectors = await embedder().embed_documents(TEXTS[:2])
+    np.testing.assert_allclose(vectors, rows, atol=1e-6)
+
+
+async def test_short_texts_fill_requests_and_every_request_keeps_the_token_budget(
+    fake_openai: FakeOpenAI, embedder: Make
+) -> None:
+    """Texts short enough in bytes are not tokenized (their bytes bound their tokens); the
+    long ones are, so the budget holds for texts in any script."""
+    encoding = tiktoken.get_encoding("cl100k_base")
+    texts = ["naïve café", "東京の天気", "emoji 🙂🙂", *TEXTS, "long " * 40 + "東京" * 20]
+    budget = 200
+    model = embedder(embedding_batch_size=4, embedding_max_batch_tokens=budget)
+    await model.embed_documents(texts)
+    sent = [request.inputs for request in fake_openai.requests]
+    assert sorted(t for inputs in sent for t in inputs) == sorted(texts)
+    for inputs in sent:
+        assert sum(len(encoding.encode(text)) for text in inputs) <= budget
+    assert len(sent) == 3  # 4 + 4 short texts (at most 50 bytes each), then 2 with the long one

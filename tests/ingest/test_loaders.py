@@ -115,9 +115,14 @@ def test_model_limit_only_from_embedders_that_count_their_tokens() -> None:
         def token_counter(self):
             return (lambda text: len(text.split()) + 2) if self.counts else None
 
-    limit = model_limit(Counting(counts=True))
+    limit = model_limit(Counting(counts=True), 200)
     assert limit is not None and limit[1] == 256 and limit[0]("a b") == 4
-    assert model_limit(Counting(counts=False)) is None
+    assert model_limit(Counting(counts=False), 200) is None
+    # Counting the chunker's own tokens: only a chunk size near the limit needs the check.
+    same = Counting(counts=True)
+    same.counts_cl100k = True
+    assert model_limit(same, 128) is None
+    assert model_limit(same, 129) is not None
 
 
 _LINES = [json.dumps({"_id": i, "text": i}) for i in "abc"]

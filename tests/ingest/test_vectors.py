@@ -131,10 +131,13 @@ def test_only_documents_without_a_vector_are_embedded(
         ([0.0] * DIMS, "documents[1].vector: all zeros"),
         ([float("nan")] + [0.5] * (DIMS - 1), "finite number"),
         ([float("inf")] + [0.5] * (DIMS - 1), "finite number"),
+        (["half"] + [0.5] * (DIMS - 1), "valid number"),
+        ([[0.5]] * DIMS, "valid number"),
+        ("0.5", "valid list"),
     ],
 )
 def test_a_bad_vector_is_422_and_stores_nothing(
-    http: httpx.Client, coll: str, fake_openai: FakeOpenAI, vector: list[float], says: str
+    http: httpx.Client, coll: str, fake_openai: FakeOpenAI, vector: object, says: str
 ) -> None:
     batch = {
         "documents": [
@@ -151,3 +154,20 @@ def test_a_bad_vector_is_422_and_stores_nothing(
     assert says in sent.text
     assert http.get(docs_path(coll) + "/good").status_code == 404
     assert _embedded_texts(fake_openai) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"documents": [{"id": "a", "text": "x", "vector": [0.5,', "JSON decode error"),
+        (b"[1, 2]", "valid dictionary"),
+        (b'{"documents": []}', "at least 1 item"),
+    ],
+)
+def test_a_body_that_is_no_batch_is_422(
+    http: httpx.Client, coll: str, body: bytes, says: str
+) -> None:
+    sent = http.post(docs_path(coll), content=body, headers={"content-type": "application/json"})
+    assert sent.status_code == 422, sent.text
+    assert sent.headers["content-type"].startswith(PROBLEM)
+    assert says in sent.text
