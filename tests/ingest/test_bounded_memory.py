@@ -101,7 +101,7 @@ def test_a_parse_worker_gets_the_token_counter_without_the_embedding_provider(
             }
         )
         embedder = build_embedder(openai)
-    limit = model_limit(embedder)
+    limit = model_limit(embedder, chunk_size=embedder.max_input_tokens or 1)  # counter needed
     assert limit is not None
     heavy = ("app.embeddings", "openai", "numpy")
     probe = (
