@@ -5,14 +5,18 @@ Starts `python -m app serve` (own data dir and port), uploads each file through
 size of the server and its children (the parse workers and their forkserver; PostgreSQL's
 processes are left out) and times `GET /healthz` back to back. The baseline is the same
 process tree idle, just before the upload: growth = peak - baseline, ratio = growth / file
-size. RSS counts a page shared by several processes (forked parse workers share their
-forkserver's tokenizer and parsers) once per process; PSS splits it between them, so the
-tree's PSS is what it really holds: both are reported.
+size. A small file is ingested first (unless --no-warm-up), so the baseline holds the parse
+workers' forkserver, which a server starts once, with its first ingest, and keeps (its RSS
+is in each run's `baseline_rss_mb_by_process`). RSS counts a page shared by several
+processes (forked parse workers share their forkserver's tokenizer and parsers) once per
+process; PSS splits it between them, so the tree's PSS is what it really holds: both are
+reported.
 
-    python bench/hostile.py [--line-mb 20] [--headings 1000000] [--repeat 1] [--port 8791]
-                            [--file-timeout SECONDS]
+    python bench/hostile.py [--line-mb 20 [99 ...]] [--headings 1000000] [--repeat 1]
+                            [--port 8791] [--file-timeout SECONDS] [--no-warm-up]
+                            [--name hostile]
 
-Writes bench/results/hostile.json (machine, versions, parameters, every repetition).
+Writes bench/results/<name>.json (machine, versions, parameters, every repetition).
 """
 
 from __future__ import annotations
@@ -97,24 +101,32 @@ class Watch:
 
 
 def headings_only(count: int) -> bytes:
-    """`count` Markdown headings and nothing else (about 10 MB for 1,000,000)."""
+    """`count` Markdown headings and nothing else (16 MB for 1,000,000)."""
     return b"".join(b"# heading %d\n" % i for i in range(count))
 
 
-def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -> dict[str, Any]:
+def ingest(http: httpx.Client, name: str, data: bytes) -> dict[str, Any]:
+    """Upload one file into a new collection; its job once it ended."""
     collection = f"hostile-{name.replace('.', '-')}-{time.time_ns()}"
     http.post("/v1/collections", json={"name": collection}).raise_for_status()
+    response = http.post(f"/v1/collections/{collection}/files", files=[("files", (name, data))])
+    response.raise_for_status()
+    while (job := http.get(response.headers["location"]).json())["status"] not in (
+        "succeeded",
+        "failed",
+    ):
+        time.sleep(0.5)
+    return dict(job)
+
+
+def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -> dict[str, Any]:
     watch = Watch(server, str(http.base_url))
     baseline, baseline_pss = watch.tree_memory()
+    at_baseline = {key: rss / 2**20 for key, rss in watch.peak_rss_by_process.items()}
+    watch.peak_rss_by_process.clear()
     started = time.perf_counter()
     with watch:
-        response = http.post(f"/v1/collections/{collection}/files", files=[("files", (name, data))])
-        response.raise_for_status()
-        while (job := http.get(response.headers["location"]).json())["status"] not in (
-            "succeeded",
-            "failed",
-        ):
-            time.sleep(0.5)
+        job = ingest(http, name, data)
     peak = max(watch.rss, default=baseline)
     peak_pss = max(watch.pss, default=baseline_pss)
     return {
@@ -123,6 +135,7 @@ def upload(http: httpx.Client, server: psutil.Process, name: str, data: bytes) -
         "seconds": time.perf_counter() - started,
         "job": {k: job[k] for k in ("status", "done", "failed", "errors", "result")},
         "baseline_rss_mb": baseline / 2**20,
+        "baseline_rss_mb_by_process": at_baseline,
         "peak_rss_mb": peak / 2**20,
         "growth_mb": (peak - baseline) / 2**20,
         "growth_per_file_size": (peak - baseline) / len(data),
@@ -157,16 +170,16 @@ def serve(data_dir: str, port: int, file_timeout: float | None) -> subprocess.Po
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--line-mb", type=int, default=20)
+    parser.add_argument("--line-mb", type=int, nargs="+", default=[20])
     parser.add_argument("--headings", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--file-timeout", type=float, default=None, help="seconds per file")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false")
+    parser.add_argument("--name", default="hostile", help="bench/results/<name>.json")
     args = parser.parse_args()
-    files = [
-        ("line.jsonl", one_line_of_words(args.line_mb)),
-        ("headings.md", headings_only(args.headings)),
-    ]
+    files = [(f"line-{mb}mb.jsonl", one_line_of_words(mb)) for mb in args.line_mb]
+    files.insert(1, ("headings.md", headings_only(args.headings)))
     runs = []
     with tempfile.TemporaryDirectory(prefix="pgask-hostile-") as data_dir:
         process = serve(data_dir, args.port, args.file_timeout)
@@ -181,6 +194,8 @@ def main() -> None:
                         pass
                     time.sleep(0.5)
                 server = psutil.Process(process.pid)
+                if args.warm_up:
+                    ingest(http, "warm-up.md", b"# Warm-up\n\nThe forkserver starts.")
                 for repetition in range(args.repeat):
                     for name, data in files:
                         run = upload(http, server, name, data)
@@ -191,8 +206,9 @@ def main() -> None:
             process.terminate()
             process.wait(60)
     write_result(
-        "hostile",
+        args.name,
         {
+            "command": "python " + " ".join(sys.argv),
             "machine": machine(),
             "versions": package_versions(["pgask", "pebble", "pypdf", "tiktoken", "fastembed"]),
             "parameters": vars(args) | embedding_environment(),

@@ -139,18 +139,27 @@ class Part:
     first_line: int
 
 
+# A JSON Lines file is cut reading at most this much of a line at once: a 100 MB line of one
+# record is never held whole (the server cuts uploads: it held the line twice, with the file).
+_LINE_PIECE = 2**20
+
+
 def jsonl_parts(handle: BinaryIO, lines_per_part: int) -> list[Part]:
     """Cut a JSON Lines file into parts of `lines_per_part` non-blank lines, at line ends
     (blank lines at the end go with the last part)."""
     parts: list[Part] = []
-    start = offset = count = 0
-    first = 1
-    for number, line in enumerate(handle, 1):
-        offset += len(line)
-        count += bool(line.strip())
+    start = offset = count = number = 0
+    first, filled = 1, False  # filled: the line being read has more than whitespace
+    while piece := handle.readline(_LINE_PIECE):
+        offset += len(piece)
+        filled = filled or not piece.isspace()
+        if not piece.endswith(b"\n"):
+            continue  # the line goes on, or the file ends without a newline
+        number, count, filled = number + 1, count + filled, False
         if count == lines_per_part:
             parts.append(Part(start, offset, first))
             start, first, count = offset, number + 1, 0
+    count += filled
     if count or not parts:
         parts.append(Part(start, offset, first))
     elif offset > start:

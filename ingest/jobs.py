@@ -16,10 +16,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -43,10 +46,14 @@ from ingest.writer import repair_indexes
 log = logging.getLogger(__name__)
 
 
+# A line with something other than whitespace on it, matched without copying the line.
+_FILLED_LINE = re.compile(rb"^[^\S\n]*\S", re.MULTILINE)
+
+
 def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
     """One document per file, one per non-empty line of a JSON Lines file."""
     return sum(
-        sum(1 for line in data.split(b"\n") if line.strip()) if file_format(name) == "beir" else 1
+        sum(1 for _ in _FILLED_LINE.finditer(data)) if file_format(name) == "beir" else 1
         for name, data in files
     )
 
@@ -191,18 +198,30 @@ async def _finish(
 
 
 async def _job_files(
-    conn: psycopg.AsyncConnection[Any], job: Claimed
+    conn: psycopg.AsyncConnection[Any], job: Claimed, folder: Path
 ) -> AsyncIterator[tuple[str, Source]]:
-    """The job's files one at a time (only the files being parsed are in memory)."""
+    """The job's files one at a time, each written to a file in `folder` that its parse
+    worker reads: the server holds no upload while it is parsed and embedded (sent as bytes,
+    a 99 MB upload stayed in the server, and was pickled whole to its worker)."""
     cursor = await conn.execute(
         "SELECT id, name FROM ingest_job_files WHERE job_id = %s ORDER BY id", (job.id,)
     )
-    for file_id, name in await cursor.fetchall():
-        row = await (
-            await conn.execute("SELECT content FROM ingest_job_files WHERE id = %s", (file_id,))
-        ).fetchone()
-        if row is not None:
-            yield name, bytes(row[0])
+    for number, (file_id, name) in enumerate(await cursor.fetchall()):
+        path = folder / str(number)
+        if await _save_content(conn, file_id, path):
+            yield name, path
+
+
+async def _save_content(conn: psycopg.AsyncConnection[Any], file_id: int, path: Path) -> bool:
+    """Write a job file's content to `path`; False when it is gone. Fetched in binary (in
+    text, bytea arrives as hex: twice its size)."""
+    query = "SELECT content FROM ingest_job_files WHERE id = %s"
+    async with conn.cursor(binary=True) as cursor:
+        row = await (await cursor.execute(query, (file_id,))).fetchone()
+    if row is None:
+        return False
+    await asyncio.to_thread(path.write_bytes, row[0])
+    return True
 
 
 async def run_job(
@@ -252,9 +271,10 @@ async def _run_pipeline(
             )
             try:
                 budget = FileBudget.of(ingestion.settings)
-                async with ParsePool(budget, pipeline.plan.chunking) as pool:
-                    parsed = pool.parse(_job_files(files_conn, job))
-                    report = await pipeline.run(with_access(parsed, job.access))
+                with tempfile.TemporaryDirectory(prefix="pgask-job-") as folder:
+                    async with ParsePool(budget, pipeline.plan.chunking) as pool:
+                        parsed = pool.parse(_job_files(files_conn, job, Path(folder)))
+                        report = await pipeline.run(with_access(parsed, job.access))
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)

@@ -24,13 +24,13 @@ from __future__ import annotations
 import asyncio
 import io
 import multiprocessing
-import os
 import sys
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
+from multiprocessing import forkserver
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -80,21 +80,35 @@ class ParsePool:
         """`start_method` "spawn": each worker a fresh interpreter (what the forkserver
         replaced; `bench/parse_start.py` compares them)."""
         self.budget = budget
-        self._pool = ProcessPool(
-            max_workers=budget.workers,
-            initializer=start,
-            initargs=(chunking, budget.memory_mb),
-            context=_forkserver() if start_method == "forkserver" else _spawn(),
-        )
+        self._chunking = chunking
+        self._context = _forkserver() if start_method == "forkserver" else _spawn()
+        self._pool: ProcessPool | None = None
 
     async def __aenter__(self) -> ParsePool:
-        # A first task starts the workers now: they start while the caller gets ready.
-        self._pool.schedule(os.getpid)
+        if isinstance(self._context, multiprocessing.context.ForkServerContext):
+            # The forkserver (imports, tokenizer: seconds) starts while the caller gets
+            # ready; workers fork from it in milliseconds once the first tasks are known.
+            forkserver.ensure_running()
         return self
+
+    def _started(self, tasks: int) -> ProcessPool:
+        """The workers, started for the first tasks: as many as run at once, at most
+        `budget.workers` (one file of one part needs one worker, not an idle second:
+        68 MB of RSS, most of it shared with the forkserver)."""
+        if self._pool is None:
+            self._pool = ProcessPool(
+                max_workers=max(1, min(self.budget.workers, tasks)),
+                initializer=start,
+                initargs=(self._chunking, self.budget.memory_mb),
+                context=self._context,
+            )
+        return self._pool
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._pool is None:
+            return  # nothing was parsed
         if exc is None:
             # Nothing is left to parse: let the workers end on their own. stop() here could
             # kill a worker pebble is still starting (to replace one that went over its
@@ -109,21 +123,19 @@ class ParsePool:
         parts of a JSON Lines file) are parsed at once as there are workers (one more
         waits, so none sits idle)."""
         running: deque[tuple[str, asyncio.Future[list[Prepared | Failure]]]] = deque()
+        tasks, first = aiter(_tasks(files)), []
+        async for named in tasks:  # the workers start once there is a task for each, or none
+            first.append(named)
+            if len(first) == self.budget.workers:
+                break
         try:
-            async for name, source in files:
-                for part in await _parts(name, source):
-                    # An upload's part travels alone; a path's part is read by the worker.
-                    data = (
-                        source[part.start : part.end]
-                        if part and isinstance(source, bytes)
-                        else source
-                    )
-                    task = (name, data, part)
-                    future = self._pool.schedule(parse, task, timeout=self.budget.seconds)
-                    running.append((name, asyncio.wrap_future(future)))
-                    if len(running) > self.budget.workers:
-                        for item in await self._result(*running.popleft()):
-                            yield item
+            async for name, task in _chain(first, tasks):
+                pool = self._started(len(first))
+                future = pool.schedule(parse, task, timeout=self.budget.seconds)
+                running.append((name, asyncio.wrap_future(future)))
+                if len(running) > self.budget.workers:
+                    for item in await self._result(*running.popleft()):
+                        yield item
             while running:
                 for item in await self._result(*running.popleft()):
                     yield item
@@ -145,6 +157,27 @@ class ParsePool:
             if exc.exitcode == OVER_MEMORY:
                 return [over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
+
+
+Task = tuple[str, Source, Part | None]
+
+
+async def _tasks(files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[tuple[str, Task]]:
+    """Each file's parse tasks: the whole file, or its parts. An upload's part travels
+    alone; a path's part is read by the worker."""
+    async for name, source in files:
+        for part in await _parts(name, source):
+            data = source[part.start : part.end] if part and isinstance(source, bytes) else source
+            yield name, (name, data, part)
+
+
+async def _chain(
+    first: list[tuple[str, Task]], rest: AsyncIterator[tuple[str, Task]]
+) -> AsyncIterator[tuple[str, Task]]:
+    for item in first:
+        yield item
+    async for item in rest:
+        yield item
 
 
 def _forkserver() -> multiprocessing.context.ForkServerContext:

@@ -11,6 +11,12 @@ whose `access` groups changed is updated in place, document and chunks in one tr
 and not embedded either. A batch is written in one
 transaction (`ingest.writer.write_documents`), so a crash leaves every document either in
 its old or its new version, and a re-run redoes only what is missing.
+
+Memory is bounded by the batches in flight, not by the largest document: a document of more
+than BATCH_CHUNKS chunks (a 20 MB line of words is 30,000) travels alone, in parts of
+BATCH_CHUNKS chunks, each embedded and copied on its own while the write stage keeps that
+document's transaction open from its first part (upsert, old chunks deleted) to its last
+(commit). A document given as blocks is chunked part by part as the stages take the parts.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -38,9 +45,11 @@ from ingest.writer import (
     DocumentRecord,
     Target,
     Written,
+    append_chunks,
     build_index,
     drop_index,
     end_bulk_load,
+    finish_document,
     update_access,
     write_documents,
 )
@@ -129,19 +138,44 @@ async def with_access(items: AsyncIterable[Item], access: Sequence[str]) -> Asyn
             yield item
 
 
+@dataclass(frozen=True)
+class _Part:
+    """Where a pending item's chunks sit in their document: all of it, or one part of a
+    document too large for one batch."""
+
+    ordinal: int = 0  # of its first chunk
+    last: bool = True
+
+    @property
+    def whole(self) -> bool:
+        return self.ordinal == 0 and self.last
+
+
 @dataclass
 class _Pending:
     doc: LoadedDocument
     hash: str
     chunks: list[Chunk]
     vectors: Vectors | None = None  # precomputed: not embedded
+    part: _Part = _Part()
 
 
 @dataclass
 class _Batch:
+    """Whole documents, or (alone) one part of a document."""
+
     pending: list[_Pending] = field(default_factory=list)
     records: list[DocumentRecord] = field(default_factory=list)
     chunk_count: int = 0
+    failure: str | None = None  # a part that could not be embedded: its document fails
+
+    @property
+    def part(self) -> _Part:
+        return self.pending[0].part if self.pending else _Part()
+
+
+class _PartFailed(PgaskError):
+    """A part of a document written in parts failed before the write stage got it."""
 
 
 class Pipeline:
@@ -166,6 +200,7 @@ class Pipeline:
         self._prepared_documents = 0
         self._prepared_chunks = 0
         self._embedding = 0  # chunks of the batch in the embedder that it has done
+        self._dropped: set[str] = set()  # documents in parts whose later parts are skipped
 
     async def run(self, items: AsyncIterable[Item]) -> Report:
         started = time.perf_counter()
@@ -213,25 +248,25 @@ class Pipeline:
     ) -> None:
         stage = self.report.stages.prepare
         batch = _Batch()  # filled across lookups, so batches stay full with small documents
-        try:
-            with stage.running():
-                group: list[LoadedDocument | Prepared] = []
-                async for item in _timed(items, stage):
-                    if isinstance(item, Failure):
-                        self.report.fail(item)
-                        self._prepared_documents += 1
-                        self._tell()
-                        continue
-                    group.append(item)
-                    if len(group) >= LOOKUP_DOCUMENTS:
-                        batch = await self._prepare(conn, group, batch, out)
-                        group = []
-                batch = await self._prepare(conn, group, batch, out)
-                if batch.pending:
-                    with stage.waits():
-                        await out.put(batch)
-        finally:
-            await out.put(None)
+        with stage.running():
+            group: list[LoadedDocument | Prepared] = []
+            async for item in _timed(items, stage):
+                if isinstance(item, Failure):
+                    self.report.fail(item)
+                    self._prepared_documents += 1
+                    self._tell()
+                    continue
+                group.append(item)
+                if len(group) >= LOOKUP_DOCUMENTS:
+                    batch = await self._prepare(conn, group, batch, out)
+                    group = []
+            batch = await self._prepare(conn, group, batch, out)
+            if batch.pending:
+                with stage.waits():
+                    await out.put(batch)
+        # The end, sent only when all went well: a stage that failed or was cancelled makes
+        # the task group cancel the others, and a full queue would block the sending forever.
+        await out.put(None)
 
     async def _prepare(
         self,
@@ -257,18 +292,42 @@ class Pipeline:
                 else:
                     regrouped.append(doc)
                 continue
-            chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
-            vectors = item.vectors if isinstance(item, Prepared) else None
-            batch.pending.append(_Pending(doc, digest, chunks, vectors))
-            batch.chunk_count += len(chunks)
-            self._prepared_chunks += len(chunks)
-            if batch.chunk_count >= BATCH_CHUNKS:
-                with self.report.stages.prepare.waits():
-                    await out.put(batch)
-                batch = _Batch()
+            batch = await self._add(item, digest, batch, out)
         await self._update_access(conn, regrouped)
         self._tell()
         return batch
+
+    async def _add(
+        self,
+        item: LoadedDocument | Prepared,
+        digest: str,
+        batch: _Batch,
+        out: asyncio.Queue[_Batch | None],
+    ) -> _Batch:
+        """Add a document to `batch`, sent on when full; a document of more than
+        BATCH_CHUNKS chunks is sent alone, part by part, one batch each (a document given
+        as blocks is cut into chunks part by part). Returns the batch being filled."""
+        doc = item.doc if isinstance(item, Prepared) else item
+        chunks = item.chunks if isinstance(item, Prepared) else chunk(doc, self.plan.chunking)
+        vectors = item.vectors if isinstance(item, Prepared) else None
+        for part_chunks, part in _parts(chunks):
+            if not part.whole and part.ordinal == 0 and batch.pending:
+                batch = await self._send(batch, out)  # what came before goes on without it
+            end = part.ordinal + len(part_chunks)
+            part_vectors = None if vectors is None else vectors[part.ordinal : end]
+            batch.pending.append(_Pending(doc, digest, part_chunks, part_vectors, part))
+            batch.chunk_count += len(part_chunks)
+            self._prepared_chunks += len(part_chunks)
+            if batch.chunk_count >= BATCH_CHUNKS or not part.whole:
+                batch = await self._send(batch, out)
+        return batch
+
+    async def _send(self, batch: _Batch, out: asyncio.Queue[_Batch | None]) -> _Batch:
+        """Send `batch` on; returns a new one to fill."""
+        self._tell()
+        with self.report.stages.prepare.waits():
+            await out.put(batch)
+        return _Batch()
 
     async def _update_access(
         self, conn: psycopg.AsyncConnection[Any], docs: list[LoadedDocument]
@@ -311,25 +370,35 @@ class Pipeline:
         self, inbox: asyncio.Queue[_Batch | None], out: asyncio.Queue[_Batch | None]
     ) -> None:
         stage = self.report.stages.embed
-        try:
-            with stage.running():
-                while (batch := await _get(inbox, stage)) is not None:
-                    texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
-                    try:
-                        vectors = await self._embed(texts)
-                    except PgaskError as exc:
-                        if self.strict:
-                            raise
-                        self._fail_batch(batch, f"embedding failed: {exc}")
-                        continue
-                    finally:
-                        self._embedding = 0
-                    self.report.embedded += len(texts)
-                    batch.records = list(_records(batch.pending, iter(vectors)))
+        with stage.running():
+            while (batch := await _get(inbox, stage)) is not None:
+                if await self._embed_batch(batch):
                     with stage.waits():
                         await out.put(batch)
+        await out.put(None)  # only when all went well, as in `_prepare_stage`
+
+    async def _embed_batch(self, batch: _Batch) -> bool:
+        """Embed a batch into its records; whether it goes on to the write stage."""
+        if batch.pending[0].doc.external_id in self._dropped:
+            return False  # a later part of a document that failed: not embedded
+        texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
+        try:
+            vectors = await self._embed(texts)
+        except PgaskError as exc:
+            if self.strict:
+                raise
+            if batch.part.whole:
+                self._fail_batch(batch, f"embedding failed: {exc}")
+                return False
+            # The write stage holds this document's transaction open: it rolls it back.
+            self._dropped.add(batch.pending[0].doc.external_id)
+            batch.failure = f"embedding failed: {exc}"
+            return True
         finally:
-            await out.put(None)
+            self._embedding = 0
+        self.report.embedded += len(texts)
+        batch.records = list(_records(batch.pending, iter(vectors)))
+        return True
 
     async def _embed(self, texts: list[str]) -> Vectors:
         """Embed in calls of EMBED_STEP texts (or what the embedder's `call_size` asks),
@@ -356,7 +425,57 @@ class Pipeline:
         stage = self.report.stages.write
         with stage.running():
             while (batch := await _get(inbox, stage)) is not None:
-                await self._write(conn, batch)
+                if batch.part.whole:
+                    await self._write(conn, batch)
+                elif batch.part.ordinal == 0:
+                    await self._write_parts(conn, batch, inbox)
+                # else: a later part of a document that failed or was stored meanwhile
+
+    async def _write_parts(
+        self, conn: psycopg.AsyncConnection[Any], batch: _Batch, inbox: asyncio.Queue[_Batch | None]
+    ) -> None:
+        """Write a document sent in parts (`batch` is its first), all in one transaction
+        committed after its last part: readers, a crash and a failure halfway all see the
+        document either fully old or fully new. Its parts follow each other in `inbox`."""
+        doc = batch.pending[0].doc
+        chunks = 0
+        try:
+            async with conn.transaction():
+                written = await write_documents(conn, self.plan.target, self._records(batch))
+                document_id = written.ids.get(doc.external_id)
+                while document_id is not None and not batch.part.last:
+                    chunks += len(batch.pending[0].chunks)
+                    batch = await self._next_part(inbox)
+                    await append_chunks(conn, self.plan.target, document_id, *self._records(batch))
+                if document_id is not None:
+                    chunks += len(batch.pending[0].chunks)
+                    await finish_document(conn, self.plan.target, document_id, chunks)
+        except CollectionDeleted:
+            raise
+        except (PgaskError, psycopg.Error) as exc:
+            if self.strict:
+                raise
+            self._dropped.add(doc.external_id)
+            reason = str(exc) if isinstance(exc, _PartFailed) else f"database write failed: {exc}"
+            self.report.fail(Failure(doc.source or doc.external_id, reason))
+            self._tell()
+            return
+        self._dropped.add(doc.external_id)  # nothing more of it to write (or skip)
+        self._count_document(doc.external_id, written, chunks)
+        self._tell()
+
+    async def _next_part(self, inbox: asyncio.Queue[_Batch | None]) -> _Batch:
+        batch = await _get(inbox, self.report.stages.write)
+        if batch is None:
+            raise RuntimeError("the embed stage ended in the middle of a document")
+        return batch
+
+    @staticmethod
+    def _records(batch: _Batch) -> list[DocumentRecord]:
+        """A part's records, or its failure (raised inside the document's transaction)."""
+        if batch.failure is not None:
+            raise _PartFailed(batch.failure)
+        return batch.records
 
     async def _write(self, conn: psycopg.AsyncConnection[Any], batch: _Batch) -> None:
         try:
@@ -372,17 +491,19 @@ class Pipeline:
         self._tell()
 
     def _count_written(self, batch: _Batch, written: Written) -> None:
-        """What this run really wrote: a concurrent run may have stored a document first."""
         for pending in batch.pending:
-            external_id = pending.doc.external_id
-            if external_id not in written.ids:
-                self.report.unchanged += 1
-                continue
-            self.report.chunks += len(pending.chunks)
-            if external_id in written.inserted:
-                self.report.added += 1
-            else:
-                self.report.updated += 1
+            self._count_document(pending.doc.external_id, written, len(pending.chunks))
+
+    def _count_document(self, external_id: str, written: Written, chunks: int) -> None:
+        """What this run really wrote: a concurrent run may have stored a document first."""
+        if external_id not in written.ids:
+            self.report.unchanged += 1
+            return
+        self.report.chunks += chunks
+        if external_id in written.inserted:
+            self.report.added += 1
+        else:
+            self.report.updated += 1
 
     def _fail_batch(self, batch: _Batch, reason: str) -> None:
         for pending in batch.pending:
@@ -425,6 +546,19 @@ def _first_error(group: BaseExceptionGroup[Any]) -> Exception:
     return first if isinstance(first, Exception) else RuntimeError(str(first))
 
 
+def _parts(chunks: Iterable[Chunk]) -> Iterator[tuple[list[Chunk], _Part]]:
+    """A document's chunks in parts of BATCH_CHUNKS (one part, maybe empty, when it has no
+    more), cut one part ahead to know which is the last."""
+    stream = iter(chunks)
+    part, ordinal = list(islice(stream, BATCH_CHUNKS)), 0
+    while True:
+        following = list(islice(stream, BATCH_CHUNKS))
+        yield part, _Part(ordinal, last=not following)
+        if not following:
+            return
+        part, ordinal = following, ordinal + len(part)
+
+
 def _records(pending: list[_Pending], embedded: Iterator[Vectors]) -> Iterator[DocumentRecord]:
     for p in pending:
         vectors = p.vectors if p.vectors is not None else [next(embedded) for _ in p.chunks]
@@ -437,7 +571,7 @@ def _records(pending: list[_Pending], embedded: Iterator[Vectors]) -> Iterator[D
             access=p.doc.access,
             chunks=[
                 ChunkRecord(
-                    ordinal=i,
+                    ordinal=p.part.ordinal + i,
                     text=c.text,
                     token_count=c.token_count,
                     embedding=vector,

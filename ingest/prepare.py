@@ -5,14 +5,21 @@ worker starts in a fraction of the time the whole application takes to import.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import pickle
 import re
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
-from ingest.chunker import Chunk, ModelLimit, chunk_blocks
+from ingest.chunker import Chunk, ModelLimit, iter_chunks
 from ingest.loaders import LoadedDocument
 
 if TYPE_CHECKING:  # numpy costs a spawned worker 0.6 s of start-up, and it needs none
@@ -34,6 +41,54 @@ class Chunking:
     model_limit: ModelLimit | None = None  # the embedder's own token count and limit
 
 
+# A document of more chunks is written to a file as it is cut (`SpilledChunks`).
+SPILL_CHUNKS = 1024
+
+
+class SpilledChunks:
+    """A document's chunks in a file, read back a part at a time: a parse worker writes a
+    document of more than SPILL_CHUNKS chunks there as it cuts them, so neither it nor the
+    pipeline holds them all (a 20 MB line is 29,874 chunks: a 26 MB pickle in one piece,
+    then about 30 MB of objects in the server). The process that unpickles it owns the
+    file, deleted when the object goes; a worker killed while writing leaves it in the
+    temporary folder (`pgask-chunks-*`)."""
+
+    def __init__(self, path: str, count: int) -> None:
+        self.path, self.count = path, count
+
+    @classmethod
+    def write(cls, chunks: Iterable[Chunk]) -> SpilledChunks:
+        handle, path = tempfile.mkstemp(prefix="pgask-chunks-")
+        count, stream = 0, iter(chunks)
+        with os.fdopen(handle, "wb") as out:
+            while part := list(islice(stream, SPILL_CHUNKS)):
+                pickle.dump(part, out, pickle.HIGHEST_PROTOCOL)
+                count += len(part)
+        return cls(path, count)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return _received, (self.path, self.count)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Chunk]:
+        with open(self.path, "rb") as handle:
+            for _ in range(0, self.count, SPILL_CHUNKS):
+                yield from pickle.load(handle)
+
+
+def _received(path: str, count: int) -> SpilledChunks:
+    spilled = SpilledChunks(path, count)
+    weakref.finalize(spilled, _remove, path)
+    return spilled
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A document checked, hashed and chunked (by a parse worker, `ingest.parsing`); its
@@ -41,7 +96,7 @@ class Prepared:
 
     doc: LoadedDocument
     hash: str
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk] | SpilledChunks
     vectors: Vectors | None = None  # one per chunk when given (never embedded), else None
 
 
@@ -89,10 +144,15 @@ def check_document(doc: LoadedDocument) -> None:
 
 
 def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
-    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it)."""
+    """Check, hash and chunk one document (InvalidInput when PostgreSQL would refuse it);
+    more than SPILL_CHUNKS chunks are spilled to a file as they are cut."""
     check_document(doc)
-    return Prepared(replace(doc, blocks=[]), content_hash(doc), chunk(doc, chunking))
+    chunks = chunk(doc, chunking)
+    first = list(islice(chunks, SPILL_CHUNKS + 1))
+    kept = first if len(first) <= SPILL_CHUNKS else SpilledChunks.write(chain(first, chunks))
+    return Prepared(replace(doc, blocks=[]), content_hash(doc), kept)
 
 
-def chunk(doc: LoadedDocument, chunking: Chunking) -> list[Chunk]:
-    return chunk_blocks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
+def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[Chunk]:
+    """A document's chunks, cut one at a time."""
+    return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)

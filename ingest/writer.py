@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,8 +202,6 @@ async def write_documents(
 
     async with conn.transaction():
         await lock_collection(conn, target.collection_id)
-        cursor = await conn.execute("SELECT %s::regconfig::oid", (target.text_config,))
-        text_config_oid = (await cursor.fetchone() or (None,))[0]
         async with conn.cursor() as cur:
             await cur.execute(
                 _UPSERT_DOCUMENTS,
@@ -228,31 +226,69 @@ async def write_documents(
                 " AND document_id = ANY(%s)",
                 (list(ids.values()),),
             )
-            column = embedding_column(target.vector_type)
-            async with cur.copy(_COPY_CHUNKS.format(embedding=column)) as copy:
-                copy.set_types(_copy_types(target.vector_type))
-                for doc, doc_metadata in zip(ordered, metadata, strict=True):
-                    if doc.external_id not in ids:
-                        for _ in doc.chunks:
-                            next(vectors)  # stored unchanged meanwhile: nothing to rewrite
-                        continue
-                    for chunk in doc.chunks:
-                        await copy.write_row(
-                            (
-                                target.collection_id,
-                                ids[doc.external_id],
-                                chunk.ordinal,
-                                chunk.text,
-                                chunk.section,
-                                chunk.page,
-                                chunk.token_count,
-                                doc_metadata,
-                                next(vectors),
-                                text_config_oid,
-                                chunk_access(doc.access),
-                            )
-                        )
+            await _copy_chunks(cur, target, zip(ordered, metadata, strict=True), ids, vectors)
     return Written(ids, inserted)
+
+
+async def append_chunks(
+    conn: psycopg.AsyncConnection[Any], target: Target, document_id: int, part: DocumentRecord
+) -> None:
+    """COPY more chunks of a document whose first part `write_documents` wrote in the
+    transaction still open on `conn` (a document of more chunks than one batch is written
+    in parts, all in one transaction, so it is never held whole). Raises InvalidInput on
+    a malformed part: the caller rolls the whole document back."""
+    vectors = iter(_check([part], target))
+    async with conn.cursor() as cur:
+        parts = [(part, _jsonb(part.metadata))]
+        await _copy_chunks(cur, target, parts, {part.external_id: document_id}, vectors)
+
+
+async def finish_document(
+    conn: psycopg.AsyncConnection[Any], target: Target, document_id: int, chunk_count: int
+) -> None:
+    """Record the chunk count of a document written in parts (its first part's upsert
+    could not know it), in the same transaction."""
+    await conn.execute(
+        "UPDATE documents SET chunk_count = %s WHERE collection_id = %s AND id = %s",
+        (chunk_count, target.collection_id, document_id),
+    )
+
+
+async def _copy_chunks(
+    cur: psycopg.AsyncCursor[Any],
+    target: Target,
+    documents: Iterable[tuple[DocumentRecord, Jsonb]],
+    ids: Mapping[str, int],
+    vectors: Iterator[Any],
+) -> None:
+    """COPY the chunks of `documents` (with their encoded metadata) that are in `ids`;
+    `vectors` holds the embeddings of all their chunks, in order."""
+    cursor = await cur.execute("SELECT %s::regconfig::oid", (target.text_config,))
+    text_config_oid = (await cursor.fetchone() or (None,))[0]
+    column = embedding_column(target.vector_type)
+    async with cur.copy(_COPY_CHUNKS.format(embedding=column)) as copy:
+        copy.set_types(_copy_types(target.vector_type))
+        for doc, doc_metadata in documents:
+            if doc.external_id not in ids:
+                for _ in doc.chunks:
+                    next(vectors)  # stored unchanged meanwhile: nothing to rewrite
+                continue
+            for chunk in doc.chunks:
+                await copy.write_row(
+                    (
+                        target.collection_id,
+                        ids[doc.external_id],
+                        chunk.ordinal,
+                        chunk.text,
+                        chunk.section,
+                        chunk.page,
+                        chunk.token_count,
+                        doc_metadata,
+                        next(vectors),
+                        text_config_oid,
+                        chunk_access(doc.access),
+                    )
+                )
 
 
 async def lock_collection(conn: psycopg.AsyncConnection[Any], collection_id: int) -> None:

@@ -15,7 +15,6 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from app.embeddings.base import (
 )
 from app.embeddings.quantize import variant_of
 from app.errors import ConfigError
+from app.tokens import WordPieces
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +48,6 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class WordPieces:
-    """Counts a text's word pieces with a tokenizer that neither cuts nor pads (picklable:
-    ingestion's parse workers chunk with it)."""
-
-    tokenizer: Tokenizer
-
-    def __call__(self, text: str) -> int:
-        return len(self.tokenizer.encode(text).ids)
 
 
 class LocalEmbedder(Embedder):

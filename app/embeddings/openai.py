@@ -33,6 +33,7 @@ from app.openai_client import (
     sync_client,
 )
 from app.retry import RetryPolicy, call_with_retries
+from app.tokens import cl100k_tokens
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +260,3 @@ def _cl100k() -> tiktoken.Encoding:
         raise ConfigError(
             f"tiktoken cannot load cl100k_base (offline? set TIKTOKEN_CACHE_DIR): {exc}"
         ) from exc
-
-
-def cl100k_tokens(text: str) -> int:
-    """A text's length in OpenAI's embedding tokens (a module function: picklable)."""
-    return len(_cl100k().encode_ordinary(text))

@@ -5,17 +5,25 @@ markdown-it token at once took 64-88 times the file size."""
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 
+from app.config import Settings
+from app.embeddings import Embedder, build_embedder
 from ingest.chunker import chunk_blocks, count_tokens
 from ingest.loaders import Block, load_file
 from ingest.parse_worker import Source
 from ingest.parsing import FileBudget, ParsePool
 from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
+from ingest.service import model_limit
+from tests.conftest import ROOT
 from tests.reliability.hostile_files import one_line_of_words
 
 pytestmark = pytest.mark.anyio
@@ -74,3 +82,56 @@ def test_a_span_of_spaces_between_words_is_not_lost() -> None:
     chunks = chunk_blocks([Block(text)], 16, 4)
     assert [c.text for c in chunks] == ["first", "last"]
     assert all(c.token_count == count_tokens(c.text) for c in chunks)
+
+
+@pytest.mark.parametrize("provider", ["local", "openai"])
+def test_a_parse_worker_gets_the_token_counter_without_the_embedding_provider(
+    provider: str, embedder: Embedder, settings: Settings
+) -> None:
+    """Unpickling the model's token counter (what each parse worker does at start) imports
+    no embedding provider: `app.embeddings.openai` cost each worker 68 MB of its own."""
+    if provider == "openai":
+        # Dimensions given: the server (none listens there) is never asked.
+        openai = settings.model_copy(
+            update={
+                "embedding_provider": "openai",
+                "embedding_model": "text-embedding-3-small",
+                "embedding_dimensions": 8,
+                "openai_base_url": "http://127.0.0.1:9/v1",
+            }
+        )
+        embedder = build_embedder(openai)
+    limit = model_limit(embedder, chunk_size=embedder.max_input_tokens or 1)  # counter needed
+    assert limit is not None
+    heavy = ("app.embeddings", "openai", "numpy")
+    probe = (
+        "import pickle, sys; pickle.loads(sys.stdin.buffer.read())[0]('a few words');"
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy})))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=pickle.dumps(limit),
+        capture_output=True,
+        cwd=ROOT,
+    )
+    assert imported.returncode == 0, imported.stderr.decode()
+    assert imported.stdout.decode().strip() == "[]"
+
+
+@pytest.mark.parametrize("files", [1, 2])
+async def test_as_many_parse_workers_start_as_there_are_files_to_parse_at_once(
+    files: int,
+) -> None:
+    """One file is parsed by one worker: a second idle worker cost an upload 68 MB of RSS."""
+
+    async def sources() -> AsyncIterator[tuple[str, Source]]:
+        for number in range(files):
+            yield f"{number}.md", b"# Title\n\nSome text."
+
+    budget = FileBudget(seconds=120, memory_mb=256, workers=2)
+    async with ParsePool(budget, Chunking(64, 8)) as pool:
+        items = [item async for item in pool.parse(sources())]
+        [server] = [p for p in psutil.Process().children() if "forkserver" in p.cmdline()[-1]]
+        workers = server.children()
+    assert [type(item) for item in items] == [Prepared] * files
+    assert len(workers) == files

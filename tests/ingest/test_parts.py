@@ -100,3 +100,23 @@ def test_spawned_workers_skip_the_main_script(
     )
     assert done.returncode == 0, done.stderr
     assert [line.split()[-1] for line in done.stdout.splitlines()] == runs
+
+
+class _Reads(io.BytesIO):
+    """A file that remembers the longest piece read from it."""
+
+    longest = 0
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        piece = super().readline(size)
+        self.longest = max(self.longest, len(piece))
+        return piece
+
+
+def test_a_long_line_is_cut_without_being_read_whole() -> None:
+    """The server cuts uploads: a 3 MB line is read in pieces of at most 1 MiB."""
+    data = b'{"_id": "a", "text": "' + b"word " * 600_000 + b'"}\n\n{"_id": "b", "text": "x"}\n'
+    handle = _Reads(data)
+    second = len(data) - 27  # the blank line starts the second part
+    assert jsonl_parts(handle, 1) == [Part(0, second, 1), Part(second, len(data), 2)]
+    assert handle.longest == 2**20
