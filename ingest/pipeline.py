@@ -14,20 +14,26 @@ its old or its new version, and a re-run redoes only what is missing.
 
 Memory is bounded by the batches in flight, not by the largest document: a document of more
 than BATCH_CHUNKS chunks (a 20 MB line of words is 30,000) travels alone, in parts of
-BATCH_CHUNKS chunks, each embedded and copied on its own while the write stage keeps that
-document's transaction open from its first part (upsert, old chunks deleted) to its last
-(commit). A document given as blocks is chunked part by part as the stages take the parts.
+BATCH_CHUNKS chunks, each embedded on its own. The write stage spills its embedded parts to
+a temporary file until the last one has come, then writes the document in one transaction,
+reading the parts back one at a time (upsert and old chunks deleted with the first, COPY of
+each). The transaction so lasts the COPY only, never the embedding: held open for minutes,
+its locks on the partitioned parents made every collection's delete (ACCESS EXCLUSIVE) fail
+and every new collection's ATTACH wait, with every other writer queued behind it. A document
+given as blocks is chunked part by part as the stages take the parts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import pickle
+import tempfile
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import psycopg
@@ -435,34 +441,61 @@ class Pipeline:
         self, conn: psycopg.AsyncConnection[Any], batch: _Batch, inbox: asyncio.Queue[_Batch | None]
     ) -> None:
         """Write a document sent in parts (`batch` is its first), all in one transaction
-        committed after its last part: readers, a crash and a failure halfway all see the
+        once its last part is embedded: readers, a crash and a failure halfway all see the
         document either fully old or fully new. Its parts follow each other in `inbox`."""
         doc = batch.pending[0].doc
-        chunks = 0
-        try:
-            async with conn.transaction():
-                written = await write_documents(conn, self.plan.target, self._records(batch))
-                document_id = written.ids.get(doc.external_id)
-                while document_id is not None and not batch.part.last:
-                    chunks += len(batch.pending[0].chunks)
-                    batch = await self._next_part(inbox)
-                    await append_chunks(conn, self.plan.target, document_id, *self._records(batch))
-                if document_id is not None:
-                    chunks += len(batch.pending[0].chunks)
-                    await finish_document(conn, self.plan.target, document_id, chunks)
-        except CollectionDeleted:
-            raise
-        except (PgaskError, psycopg.Error) as exc:
-            if self.strict:
+        with tempfile.TemporaryFile() as spill:
+            try:
+                parts = await self._spill_parts(batch, inbox, spill)
+                spill.seek(0)
+                written, chunks = await self._copy_spilled(conn, spill, parts)
+            except CollectionDeleted:
                 raise
-            self._dropped.add(doc.external_id)
-            reason = str(exc) if isinstance(exc, _PartFailed) else f"database write failed: {exc}"
-            self.report.fail(Failure(doc.source or doc.external_id, reason))
-            self._tell()
-            return
+            except (PgaskError, psycopg.Error) as exc:
+                if self.strict:
+                    raise
+                self._dropped.add(doc.external_id)
+                reason = (
+                    str(exc) if isinstance(exc, _PartFailed) else f"database write failed: {exc}"
+                )
+                self.report.fail(Failure(doc.source or doc.external_id, reason))
+                self._tell()
+                return
         self._dropped.add(doc.external_id)  # nothing more of it to write (or skip)
         self._count_document(doc.external_id, written, chunks)
         self._tell()
+
+    async def _spill_parts(
+        self, batch: _Batch, inbox: asyncio.Queue[_Batch | None], spill: IO[bytes]
+    ) -> int:
+        """Each part's records into `spill` (pickled, one after the other) until the last
+        part; returns how many. Raises the failure of a part that could not be embedded."""
+        parts = 1
+        pickle.dump(self._records(batch), spill)
+        while not batch.part.last:
+            batch = await self._next_part(inbox)
+            pickle.dump(self._records(batch), spill)
+            parts += 1
+        return parts
+
+    async def _copy_spilled(
+        self, conn: psycopg.AsyncConnection[Any], spill: IO[bytes], parts: int
+    ) -> tuple[Written, int]:
+        """The spilled document in one transaction, a part in memory at a time; returns what
+        the upsert wrote and the chunks copied (none when it was stored meanwhile)."""
+        async with conn.transaction():
+            first: list[DocumentRecord] = pickle.load(spill)
+            written = await write_documents(conn, self.plan.target, first)
+            document_id = written.ids.get(first[0].external_id)
+            if document_id is None:
+                return written, 0
+            chunks = len(first[0].chunks)
+            for _ in range(parts - 1):
+                part: list[DocumentRecord] = pickle.load(spill)
+                await append_chunks(conn, self.plan.target, document_id, *part)
+                chunks += len(part[0].chunks)
+            await finish_document(conn, self.plan.target, document_id, chunks)
+        return written, chunks
 
     async def _next_part(self, inbox: asyncio.Queue[_Batch | None]) -> _Batch:
         batch = await _get(inbox, self.report.stages.write)

@@ -151,8 +151,8 @@ async def test_the_writer_killed_mid_document_keeps_the_old_version(
             two_parts_embedded.set()
 
     async def kill_the_writer() -> int:
-        """pg_terminate_backend on the writer while it copies a part (or waits for the
-        next one), once two parts are embedded: its document's transaction is open."""
+        """pg_terminate_backend on the writer while it copies the document's parts (its
+        transaction open, after the last part is embedded)."""
         await two_parts_embedded.wait()
         while True:
             cursor = await conn.execute(
@@ -161,7 +161,9 @@ async def test_the_writer_killed_mid_document_keeps_the_old_version(
                 " AND state IN ('active', 'idle in transaction')"
                 " AND query LIKE 'COPY chunks%%'"
             )
-            if killed := len(await cursor.fetchall()):
+            killed = len(await cursor.fetchall())
+            await conn.rollback()  # pg_stat_activity is read once per transaction
+            if killed:
                 return killed
             await asyncio.sleep(0.001)
 
@@ -197,3 +199,34 @@ async def test_a_run_cancelled_mid_document_stops_and_keeps_the_old_version(
     with pytest.raises(asyncio.CancelledError):
         await run
     assert await stored(conn, collection) == before
+
+
+async def test_the_documents_transaction_waits_for_its_last_part(
+    ingestion: Ingestion,
+    embedder: OpenAIEmbedder,
+    collection: Collection,
+    conn: Any,
+    fake_openai: FakeOpenAI,
+) -> None:
+    """While a huge document's parts are still being embedded no transaction holds a write
+    lock on the partitioned tables: held for the whole embedding, it made every collection's
+    delete fail and every new collection wait (their locks conflict with it)."""
+    fake_openai.latency = 0.05  # 32 requests: the embedding lasts over a second
+    embedding = asyncio.Event()
+
+    def watch(progress: Progress) -> None:
+        if progress.embedded_chunks >= 2 * BATCH_CHUNKS:
+            embedding.set()
+
+    run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("5"), watch))
+    await embedding.wait()
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+        " WHERE c.relname IN ('chunks', 'documents') AND l.mode = 'RowExclusiveLock'"
+        " AND l.pid <> pg_backend_pid()"
+    )
+    held = (await cursor.fetchone())[0]
+    await conn.commit()
+    report = await run
+    assert held == 0
+    assert report.added == 1 and report.chunks > 7 * BATCH_CHUNKS
