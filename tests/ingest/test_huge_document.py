@@ -12,10 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from app.collections import delete_collection
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings.openai import OpenAIEmbedder
-from app.errors import PgaskError
+from app.errors import CollectionDeleted, PgaskError
 from app.search.service import SearchRequest, SearchTarget, search
 from ingest.context import Ingestion
 from ingest.loaders import Block, LoadedDocument
@@ -230,3 +231,33 @@ async def test_the_documents_transaction_waits_for_its_last_part(
     report = await run
     assert held == 0
     assert report.added == 1 and report.chunks > 7 * BATCH_CHUNKS
+
+
+async def test_a_collection_deleted_while_a_huge_document_embeds_stops_the_run(
+    ingestion: Ingestion,
+    embedder: OpenAIEmbedder,
+    collection: Collection,
+    conn: Any,
+    fake_openai: FakeOpenAI,
+) -> None:
+    """Deleting the collection while a huge document's parts are embedded succeeds at once
+    (no transaction of the run holds its partitions), and the run then stops with
+    CollectionDeleted instead of writing the document: no partition or index comes back."""
+    fake_openai.latency = 0.05
+    embedding = asyncio.Event()
+
+    def watch(progress: Progress) -> None:
+        if progress.embedded_chunks >= 2 * BATCH_CHUNKS:
+            embedding.set()
+
+    run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("6"), watch))
+    await embedding.wait()
+    async with ingestion.db.session() as session:
+        await delete_collection(session, collection.name)
+    with pytest.raises(CollectionDeleted):
+        await run
+    cursor = await conn.execute(
+        "SELECT to_regclass(%s), to_regclass(%s)",
+        (f"chunks_c{collection.id}", f"chunks_hnsw_c{collection.id}"),
+    )
+    assert await cursor.fetchone() == (None, None)
