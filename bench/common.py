@@ -221,6 +221,31 @@ class Timer:
         self.seconds = time.perf_counter() - self._started
 
 
+async def write_passages(
+    conn: psycopg.AsyncConnection[Any],
+    target: Target,
+    texts: Sequence[str],
+    vectors: npt.NDArray[np.float32],
+    metadata: Callable[[int], dict[str, Any]] = lambda _row: {},
+) -> None:
+    """One-chunk documents `0`..`n-1`, row i with `texts` taken in turn and `metadata(i)`,
+    through pgask's write path in transactions of WRITE_BATCH."""
+    for start in range(0, len(vectors), WRITE_BATCH):
+        await write_documents(
+            conn,
+            target,
+            [
+                DocumentRecord(
+                    str(i),
+                    str(i),
+                    [ChunkRecord(0, texts[i % len(texts)], 60, vectors[i])],
+                    metadata=metadata(i),
+                )
+                for i in range(start, min(start + WRITE_BATCH, len(vectors)))
+            ],
+        )
+
+
 def passage_documents(rows: list[dict[str, Any]], vectors: Any) -> list[DocumentRecord]:
     """BEIR corpus rows (`_id`, `title`, `text`) as one-chunk documents with their vectors."""
     return [

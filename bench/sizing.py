@@ -46,18 +46,16 @@ from bench.common import (
     exact_top_k,
     percentile,
     synthetic,
+    write_passages,
     write_result,
 )
 from bench.halfvec import make
 from bench.systems import opened_services
 from ingest.writer import (
-    ChunkRecord,
-    DocumentRecord,
     Target,
     build_index,
     drop_index,
     end_bulk_load,
-    write_documents,
 )
 
 QUERIES = 100
@@ -103,17 +101,7 @@ async def measure(
         # (kept up row by row, the writes slowed from 950 to 350 rows/s towards 1M rows).
         await drop_index(conn, target)
         with Timer() as write:
-            for start in range(0, rows, 1000):
-                await write_documents(
-                    conn,
-                    target,
-                    [
-                        DocumentRecord(
-                            str(i), str(i), [ChunkRecord(0, texts[i % len(texts)], 60, vectors[i])]
-                        )
-                        for i in range(start, min(start + 1000, rows))
-                    ],
-                )
+            await write_passages(conn, target, texts, vectors)
         with Timer() as build:
             await build_index(conn, target, maintenance_work_mem_mb=build_mb)
         await end_bulk_load(conn, target)

@@ -33,10 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.db.embedded import libpq_url
 from app.db.schema import VectorType, embedding_column, partition_name
 from app.search.service import SearchRequest, SearchTarget, search
-from bench.common import MSMARCO, SEED, Timer, connect, percentile, synthetic, write_result
+from bench.common import (
+    MSMARCO,
+    SEED,
+    Timer,
+    connect,
+    percentile,
+    synthetic,
+    write_passages,
+    write_result,
+)
 from bench.halfvec import make
 from bench.systems import opened_services
-from ingest.writer import ChunkRecord, DocumentRecord, Target, build_index, write_documents
+from ingest.writer import Target, build_index
 
 SHAPES: list[tuple[int, VectorType]] = [(384, "vector"), (1536, "halfvec")]
 QUERIES = 40
@@ -54,20 +63,7 @@ async def one(
     async with await connect(libpq_url(services.db.url)) as conn:
         await conn.execute(f"ALTER TABLE {partition} ALTER COLUMN {column} SET STORAGE {storage}")
         with Timer() as write:
-            for start in range(0, rows, 1000):
-                await write_documents(
-                    conn,
-                    target,
-                    [
-                        DocumentRecord(
-                            str(i),
-                            str(i),
-                            [ChunkRecord(0, texts[i % len(texts)], 60, vectors[i])],
-                            metadata={"b": i % BUCKETS},
-                        )
-                        for i in range(start, min(start + 1000, rows))
-                    ],
-                )
+            await write_passages(conn, target, texts, vectors, lambda i: {"b": i % BUCKETS})
         await build_index(conn, target)  # exists already: only ANALYZE
         cursor = await conn.execute(
             f"SELECT avg((pg_column_toast_chunk_id({column}) IS NOT NULL)::int)::float,"

@@ -80,6 +80,18 @@ async def ingest(
     return await pipeline.run(items())
 
 
+def embedded(parts: int) -> tuple[asyncio.Event, Callable[[Progress], None]]:
+    """An event set once `parts` parts of the document are embedded, and the progress
+    callback that sets it."""
+    event = asyncio.Event()
+
+    def watch(progress: Progress) -> None:
+        if progress.embedded_chunks >= parts * BATCH_CHUNKS:
+            event.set()
+
+    return event, watch
+
+
 async def stored(conn: psycopg.AsyncConnection[Any], collection: Collection) -> tuple[Any, ...]:
     """The document's hash and chunk count, and its chunks' ordinals and texts."""
     cursor = await conn.execute(
@@ -145,11 +157,7 @@ async def test_the_writer_killed_mid_document_keeps_the_old_version(
     await ingest(ingestion, embedder, collection, small())
     before = await stored(conn, collection)
 
-    two_parts_embedded = asyncio.Event()
-
-    def watch(progress: Progress) -> None:
-        if progress.embedded_chunks >= 2 * BATCH_CHUNKS:
-            two_parts_embedded.set()
+    two_parts_embedded, watch = embedded(parts=2)
 
     async def kill_the_writer() -> int:
         """pg_terminate_backend on the writer while it copies the document's parts (its
@@ -188,11 +196,7 @@ async def test_a_run_cancelled_mid_document_stops_and_keeps_the_old_version(
     open, maybe a COPY in progress): the run ends, the stored version stays whole."""
     await ingest(ingestion, embedder, collection, small())
     before = await stored(conn, collection)
-    writing = asyncio.Event()
-
-    def watch(progress: Progress) -> None:
-        if progress.embedded_chunks >= 3 * BATCH_CHUNKS:
-            writing.set()
+    writing, watch = embedded(parts=3)
 
     run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("4"), watch))
     await writing.wait()
@@ -213,11 +217,7 @@ async def test_the_documents_transaction_waits_for_its_last_part(
     lock on the partitioned tables: held for the whole embedding, it made every collection's
     delete fail and every new collection wait (their locks conflict with it)."""
     fake_openai.latency = 0.05  # 32 requests: the embedding lasts over a second
-    embedding = asyncio.Event()
-
-    def watch(progress: Progress) -> None:
-        if progress.embedded_chunks >= 2 * BATCH_CHUNKS:
-            embedding.set()
+    embedding, watch = embedded(parts=2)
 
     run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("5"), watch))
     await embedding.wait()
@@ -244,11 +244,7 @@ async def test_a_collection_deleted_while_a_huge_document_embeds_stops_the_run(
     (no transaction of the run holds its partitions), and the run then stops with
     CollectionDeleted instead of writing the document: no partition or index comes back."""
     fake_openai.latency = 0.05
-    embedding = asyncio.Event()
-
-    def watch(progress: Progress) -> None:
-        if progress.embedded_chunks >= 2 * BATCH_CHUNKS:
-            embedding.set()
+    embedding, watch = embedded(parts=2)
 
     run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("6"), watch))
     await embedding.wait()
