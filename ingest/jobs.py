@@ -23,17 +23,17 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
-from app.errors import NotFound, PgaskError, ServiceUnavailable
+from app.errors import NotFound, PayloadTooLarge, PgaskError, ServiceUnavailable
 from ingest.context import Ingestion, IngestSettings
 from ingest.loaders import file_format
 from ingest.parse_worker import Source
@@ -46,40 +46,105 @@ from ingest.writer import repair_indexes
 log = logging.getLogger(__name__)
 
 
+PIECE_BYTES = 2**20  # an upload is stored, and fetched, in rows of at most this many bytes
+
+
+class Readable(Protocol):
+    """An upload being received (FastAPI's `UploadFile`): read in pieces, never whole."""
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
 # A line with something other than whitespace on it, matched without copying the line.
 _FILLED_LINE = re.compile(rb"^[^\S\n]*\S", re.MULTILINE)
+_NOT_SPACE = re.compile(rb"\S")
 
 
-def expected_documents(files: Sequence[tuple[str, bytes]]) -> int:
-    """One document per file, one per non-empty line of a JSON Lines file."""
-    return sum(
-        sum(1 for _ in _FILLED_LINE.finditer(data)) if file_format(name) == "beir" else 1
-        for name, data in files
-    )
+class FilledLines:
+    """Counts the lines holding something other than whitespace (one document each in a
+    JSON Lines file) of a file read in pieces; a line may run over several pieces."""
+
+    def __init__(self) -> None:
+        self._complete = 0
+        self._open_line_filled = False
+
+    def feed(self, piece: bytes) -> None:
+        first = piece.find(b"\n")
+        if first == -1:
+            self._open_line_filled |= _NOT_SPACE.search(piece) is not None
+            return
+        if self._open_line_filled or _NOT_SPACE.search(piece, 0, first):
+            self._complete += 1
+        last = piece.rfind(b"\n")
+        self._complete += sum(1 for _ in _FILLED_LINE.finditer(piece, first + 1, last + 1))
+        self._open_line_filled = _NOT_SPACE.search(piece, last + 1) is not None
+
+    @property
+    def count(self) -> int:
+        return self._complete + self._open_line_filled
+
+
+async def _pieces(content: bytes | Readable) -> AsyncIterator[bytes]:
+    """The content in pieces of at most PIECE_BYTES; an empty file is one empty piece."""
+    if isinstance(content, bytes):
+        for start in range(0, max(len(content), 1), PIECE_BYTES):
+            yield content[start : start + PIECE_BYTES]
+        return
+    piece = await content.read(PIECE_BYTES)
+    yield piece
+    while piece := await content.read(PIECE_BYTES):
+        yield piece
 
 
 async def create_job(
     ingestion: Ingestion,
     collection: Collection,
-    files: Sequence[tuple[str, bytes]],
+    files: Sequence[tuple[str, bytes | Readable]],
     access: Sequence[str] = (),
 ) -> IngestJob:
     """Queue the files for ingestion into `collection`, in one transaction, unless
     PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
-    database until a worker takes them, so an unbounded queue is unbounded disk)."""
+    database until a worker takes them, so an unbounded queue is unbounded disk).
+
+    Each file is stored as it is read, a piece at a time, so an upload is never held whole
+    in memory. A file over PGASK_INGEST_MAX_FILE_MB fails the whole upload (PayloadTooLarge)
+    and nothing of it is kept."""
+    most = ingestion.settings.pgask_ingest_max_file_mb * 2**20
     async with ingestion.db.session() as session:
         await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
             params={"files": [name for name, _ in files], "access": list(access)},
-            total=expected_documents(files),
+            total=0,
         )
         session.add(job)
         await session.flush()
-        session.add_all(IngestJobFile(job_id=job.id, name=n, content=d) for n, d in files)
+        for name, content in files:
+            job.total += await _store_file(session, job.id, name, content, most)
         await session.commit()
         await session.refresh(job)
         return job
+
+
+async def _store_file(
+    session: AsyncSession, job_id: uuid.UUID, name: str, content: bytes | Readable, most: int
+) -> int:
+    """Insert the file's pieces; the number of documents it should hold: one per non-empty
+    line of a JSON Lines file, one for any other file."""
+    lines = FilledLines() if file_format(name) == "beir" else None
+    size = 0
+    part = 0
+    async for piece in _pieces(content):
+        size += len(piece)
+        if size > most:
+            raise PayloadTooLarge(f"{name}: above PGASK_INGEST_MAX_FILE_MB ({most // 2**20} MiB)")
+        if lines is not None:
+            lines.feed(piece)
+        await session.execute(
+            insert(IngestJobFile).values(job_id=job_id, name=name, part=part, content=piece)
+        )
+        part += 1
+    return lines.count if lines is not None else 1
 
 
 async def _check_queue(session: AsyncSession, most: int) -> None:
@@ -204,24 +269,28 @@ async def _job_files(
     worker reads: the server holds no upload while it is parsed and embedded (sent as bytes,
     a 99 MB upload stayed in the server, and was pickled whole to its worker)."""
     cursor = await conn.execute(
-        "SELECT id, name FROM ingest_job_files WHERE job_id = %s ORDER BY id", (job.id,)
+        "SELECT name FROM ingest_job_files WHERE job_id = %s GROUP BY name ORDER BY min(id)",
+        (job.id,),
     )
-    for number, (file_id, name) in enumerate(await cursor.fetchall()):
+    for number, (name,) in enumerate(await cursor.fetchall()):
         path = folder / str(number)
-        if await _save_content(conn, file_id, path):
+        if await _save_content(conn, job.id, name, path):
             yield name, path
 
 
-async def _save_content(conn: psycopg.AsyncConnection[Any], file_id: int, path: Path) -> bool:
-    """Write a job file's content to `path`; False when it is gone. Fetched in binary (in
-    text, bytea arrives as hex: twice its size)."""
-    query = "SELECT content FROM ingest_job_files WHERE id = %s"
-    async with conn.cursor(binary=True) as cursor:
-        row = await (await cursor.execute(query, (file_id,))).fetchone()
-    if row is None:
-        return False
-    await asyncio.to_thread(path.write_bytes, row[0])
-    return True
+async def _save_content(
+    conn: psycopg.AsyncConnection[Any], job_id: uuid.UUID, name: str, path: Path
+) -> bool:
+    """Write a job file's content to `path`, a piece at a time; False when it is gone.
+    Fetched in binary (in text, bytea arrives as hex: twice its size)."""
+    query = "SELECT content FROM ingest_job_files WHERE job_id = %s AND name = %s ORDER BY part"
+    found = False
+    with path.open("wb") as out:
+        async with conn.cursor() as cursor:
+            async for (piece,) in cursor.stream(query, (job_id, name), binary=True):
+                found = True
+                await asyncio.to_thread(out.write, piece)
+    return found
 
 
 async def run_job(

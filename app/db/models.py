@@ -198,17 +198,20 @@ class IngestJob(Base):
 
 
 class IngestJobFile(Base):
-    """An uploaded file waiting for its job, kept in PostgreSQL so that a `pgask worker` on
-    another machine can process it; deleted when the job finishes."""
+    """A piece of an uploaded file waiting for its job, kept in PostgreSQL so that a
+    `pgask worker` on another machine can process it; deleted when the job finishes. A file
+    is stored in pieces of at most `ingest.jobs.PIECE_BYTES` (`part` 0, 1, ...), written as
+    the upload is read and fetched one at a time, so no process holds a whole upload."""
 
     __tablename__ = "ingest_job_files"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ingest_jobs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
+    part: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (UniqueConstraint("job_id", "name"),)
+    __table_args__ = (UniqueConstraint("job_id", "name", "part"),)
 
 
 class ApiKeyRow(Base):

@@ -33,14 +33,16 @@ class Scratch:
     url: URL  # SQLAlchemy, for the migrations
     dsn: str  # libpq, for psycopg
 
+    @classmethod
+    def of(cls, url: str) -> Scratch:
+        return cls(make_url(url), url.replace("postgresql+psycopg://", "postgresql://"))
+
 
 @pytest.fixture
 def seeded_before_partitions(scratch_db: str) -> Scratch:
     """The scratch database migrated to 0004_access (the layout before partitions) and
     holding SEED's rows."""
-    scratch = Scratch(
-        make_url(scratch_db), scratch_db.replace("postgresql+psycopg://", "postgresql://")
-    )
+    scratch = Scratch.of(scratch_db)
     migrate.upgrade(scratch.url, "0004_access")
     with psycopg.connect(scratch.dsn) as conn:
         conn.execute(SEED)

@@ -1,6 +1,7 @@
 """Job queue semantics against the real database: several workers never run a job twice, a
 job whose worker died is taken over, and one that keeps losing its workers is given up. A
-worker builds back the HNSW index a killed bulk load left missing, unless a load still runs."""
+worker builds back the HNSW index a killed bulk load left missing, unless a load still runs.
+Uploads are stored and fetched in pieces, whatever their lines' lengths."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from app.db.models import IngestJob
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from ingest.context import Ingestion
-from ingest.jobs import create_job, get_job, run_worker
+from ingest.jobs import PIECE_BYTES, FilledLines, create_job, get_job, run_worker
 from ingest.writer import BULK_LOAD_LOCK
 from tests.ingest.conftest import opened
 
@@ -135,3 +136,61 @@ async def test_worker_builds_back_an_index_a_killed_load_left_missing(
         await _lock_freed(conn, collection.id)
         await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
         assert await _has_index(conn, collection.id)
+
+
+_LINES = b'{"_id": 1}\n  \n\t{"_id": 2}\r\n\n   x\n\n \t \n{"_id": 3}'
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b" \n  "])
+def test_filled_lines_are_counted_wherever_the_pieces_are_cut(ending: bytes) -> None:
+    data = _LINES + ending
+    whole = 4  # '{"_id": 1}', '\t{"_id": 2}\r', '   x' and '{"_id": 3}...'
+    for first in range(len(data) + 1):
+        for second in range(first, len(data) + 1):
+            lines = FilledLines()
+            for piece in (data[:first], data[first:second], data[second:]):
+                lines.feed(piece)
+            assert lines.count == whole, (first, second)
+
+
+async def test_an_upload_is_stored_and_fetched_in_pieces(
+    job_settings, embedder, collection, conn
+) -> None:
+    """Three JSON Lines documents of 900 kB each: their lines run over the 1 MiB pieces, and
+    come back whole (a piece lost or out of order breaks their JSON)."""
+    roomy = {"pgask_job_stale_seconds": 300, "pgask_ingest_max_file_mb": 4}
+    async with opened(job_settings.model_copy(update=roomy)) as ingestion:
+        await _stored_and_fetched_in_pieces(ingestion, embedder, collection, conn)
+
+
+async def _stored_and_fetched_in_pieces(ingestion, embedder, collection, conn) -> None:
+    pad = "x" * 900_000
+    lines = [{"_id": f"p{i}", "text": f"passage {i}", "metadata": {"pad": pad}} for i in range(3)]
+    content = "\n".join(json.dumps(line) for line in lines).encode()
+    created = await create_job(ingestion, collection, [("p.jsonl", content), ("e.md", b"")])
+    assert created.total == 4  # one per line, one for the (empty) Markdown file
+    cursor = await conn.execute(
+        "SELECT name, part, octet_length(content) FROM ingest_job_files WHERE job_id = %s"
+        " ORDER BY name, part",
+        (created.id,),
+    )
+    rows = await cursor.fetchall()
+    assert [(name, part) for name, part, _ in rows] == [
+        ("e.md", 0),
+        ("p.jsonl", 0),
+        ("p.jsonl", 1),
+        ("p.jsonl", 2),
+    ]
+    assert max(size for _, _, size in rows) == PIECE_BYTES
+    assert sum(size for name, _, size in rows if name == "p.jsonl") == len(content)
+    await conn.commit()
+    await run_worker(ingestion, embedder, asyncio.Event(), until_idle=True)
+    job = await _wait_finished(ingestion, created.id)
+    assert (job.status, job.done, job.result["added"]) == ("failed", 4, 3)
+    assert job.errors == [{"path": "e.md", "error": "file is empty"}]
+    cursor = await conn.execute(
+        "SELECT external_id, length(metadata->>'pad') FROM documents"
+        " WHERE collection_id = %s ORDER BY external_id",
+        (collection.id,),
+    )
+    assert await cursor.fetchall() == [("p0", 900_000), ("p1", 900_000), ("p2", 900_000)]

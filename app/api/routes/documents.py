@@ -132,22 +132,17 @@ async def upload_files(
     groups = parse_groups(access, "access")
     found = await get_collection(session, collection)
     check_compatible(found, embedder)
-    max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
-    contents: dict[str, bytes] = {}
+    uploads: dict[str, UploadFile] = {}
     for upload in files:
         name = _upload_name(upload)
-        if name in contents:
+        if name in uploads:
             raise InvalidInput(f"file name {name!r} appears twice in one upload")
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise PayloadTooLarge(
-                f"{name}: above PGASK_INGEST_MAX_FILE_MB ({max_bytes // 2**20} MiB)"
-            )
-        contents[name] = data
-    job = await create_job(ingestion, found, list(contents.items()), groups)
+        uploads[name] = upload
+    # Stored a piece at a time: the server never holds a whole upload.
+    job = await create_job(ingestion, found, list(uploads.items()), groups)
     location = f"/v1/jobs/{job.id}"
     response.headers["Location"] = location
-    return JobCreated(job_id=job.id, status=job.status, location=location, files=len(contents))
+    return JobCreated(job_id=job.id, status=job.status, location=location, files=len(uploads))
 
 
 @router.get("/documents/{document_id:path}", response_model=DocumentOut)
