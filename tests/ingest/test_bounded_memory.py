@@ -1,16 +1,20 @@
 """Parsing and chunking a hostile file costs memory in proportion to the file (issue 14):
 a real parse worker with a memory budget of a few times the file size prepares a long line
 of words and reads through a file of headings, where holding every piece, token or
-markdown-it token at once took 64-88 times the file size."""
+markdown-it token at once took 64-88 times the file size. `pgask serve` stores an upload a
+piece at a time: it held each whole, and its job fetched it whole again."""
 
 from __future__ import annotations
 
 import pickle
 import subprocess
 import sys
+import threading
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -23,8 +27,10 @@ from ingest.parsing import FileBudget, ParsePool
 from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 from ingest.service import model_limit
+from tests.cli import env_without_pgask_settings
 from tests.conftest import ROOT
 from tests.reliability.hostile_files import one_line_of_words
+from tests.servers import ServeProcess
 
 pytestmark = pytest.mark.anyio
 
@@ -135,3 +141,57 @@ async def test_as_many_parse_workers_start_as_there_are_files_to_parse_at_once(
         workers = server.children()
     assert [type(item) for item in items] == [Prepared] * files
     assert len(workers) == files
+
+
+UPLOAD_MB = 48
+
+
+class PeakRss:
+    """The highest resident size of a process, sampled every 5 ms while the block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_the_server_stores_an_upload_without_holding_it(tmp_path: Path, db_url: str) -> None:
+    """A 48 MB upload grows `pgask serve` by a fraction of its size: it is stored a 1 MiB
+    piece at a time (it was read whole, then bound whole to its INSERT: 48 MB and more)."""
+    upload = tmp_path / "big.md"
+    upload.write_bytes(b"# Big\n\n" + b"word " * (UPLOAD_MB * 2**20 // 5))
+    env = env_without_pgask_settings(
+        DATABASE_URL=db_url, PGASK_INGEST_WORKER="0", PGASK_INGEST_MAX_FILE_MB="64"
+    )
+    name = f"upload-{uuid.uuid4().hex[:8]}"
+    with (
+        ServeProcess(env, tmp_path / "serve.log") as serve,
+        httpx.Client(base_url=serve.url, timeout=300) as http,
+    ):
+        assert http.post("/v1/collections", json={"name": name}).status_code == 201
+        try:
+            small = [("files", ("small.md", b"# Small\n\n" + b"x" * 2**20, "text/markdown"))]
+            assert http.post(f"/v1/collections/{name}/files", files=small).status_code == 202
+            before = psutil.Process(serve.process.pid).memory_info().rss
+            with PeakRss(serve.process.pid) as rss, upload.open("rb") as content:
+                files = [("files", ("big.md", content, "text/markdown"))]
+                created = http.post(f"/v1/collections/{name}/files", files=files)
+            assert created.status_code == 202, created.text
+            assert http.get(created.headers["location"]).json()["total"] == 1
+        finally:  # the queued jobs go with their collection
+            assert http.delete(f"/v1/collections/{name}").status_code == 204
+    growth_mb = (rss.peak - before) / 2**20
+    assert growth_mb < UPLOAD_MB / 4, f"the server grew by {growth_mb:.1f} MB"
