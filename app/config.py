@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # Each file is parsed and chunked in a worker process (ingest/parsing.py) that is killed
     # after this many seconds, and may grow by this much memory (MemoryError past it).
     pgask_ingest_file_timeout_seconds: float = Field(default=120.0, gt=0, le=86400)
-    pgask_ingest_file_max_memory_mb: int = Field(default=1024, ge=64, le=65536)
+    pgask_ingest_file_max_memory_mb: int = Field(default=768, ge=64, le=65536)
     pgask_ingest_parse_workers: int = Field(default=2, ge=1, le=64)
     pgask_ingest_max_upload_files: int = Field(default=1000, ge=1, le=100_000)
     pgask_ingest_max_batch_documents: int = Field(default=1000, ge=1, le=100_000)

@@ -12,7 +12,8 @@ processes (forked parse workers share their forkserver's tokenizer and parsers) 
 process; PSS splits it between them, so the tree's PSS is what it really holds: both are
 reported.
 
-    python bench/hostile.py [--line-mb 20 [99 ...]] [--headings 1000000] [--repeat 1]
+    python bench/hostile.py [--line-mb [20 [99 ...]]] [--headings 1000000 (0: none)]
+                            [--objects-mb [99 ...]] [--pdf-pages [27000 ...]] [--repeat 1]
                             [--port 8791] [--file-timeout SECONDS] [--no-warm-up]
                             [--name hostile]
 
@@ -37,7 +38,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, machine, package_versions, percentile, write_result
-from tests.reliability.hostile_files import one_line_of_words
+from tests.reliability.hostile_files import empty_objects_line, one_line_of_words, text_pdf
 
 
 @dataclass
@@ -170,8 +171,22 @@ def serve(data_dir: str, port: int, file_timeout: float | None) -> subprocess.Po
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--line-mb", type=int, nargs="+", default=[20])
-    parser.add_argument("--headings", type=int, default=1_000_000)
+    parser.add_argument("--line-mb", type=int, nargs="*", default=[20])
+    parser.add_argument("--headings", type=int, default=1_000_000, help="0: no headings file")
+    parser.add_argument(
+        "--objects-mb",
+        type=int,
+        nargs="*",
+        default=[],
+        help="a JSON line of this many MB of empty objects: over any memory budget",
+    )
+    parser.add_argument(
+        "--pdf-pages",
+        type=int,
+        nargs="*",
+        default=[],
+        help="a plain PDF of this many pages of text (3.6 kB each): a large legitimate file",
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--file-timeout", type=float, default=None, help="seconds per file")
@@ -179,7 +194,10 @@ def main() -> None:
     parser.add_argument("--name", default="hostile", help="bench/results/<name>.json")
     args = parser.parse_args()
     files = [(f"line-{mb}mb.jsonl", one_line_of_words(mb)) for mb in args.line_mb]
-    files.insert(1, ("headings.md", headings_only(args.headings)))
+    if args.headings:
+        files.insert(1, ("headings.md", headings_only(args.headings)))
+    files += [(f"objects-{mb}mb.jsonl", empty_objects_line(mb)) for mb in args.objects_mb]
+    files += [(f"text-{pages}p.pdf", text_pdf(pages)) for pages in args.pdf_pages]
     runs = []
     with tempfile.TemporaryDirectory(prefix="pgask-hostile-") as data_dir:
         process = serve(data_dir, args.port, args.file_timeout)

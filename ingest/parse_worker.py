@@ -10,8 +10,7 @@ Workers fork from a forkserver that imported this module and loaded what every f
 from __future__ import annotations
 
 import os
-import threading
-import time
+from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
 import psutil
@@ -24,8 +23,6 @@ from ingest.prepare import Chunking, Failure, Prepared, prepare
 
 Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
 
-OVER_MEMORY = 75  # a worker's exit code when its file went over the memory budget
-_WATCH_SECONDS = 0.05
 _chunking = Chunking(1, 0)  # set in each worker by start
 _memory_mb = 0
 
@@ -38,20 +35,15 @@ def warm() -> None:
     import pypdf  # noqa: F401
 
 
-def start(chunking: Chunking, memory_mb: int) -> None:
-    """Worker initializer: what every file needs is loaded before the memory watch starts."""
+def start(chunking: Chunking, memory_mb: int, started: SimpleQueue[tuple[int, int]]) -> None:
+    """Worker initializer: what every file needs is loaded, then the worker tells its pool
+    its pid and resident size, from which the pool's memory watch counts its budget
+    (`ingest.parsing.MemoryWatch`: a thread in here would be starved by any C parser that
+    holds the GIL)."""
     global _chunking, _memory_mb
     _chunking, _memory_mb = chunking, memory_mb
     warm()
-    threading.Thread(target=_watch_memory, args=(memory_mb,), daemon=True).start()
-
-
-def _watch_memory(memory_mb: int) -> None:
-    me = psutil.Process()
-    limit = me.memory_info().rss + memory_mb * 2**20
-    while me.memory_info().rss <= limit:
-        time.sleep(_WATCH_SECONDS)
-    os._exit(OVER_MEMORY)  # the parent sees the exit code: this file's memory failure
+    started.put((os.getpid(), psutil.Process().memory_info().rss))
 
 
 def parse(name: str, source: Source, part: Part | None = None) -> list[Prepared | Failure]:

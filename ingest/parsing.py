@@ -3,10 +3,13 @@
 A hostile file (a PDF page tree nested 5,000 levels, a content stream inflating to 1 GiB,
 20 MB of one JSON line) costs CPU and memory in a parser no timeout inside Python can stop.
 So each file goes to a `pebble` process pool with a time budget (the worker is killed when
-it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget: a thread in each worker
-watches its resident size and ends the worker when it grew by more than
-PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up. (RLIMIT_AS was tried first: tiktoken's Rust
-code then panicked on a failed allocation and hung until the time budget ran out.)
+it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget: a thread of the pool's
+process watches each worker's resident size and kills the worker when it grew by more than
+PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up (`MemoryWatch`). (RLIMIT_AS was tried first:
+tiktoken's Rust code then panicked on a failed allocation and hung until the time budget
+ran out. A watching thread inside the worker came next: `json.loads` holds the GIL for its
+whole call, so a JSON line of 99 MB of empty objects grew its worker to 2.6 GB under a
+1,024 MB budget before that thread could look.)
 Whatever happens to a file (any exception, a killed or dead worker) is that file's
 `Failure`, and the run goes on with the next one. Workers are never forked from the pgask
 process (a fork of a process holding ONNX Runtime's threads may deadlock) but from a
@@ -22,25 +25,29 @@ Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import multiprocessing
 import sys
+import threading
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
 from multiprocessing import forkserver
+from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+import psutil
 from pebble import ProcessExpired, ProcessPool
 
 from ingest.context import IngestSettings
 from ingest.files import Part, jsonl_parts
 from ingest.loaders import file_format
-from ingest.parse_worker import OVER_MEMORY, Source, over_memory, parse, start
+from ingest.parse_worker import Source, over_memory, parse, start
 from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 
@@ -66,6 +73,45 @@ class FileBudget:
         )
 
 
+class MemoryWatch:
+    """Kills a parse worker that grew by more than `memory_mb` since it started, from a
+    thread of the pool's own process (a C parser holding the worker's GIL cannot stop it).
+    Workers announce themselves on `started` once warm; `killed` holds the pids it killed,
+    so the pool tells their files' failure from any other death."""
+
+    INTERVAL = 0.02  # seconds between looks: /proc reads, a few microseconds per worker
+
+    def __init__(self, context: multiprocessing.context.BaseContext, memory_mb: int) -> None:
+        self.started: SimpleQueue[tuple[int, int]] = context.SimpleQueue()
+        self.killed: set[int] = set()
+        self._budget = memory_mb * 2**20
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="parse-memory", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        workers: dict[int, tuple[psutil.Process, int]] = {}  # pid: process, RSS limit
+        while not self._stop.wait(self.INTERVAL):
+            while not self.started.empty():
+                pid, rss = self.started.get()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    workers[pid] = (psutil.Process(pid), rss + self._budget)
+            for pid, (process, limit) in list(workers.items()):
+                try:
+                    if process.memory_info().rss <= limit:
+                        continue
+                    self.killed.add(pid)  # before the kill: the pool may see it die at once
+                    process.kill()
+                except psutil.NoSuchProcess:
+                    pass
+                del workers[pid]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.started.close()
+
+
 class ParsePool:
     """`async with ParsePool(budget, chunking) as pool: async for item in pool.parse(files)`.
     Leaving the block (or cancelling the task) kills the workers and what they parse."""
@@ -83,6 +129,7 @@ class ParsePool:
         self._chunking = chunking
         self._context = _forkserver() if start_method == "forkserver" else _spawn()
         self._pool: ProcessPool | None = None
+        self._memory: MemoryWatch | None = None
 
     async def __aenter__(self) -> ParsePool:
         if isinstance(self._context, multiprocessing.context.ForkServerContext):
@@ -96,10 +143,11 @@ class ParsePool:
         `budget.workers` (one file of one part needs one worker, not an idle second:
         68 MB of RSS, most of it shared with the forkserver)."""
         if self._pool is None:
+            self._memory = MemoryWatch(self._context, self.budget.memory_mb)
             self._pool = ProcessPool(
                 max_workers=max(1, min(self.budget.workers, tasks)),
                 initializer=start,
-                initargs=(self._chunking, self.budget.memory_mb),
+                initargs=(self._chunking, self.budget.memory_mb, self._memory.started),
                 context=self._context,
             )
         return self._pool
@@ -117,6 +165,8 @@ class ParsePool:
         else:
             self._pool.stop()  # type: ignore[no-untyped-call]  # kills them, busy or not
         await asyncio.to_thread(self._pool.join)
+        if self._memory is not None:
+            self._memory.close()
 
     async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:
         """Each file's prepared documents and failures, in file order; as many files (or
@@ -154,7 +204,7 @@ class ParsePool:
                 Failure(name, f"took longer than PGASK_INGEST_FILE_TIMEOUT_SECONDS ({seconds})")
             ]
         except ProcessExpired as exc:  # over the memory budget, OOM-killed, a crash in C
-            if exc.exitcode == OVER_MEMORY:
+            if self._memory is not None and exc.pid in self._memory.killed:
                 return [over_memory(name, self.budget.memory_mb)]
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
 

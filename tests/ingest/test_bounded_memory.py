@@ -6,12 +6,13 @@ piece at a time: it held each whole, and its job fetched it whole again."""
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -22,14 +23,14 @@ from app.config import Settings
 from app.embeddings import Embedder, build_embedder
 from ingest.chunker import chunk_blocks, count_tokens
 from ingest.loaders import Block, load_file
-from ingest.parse_worker import Source
+from ingest.parse_worker import Source, over_memory
 from ingest.parsing import FileBudget, ParsePool
 from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 from ingest.service import model_limit
 from tests.cli import env_without_pgask_settings
 from tests.conftest import ROOT
-from tests.reliability.hostile_files import one_line_of_words
+from tests.reliability.hostile_files import empty_objects_line, one_line_of_words
 from tests.servers import ServeProcess
 
 pytestmark = pytest.mark.anyio
@@ -147,17 +148,20 @@ UPLOAD_MB = 48
 
 
 class PeakRss:
-    """The highest resident size of a process, sampled every 5 ms while the block runs."""
+    """The highest resident size of any of `processes()`, sampled every 5 ms while the
+    block runs."""
 
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+    def __init__(self, processes: Callable[[], list[psutil.Process]]) -> None:
+        self.processes = processes
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            for process in self.processes():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    self.peak = max(self.peak, process.memory_info().rss)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -166,6 +170,27 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+async def test_a_parser_holding_the_gil_is_stopped_at_its_memory_budget() -> None:
+    """`json.loads` of 24 MB of empty objects (600 MB of dicts) holds the worker's GIL for
+    the whole call: a watch inside the worker looked only once it returned, at its peak. The
+    pool watches from outside and kills the worker near its budget."""
+    budget_mb = 64
+    data = empty_objects_line(24)
+    budget = FileBudget(seconds=600, memory_mb=budget_mb, workers=1)
+
+    async def files() -> AsyncIterator[tuple[str, Source]]:
+        yield "objects.jsonl", data
+
+    async with ParsePool(budget, Chunking(256, 32)) as pool:
+        [server] = [p for p in psutil.Process().children() if "forkserver" in p.cmdline()[-1]]
+        with PeakRss(server.children) as workers:
+            items = [item async for item in pool.parse(files())]
+    forkserver_mb = server.memory_info().rss / 2**20
+    assert items == [over_memory("objects.jsonl", budget_mb)]
+    # a worker starts at about the forkserver's size; 100 MB for the watch's latency
+    assert workers.peak / 2**20 < forkserver_mb + budget_mb + 100, workers.peak / 2**20
 
 
 def test_the_server_stores_an_upload_without_holding_it(tmp_path: Path, db_url: str) -> None:
@@ -185,8 +210,9 @@ def test_the_server_stores_an_upload_without_holding_it(tmp_path: Path, db_url: 
         try:
             small = [("files", ("small.md", b"# Small\n\n" + b"x" * 2**20, "text/markdown"))]
             assert http.post(f"/v1/collections/{name}/files", files=small).status_code == 202
-            before = psutil.Process(serve.process.pid).memory_info().rss
-            with PeakRss(serve.process.pid) as rss, upload.open("rb") as content:
+            server = psutil.Process(serve.process.pid)
+            before = server.memory_info().rss
+            with PeakRss(lambda: [server]) as rss, upload.open("rb") as content:
                 files = [("files", ("big.md", content, "text/markdown"))]
                 created = http.post(f"/v1/collections/{name}/files", files=files)
             assert created.status_code == 202, created.text

@@ -61,12 +61,40 @@ def inflating_pdf(inflated_mib: int = 1024) -> bytes:
     return _pdf(objects)
 
 
+def text_pdf(pages: int) -> bytes:
+    """Not hostile: a plain PDF of `pages` pages of 40 lines of words each (3.6 kB a page),
+    to measure what a large legitimate file costs next to the hostile ones."""
+    words = b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do".split()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", _FONT]
+    for page in range(pages):
+        lines = (
+            b"BT /F1 10 Tf 50 %d Td (%s) Tj ET"
+            % (740 - 16 * line, b" ".join(words[(page + line + i) % len(words)] for i in range(10)))
+            for line in range(40)
+        )
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R"
+            b" /Resources << /Font << /F1 3 0 R >> >> >>" % (len(objects) + 2)
+        )
+        objects.append(_stream(b"\n".join(lines)))
+    kids = b" ".join(b"%d 0 R" % (4 + 2 * page) for page in range(pages))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)
+    return _pdf(objects)
+
+
 def one_line_of_words(megabytes: int) -> bytes:
     """One JSON Lines record whose text is `megabytes` MB of words."""
     words = ("lorem ipsum dolor sit amet consectetur " * (megabytes * 2**20 // 39 + 1))[
         : megabytes * 2**20
     ]
     return b'{"_id": "long", "text": "' + words.encode() + b'"}\n'
+
+
+def empty_objects_line(megabytes: int) -> bytes:
+    """One JSON Lines record whose metadata is `megabytes` MB of empty objects: parsed, each
+    3-byte `{},` is a 64-byte dict and its list slot, over 20 times the file."""
+    objects = b"{}," * (megabytes * 2**20 // 3)
+    return b'{"_id": "objects", "text": "t", "metadata": {"o": [' + objects + b"{}]}}\n"
 
 
 def headings_markdown(count: int) -> bytes:

@@ -1,8 +1,9 @@
 """Hostile files fail alone (issue 14, items 1 and 2): a PDF page tree 5,000 levels deep, a
-content stream inflating to 1 GiB, a JSON line over its memory budget and a Markdown file
-over its time budget are each one file's error, in `pgask ingest --json` (a real process)
-and in an upload's job (real HTTP, the server's own worker); the good files beside them are
-stored, and the worker goes on with the next job."""
+content stream inflating to 1 GiB, JSON lines over the memory budget (in Python code, or in
+one C call that holds the GIL) and a Markdown file over its time budget are each one file's
+error, in `pgask ingest --json` (a real process) and in an upload's job (real HTTP, the
+server's own worker); the good files beside them are stored, and the worker goes on with
+the next job."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.cli import env_without_pgask_settings, pgask
 from tests.ingest.conftest import write
 from tests.reliability.hostile_files import (
     deep_page_tree_pdf,
+    empty_objects_line,
     headings_markdown,
     inflating_pdf,
     one_line_of_words,
@@ -43,6 +45,9 @@ def test_cli_reports_each_hostile_file_and_stores_the_rest(
             # its bytes, text and parsed JSON alone hold 3 times its size: over 64 MB (a 19 MB
             # line went over while all its chunks were held; they are spilled to a file now)
             "long.jsonl": one_line_of_words(40),
+            # parsed in one call that holds the worker's GIL: 8 MB of `{},` is over 200 MB of
+            # dicts before a thread in the worker could look (it was stored, budget or not)
+            "objects.jsonl": empty_objects_line(8),
         },
     )
     env = env_without_pgask_settings(
@@ -53,11 +58,11 @@ def test_cli_reports_each_hostile_file_and_stores_the_rest(
     assert "Traceback" not in run.stderr
 
     out = json.loads(run.stdout)
-    assert (out["added"], out["failed"]) == (1, 3)
+    assert (out["added"], out["failed"]) == (1, 4)
     errors = {e["path"]: e["error"] for e in out["errors"]}
     assert errors["kb/deep.pdf"].startswith("cannot parse: LimitReachedError: Maximum page tree")
     over_memory = "needs more than PGASK_INGEST_FILE_MAX_MEMORY_MB (64)"
-    assert errors["kb/long.jsonl"] == over_memory
+    assert errors["kb/long.jsonl"] == errors["kb/objects.jsonl"] == over_memory
     # pypdf inflates up to 75 MB before its own limit: the 64 MB budget usually ends it first
     bomb_error = errors["kb/bomb.pdf"]
     assert bomb_error == over_memory or bomb_error.startswith("cannot parse: LimitReachedError")
