@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings, get_settings
 from app.db.embedded import EmbeddedServer, database_url
-from app.db.keeper import postmaster_death
+from app.db.keeper import postmaster_death, postmaster_died
 from app.errors import ServiceUnavailable
 from app.services import Services
 
@@ -71,13 +71,17 @@ async def unless_database_dies(settings: Settings, work: Awaitable[T]) -> T:
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
         if watch is not None:
+            if watch.done() and not watch.cancelled():
+                # Cancelling a running query sends the server a cancel request, which
+                # psycopg logs a warning about when, as now, no server is there to take it.
+                logging.getLogger("psycopg").setLevel(logging.ERROR)
             watch.cancel()
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     failed = task.cancelled() or isinstance(task.exception(), ServiceUnavailable)
     # The watch saw the postmaster die, or a write failed first: say why.
-    if server is not None and failed and await asyncio.to_thread(server.postmaster_pid) is None:
+    if server is not None and failed and await postmaster_died(server):
         raise _died(server) from None if task.cancelled() else task.exception()
     return task.result()
 

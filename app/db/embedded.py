@@ -103,7 +103,15 @@ def _forget_dead_users_at_exit(server: Any, pgdata: Path) -> None:
     last-registered first, so this runs just before the wheel's own stop."""
     if pgdata not in _HOOKED:
         _HOOKED.add(pgdata)
-        atexit.register(_forget_dead_users, server)
+        atexit.register(_before_the_wheels_stop, server)
+
+
+def _before_the_wheels_stop(server: Any) -> None:
+    _forget_dead_users(server)
+    # The wheel stops the postmaster it last recorded if psutil calls it running, which a
+    # killed one still is while it exits or waits to be reaped: pg_ctl then waited for it
+    # and logged a failure with its whole output. Record the one running now, or none.
+    EmbeddedServer(server).postmaster_pid()
 
 
 def _ensure_database(admin_uri: str) -> None:
@@ -143,11 +151,14 @@ def _wait_while_zombie(pgdata: Path) -> None:
         time.sleep(0.1)
 
 
+_ENDED = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+
+
 def _alive(process: psutil.Process | None) -> bool:
     """Running, and not a zombie: a killed postmaster stays one until its parent (init,
     after pg_ctl exited) reaps it."""
     try:
-        return process is not None and process.status() != psutil.STATUS_ZOMBIE
+        return process is not None and process.status() not in _ENDED
     except psutil.NoSuchProcess:
         return False
 

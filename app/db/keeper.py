@@ -29,6 +29,7 @@ CHECK_SECONDS = 1.0
 FIRST_WAIT_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # up this long after a restart: the next death gets a fresh count
+DYING_SECONDS = 5.0  # the longest wait for a postmaster to finish exiting, once a query failed
 
 
 async def postmaster_death(server: EmbeddedServer) -> None:
@@ -37,6 +38,19 @@ async def postmaster_death(server: EmbeddedServer) -> None:
         if await asyncio.to_thread(server.postmaster_pid) is None:
             return
         await asyncio.sleep(CHECK_SECONDS)
+
+
+async def postmaster_died(server: EmbeddedServer) -> bool:
+    """Whether no postmaster runs, or none does within DYING_SECONDS: after a SIGKILL its
+    backends end ("unexpected postmaster exit") while the postmaster itself is still
+    exiting, so a query can fail before the postmaster is seen gone (seen in CI, where a
+    loaded machine stretched that exit over seconds)."""
+    deadline = time.monotonic() + DYING_SECONDS
+    while await asyncio.to_thread(server.postmaster_pid) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
 
 
 class Keeper:

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -135,6 +136,70 @@ def test_ingest_stops_with_one_line_when_its_postgres_dies(tmp_path: Path) -> No
         f"pgask: error: the embedded PostgreSQL (pid {postmaster}) died; see {data}"
     ), after
     assert "ingest stopped, " in after[0], after
+
+
+# The embedded PostgreSQL dies under `unless_database_dies` at an awkward moment, in a
+# process of its own (the wheel stops its server at exit). "exiting": a query fails on its
+# backend's "unexpected postmaster exit" while the postmaster is still exiting (here it is
+# stopped, its backend killed, and it dies a second later). "pending": the postmaster dies
+# while a query waits on a backend that has not noticed yet (stopped).
+_DEATH = """
+import asyncio, sys, threading
+import psutil, psycopg
+from app.commands.common import unless_database_dies
+from app.config import get_settings
+from app.db.embedded import database_url, libpq_url
+from app.db.errors import map_db_errors
+from app.errors import ServiceUnavailable
+
+async def main(moment):
+    settings = get_settings()
+    conn = await psycopg.AsyncConnection.connect(
+        libpq_url(database_url(settings)), autocommit=True
+    )
+    pid_file = settings.data_dir / "pg" / "postmaster.pid"
+    postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+    backend = psutil.Process(conn.info.backend_pid)
+    if moment == "exiting":
+        postmaster.suspend()
+        backend.kill()
+        threading.Timer(1.0, postmaster.kill).start()
+    else:
+        backend.suspend()
+        postmaster.kill()
+
+    async def query():
+        with map_db_errors():
+            await conn.execute("SELECT pg_sleep(0.1)")
+
+    try:
+        await unless_database_dies(settings, query())
+    except ServiceUnavailable as exc:
+        print(exc)
+    finally:
+        backend.kill()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("moment", ["exiting", "pending"])
+def test_the_postmasters_death_is_reported_whenever_it_comes(tmp_path: Path, moment: str) -> None:
+    """Seen in CI ("exiting"): the killed postmaster was still exiting when the ingest's
+    query failed, so the ingest said "the database is unavailable", and at exit the wheel's
+    pg_ctl stop waited for that postmaster and logged its failure with its whole output.
+    Seen under load ("pending"): psycopg's warning that it could not cancel the query."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data))
+    done = subprocess.run(
+        [sys.executable, "-c", _DEATH, moment], env=env, cwd=ROOT, capture_output=True, timeout=120
+    )
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, err
+    assert out.startswith("the embedded PostgreSQL (pid "), (out, err)
+    assert f") died; see {data}" in out, (out, err)
+    assert "Failed postgres command" not in err and "cancellation" not in err, err
 
 
 def _embedded_dsn(pgdata: Path) -> str:
