@@ -29,7 +29,7 @@ CHECK_SECONDS = 1.0
 FIRST_WAIT_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # up this long after a restart: the next death gets a fresh count
-DYING_SECONDS = 5.0  # the longest wait for a postmaster to finish exiting, once a query failed
+DYING_SECONDS = 10.0  # the longest wait for a postmaster to finish exiting, once a query failed
 
 
 async def postmaster_death(server: EmbeddedServer) -> None:
