@@ -71,17 +71,25 @@ class ServeProcess:
     """`pgask serve` as a real process on a free port, its output in `log`; stopped with
     SIGTERM (then waited for) when the block ends. `url` answers once /healthz does."""
 
-    def __init__(self, env: dict[str, str], log: Path, args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        args: Sequence[str] = (),
+        *,
+        wrapper: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._env = env
         self._args = list(args)
+        self._wrapper = list(wrapper)  # a command that runs the rest, e.g. as a subreaper
 
     def __enter__(self) -> ServeProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*PGASK, "serve", "--port", str(self.port), *self._args],
+                [*self._wrapper, *PGASK, "serve", "--port", str(self.port), *self._args],
                 env=self._env,
                 cwd=ROOT,
                 stdout=out,

@@ -13,7 +13,9 @@ it when its postmaster died (`app.db.keeper`), `pgask ingest` stops with one lin
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import subprocess
 import time
 import warnings
@@ -148,7 +150,16 @@ def _wait_while_zombie(pgdata: Path) -> None:
             return
         if info is None or info.process is None or _alive(info.process):
             return  # no postmaster, gone for good, or a running one
+        _reap(info.pid)
         time.sleep(0.1)
+
+
+def _reap(pid: int) -> None:
+    """Reap a zombie postmaster that is this process's child: `pgask serve` as a
+    container's PID 1, or as a child subreaper, is given the postmaster when pg_ctl exits,
+    and nobody else reaps it."""
+    with contextlib.suppress(ChildProcessError):  # not ours: its parent (init) reaps it
+        os.waitpid(pid, os.WNOHANG)
 
 
 _ENDED = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)

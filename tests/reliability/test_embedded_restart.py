@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.cli import env_without_pgask_settings
 from tests.reliability.conftest import SEED_DOCUMENTS, seed
@@ -70,3 +72,38 @@ def test_serve_restarts_its_killed_postgres_then_gives_up_on_one_that_cannot_sta
     output = log.read_text()
     assert output.count("embedded PostgreSQL did not start (attempt") == 2, output
     assert output.count("giving up") == 1 and "Traceback" not in output, output
+
+
+# Runs the rest of its command line as a child subreaper (kept across exec), as PID 1 of a
+# container is: orphans, the postmaster among them once pg_ctl exits, become its children.
+SUBREAPER = [
+    sys.executable,
+    "-c",
+    "import ctypes, os, sys; ctypes.CDLL(None).prctl(36, 1, 0, 0, 0);"  # PR_SET_CHILD_SUBREAPER
+    " os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
+def test_serve_as_a_containers_init_reaps_its_killed_postgres_and_restarts_it(
+    tmp_path: Path,
+) -> None:
+    """`pgask serve` as a container's PID 1 (the image without DATABASE_URL) or under a
+    subreaper kept a killed postmaster as its zombie: the wheel took it for a running server,
+    and the restarts failed until the keeper gave up."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    env = env_without_pgask_settings(
+        PGASK_DATA_DIR=str(data), PGASK_INGEST_WORKER="0", PGASK_LOG_FORMAT="text"
+    )
+    log = tmp_path / "serve.log"
+    with ServeProcess(env, log, wrapper=SUBREAPER) as serve:
+        serve.wait_for("/readyz", 200)
+        killed = psutil.Process(_postmaster(data / "pg"))
+        assert killed.ppid() == serve.process.pid  # given to pgask serve, as to a PID 1
+        killed.kill()
+        serve.wait_for("/readyz", 200, seconds=120)
+        assert _postmaster(data / "pg") != killed.pid
+        assert not psutil.pid_exists(killed.pid)  # reaped, not left a zombie
+    output = log.read_text()
+    assert output.count(f"embedded PostgreSQL (pid {killed.pid}) died; restarting it") == 1
+    assert "giving up" not in output and "Traceback" not in output, output
