@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.cli import env_without_pgask_settings
+from tests.cli import ROOT, env_without_pgask_settings
 from tests.reliability.conftest import SEED_DOCUMENTS, seed
 from tests.servers import ServeProcess
 
@@ -107,3 +108,40 @@ def test_serve_as_a_containers_init_reaps_its_killed_postgres_and_restarts_it(
     output = log.read_text()
     assert output.count(f"embedded PostgreSQL (pid {killed.pid}) died; restarting it") == 1
     assert "giving up" not in output and "Traceback" not in output, output
+
+
+_DIES_UNWATCHED = """
+import time
+import psutil
+from app.config import get_settings
+from app.db.embedded import database_url
+
+settings = get_settings()
+database_url(settings)  # starts the embedded server, which this process is the last user of
+pid_file = settings.data_dir / "pg" / "postmaster.pid"
+postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+postmaster.kill()
+while postmaster.status() != psutil.STATUS_ZOMBIE:
+    time.sleep(0.05)
+"""
+
+
+def test_a_command_whose_postgres_died_unwatched_does_not_stop_its_zombie(
+    tmp_path: Path,
+) -> None:
+    """A command that does not watch its server (a search, say), as a subreaper: at exit
+    the wheel stopped the postmaster it recorded, which psutil calls running as a zombie, so
+    pg_ctl waited 60 s for it, failed, and the wheel logged the failure."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    env = env_without_pgask_settings(PGASK_DATA_DIR=str(data))
+    done = subprocess.run(
+        [*SUBREAPER, sys.executable, "-c", _DIES_UNWATCHED],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=180,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert "Failed postgres command" not in err and "Traceback" not in err, err
