@@ -166,8 +166,8 @@ _ENDED = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
 
 def _alive(process: psutil.Process | None) -> bool:
-    """Running, and not a zombie: a killed postmaster stays one until its parent (init,
-    after pg_ctl exited) reaps it."""
+    """Running: not a zombie (a killed postmaster stays one until its parent, init after
+    pg_ctl exited, reaps it) nor dead (being released)."""
     try:
         return process is not None and process.status() not in _ENDED
     except psutil.NoSuchProcess:
