@@ -104,7 +104,7 @@ def required_role(method: str, path: str) -> Role | None:
         return "read"  # every MCP tool and resource only reads
     if not path.startswith("/v1/"):
         return None
-    if path.startswith(_ADMIN_PREFIXES):
+    if path.startswith(_ADMIN_PREFIXES) or _ADMIN_PATHS.match(path):
         return "admin"
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
         return "read"
@@ -121,6 +121,8 @@ def path_collection(path: str) -> str | None:
 
 
 _ADMIN_PREFIXES = ("/v1/keys", "/v1/audit")
+# An export is the whole collection, embeddings included: admins only (docs/security.md).
+_ADMIN_PATHS = re.compile(r"^/v1/collections/[^/]+/(export|import)$")
 MCP_PATH = "/mcp"
 _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
 # POST .../documents and .../files, DELETE .../documents/{id}: what write keys may do

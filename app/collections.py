@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import elevate_to_owner, sees_every_row
 from app.db.models import Collection, Document
 from app.db.schema import (
     HNSW_INDEX_PREFIX,
@@ -52,7 +53,9 @@ class CollectionStats:
     collection: Collection
     document_count: int
     chunk_count: int
-    disk: DiskUsage = DiskUsage()
+    # None unless the session's principal may see every row: sizes grow with rows a
+    # scoped key cannot see, so they would tell it of them.
+    disk: DiskUsage | None = None
 
 
 async def get_collection(session: AsyncSession, name: str) -> Collection:
@@ -116,6 +119,7 @@ async def create_collection(
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(f"collection {name!r} already exists") from exc
+    await elevate_to_owner(session)
     for statement in create_partitions_sql(collection.id, vector_type):
         await session.execute(text(statement))
     index = create_hnsw_index_sql(collection.id, embedder.dimensions, storage=vector_type)
@@ -158,9 +162,10 @@ async def list_collections(session: AsyncSession, name: str | None = None) -> li
     if name is not None:
         query = query.where(Collection.name == name)
     rows = (await session.execute(query)).all()
-    disk = await _disk_usage(session, [c.id for c, _, _ in rows])
+    sized = sees_every_row(session)
+    disk = await _disk_usage(session, [c.id for c, _, _ in rows]) if sized else {}
     return [
-        CollectionStats(c, int(d or 0), int(n or 0), disk.get(c.id, DiskUsage()))
+        CollectionStats(c, int(d or 0), int(n or 0), disk.get(c.id, DiskUsage()) if sized else None)
         for c, d, n in rows
     ]
 
@@ -198,6 +203,7 @@ async def delete_collection(session: AsyncSession, name: str) -> None:
     """Drop its partitions (and with them its HNSW index), then its row: the rows go in one
     catalog change, leaving no dead tuples behind."""
     collection = await get_collection(session, name)
+    await elevate_to_owner(session)
     await _drop_partitions(session, collection.id)
     await session.execute(delete(Collection).where(Collection.id == collection.id))
     await session.commit()

@@ -190,7 +190,7 @@ class KeyStore:
         until, known = self._configured
         if known or time.monotonic() < until:
             return known
-        async with self._db.session() as session:
+        async with self._db.owner_session() as session:
             known = bool(await session.scalar(select(exists().select_from(ApiKeyRow))))
         self._configured = (time.monotonic() + CACHE_SECONDS, known)
         return known
@@ -220,7 +220,7 @@ class KeyStore:
     async def _lookup(self, secret: str, key: bytes) -> Principal | None:
         if not secret.startswith(SECRET_PREFIX) or len(secret) < PREFIX_CHARS:
             return None
-        async with self._db.session() as session:
+        async with self._db.owner_session() as session:
             row = await session.scalar(
                 select(ApiKeyRow).where(
                     ApiKeyRow.prefix == secret[:PREFIX_CHARS],

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.access import Principal
+from app.access import UNRESTRICTED, Principal
 from app.config import Settings
 from app.db.database import Database
 from app.db.keeper import Keeper
@@ -44,11 +44,12 @@ class Services:
     def __post_init__(self) -> None:
         self.keys = KeyStore(self.db, self.settings.api_keys)
 
-    async def acting_principal(self, *, required: bool = False) -> Principal | None:
+    async def acting_principal(self, *, required: bool = False) -> Principal:
         """Who a CLI command or `pgask mcp` (stdio) acts as: the key PGASK_API_KEY presents,
         bootstrap or stored (Unauthorized when unknown, revoked or expired). Without it:
-        unscoped, unless `required` and keys are configured (an MCP client must not get
-        more than a key would give it)."""
+        UNRESTRICTED (whoever runs pgask on this data dir owns the database anyway), unless
+        `required` and keys are configured (an MCP client must not get more than a key would
+        give it)."""
         secret = self.settings.pgask_api_key
         if secret is None:
             if required and await self.keys.configured():
@@ -56,7 +57,7 @@ class Services:
                     "PGASK_API_KEY: API keys are configured (PGASK_API_KEYS or pgask keys "
                     "create); set PGASK_API_KEY to one of them"
                 )
-            return None
+            return UNRESTRICTED
         principal = await self.keys.find(secret.get_secret_value())
         if principal is None:
             raise Unauthorized("PGASK_API_KEY: unknown, revoked or expired key")

@@ -73,7 +73,7 @@ async def load(dsn: str, settings: Any, rows: int, vectors: np.ndarray) -> Searc
     """The benchmark's collection: loaded once per data dir, then reused."""
     db = await Database.open(settings)
     try:
-        async with db.session() as session:
+        async with db.owner_session() as session:
             try:
                 found = await get_collection(session, f"bench-access-{rows}")
                 return SearchTarget(found.id, 384)

@@ -112,12 +112,12 @@ def write_corpus(folder: Path, name: str, lines: Iterator[str] | Sequence[str]) 
 @asynccontextmanager
 async def fresh(services: Services, model: Any) -> AsyncIterator[Any]:
     """A new collection for one run, deleted after it (the server stays small)."""
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         collection = await create_collection(session, model, name=f"ceil-{uuid.uuid4().hex[:8]}")
     try:
         yield collection
     finally:
-        async with services.db.session() as session:
+        async with services.db.owner_session() as session:
             await delete_collection(session, collection.name)
 
 

@@ -56,7 +56,7 @@ def first_rank(found: list[str], expected: frozenset[str]) -> int | None:
 
 
 async def ensure_ingested(services: Services, name: str, docs: Path) -> dict[str, Any]:
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         try:
             collection = await get_collection(session, name)
         except NotFound:
@@ -89,7 +89,7 @@ async def run_questions(
     services: Services, name: str, questions: list[Question], cap: int | None
 ) -> dict[str, ModeRun]:
     out: dict[str, ModeRun] = {mode: ModeRun() for mode in MODES}
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         for question in questions:
             vector = await services.embedder.embed_query(question.text)
             for mode in MODES:

@@ -60,7 +60,7 @@ QUERIES = 200
 
 async def make(services: Services, name: str, storage: VectorType, dims: int) -> Collection:
     model = ModelSpec("local", "sentence-transformers/all-MiniLM-L6-v2", dims, 256)
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         return await create_collection(session, model, name=name, vector_type=storage)
 
 
@@ -77,7 +77,7 @@ async def msmarco(services: Services, tag: str) -> dict[str, Any]:
             for start in range(0, len(docs), 1000):
                 await write_documents(conn, target, docs[start : start + 1000])
             await build_index(conn, target)
-        async with services.db.session() as session:
+        async with services.db.owner_session() as session:
             scores = await evaluate(
                 session, services.embedder, collection.name, dataset, ["vector"]
             )
@@ -96,7 +96,7 @@ async def clustered(services: Services, rows: int, dims: int, passes: int, tag: 
             collection = await make(services, f"halfvec-{tag}-{storage}", storage, dims)
             target = Target(collection.id, dims, vector_type=storage)
             load = await pgask_bulk_load(conn, target, vectors, maintenance_work_mem_mb=512)
-            async with services.db.session() as session:
+            async with services.db.owner_session() as session:
                 disk = (await collection_stats(session, collection.name)).disk
             cursor = await conn.execute(
                 "SELECT c.id, d.external_id::int FROM chunks c JOIN documents d"

@@ -81,12 +81,12 @@ def _subset(passages: int, folder: Path) -> Path:
 
 
 async def _fresh(services: Services, model: Any) -> Any:
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         return await create_collection(session, model, name=f"bench-{uuid.uuid4().hex[:8]}")
 
 
 async def _drop(services: Services, name: str) -> None:
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         await delete_collection(session, name)
 
 

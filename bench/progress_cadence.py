@@ -57,7 +57,7 @@ async def run(folder: Path, glob: str | None) -> dict[str, Any]:
     reports: list[tuple[float, int, int, int]] = []  # (s, documents, chunks embedded, written)
     async with started(settings, migrated=True) as services:
         ingestion = Ingestion.of(services.db, settings)
-        async with services.db.session() as session:
+        async with services.db.owner_session() as session:
             name = f"cadence-{uuid.uuid4().hex[:8]}"
             collection = await create_collection(session, services.embedder, name=name)
         begun = time.perf_counter()

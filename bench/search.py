@@ -72,7 +72,7 @@ async def connect(services: Services) -> psycopg.AsyncConnection[Any]:
 
 
 async def ensure_collection(services: Services, name: str) -> tuple[SearchTarget, bool]:
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         try:
             found = await get_collection(session, name)
             return SearchTarget.of(found), False
@@ -147,7 +147,7 @@ async def quality(services: Services, quick: bool) -> dict[str, Any]:
             f"wv={options.vector_weight:g} wt={options.text_weight:g}"
         ) + (" (default)" if options == HybridOptions() else "")
         runs.append((label, replace(base, hybrid=options), "hybrid"))
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         for label, template, mode in runs:
             scores = await evaluate(
                 session, services.embedder, "bench-msmarco-5k", dataset, [mode], template=template

@@ -85,7 +85,7 @@ class Pgask:
 
     async def load(self, table: str, vectors: npt.NDArray[np.float32]) -> None:
         dims = vectors.shape[1]
-        async with self.services.db.session() as session:
+        async with self.services.db.owner_session() as session:
             collection = await create_collection(
                 session, ModelSpec("bench", f"synthetic-{dims}", dims), name=table
             )
@@ -100,7 +100,7 @@ class Pgask:
         await self.load(table, vectors)
 
     async def open(self, table: str, dims: int) -> bool:
-        async with self.services.db.session() as session:
+        async with self.services.db.owner_session() as session:
             try:
                 self.target = SearchTarget.of(await get_collection(session, table))
             except NotFound:
@@ -118,7 +118,7 @@ class Pgask:
         return [int(h.external_id) for h in hits]
 
     async def drop(self, table: str) -> None:
-        async with self.services.db.session() as session:
+        async with self.services.db.owner_session() as session:
             with suppress(NotFound):
                 await delete_collection(session, table)
 

@@ -71,7 +71,7 @@ async def bulk_load(
 ) -> dict[str, float]:
     """A new collection `name` filled through the ingest write path; its phase seconds."""
     dims = vectors.shape[1]
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         collection = await create_collection(
             session, ModelSpec("local", MODEL, dims, 256), name=name
         )
@@ -96,7 +96,7 @@ async def main(args: argparse.Namespace) -> None:
             imported, report = run_cli(copy, url, args.data_dir)
             # The baseline beside each import, so both meet the same load on the machine.
             load = await bulk_load(services, f"{name}-bulk", vectors)
-            async with services.db.session() as session:
+            async with services.db.owner_session() as session:
                 await delete_collection(session, f"{name}-copy")
                 await delete_collection(session, f"{name}-bulk")
             runs.append(
@@ -112,7 +112,7 @@ async def main(args: argparse.Namespace) -> None:
                 }
             )
             print(runs[-1], flush=True)
-        async with services.db.session() as session:
+        async with services.db.owner_session() as session:
             await delete_collection(session, name)
 
     def median(step: str, key: str) -> float:

@@ -43,7 +43,7 @@ async def preload(data_dir: Path, rows: int) -> dict[str, Any]:
     """The collection, loaded once per data dir and size; returns the run's info."""
     async with opened_services(data_dir) as (services, info):
         name = f"{COLLECTION}-{rows}"
-        async with services.db.session() as session:
+        async with services.db.owner_session() as session:
             try:
                 await get_collection(session, name)
                 return info

@@ -83,7 +83,7 @@ def passages(limit: int) -> list[dict[str, Any]]:
 
 async def pgask_runs(services: Services, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     name = "bench7-reingest"
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         with contextlib.suppress(NotFound):
             await delete_collection(session, name)
         collection = await create_collection(session, services.embedder, name=name)

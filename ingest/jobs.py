@@ -101,6 +101,7 @@ async def create_job(
     collection: Collection,
     files: Sequence[tuple[str, bytes | Readable]],
     access: Sequence[str] = (),
+    writer: Principal | None = None,
 ) -> IngestJob:
     """Queue the files for ingestion into `collection`, in one transaction, unless
     PGASK_INGEST_MAX_QUEUED_JOBS jobs already wait or run (uploads are stored in the
@@ -110,11 +111,15 @@ async def create_job(
     in memory. A file over PGASK_INGEST_MAX_FILE_MB fails the whole upload (PayloadTooLarge)
     and nothing of it is kept."""
     most = ingestion.settings.pgask_ingest_max_file_mb * 2**20
-    async with ingestion.db.session() as session:
+    async with ingestion.db.owner_session() as session:
         await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
         job = IngestJob(
             collection_id=collection.id,
-            params={"files": [name for name, _ in files], "access": list(access)},
+            params={
+                "files": [name for name, _ in files],
+                "access": list(access),
+                "writer": _writer_params(writer),
+            },
             total=0,
         )
         session.add(job)
@@ -124,6 +129,19 @@ async def create_job(
         await session.commit()
         await session.refresh(job)
         return job
+
+
+def _writer_params(writer: Principal | None) -> dict[str, Any] | None:
+    """What the worker needs to apply the uploader's rights (`Claimed.writer`)."""
+    if writer is None:
+        return None
+    collections = None if writer.collections is None else list(writer.collections)
+    return {
+        "name": writer.name,
+        "role": writer.role,
+        "collections": collections,
+        "groups": list(writer.groups),
+    }
 
 
 async def _store_file(
@@ -201,7 +219,8 @@ WHERE id = (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, collection_id, total,
-          ARRAY(SELECT jsonb_array_elements_text(coalesce(params->'access', '[]')))
+          ARRAY(SELECT jsonb_array_elements_text(coalesce(params->'access', '[]'))),
+          params->'writer'
 """
 
 
@@ -211,6 +230,22 @@ class Claimed:
     collection_id: int
     total: int
     access: list[str]
+    writer_params: dict[str, Any] | None = None  # `writer_params(principal)` of the uploader
+
+    @property
+    def writer(self) -> Principal | None:
+        """The key that uploaded the files (None: an operator's job, or one queued before
+        jobs recorded it, which then writes as any operator run does)."""
+        found = self.writer_params
+        if not found:
+            return None
+        collections = found.get("collections")
+        return Principal(
+            str(found["name"]),
+            found["role"],
+            None if collections is None else tuple(collections),
+            tuple(found.get("groups", ())),
+        )
 
 
 async def claim_job(
@@ -302,7 +337,7 @@ async def run_job(
 ) -> Report:
     """Run a claimed job to the end, keeping its heartbeat and progress fresh."""
     try:
-        async with ingestion.db.session() as session:
+        async with ingestion.db.owner_session() as session:
             collection = await session.get(Collection, job.collection_id)
         if collection is None:  # deleted collections cascade to their jobs: nothing to do
             return Report()
@@ -324,7 +359,7 @@ async def _run_pipeline(
     collection: Collection,
 ) -> Report:
     report = Report()
-    async with ingestion.db.connection(autocommit=True) as files_conn:
+    async with ingestion.db.owner_connection(autocommit=True) as files_conn:
         try:
             progressed = asyncio.Event()
             pipeline = await build_pipeline(
@@ -333,6 +368,7 @@ async def _run_pipeline(
                 collection,
                 expected_documents=job.total,
                 on_progress=lambda _report: progressed.set(),
+                writer=job.writer,
             )
             report = pipeline.report
             beat = asyncio.create_task(
@@ -386,7 +422,7 @@ async def run_worker(
     name, ran = worker_name(), 0
     while not stop.is_set():
         try:
-            async with ingestion.db.connection(autocommit=True) as conn:
+            async with ingestion.db.owner_connection(autocommit=True) as conn:
                 await _repair(conn, ingestion.settings)
                 while not stop.is_set():
                     job = await claim_job(conn, name, ingestion.settings)
@@ -434,7 +470,7 @@ async def _release(ingestion: Ingestion, job: Claimed, worker: str) -> None:
     rather than after its heartbeat goes stale (the stop does not count as an attempt).
     On a connection of its own: the worker's may have been cancelled mid-statement."""
     try:
-        async with ingestion.db.connection(autocommit=True) as conn:
+        async with ingestion.db.owner_connection(autocommit=True) as conn:
             await conn.execute(
                 "UPDATE ingest_jobs SET status = 'queued', worker = NULL,"
                 " attempts = greatest(attempts - 1, 0)"

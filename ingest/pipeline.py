@@ -38,9 +38,10 @@ from typing import IO, Any
 import numpy as np
 import psycopg
 
+from app.access import Principal
 from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
-from app.errors import CollectionDeleted, InvalidInput, PgaskError
+from app.errors import CollectionDeleted, Conflict, InvalidInput, PgaskError
 from app.observability import IngestCounts
 from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
@@ -193,10 +194,14 @@ class Pipeline:
         *,
         on_progress: ProgressCallback | None = None,
         strict: bool = False,
+        writer: Principal | None = None,
     ) -> None:
         """`strict`: raise on the first failure (the HTTP API) instead of reporting it per
-        document and going on (the CLI and jobs)."""
+        document and going on (the CLI and jobs). `writer`: the key the documents come from
+        (None: the operator's own run); the pipeline writes as the tables' owner, so it
+        applies the documents policy's rule for that key itself (see `_writable`)."""
         self.db = db
+        self.writer = writer
         self.strict = strict
         self.embedder = embedder
         self.plan = plan
@@ -215,8 +220,8 @@ class Pipeline:
         # Two pooled connections, each statement or `conn.transaction()` committing alone:
         # the hash lookups never wait for a batch being written.
         async with (
-            self.db.connection(autocommit=True) as lookup,
-            self.db.connection(autocommit=True) as writer,
+            self.db.owner_connection(autocommit=True) as lookup,
+            self.db.owner_connection(autocommit=True) as writer,
         ):
             if self.plan.bulk:
                 with self.report.stages.index.running():
@@ -227,7 +232,7 @@ class Pipeline:
                     group.create_task(self._write_stage(writer, to_write))
                     await self._prepare_stage(lookup, items, to_embed)
             except ExceptionGroup as failed:
-                # The stage's own error; a database one is converted by `db.connection()`.
+                # The stage's own error; a database one is converted by `db.owner_connection()`.
                 raise _first_error(failed) from failed
             finally:
                 # Always leave the index in place, even when the load failed half-way.
@@ -287,6 +292,9 @@ class Pipeline:
         valid = [d for d in docs if self._accept(d.doc if isinstance(d, Prepared) else d)]
         ids = [d.doc.external_id if isinstance(d, Prepared) else d.external_id for d in valid]
         stored = await self._stored_hashes(conn, ids)
+        valid = [
+            d for d in valid if self._writable(d.doc if isinstance(d, Prepared) else d, stored)
+        ]
         regrouped: list[LoadedDocument] = []
         self._prepared_documents += len(docs)
         for item in valid:
@@ -358,6 +366,33 @@ class Pipeline:
             return False
         self.seen.add(doc.external_id)
         return True
+
+    def _writable(self, doc: LoadedDocument, stored: dict[str, tuple[str, list[str]]]) -> bool:
+        """The documents policy's rule for a scoped key (migrations 0004, 0009): it writes
+        only documents it could read, new (`doc.access`) and replaced (the stored one's). A
+        stored document it cannot read is refused like a malformed one, never replaced: the
+        refusal tells the key only that the id is taken (docs/security.md)."""
+        held = stored.get(doc.external_id)
+        if held is not None and not self._readable(held[1]):
+            detail = f"document id {doc.external_id!r} is taken by a document this key cannot read"
+        elif not self._readable(doc.access):
+            detail = f"this key may not give a document the groups {sorted(doc.access)}"
+        else:
+            return True
+        if self.strict:
+            raise Conflict(detail)
+        self.report.fail(Failure(doc.source or doc.external_id, detail))
+        return False
+
+    def _readable(self, access: Sequence[str]) -> bool:
+        """Whether the writer may read a document with these groups (as the policy says)."""
+        writer = self.writer
+        return (
+            writer is None
+            or not writer.scoped
+            or not access
+            or bool(set(access) & set(writer.groups))
+        )
 
     async def _stored_hashes(
         self, conn: psycopg.AsyncConnection[Any], ids: list[str]

@@ -12,6 +12,7 @@ import psycopg
 from sqlalchemy import ARRAY, Text, any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import Principal
 from app.collections import check_compatible
 from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
@@ -68,7 +69,7 @@ async def make_plan(
     are many next to what is (see REBUILD_FACTOR). Without ids (files: their documents are
     known once parsed) a re-run of what is stored must not rebuild, so only first loads do."""
     settings = ingestion.settings
-    async with ingestion.db.session() as session:
+    async with ingestion.db.owner_session() as session:
         stored = await stored_documents(session, collection, REBUILD_MAX_STORED)
         new = await new_documents(session, collection, incoming) if stored else len(set(incoming))
     first_load = stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold
@@ -121,14 +122,18 @@ async def build_pipeline(
     incoming: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
     strict: bool = False,
+    writer: Principal | None = None,
 ) -> Pipeline:
     """A pipeline into `collection`, after checking the collection pins this embedder
-    (`incoming`: the documents' ids, when known before the run: see `make_plan`)."""
+    (`incoming`: the documents' ids, when known before the run: see `make_plan`; `writer`:
+    the key the documents come from, see `Pipeline`)."""
     check_compatible(collection, embedder)
     plan = await make_plan(
         ingestion, collection, embedder, expected_documents=expected_documents, incoming=incoming
     )
-    return Pipeline(ingestion.db, embedder, plan, on_progress=on_progress, strict=strict)
+    return Pipeline(
+        ingestion.db, embedder, plan, on_progress=on_progress, strict=strict, writer=writer
+    )
 
 
 async def ingest_paths(
@@ -168,7 +173,7 @@ async def ingest_paths(
         report = await pipeline.run(with_access(items(), access))
     if prune:
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
-        async with ingestion.db.connection(autocommit=True) as conn:
+        async with ingestion.db.owner_connection(autocommit=True) as conn:
             report.deleted = await prune_documents(
                 conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
             )

@@ -116,7 +116,7 @@ async def conn(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
     db = Database(make_url(settings.database_url or ""), settings)
     try:
-        async with db.session() as db_session:
+        async with db.owner_session() as db_session:
             yield db_session
     finally:
         await db.dispose()

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
+from app.access import Principal, key_name
 from app.config import Settings
 from app.db.replicas import read_intent
 from app.embeddings import Embedder
@@ -35,7 +35,8 @@ def get_settings_dep(services: ServicesDep) -> Settings:
 
 
 def get_principal(request: Request) -> Principal | None:
-    """Who the request acts as (set by AuthMiddleware); None with no keys configured."""
+    """Who the request acts as (set by AuthMiddleware: UNRESTRICTED with no keys configured);
+    None on a route AuthMiddleware does not guard, whose sessions then see no row."""
     found = getattr(request.state, "principal", None)
     return found if isinstance(found, Principal) else None
 
@@ -45,7 +46,7 @@ PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
 
 def actor(principal: Principal | None) -> str | None:
     """The key name the audit log records (None: no keys configured)."""
-    return None if principal is None else principal.name
+    return key_name(principal)
 
 
 async def get_session(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.access import UNRESTRICTED
 from app.api.problems import error_response
 from app.auth import authorize, bearer_token, required_role
 from app.errors import PayloadTooLarge, PgaskError
@@ -168,10 +169,11 @@ class AuthMiddleware:
         try:
             # configured() reads the database: when it is down that is a 503 like any
             # route's, not an exception escaping the middleware as a 500.
+            principal = UNRESTRICTED
             if await keys.configured():
                 principal = await keys.authenticate(bearer_token(_header(scope, b"authorization")))
                 authorize(principal, role, scope["path"])
-                scope.setdefault("state", {})["principal"] = principal
+            scope.setdefault("state", {})["principal"] = principal
         except PgaskError as error:
             await error_response(error, scope["path"])(scope, receive, send)
             return

@@ -39,13 +39,11 @@ async def _fetch(settings: Settings) -> list[dict[str, Any]]:
             "dimensions": s.collection.embedding_dimensions,
             "documents": s.document_count,
             "chunks": s.chunk_count,
-            "heap_bytes": s.disk.heap_bytes,
-            "vector_index_bytes": s.disk.vector_index_bytes,
-            "text_index_bytes": s.disk.text_index_bytes,
+            **{name: None if s.disk is None else getattr(s.disk, name) for name in _BYTES},
         }
         for s in stats
     ]
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:.1f} MB"

@@ -39,7 +39,7 @@ async def _collection(
     ingestion: Ingestion, embedder: Embedder, name: str
 ) -> tuple[Collection, bool]:
     """The collection, created with the configured model if it does not exist yet."""
-    async with ingestion.db.session() as session:
+    async with ingestion.db.owner_session() as session:
         try:
             return await get_collection(session, name), False
         except NotFound:

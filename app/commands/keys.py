@@ -11,9 +11,11 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import key_name
 from app.audit import recent
 from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
+from app.errors import Forbidden
 from app.keys import KeySpec, create_key, list_keys, revoke_key
 
 T = TypeVar("T")
@@ -21,13 +23,18 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 
 
 def _with_session(work: Callable[[AsyncSession, str | None], Awaitable[T]]) -> T:
-    """Run `work(session, actor)` on an unscoped session; the actor is PGASK_API_KEY's name."""
+    """Run `work(session, actor)` as the tables' owner, for PGASK_API_KEY's principal if it is
+    an admin (or no key is set); the actor is that key's name."""
 
     async def run(settings: Settings) -> T:
         async with started(settings, embedder=False, migrated=True) as services:
             principal = await services.acting_principal()
-            async with services.db.session() as session:
-                return await work(session, principal.name if principal else None)
+            if principal.scoped:
+                raise Forbidden(
+                    f"key {principal.name!r} has role {principal.role}; keys need admin"
+                )
+            async with services.db.owner_session() as session:
+                return await work(session, key_name(principal))
 
     return run_async(run)
 

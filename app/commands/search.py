@@ -136,7 +136,10 @@ def eval_cmd(
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
         cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
         template = SearchRequest("vector", k=EVAL_DEPTH, include_text=False, max_per_document=cap)
-        async with started(settings) as services, services.db.session() as session:
+        async with (
+            started(settings) as services,
+            services.db.session(await services.acting_principal()) as session,
+        ):
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("evaluating", total=len(dataset.judged))
                 return await evaluate(

@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput
 from ingest.transfer.exporter import open_export
 from ingest.transfer.importer import ImportResult, import_collection, open_file
 
@@ -37,16 +37,22 @@ def export_cmd(
     partial, sink = _open_output(output)
 
     async def run(settings: Settings) -> tuple[int, int]:
-        # The export holds one pooled connection (and its snapshot) until the file is written.
-        async with started(settings, embedder=False) as services, services.db.connection() as conn:
-            export = await open_export(conn, collection)
-            with Progress(console=console, transient=True, disable=as_json) as progress:
-                task = progress.add_task("exporting", total=export.counts.chunks)
-                async for piece in export.chunks():
-                    sink.write(piece)
-                    progress.update(task, completed=sink.tell())
-            await export.close()
-            return export.counts.documents, export.counts.chunks
+        async with started(settings, embedder=False) as services:
+            principal = await services.acting_principal()
+            if principal.scoped:
+                raise Forbidden(
+                    f"key {principal.name!r} has role {principal.role}; export needs admin"
+                )
+            # One pooled connection (and its snapshot) until the file is written.
+            async with services.db.connection(principal) as conn:
+                export = await open_export(conn, collection)
+                with Progress(console=console, transient=True, disable=as_json) as progress:
+                    task = progress.add_task("exporting", total=export.counts.chunks)
+                    async for piece in export.chunks():
+                        sink.write(piece)
+                        progress.update(task, completed=sink.tell())
+                await export.close()
+                return export.counts.documents, export.counts.chunks
 
     try:
         with sink:
@@ -83,7 +89,7 @@ def import_cmd(
     async def run(settings: Settings) -> ImportResult:
         async with (
             started(settings, embedder=False, migrated=True) as services,
-            services.db.connection() as conn,
+            services.db.owner_connection() as conn,
         ):
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("importing", total=counts.chunks)

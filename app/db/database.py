@@ -1,22 +1,24 @@
-"""The one database seam: `Database` owns the async engine and its pool.
+"""The one database seam: `Database` owns the engines and their pools.
 
-Everything that talks to PostgreSQL gets its connection here, from the same pool:
+Two pools, so that no request can reach a row without a principal
+(docs/decisions/0014-default-deny.md):
 
-- `async with db.session() as session:` an ORM session (`AsyncSession`);
-- `async with db.connection() as conn:` the raw psycopg `AsyncConnection` under a pooled
-  connection, for the hot paths (binary COPY, bulk load, job claims); `autocommit=True`
-  where each statement (or explicit `conn.transaction()`) must commit on its own.
+- Request connections (`session`, `read_session`, `connection`) run as `pgask_scoped` from
+  the moment they are made: row-level security shows them nothing until the principal they
+  are given is set, per transaction (`app.access`). A read replica's pool is one of these.
+- Owner connections (`owner_session`, `owner_connection`) run as the connecting role, which
+  owns the tables: the named elevation for what no principal does, and only for it:
+  migrations' checks, ingestion's writer and index builds (binary COPY is refused under
+  row-level security), the job queue, key lookups, and the DDL of collections.
 
 pgvector is registered once per pooled connection (the pool's "connect" event), and errors
-leaving either block are converted by `app.db.errors.map_db_errors` into `app.errors`
-classes, so callers never handle psycopg or SQLAlchemy errors themselves.
+leaving any block are converted by `app.db.errors.map_db_errors` into `app.errors` classes,
+so callers never handle psycopg or SQLAlchemy errors themselves.
 
-- `async with db.read_session() as session:` an ORM session for a read, on a healthy read
-  replica when `DATABASE_READ_URLS` names some (see `app.db.replicas`), else the primary.
-
-Per-transaction settings (`session(local={...})`) are applied with
-`set_config(name, value, true)` at the start of every transaction of that session: the
-hook a request's principal for row-level security goes through.
+`read_session()` reads on a healthy read replica when `DATABASE_READ_URLS` names some (see
+`app.db.replicas`), else the primary. Per-transaction settings (`session(local={...})`) are
+applied with `set_config(name, value, true)` at the start of every transaction of that
+session.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import SessionTransaction
 
-from app.access import Principal, bind_principal
+from app.access import (
+    SCOPED_ROLE,
+    Principal,
+    apply_principal,
+    bind_principal,
+    forget_principal,
+    mark_owner,
+)
 from app.config import Settings
 from app.db.embedded import database_url, read_urls
 from app.db.errors import map_db_errors
@@ -45,17 +54,20 @@ from app.db.replicas import PRIMARY, ReadIntent, Replica, Replicas, read_intent
 log = logging.getLogger(__name__)
 
 _SET_LOCAL = text("SELECT set_config(:name, :value, true)")
+_SCOPED = f"SET ROLE {SCOPED_ROLE}"
 _CURRENT_LSN = text("SELECT pg_current_wal_lsn()::text")
 
 
 class Database:
     def __init__(self, url: URL, settings: Settings) -> None:
         self.url = url
-        self.engine = _create_engine(url, settings)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.engine = _create_engine(url, settings, scoped=False)  # the owner's pool
+        self.request_engine = _create_engine(url, settings, scoped=True)
+        self._owner_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.request_engine, expire_on_commit=False)
         self.replicas = Replicas(
             [
-                Replica(f"replica{n}", read_url, _create_engine(read_url, settings))
+                Replica(f"replica{n}", read_url, _create_engine(read_url, settings, scoped=True))
                 for n, read_url in enumerate(read_urls(settings), start=1)
             ],
             max_lag_seconds=settings.pgask_replica_max_lag_seconds,
@@ -70,19 +82,35 @@ class Database:
 
     @asynccontextmanager
     async def session(
-        self, *, local: Mapping[str, str] | None = None, principal: Principal | None = None
+        self, principal: Principal | None, *, local: Mapping[str, str] | None = None
     ) -> AsyncIterator[AsyncSession]:
-        """An ORM session; `local` settings hold in each of its transactions only, and each
-        of them acts as `principal` (row-level security; None: unscoped)."""
+        """An ORM session of a request: each of its transactions acts as `principal`
+        (row-level security; None sees no row) with the `local` settings."""
+        async with self._session(self._sessions, local) as session:
+            yield bind_principal(session, principal)
+
+    @asynccontextmanager
+    async def owner_session(
+        self, *, local: Mapping[str, str] | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """An ORM session as the tables' owner, past row-level security: never for what a
+        request reads or writes on behalf of its principal (see the module's docstring)."""
+        async with self._session(self._owner_sessions, local) as session:
+            yield mark_owner(session)
+
+    @asynccontextmanager
+    async def _session(
+        self, sessions: async_sessionmaker[AsyncSession], local: Mapping[str, str] | None
+    ) -> AsyncIterator[AsyncSession]:
         with map_db_errors():
-            async with self._sessions() as session:
+            async with sessions() as session:
                 if local:
                     _set_local_on_begin(session, dict(local))
-                yield bind_principal(session, principal)
+                yield session
 
     @asynccontextmanager
     async def read_session(
-        self, *, local: Mapping[str, str] | None = None, principal: Principal | None = None
+        self, principal: Principal | None, *, local: Mapping[str, str] | None = None
     ) -> AsyncIterator[AsyncSession]:
         """An ORM session for reading only: on a replica the request's `read_intent`
         allows (any healthy one without an intent), else on the primary; acting as
@@ -102,12 +130,37 @@ class Database:
 
     @asynccontextmanager
     async def connection(
+        self, principal: Principal | None, *, autocommit: bool = False
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A request's psycopg connection, acting as `principal` (None: sees no row): for its
+        first transaction, or in autocommit mode for as long as the block lasts (then it is
+        forgotten, or the connection closed rather than pooled with it)."""
+        async with self._connection(self.request_engine, autocommit) as raw:
+            await apply_principal(raw, principal, local=not autocommit)
+            if not autocommit:
+                yield raw
+                return
+            try:
+                yield raw
+            finally:
+                await _forget(raw)
+
+    @asynccontextmanager
+    async def owner_connection(
         self, *, autocommit: bool = False
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """The psycopg connection under a pooled one. Without autocommit its transaction is
-        rolled back when the block ends (the pool's reset): commit what you mean to keep."""
+        """The psycopg connection under a pooled one of the owner's pool (see `owner_session`
+        for what it is for). Without autocommit its transaction is rolled back when the block
+        ends (the pool's reset): commit what you mean to keep."""
+        async with self._connection(self.engine, autocommit) as raw:
+            yield raw
+
+    @asynccontextmanager
+    async def _connection(
+        self, engine: AsyncEngine, autocommit: bool
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         with map_db_errors():
-            async with self.engine.connect() as pooled:
+            async with engine.connect() as pooled:
                 if autocommit:
                     # Reset to the engine's default when the connection goes back to the pool.
                     await pooled.execution_options(isolation_level="AUTOCOMMIT")
@@ -130,10 +183,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.replicas.dispose()
+        await self.request_engine.dispose()
         await self.engine.dispose()
 
 
-def _create_engine(url: URL, settings: Settings) -> AsyncEngine:
+def _create_engine(url: URL, settings: Settings, *, scoped: bool) -> AsyncEngine:
+    """`scoped`: every connection is made `pgask_scoped` before it is first handed out."""
     engine = _create_async_engine(
         url,
         echo=settings.pgask_log_sql,
@@ -147,9 +202,30 @@ def _create_engine(url: URL, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if scoped:
+            dbapi_connection.run_async(_scope)
         dbapi_connection.run_async(_register_vector)
 
     return engine
+
+
+async def _forget(raw: psycopg.AsyncConnection[Any]) -> None:
+    if raw.broken or raw.closed:
+        return
+    try:
+        await forget_principal(raw)
+    except BaseException:
+        await raw.close()  # never pooled while it still acts for someone
+        raise
+
+
+async def _scope(conn: psycopg.AsyncConnection[Any]) -> None:
+    # Session-level, so the pool's rollback between users keeps it; in autocommit, so no
+    # transaction is left open for the pool's first checkout.
+    autocommit = conn.autocommit
+    await conn.set_autocommit(True)
+    await conn.execute(_SCOPED)
+    await conn.set_autocommit(autocommit)
 
 
 async def _register_vector(conn: psycopg.AsyncConnection[Any]) -> None:

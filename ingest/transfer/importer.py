@@ -100,7 +100,7 @@ async def import_collection(
     batch_rows: int = ROW_GROUP_ROWS,
 ) -> ImportResult:
     """Load the export at `path` as collection `name` (default: the exported name).
-    `conn` comes from `Database.connection()` (pgvector registered, not in autocommit mode,
+    `conn` comes from `Database.owner_connection()` (pgvector registered, not in autocommit mode,
     errors mapped on the way out)."""
     parquet, header, counts = open_file(path)
     target_name = name or header.name

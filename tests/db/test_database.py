@@ -43,22 +43,22 @@ async def _backend(conn: psycopg.AsyncConnection) -> int:
 
 
 async def test_sessions_and_raw_connections_share_one_pool_with_pgvector(db: Database) -> None:
-    async with db.connection() as conn:
+    async with db.owner_connection() as conn:
         row = await (await conn.execute("SELECT '[1,2,3]'::vector")).fetchone()
         raw_pid = await _backend(conn)
         assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
     # Registered: a Vector, not the text PostgreSQL sends.
     assert row is not None and isinstance(row[0], Vector) and row[0].to_list() == [1, 2, 3]
-    async with db.session() as session:
+    async with db.owner_session() as session:
         session_pid = await session.scalar(text("SELECT pg_backend_pid()"))
     assert session_pid == raw_pid
 
 
 async def test_autocommit_ends_with_the_block(db: Database) -> None:
-    async with db.connection(autocommit=True) as conn:
+    async with db.owner_connection(autocommit=True) as conn:
         assert conn.autocommit
         first = await _backend(conn)
-    async with db.connection() as conn:
+    async with db.owner_connection() as conn:
         assert not conn.autocommit
         assert await _backend(conn) == first
 
@@ -67,10 +67,10 @@ async def test_uncommitted_work_on_a_raw_connection_is_rolled_back(
     db: Database, collection_name: str
 ) -> None:
     table = "arch_rollback_probe"
-    async with db.connection() as conn:
+    async with db.owner_connection() as conn:
         await conn.execute(f"CREATE TABLE {table} (name text)")
         await conn.execute(f"INSERT INTO {table} VALUES (%s)", (collection_name,))
-    async with db.connection() as conn:
+    async with db.owner_connection() as conn:
         found = await (await conn.execute("SELECT to_regclass(%s)", (table,))).fetchone()
     assert found == (None,)
 
@@ -79,17 +79,17 @@ async def test_local_settings_hold_in_every_transaction_of_their_session_only(
     db: Database,
 ) -> None:
     setting = text("SELECT current_setting('pgask.principal', true)")
-    async with db.session(local={"pgask.principal": "key-7"}) as session:
+    async with db.owner_session(local={"pgask.principal": "key-7"}) as session:
         assert await session.scalar(setting) == "key-7"
         await session.commit()
         assert await session.scalar(setting) == "key-7"  # a new transaction: set again
-    async with db.session() as session:
+    async with db.owner_session() as session:
         assert await session.scalar(setting) in (None, "")
 
 
 async def test_canceled_query_is_a_database_timeout(db: Database) -> None:
     with pytest.raises(DatabaseTimeout) as raised:
-        async with db.connection() as conn:
+        async with db.owner_connection() as conn:
             await conn.execute("SET statement_timeout = '50ms'")
             await conn.execute("SELECT pg_sleep(5)")
     assert isinstance(raised.value.__cause__, psycopg.errors.QueryCanceled)
@@ -98,13 +98,13 @@ async def test_canceled_query_is_a_database_timeout(db: Database) -> None:
 
 async def test_value_the_database_refuses_is_invalid_input(db: Database) -> None:
     with pytest.raises(InvalidInput, match="the database refused a value: division by zero"):
-        async with db.session() as session:
+        async with db.owner_session() as session:
             await session.execute(text("SELECT 1 / :zero"), {"zero": 0})
 
 
 async def test_error_that_is_not_the_database_s_state_stays_what_it_is(db: Database) -> None:
     with pytest.raises(psycopg.errors.UndefinedTable):
-        async with db.connection() as conn:
+        async with db.owner_connection() as conn:
             await conn.execute("SELECT * FROM no_such_table_here")
 
 
@@ -114,10 +114,10 @@ async def test_unreachable_database_is_service_unavailable(settings: Settings) -
     db = Database(nowhere, settings)
     try:
         with pytest.raises(ServiceUnavailable, match="the database is unavailable"):
-            async with db.session() as session:
+            async with db.owner_session() as session:
                 await session.execute(text("SELECT 1"))
         with pytest.raises(ServiceUnavailable, match="the database is unavailable"):
-            async with db.connection():
+            async with db.owner_connection():
                 pass
     finally:
         await db.dispose()

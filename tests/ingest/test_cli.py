@@ -177,7 +177,7 @@ def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) 
 
     async def queue() -> str:
         async with opened(load_settings(database_url=db_url)) as ingestion:
-            async with ingestion.db.session() as session:
+            async with ingestion.db.owner_session() as session:
                 collection = await create_collection(session, MINILM, name=collection_name)
             job = await create_job(ingestion, collection, [("w.md", b"# W\n\nworker text")])
         return str(job.id)

@@ -248,7 +248,7 @@ async def test_a_collection_deleted_while_a_huge_document_embeds_stops_the_run(
 
     run = asyncio.create_task(ingest(ingestion, embedder, collection, huge("6"), watch))
     await embedding.wait()
-    async with ingestion.db.session() as session:
+    async with ingestion.db.owner_session() as session:
         await delete_collection(session, collection.name)
     with pytest.raises(CollectionDeleted):
         await run

@@ -99,7 +99,7 @@ async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, 
     from app.db.database import Database
 
     db = Database(make_url(settings.database_url), settings)
-    async with db.session() as session:
+    async with db.owner_session() as session:
         collection = await create_collection(session, MINILM, name=f"f-{uuid.uuid4().hex[:8]}")
     await db.dispose()
     rng = np.random.default_rng(3)

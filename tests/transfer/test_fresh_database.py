@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 async def fresh_session(fresh_db_url: str, settings: Settings) -> AsyncIterator[AsyncSession]:
     db = Database(make_url(fresh_db_url), settings)
     try:
-        async with db.session() as session:
+        async with db.owner_session() as session:
             yield session
     finally:
         await db.dispose()

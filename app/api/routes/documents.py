@@ -77,6 +77,7 @@ async def add_documents(
     ingestion: IngestionDep,
     session: SessionDep,
     embedder: EmbedderDep,
+    principal: PrincipalDep,
     collection: str = CollectionName,
 ) -> IngestResult:
     """Add or replace documents now. Each is chunked and embedded (or, given its `vector`,
@@ -98,6 +99,7 @@ async def add_documents(
         expected_documents=len(body.documents),
         incoming=[doc.id for doc in body.documents],
         strict=True,
+        writer=principal,
     )
     report = await pipeline.run(_each(items))
     ingestion.count(report)
@@ -122,6 +124,7 @@ async def upload_files(
     ingestion: IngestionDep,
     session: SessionDep,
     embedder: EmbedderDep,
+    principal: PrincipalDep,
     files: Annotated[list[UploadFile], File(description="md, txt, html, pdf or BEIR jsonl")],
     access: Annotated[
         str, Form(description="Comma-separated groups that may read these files")
@@ -139,7 +142,7 @@ async def upload_files(
             raise InvalidInput(f"file name {name!r} appears twice in one upload")
         uploads[name] = upload
     # Stored a piece at a time: the server never holds a whole upload.
-    job = await create_job(ingestion, found, list(uploads.items()), groups)
+    job = await create_job(ingestion, found, list(uploads.items()), groups, writer=principal)
     location = f"/v1/jobs/{job.id}"
     response.headers["Location"] = location
     return JobCreated(job_id=job.id, status=job.status, location=location, files=len(uploads))

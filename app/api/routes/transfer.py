@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.api.deps import ServicesDep
+from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.collections import COLLECTION_NAME_PATTERN
 from app.errors import ServiceUnavailable
@@ -38,11 +38,15 @@ class ImportOut(BaseModel):
 
 
 @router.get("/{collection}/export", response_class=StreamingResponse)
-async def export_collection(services: ServicesDep, collection: CollectionName) -> StreamingResponse:
-    """The collection as a pgask export (docs/export-format.md), streamed as it is read."""
-    # The stream holds one pooled connection (and its snapshot) until the last byte is sent.
+async def export_collection(
+    services: ServicesDep, principal: PrincipalDep, collection: CollectionName
+) -> StreamingResponse:
+    """The collection as a pgask export (docs/export-format.md), streamed as it is read.
+    Admin keys only: an export is the whole collection, embeddings included."""
+    # The stream holds one pooled connection (and its snapshot) until the last byte is sent,
+    # reading as the admin's principal (row-level security, like every request).
     stack = AsyncExitStack()
-    conn = await stack.enter_async_context(services.db.connection())
+    conn = await stack.enter_async_context(services.db.connection(principal))
     try:
         export = await open_export(conn, collection)  # a missing collection is a 404 here
     except BaseException:
@@ -72,7 +76,9 @@ async def import_into(
     with tempfile.TemporaryDirectory(prefix="pgask-import-") as folder:
         path = Path(folder) / "import.parquet"
         await _spool(request, path)
-        async with services.db.connection() as conn:
+        # Admin keys only (AuthMiddleware): an import creates a collection, its partitions
+        # and index, and writes with binary COPY: the owner's work.
+        async with services.db.owner_connection() as conn:
             result = await import_collection(conn, path, name=collection, replace=replace)
     return ImportOut.model_validate(result, from_attributes=True)
 

@@ -69,7 +69,10 @@ class CollectionOut(BaseModel):  # validated from `CollectionStats`
     vector_type: VectorType
     document_count: int
     chunk_count: int
-    disk: DiskOut
+    disk: DiskOut | None = Field(
+        description="Bytes on disk; null for a key that cannot see every row (sizes grow with"
+        " rows it cannot see)"
+    )
     created_at: datetime
 
 
