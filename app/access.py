@@ -104,8 +104,9 @@ def bind_principal(session: AsyncSession, principal: Principal | None) -> AsyncS
         settings = principal.settings()
 
         @event.listens_for(session.sync_session, "after_begin")
-        def _apply(_session: Any, _transaction: Any, connection: Any) -> None:
-            connection.exec_driver_sql(_APPLY, settings)
+        def _apply(_session: Any, transaction: Any, connection: Any) -> None:
+            if not transaction.nested:  # a savepoint is inside what was already applied
+                connection.exec_driver_sql(_APPLY, settings)
 
     return session
 

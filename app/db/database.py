@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -132,18 +132,22 @@ class Database:
     async def connection(
         self, principal: Principal | None, *, autocommit: bool = False
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A request's psycopg connection, acting as `principal` (None: sees no row): for its
-        first transaction, or in autocommit mode for as long as the block lasts (then it is
-        forgotten, or the connection closed rather than pooled with it)."""
+        """A request's psycopg connection, acting as `principal` (None: sees no row) for as
+        long as the block lasts, its commits included, and no transaction begun: the caller
+        may still choose its isolation. Then the principal is forgotten, or the connection
+        closed rather than pooled while it still acts for someone."""
         async with self._connection(self.request_engine, autocommit) as raw:
-            await apply_principal(raw, principal, local=not autocommit)
-            if not autocommit:
-                yield raw
-                return
+            await _outside_transaction(raw, apply_principal(raw, principal, local=False))
             try:
                 yield raw
             finally:
-                await _forget(raw)
+                if not (raw.broken or raw.closed):
+                    try:
+                        await raw.rollback()
+                        await _outside_transaction(raw, forget_principal(raw))
+                    except BaseException:
+                        await raw.close()
+                        raise
 
     @asynccontextmanager
     async def owner_connection(
@@ -209,23 +213,26 @@ def _create_engine(url: URL, settings: Settings, *, scoped: bool) -> AsyncEngine
     return engine
 
 
-async def _forget(raw: psycopg.AsyncConnection[Any]) -> None:
-    if raw.broken or raw.closed:
-        return
+async def _outside_transaction(
+    conn: psycopg.AsyncConnection[Any], statement: Coroutine[Any, Any, None]
+) -> None:
+    """Run `statement` in autocommit mode: a session setting it makes is kept whatever
+    the caller's transactions do, and no transaction is left begun."""
+    autocommit = conn.autocommit
+    await conn.set_autocommit(True)
     try:
-        await forget_principal(raw)
-    except BaseException:
-        await raw.close()  # never pooled while it still acts for someone
-        raise
+        await statement
+    finally:
+        await conn.set_autocommit(autocommit)
 
 
 async def _scope(conn: psycopg.AsyncConnection[Any]) -> None:
-    # Session-level, so the pool's rollback between users keeps it; in autocommit, so no
-    # transaction is left open for the pool's first checkout.
-    autocommit = conn.autocommit
-    await conn.set_autocommit(True)
-    await conn.execute(_SCOPED)
-    await conn.set_autocommit(autocommit)
+    # Session-level, so the pool's rollback between users keeps it.
+    await _outside_transaction(conn, _execute(conn, _SCOPED))
+
+
+async def _execute(conn: psycopg.AsyncConnection[Any], statement: str) -> None:
+    await conn.execute(statement)
 
 
 async def _register_vector(conn: psycopg.AsyncConnection[Any]) -> None:
