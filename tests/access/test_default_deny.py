@@ -160,3 +160,55 @@ def test_jobs_obey_groups(world: World) -> None:
     allowed = _get(world.url, world.key_b, f"/v1/jobs/{job_id}")
     assert allowed.status_code == 200
     assert allowed.json()["collection"] == "c1"
+
+
+PUBLIC_PATHS = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/",
+    "/static/app.js",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+)
+
+
+def test_public_doors_show_no_row(world: World) -> None:
+    """What answers without a key holds nothing of any collection: no phrase, no document
+    id, no collection name (metrics have no per-collection labels)."""
+    secrets = [*DOCUMENTS, *(phrase for _, _, phrase in DOCUMENTS.values()), "c1", "c2"]
+    for path in PUBLIC_PATHS:
+        response = httpx.get(f"{world.url}{path}", timeout=30)
+        assert response.status_code == 200, path
+        for secret in secrets:
+            assert f'"{secret}"' not in response.text, (path, secret)
+            assert f'collection="{secret}"' not in response.text, (path, secret)
+            if len(secret) > 3:
+                assert secret not in response.text, (path, secret)
+
+
+def test_admin_doors_refuse_other_keys(world: World) -> None:
+    """Collections, keys and the audit log are admin work: a read key gets 403 where the
+    collection is in its scope, 404 where it is not, and nothing changes."""
+    for key in (world.key_a, world.key_b):
+        calls = [
+            ("POST", "/v1/collections", {"name": "made-by-reader"}, 403),
+            ("DELETE", "/v1/collections/c1", None, 403),
+            ("DELETE", "/v1/collections/c2", None, 404),
+            ("POST", "/v1/keys", {"name": "made-by-reader", "role": "admin"}, 403),
+            ("GET", "/v1/keys", None, 403),
+            ("DELETE", "/v1/keys/root", None, 403),
+            ("GET", "/v1/audit", None, 403),
+        ]
+        for method, path, body, status in calls:
+            response = httpx.request(
+                method, f"{world.url}{path}", json=body, headers=auth(key), timeout=30
+            )
+            assert response.status_code == status, (method, path, response.text)
+            assert "made-by-reader" not in response.text
+    names = {c["name"] for c in _get(world.url, BOOT, "/v1/collections").json()["collections"]}
+    assert "made-by-reader" not in names and {"c1", "c2"} <= names
+    keys = {k["name"] for k in _get(world.url, BOOT, "/v1/keys").json()["keys"]}
+    assert "root" in keys and "made-by-reader" not in keys
