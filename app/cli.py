@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import typer
 
+from app import tempdir
 from app.commands import ask, backup, collections, ingest, keys, mcp, search, serve, transfer
 from app.errors import PgaskError
 from app.observability import configure_logging
@@ -50,6 +51,7 @@ app.add_typer(keys.keys_app, name="keys")
 
 def main() -> NoReturn:
     workers_skip_main()  # parse workers need nothing of this script (it imports everything)
+    tempdir.claim()  # before any temporary file or child process
     configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
         app()
