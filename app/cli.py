@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -51,7 +52,7 @@ app.add_typer(keys.keys_app, name="keys")
 
 def main() -> NoReturn:
     workers_skip_main()  # parse workers need nothing of this script (it imports everything)
-    tempdir.claim()  # before any temporary file or child process
+    folder = tempdir.claim()  # before any temporary file or child process
     configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
         app()
@@ -64,10 +65,10 @@ def main() -> NoReturn:
         code = 130
     except SystemExit as exc:  # typer's end, or `serve`'s after a signal
         code = exc.code
-    _exit(code)
+    _exit(code, folder)
 
 
-def _exit(code: object) -> NoReturn:
+def _exit(code: object, folder: Path) -> NoReturn:
     """End the process as the interpreter would (threads joined, exit handlers run: the
     embedded PostgreSQL is stopped when this was its last user), minus the interpreter's
     teardown after them: no Python code runs there, yet after `pgask serve` had loaded the
@@ -76,6 +77,7 @@ def _exit(code: object) -> NoReturn:
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
+    tempdir.release(folder)  # after multiprocessing's own handlers removed their folders
     if isinstance(code, str):  # sys.exit("message")
         sys.stderr.write(code + "\n")
         code = 1

@@ -4,14 +4,14 @@ multiprocessing folders of its parse workers) can be told from what live process
 removed by the next pgask process that starts.
 
 `claim()` makes `<tempdir>/pgask-proc-<pid>-<start time>` the process's temporary directory
-(`tempfile.tempdir`, and TMPDIR for the processes it starts, which inherit it), removes it at
-a normal exit, and first removes the folders of processes that are gone: their pid no longer
-runs, or runs a process started at another time (a reused pid).
+(`tempfile.tempdir`, and TMPDIR for the processes it starts, which inherit it), after removing
+the folders of processes that are gone: their pid no longer runs, or runs a process started at
+another time (a reused pid). `release()` removes it at the end, once every exit handler has
+run (multiprocessing's remove their own folders inside it).
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shutil
@@ -59,5 +59,8 @@ def claim() -> Path:
     folder.mkdir(mode=0o700, exist_ok=True)
     tempfile.tempdir = str(folder)
     os.environ["TMPDIR"] = str(folder)
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def release(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

@@ -327,7 +327,9 @@ async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
     dsn = libpq_url(url)
     vectors, queries = synthetic(rows, n_queries, DIMS)
     db = Database(url, settings)
-    async with db.owner_session() as session:
+    # The old layout's code has one pool, which owned the tables (no `owner_session`).
+    owner_session = getattr(db, "owner_session", db.session)
+    async with owner_session() as session:
         a = await create_collection(session, ModelSpec(*MINILM), name="A")
         await create_collection(session, ModelSpec(*MINILM), name="B")
     server, base = await serve(args.data_dir)
@@ -346,7 +348,7 @@ async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
     searched = await search_quality(dsn, a, vectors, queries)
     waited = await settle(dsn, 30 if args.quick else 180)
     dead_before = await dead_tuples(dsn)
-    async with db.owner_session() as session:
+    async with owner_session() as session:
         with Timer() as deleting:
             await delete_collection(session, "A")
     await db.dispose()  # the deleting backend exits: its statistics are flushed

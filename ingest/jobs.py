@@ -181,7 +181,7 @@ async def _check_queue(session: AsyncSession, most: int) -> None:
 
 
 async def get_job(
-    ingestion: Ingestion, job_id: uuid.UUID, principal: Principal | None = None
+    ingestion: Ingestion, job_id: uuid.UUID, principal: Principal | None
 ) -> tuple[IngestJob, str]:
     """The job and its collection's name, if `principal` may see that collection."""
     async with ingestion.db.session(principal=principal) as session:

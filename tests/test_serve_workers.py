@@ -70,7 +70,8 @@ def test_two_workers_serve_one_port_and_metrics_count_both(db_url: str, tmp_path
     )
     try:
         _wait_ready(url, proc)
-        metrics_dir = next(tmp_path.glob("pgask-metrics-*"))
+        # In the serving process's own temporary folder (app/tempdir.py).
+        metrics_dir = next(tmp_path.glob("pgask-proc-*/pgask-metrics-*"))
         sent = 0
         # Rounds of requests, each on a connection of its own and several at once, until
         # both workers have counted some (the kernel picks which worker accepts).

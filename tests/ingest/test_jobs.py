@@ -15,6 +15,7 @@ import pytest
 from app.db.models import IngestJob
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from ingest.context import Ingestion
+from app.access import UNRESTRICTED
 from ingest.jobs import PIECE_BYTES, FilledLines, create_job, get_job, run_worker
 from ingest.writer import BULK_LOAD_LOCK
 from tests.ingest.conftest import opened
@@ -30,7 +31,7 @@ async def job_ingestion(job_settings):
 
 async def _wait_finished(ingestion: Ingestion, job_id: uuid.UUID) -> IngestJob:
     for _ in range(1200):
-        job, _ = await get_job(ingestion, job_id)
+        job, _ = await get_job(ingestion, job_id, UNRESTRICTED)
         if job.status in ("succeeded", "failed"):
             return job
         await asyncio.sleep(0.1)
