@@ -73,8 +73,9 @@ class LocalEmbedder(Embedder):
         self.batch_size = batch_size
         self.threads = threads or available_cores()
         # Without a model folder fastembed downloads the model unless it is cached, retrying
-        # an unreachable hub for about 40 s; with the hub unreachable, only the cache is
-        # tried, and a model not in it is one clear error at once.
+        # an unreachable hub with sleeps of 3, 9 and 27 s; with the hub unreachable, only the
+        # cache is tried, and a model not in it is one clear error at once
+        # (docs/decisions/0025-model-hub-probe.md).
         unreachable = None if model_path is not None else _hub_unreachable()
         try:
             with _quiet_fastembed(unreachable is not None):
