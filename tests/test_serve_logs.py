@@ -1,15 +1,15 @@
 """`pgask serve` logs readable lines on a terminal and JSON lines otherwise
 (PGASK_LOG_FORMAT=auto); `text` or `json` chooses one whatever the output. Each case runs a
-real `pgask serve`, on a pseudo-terminal or a pipe, until its first log line."""
+real `pgask serve`, on a pseudo-terminal or a pipe, until it has started."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import select
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -18,17 +18,16 @@ from tests.cli import PGASK, ROOT, env_without_pgask_settings
 from tests.servers import free_port
 
 FIRST_LINE = "no API keys configured"  # serve's first log line without keys
+STARTED = b"Application startup complete"  # uvicorn's, once the app serves
 TEXT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING pgask: no API keys configured")
 
 
 def _first_log_line(db_url: str, log_format: str, *, terminal: bool) -> str:
-    """Start `pgask serve` with stderr on a pseudo-terminal or a pipe, read until its first
-    log line, stop it with SIGINT, and return that line."""
+    """Start `pgask serve` with stderr on a pseudo-terminal or a pipe, read its output to the
+    end in a thread (so it never blocks on a full buffer), stop it with SIGINT once it has
+    started, and return its first log line."""
     env = env_without_pgask_settings(DATABASE_URL=db_url, PGASK_LOG_FORMAT=log_format)
-    if terminal:
-        reader, writer = os.openpty()
-    else:
-        reader, writer = os.pipe()
+    reader, writer = os.openpty() if terminal else os.pipe()
     proc = subprocess.Popen(
         [*PGASK, "serve", "--port", str(free_port()), "--no-migrate"],
         cwd=ROOT,
@@ -38,27 +37,33 @@ def _first_log_line(db_url: str, log_format: str, *, terminal: bool) -> str:
         stderr=writer,
     )
     os.close(writer)
-    seen = b""
-    deadline = time.monotonic() + 180  # a bound on waiting, not a speed check
-    try:
-        while FIRST_LINE.encode() not in seen and time.monotonic() < deadline:
-            ready, _, _ = select.select([reader], [], [], 1.0)
-            if not ready:
-                continue
+    output = bytearray()
+
+    def drain() -> None:
+        while True:
             try:
                 chunk = os.read(reader, 65536)
-            except OSError:  # the terminal's other end closed: the process ended
-                break
+            except OSError:  # a terminal's other end closed: the process ended
+                return
             if not chunk:
-                break
-            seen += chunk
+                return
+            output.extend(chunk)
+
+    draining = threading.Thread(target=drain, daemon=True)
+    draining.start()
+    deadline = time.monotonic() + 240  # a bound on waiting, not a speed check
+    try:
+        while STARTED not in output and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
+        draining.join(timeout=10)
         os.close(reader)
-    lines = seen.decode(errors="replace").replace("\r\n", "\n").splitlines()
-    found = [line for line in lines if FIRST_LINE in line]
-    assert found, seen.decode(errors="replace")
+    text = output.decode(errors="replace").replace("\r\n", "\n")
+    assert STARTED.decode() in text, text
+    found = [line for line in text.splitlines() if FIRST_LINE in line]
+    assert found, text
     return found[0]
 
 
