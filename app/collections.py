@@ -2,7 +2,7 @@
 model check.
 
 A collection pins the embedding provider, model and dimensions it was created with
-(DESIGN.md decision 3); using it with another configured model is a Conflict, never a
+(docs/decisions/0003-embeddings.md); using it with another configured model is a Conflict, never a
 silently corrupt row.
 """
 

@@ -1,6 +1,7 @@
 """What a chat model hands back (text and token usage), apart from `app.llm` so that answer
 events, API schemas and extractive answers use them without importing the `openai` package
-(a second of every CLI start on the development machine; see README, "CLI start")."""
+(a second of every CLI start on the development machine; see docs/benchmarks/ingest.md, "CLI
+start")."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     # import): metrics are written there by each worker and summed by GET /metrics.
     prometheus_multiproc_dir: Path | None = None
 
-    # Most hits one document may have per query (0: no cap). Measured (README, "Result
+    # Most hits one document may have per query (0: no cap). Measured (docs/benchmarks/search.md,
+    # "Result
     # diversity"): search stays uncapped by default (hybrid hit@3 unchanged by a cap); /v1/ask
     # caps its sources at 2 per document, so one long document cannot fill the context.
     pgask_search_max_per_document: int = Field(default=0, ge=0, le=100)

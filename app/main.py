@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import multiprocess
 
 from app import __version__, mcp_server
@@ -40,6 +41,8 @@ from app.web import routes as web
 from ingest.context import Ingestion
 from ingest.jobs import BackgroundWorker
 
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's files
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -69,7 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     os.getpid(), str(settings.prometheus_multiproc_dir)
                 )
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their scripts and styles served by pgask from the
+    # fastapi-offline package, not from a CDN: the API docs work offline, as pgask does.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
         title="pgask",
         version=__version__,
         summary="Retrieval-augmented question answering on PostgreSQL + pgvector",

@@ -11,7 +11,8 @@
 
     python bench/ingest.py            # full
     python bench/ingest.py --quick    # 1,000 passages, 10,000 x 384 and 2,000 x 1536
-    python bench/ingest.py --passages 2000 --repetitions 1   # what README reports
+    python bench/ingest.py --passages 2000 --repetitions 1   # what docs/benchmarks/ingest.md
+    reports
 
 Uses DATABASE_URL when set, otherwise an embedded server in PGASK_DATA_DIR (or a temporary
 folder). EMBEDDING_MODEL_PATH / TIKTOKEN_CACHE_DIR default to ../shared when present.

@@ -1,4 +1,4 @@
-"""Markdown tables for the README from bench/results/vs-*.json.
+"""Markdown tables for docs/benchmarks/peers.md from bench/results/vs-*.json.
 
 python bench/report.py
 """

@@ -1,4 +1,5 @@
-"""Split a document's blocks into chunks that fit the embedding model (DESIGN.md decision 5).
+"""Split a document's blocks into chunks that fit the embedding model
+(docs/decisions/0005-chunking.md).
 
 Tokens are counted with tiktoken `cl100k_base`. A block is cut on structure first
 (paragraphs, then sentences, then words, then token windows for a word longer than a chunk)

@@ -1,6 +1,6 @@
 """What a file is, by its first bytes and then its name: images (SVG too), fonts, archives,
 audio, video, executables and web assets are not prose, and reading them as text gave
-thousands of chunks of base64 and path data (issue 20: one draw.io SVG became 5,435 chunks).
+thousands of chunks of base64 and path data (one draw.io SVG: 5,435 chunks).
 
 `skip_reason` names why a file is skipped, or None when a loader should read it. Content
 wins over the name: a PNG called `notes.md` is still an image. A PDF is recognised by its

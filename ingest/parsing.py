@@ -5,19 +5,17 @@ A hostile file (a PDF page tree nested 5,000 levels, a content stream inflating 
 So each file goes to a `pebble` process pool with a time budget (the worker is killed when
 it is over PGASK_INGEST_FILE_TIMEOUT_SECONDS) and a memory budget: a thread of the pool's
 process watches each worker's resident size and kills the worker when it grew by more than
-PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up (`MemoryWatch`). (RLIMIT_AS was tried first:
-tiktoken's Rust code then panicked on a failed allocation and hung until the time budget
-ran out. A watching thread inside the worker came next: `json.loads` holds the GIL for its
-whole call, so a JSON line of 99 MB of empty objects grew its worker to 2.6 GB under a
-1,024 MB budget before that thread could look.)
+PGASK_INGEST_FILE_MAX_MEMORY_MB since start-up (`MemoryWatch`). Not RLIMIT_AS (tiktoken's
+Rust code panics on a failed allocation and hangs), nor a thread inside the worker (C code
+holding the GIL, as `json.loads` does, starves it): docs/decisions/0023-parse-workers.md.
 Whatever happens to a file (any exception, a killed or dead worker) is that file's
 `Failure`, and the run goes on with the next one. Workers are never forked from the pgask
 process (a fork of a process holding ONNX Runtime's threads may deadlock) but from a
 forkserver: one plain interpreter per pgask process, started with the first pool, that
 imports the parsers and loads the tokenizer once (`ingest.parse_preload`). A worker then
 starts in milliseconds instead of paying a fresh interpreter, the imports and the tokenizer
-(0.4-2.6 s at load 5-8) in every pool: a job, an upload, a `pgask ingest` run. (forkserver
-is POSIX only: pgask does not run on Windows.)
+in every pool: a job, an upload, a `pgask ingest` run. (forkserver is POSIX only: pgask does
+not run on Windows.)
 
 Chunks come back, not blocks: the pipeline only looks the hashes up, embeds and writes.
 """
@@ -262,9 +260,8 @@ def workers_skip_main() -> None:
     """Spawned workers re-import the parent's `__main__` (to unpickle what it defines),
     unless its spec names it `__main__` (`multiprocessing.spawn._fixup_main_from_name`).
     Parse workers run only `ingest.parse_worker`, so an entry point whose main module
-    imports the whole application (the `pgask` script: 7.0 s of imports per worker on the
-    2-core test machine at load 14) calls this first: a worker then starts (imports, tokenizer,
-    parsers) in 1.3 s at load 9."""
+    imports the whole application (the `pgask` script) calls this first, so a worker imports
+    only the parsers (docs/decisions/0023-parse-workers.md)."""
     main = sys.modules["__main__"]
     if getattr(main, "__spec__", None) is None:
         main.__spec__ = ModuleSpec("__main__", None)

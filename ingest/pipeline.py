@@ -6,7 +6,8 @@ batch N+1 while batch N is being copied into PostgreSQL and batch N+2 is being p
     prepare (hash, skip unchanged, chunk) -> embed -> write (one transaction per batch)
 
 A document whose content hash (text, title, source and metadata) is already stored is
-counted unchanged and never embedded (DESIGN.md decision 6); one whose hash is stored but
+counted unchanged and never embedded (docs/decisions/0006-idempotent-ingestion.md); one whose hash
+is stored but
 whose `access` groups changed is updated in place, document and chunks in one transaction,
 and not embedded either. A batch is written in one
 transaction (`ingest.writer.write_documents`), so a crash leaves every document either in

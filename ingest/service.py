@@ -42,17 +42,11 @@ def model_limit(embedder: Embedder, chunk_size: int) -> ModelLimit | None:
 
 
 # Rebuilding the HNSW index after a load beats inserting each row into it when the load is
-# large next to what is stored. Requests of 1,000 new one-chunk documents (384 dims) with
-# 0 / 1k / 2k / 3k / 4k rows stored: at load 3.5 a rebuild took 0.15 / 0.35 / 0.59 / 0.83 /
-# 1.08 s, per-row inserts 0.66 / 0.85 / 0.95 / 1.03-1.53 / 1.06 s; at load 5.3 (builds
-# suffer more) 0.25-0.47 / 0.95-1.07 / 1.66-1.74 / 2.17-2.48 s against 1.08-1.32 /
-# 1.00-1.82 / 1.50-2.72 / 1.65-2.19 s. Below 2x a rebuild won in both; at 50 and 200
-# documents into an empty collection it was already no slower.
+# large next to what is stored (measured: docs/decisions/0022-rebuild-the-index-for-large-loads.md).
 REBUILD_FACTOR = 2  # rebuild while fewer than 2x the new documents are stored
 REBUILD_MIN_DOCUMENTS = 200  # below it, drop/build/ANALYZE and the bulk lock cost more
 # Searches run as exact scans while the index is rebuilt: only on a collection this small
-# do they stay cheap (10,000 x 384: k=10 in 25 ms median, 13 ms with the index, load 7).
-# The count stops here, so it stays cheap too.
+# do they stay cheap. The count stops here, so it stays cheap too.
 REBUILD_MAX_STORED = 10_000
 
 

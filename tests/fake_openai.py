@@ -1,5 +1,5 @@
 """A small OpenAI-compatible server for tests, so the real `openai` client is exercised over
-real HTTP on 127.0.0.1 (DESIGN.md: OpenAI is faked at the HTTP boundary, never mocked).
+real HTTP on 127.0.0.1 (docs/testing.md: OpenAI is faked at the HTTP boundary, never mocked).
 
 It records every request and can be scripted per test. Use the `fake_openai` fixture (one
 server per test session, reset before every test):

@@ -1,7 +1,7 @@
 """Close connections whose request headers or body do not arrive in time (slowloris).
 
 uvicorn times out idle keep-alive connections but not a request whose headers trickle in:
-50 connections sending one header line every 6 s stayed open for 93 s (issue 14), nor one
+a connection sending one header line every few seconds stays open indefinitely, nor one
 whose body trickles in or stops. Like nginx's `client_header_timeout` and
 `client_body_timeout`, this protocol gives the whole header block a deadline,
 PGASK_HEADER_TIMEOUT_SECONDS from the connection (or the previous response), and the body

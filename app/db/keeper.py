@@ -2,13 +2,12 @@
 under a running `pgask ingest`.
 
 A postmaster killed with SIGKILL (or by the OOM killer) leaves every pgask process on its
-data dir without a database, and nothing started it again until another pgask command ran
-(issue 14). `Keeper.run` checks the postmaster every second; when it is gone, it logs one
-line, starts it again (PostgreSQL runs its crash recovery: 4.6-4.9 s in the tests on a
-loaded machine) and logs one line more. Failed starts are retried after 1, 2, 4 ... s; after
-PGASK_EMBEDDED_RESTART_ATTEMPTS failures in a row it logs that it gives up and `/readyz`
-reports it. A server that dies again within a minute of a restart does not get a fresh
-count, so a server that cannot stay up is not restarted forever.
+data dir without a database until something starts it again. `Keeper.run` checks the
+postmaster every second; when it is gone, it logs one line, starts it again (PostgreSQL runs
+its crash recovery) and logs one line more. Failed starts are retried after 1, 2, 4 ... s;
+after PGASK_EMBEDDED_RESTART_ATTEMPTS failures in a row it logs that it gives up and
+`/readyz` reports it. A server that dies again within a minute of a restart does not get a
+fresh count, so a server that cannot stay up is not restarted forever.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """ORM models. The schema itself changes only through Alembic (`migrations/`); a test checks
 that these models and the migrations agree.
 
-Documents and chunks are LIST-partitioned by `collection_id` (DESIGN.md decision 4): each
+Documents and chunks are LIST-partitioned by `collection_id`
+(docs/decisions/0004-vector-column-and-per-collection-indexes.md): each
 collection gets its own partitions and expression HNSW index, made at run time with the
 collection (`app/db/schema.py`), which is why those are not declared here. One column type
 serves every collection whatever its dimensions: `embedding` is an untyped `vector`, and

@@ -1,6 +1,7 @@
 """DDL that depends on data: each collection's partitions and its expression HNSW index.
 
-DESIGN.md decision 4: `documents` and `chunks` are LIST-partitioned by `collection_id`, one
+docs/decisions/0004-vector-column-and-per-collection-indexes.md: `documents` and `chunks` are
+LIST-partitioned by `collection_id`, one
 partition per collection (`documents_c7`, `chunks_c7`), made with the collection and dropped
 with it. The parents share one untyped `vector` column; each chunks partition gets
 `USING hnsw ((embedding::vector(n)) vector_cosine_ops)` (`halfvec(n)` above 2,000
@@ -193,7 +194,8 @@ def include_object(
 def collection_predicate(collection_id: int, alias: str = "c") -> str:
     """`c.collection_id = N` with N inlined, so the planner prunes to the collection's
     partition whatever plan a prepared statement gets: a generic plan for a bound `$1`
-    prunes only at executor start, after locking every partition (DESIGN.md decision 4)."""
+    prunes only at executor start, after locking every partition
+    (docs/decisions/0004-vector-column-and-per-collection-indexes.md)."""
     if not alias.isidentifier():
         raise ValueError(f"alias must be an identifier, got {alias!r}")
     return f"{alias}.collection_id = {_check_int(collection_id, 'collection_id')}"

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -69,15 +72,22 @@ class LocalEmbedder(Embedder):
         self.model = f"{model}@{variant}" if variant else model
         self.batch_size = batch_size
         self.threads = threads or available_cores()
+        # Without a model folder fastembed downloads the model unless it is cached, retrying
+        # an unreachable hub with sleeps of 3, 9 and 27 s; with the hub unreachable, only the
+        # cache is tried, and a model not in it is one clear error at once
+        # (docs/decisions/0025-model-hub-probe.md).
+        unreachable = None if model_path is not None else _hub_unreachable()
         try:
-            self._model = TextEmbedding(
-                model,
-                threads=self.threads,
-                cache_dir=str(cache_dir) if cache_dir else None,
-                specific_model_path=str(model_path) if model_path else None,
-            )
+            with _quiet_fastembed(unreachable is not None):
+                self._model = TextEmbedding(
+                    model,
+                    threads=self.threads,
+                    cache_dir=str(cache_dir) if cache_dir else None,
+                    specific_model_path=str(model_path) if model_path else None,
+                    local_files_only=unreachable is not None,
+                )
         except Exception as exc:  # fastembed raises ValueError/OSError/hub errors alike
-            raise ConfigError(_load_error(model, model_path, exc)) from exc
+            raise ConfigError(_load_error(model, model_path, exc, unreachable)) from exc
         self.dimensions = self._model.embedding_size
         tokenizer = _tokenizer_of(self._model)
         truncation = tokenizer.truncation or {}
@@ -183,11 +193,53 @@ class LocalEmbedder(Embedder):
         )
 
 
-def _load_error(model: str, model_path: Path | None, exc: Exception) -> str:
+HUB_TIMEOUT_SECONDS = 3.0  # a connection to the model hub; a DNS failure answers at once
+
+
+def _hub_unreachable() -> str | None:
+    """None when the model hub (huggingface_hub's endpoint, `HF_ENDPOINT`) accepts a
+    connection, else why not. Offline by setting (`HF_HUB_OFFLINE`) counts as unreachable."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    endpoint = urlsplit(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((endpoint.hostname or "", port), HUB_TIMEOUT_SECONDS):
+            return None
+    except OSError as exc:
+        return f"{constants.ENDPOINT} cannot be reached ({exc.strerror or exc})"
+
+
+@contextmanager
+def _quiet_fastembed(quiet: bool) -> Iterator[None]:
+    """fastembed's own log lines (loguru) silenced while it only looks in its cache: a miss
+    there is reported once, by the caller's error."""
+    if not quiet:
+        yield
+        return
+    from loguru import logger
+
+    logger.disable("fastembed")
+    try:
+        yield
+    finally:
+        logger.enable("fastembed")
+
+
+def _load_error(
+    model: str, model_path: Path | None, exc: Exception, unreachable: str | None = None
+) -> str:
     """Names the setting to change: offline, fastembed's own message ("Could not load model
     ... from any source") does not say that EMBEDDING_MODEL_PATH is the way out."""
     if model_path is not None:
         return f"EMBEDDING_MODEL_PATH={model_path}: cannot load {model!r} from it: {exc}"
+    if unreachable is not None:
+        return (
+            f"EMBEDDING_MODEL: {model!r} is not in the model cache and {unreachable}: set "
+            "EMBEDDING_MODEL_PATH to a folder holding the model's ONNX files"
+        )
     return (
         f"EMBEDDING_MODEL: cannot load {model!r}: {exc}. Without network access, set "
         "EMBEDDING_MODEL_PATH to a folder holding the model's ONNX files"

@@ -86,9 +86,9 @@ class OpenAIEmbedder(Embedder):
         return None if self.max_input_tokens is None else cl100k_tokens
 
     def call_size(self, step: int) -> int:
-        """Enough texts for every concurrent request: with 256 texts a call, 4 requests of
-        64 were all EMBEDDING_MAX_CONCURRENCY ever got. A stopped run waits no longer for
-        it: cancelling the call cancels its requests."""
+        """Enough texts for every concurrent request (fewer would leave some of the
+        EMBEDDING_MAX_CONCURRENCY requests idle). A stopped run does not wait for the whole
+        call: cancelling it cancels its requests."""
         return max(step, self._batch_size * self._concurrency)
 
     async def embed_query(self, text: str) -> Vectors:

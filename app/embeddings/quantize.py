@@ -1,6 +1,7 @@
 """An int8 variant of a local ONNX model folder, made with ONNX Runtime's dynamic quantization
 (int8 weights, activations quantized at run time). On msmarco-5k it cost MiniLM 0.9 points
-of nDCG@10 (0.789 vs 0.798) and embedded 1.9x as fast (README, bench/embed_int8.py).
+of nDCG@10 (0.789 vs 0.798) and embedded 1.9x as fast (docs/benchmarks/ingest.md,
+bench/embed_int8.py).
 
     pip install 'pgask[int8]'
     python -m app.embeddings.quantize ../shared/models/all-MiniLM-L6-v2-onnx ~/models/minilm-int8

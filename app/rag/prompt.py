@@ -42,7 +42,7 @@ def _encoding() -> tiktoken.Encoding:
 
 
 def count_tokens(text: str) -> int:
-    """Tokens in cl100k_base (DESIGN.md decision 5): exact for GPT-4-era models, and a
+    """Tokens in cl100k_base (docs/decisions/0005-chunking.md): exact for GPT-4-era models, and a
     slight over-count for o200k models, so budgets stay on the safe side; for other
     families (Llama, Mistral) an estimate, which is why LLM_CONTEXT_TOKENS leaves room."""
     return len(_encoding().encode(text, disallowed_special=()))

@@ -1,4 +1,5 @@
-"""The JSON filter language (DESIGN.md decision 7) compiled to a SQL condition with every
+"""The JSON filter language (docs/decisions/0007-search-modes.md) compiled to a SQL condition with
+every
 value bound as a named parameter.
 
     {"year": {"$gte": 2020}, "$or": [{"lang": "en"}, {"source": {"$in": ["a.md", "b.md"]}}]}

@@ -5,7 +5,8 @@ Planner settings go through `set_config(..., is_local => true)` (= `SET LOCAL`) 
 transaction block (a savepoint when the caller's transaction is already open), so they end
 with the caller's transaction and never reach another user of a pooled connection.
 
-Filtered vector search must return k rows whenever k rows match (DESIGN.md decision 7): a
+Filtered vector search must return k rows whenever k rows match
+(docs/decisions/0007-search-modes.md): a
 cheap capped count of the filter decides between an exact scan of the few matching rows and
 an HNSW iterative scan (`relaxed_order`), and an index scan that still comes back short is
 redone exactly.
@@ -40,7 +41,8 @@ MAX_K = 100
 MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
 EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
 # 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
-# top 10, 80 found 0.94, 160 found 0.98, for a few ms more (README, bench/search.py).
+# top 10, 80 found 0.94, 160 found 0.98, for a few ms more (docs/benchmarks/search.md,
+# bench/search.py).
 EF_SEARCH_MIN = 100
 EF_SEARCH_PER_K = 4
 EF_SEARCH_MAX = 1000  # pgvector's limit
@@ -53,7 +55,8 @@ CAP_POOL_MIN = 50
 
 @dataclass(frozen=True)
 class HybridOptions:
-    """How hybrid search fuses its two sides (defaults measured on msmarco-5k, README)."""
+    """How hybrid search fuses its two sides (defaults measured on msmarco-5k:
+    docs/benchmarks/search.md)."""
 
     fusion: Fusion = "score"
     depth: int = 150  # per side; at least k is used

@@ -1,7 +1,8 @@
 """The SQL text of each search mode. Values are named parameters (`%(qvec)s`, the filter's
 `%(f0)s`...); the only formatted parts are the collection id and the vector expression from
 `app/db/schema.py`, both checked there, so the planner prunes every scan of chunks and
-documents to the collection's partitions and uses its HNSW index (DESIGN.md decision 4).
+documents to the collection's partitions and uses its HNSW index
+(docs/decisions/0004-vector-column-and-per-collection-indexes.md).
 
 Every mode ends in a CTE `ranked(id, score)` that `hits_sql` joins to the chunk and document
 columns a hit returns, ordered by score: that final sort is also what puts the rows of a
@@ -87,7 +88,7 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
 
     `ts_rank` (term frequency) rather than `ts_rank_cd` (cover density): with any-word
-    queries it scored nDCG@10 0.718 against 0.655 on msmarco-5k (README)."""
+    queries it scored nDCG@10 0.718 against 0.655 on msmarco-5k (docs/benchmarks/search.md)."""
     query = tsquery(any_word=any_word)
     return (
         f"SELECT c.id, ts_rank(c.tsv, {query}) AS rank FROM {scope.from_clause}"

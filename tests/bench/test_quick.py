@@ -22,6 +22,13 @@ MSMARCO = Path(__file__).resolve().parents[3] / "shared" / "data" / "msmarco-5k"
 COMMON_KEYS = {"benchmark", "command", "machine", "versions", "parameters"}
 
 
+def needs_msmarco() -> None:
+    """Skip with the reason without the msmarco-5k corpus: a fresh clone has no ../shared,
+    and tests do not fetch corpora."""
+    if not MSMARCO.is_dir():
+        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+
+
 @pytest.fixture(scope="module")
 def bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data dir for the module: the benchmarks' embedded server starts once."""
@@ -106,8 +113,7 @@ def test_query_pgask(tmp_path: Path, bench_dir: Path) -> None:
 
 
 def test_reingest_pgask(tmp_path: Path, bench_dir: Path) -> None:
-    if not MSMARCO.is_dir():  # a fresh clone has no ../shared; tests do not fetch corpora
-        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    needs_msmarco()
     out = tmp_path / "reingest.json"
     check_reingest(run("vs_reingest.py", out, bench_dir, "--systems", "pgask"), ["pgask"])
 
@@ -136,8 +142,7 @@ def test_reingest_with_peers(tmp_path: Path, bench_dir: Path) -> None:
 
 
 def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
-    if not MSMARCO.is_dir():
-        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    needs_msmarco()
     result = run("ceiling.py", tmp_path / "ceiling.json", bench_dir, timeout=900)
     assert [c["corpus"] for c in result["instant"]] == ["msmarco-2000", "generated-5000"]
     for corpus in result["instant"]:
@@ -167,8 +172,7 @@ def test_ceiling(tmp_path: Path, bench_dir: Path) -> None:
 
 def test_parse_start(tmp_path: Path) -> None:
     """No database: both start methods parse the whole corpus, alternating."""
-    if not MSMARCO.is_dir():
-        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    needs_msmarco()
     out = tmp_path / "parse-start.json"
     command = [sys.executable, "bench/parse_start.py", "--repetitions", "2", "--output", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -209,6 +213,7 @@ def test_halfvec(tmp_path: Path, bench_dir: Path) -> None:
 
 
 def test_storage(tmp_path: Path, bench_dir: Path) -> None:
+    needs_msmarco()  # its rows' text
     result = run("storage.py", tmp_path / "storage.json", bench_dir)
     check_versions(result)
     assert [(s["dims"], s["vector_type"]) for s in result["shapes"]] == [
@@ -223,6 +228,7 @@ def test_storage(tmp_path: Path, bench_dir: Path) -> None:
 
 
 def test_sizing_and_a_guide_from_its_results(tmp_path: Path, bench_dir: Path) -> None:
+    needs_msmarco()  # its rows' text
     out, guide = tmp_path / "sizing.json", tmp_path / "sizing.md"
     result = run("sizing.py", out, bench_dir, "--doc", str(guide))
     check_versions(result)

@@ -129,10 +129,10 @@ def _word_pieces_of_chunks(
 
 
 def test_default_chunks_fit_minilm_word_pieces(word_pieces) -> None:
-    """The collection default stays under MiniLM's 256 word pieces on the shipped docs, this
-    README, MS MARCO passages, code, long numbers and URLs."""
-    samples = [p.read_bytes() for p in sorted((ROOT / "docs").glob("*.md"))]
-    samples.append((ROOT / "README.md").read_bytes())
+    """The collection default stays under MiniLM's 256 word pieces on the sample corpus, the
+    docs site's pages, MS MARCO passages, code, long numbers and URLs."""
+    samples = [p.read_bytes() for p in sorted((ROOT / "examples" / "sample-docs").glob("*.md"))]
+    samples += [p.read_bytes() for p in sorted((ROOT / "docs").rglob("*.md"))]
     samples += [p.read_bytes() for p in sorted((ROOT / "ingest").glob("*.py"))]
     samples.append(" ".join(str(n * 7919) for n in range(3000)).encode())
     samples.append(" ".join(f"https://example.com/a/{n}?q=é" for n in range(500)).encode())

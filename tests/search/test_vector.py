@@ -142,7 +142,8 @@ async def test_one_percent_filter_returns_k_rows(corpus: Corpus, raw, allow_exac
         assert all(h.metadata["bucket"] == bucket for h in hits)
         expected = exact_top(corpus, query, 10, corpus.bucket == bucket)
         recalls.append(len({corpus.chunk_row[h.chunk_id] for h in hits} & expected) / 10)
-    # The exact path is exact; the iterative scan alone found 0.93 on 100,000 rows (README)
+    # The exact path is exact; the iterative scan alone found 0.93 on 100,000 rows
+    # (docs/benchmarks/search.md)
     # and 0.89 once here.
     assert np.mean(recalls) >= (0.9 if allow_exact else 0.85)
     assert min(recalls) >= (1.0 if allow_exact else 0.5)
@@ -199,7 +200,8 @@ async def test_sent_sql_uses_partial_hnsw_index_also_when_prepared(
 ) -> None:
     """auto_explain reports the plan of every statement as executed, so this checks the
     exact SQL and parameters the code sends: the first five executions and the prepared
-    statement psycopg switches to from the sixth on (DESIGN.md decision 4), even when the
+    statement psycopg switches to from the sixth on
+    (docs/decisions/0004-vector-column-and-per-collection-indexes.md), even when the
     session asks for generic plans (hybrid's would sort instead: the search forces custom
     plans in its transaction)."""
     notices = await _explain_all(raw)

@@ -58,7 +58,7 @@ class SearchIn(BaseModel):
         "PGASK_SEARCH_MAX_PER_DOCUMENT)",
     )
     hybrid: HybridIn | None = Field(
-        default=None, description="How hybrid mode fuses its sides (defaults: README)"
+        default=None, description="How hybrid mode fuses its sides (defaults: docs/search.md)"
     )
     ef_search: int | None = Field(
         default=None,
