@@ -109,3 +109,10 @@ class UpstreamTimeout(UpstreamError):
     status = 504
     type = "upstream-timeout"
     title = "Upstream model timeout"
+
+
+def first_line(exc: BaseException, most: int = 300) -> str:
+    """An exception's message as one line, for logs and problem details: its first line, at
+    most `most` characters (a driver's message can hold a whole query), or its repr when
+    it has no message."""
+    return (str(exc).splitlines() or [repr(exc)])[0][:most]

@@ -328,7 +328,7 @@ async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
     vectors, queries = synthetic(rows, n_queries, DIMS)
     db = Database(url, settings)
     # The old layout's code has one pool, which owned the tables (no `owner_session`).
-    owner_session = getattr(db, "owner_session", db.session)
+    owner_session: Any = getattr(db, "owner_session", None) or db.session
     async with owner_session() as session:
         a = await create_collection(session, ModelSpec(*MINILM), name="A")
         await create_collection(session, ModelSpec(*MINILM), name="B")

@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
+from app.db.database import Database
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PayloadTooLarge, PgaskError, ServiceUnavailable
@@ -195,6 +196,21 @@ async def get_job(
     if row is None:
         raise NotFound(f"job {job_id} does not exist")
     return row[0], row[1]
+
+
+_QUEUE_DEPTH = """
+SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running')
+FROM ingest_jobs WHERE status IN ('queued', 'running')
+"""
+
+
+async def queue_depth(db: Database) -> tuple[int, int]:
+    """Jobs queued and running, over every collection (the queue's owner counts them: the
+    figures name no collection)."""
+    async with db.owner_connection(autocommit=True) as conn:
+        cursor = await conn.execute(_QUEUE_DEPTH)
+        queued, running = await cursor.fetchone() or (0, 0)
+        return int(queued), int(running)
 
 
 _GIVE_UP = """

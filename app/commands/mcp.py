@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from app.commands.common import started
 from app.config import get_settings
 from app.db.errors import convert
-from app.errors import PgaskError
+from app.errors import PgaskError, first_line
 
 if TYPE_CHECKING:  # imported when the command runs: the SDK costs every other command ~1 s
     from mcp.server.mcpserver import MCPServer
@@ -53,6 +53,6 @@ def _start_error(error: BaseException) -> BaseException:
         return next((c for c in causes if isinstance(c, PgaskError)), error)
     mapped = convert(error) if isinstance(error, Exception) else None
     if mapped is not None:
-        cause = str(error.__cause__ or error).splitlines()[0]
+        cause = first_line(error.__cause__ or error)
         return type(mapped)(f"{mapped.detail} ({cause})")
     return error

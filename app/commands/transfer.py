@@ -14,8 +14,8 @@ from rich.progress import Progress
 from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
 from app.errors import Forbidden, InvalidInput
-from ingest.transfer.exporter import open_export
-from ingest.transfer.importer import ImportResult, import_collection, open_file
+from ingest.transfer.exporter import start_export
+from ingest.transfer.importer import ImportResult, import_into, open_file
 
 
 def _open_output(path: Path) -> tuple[Path, BinaryIO]:
@@ -44,15 +44,16 @@ def export_cmd(
                     f"key {principal.name!r} has role {principal.role}; export needs admin"
                 )
             # One pooled connection (and its snapshot) until the file is written.
-            async with services.db.connection(principal) as conn:
-                export = await open_export(conn, collection)
+            export = await start_export(services.db, principal, collection)
+            try:
                 with Progress(console=console, transient=True, disable=as_json) as progress:
                     task = progress.add_task("exporting", total=export.counts.chunks)
                     async for piece in export.chunks():
                         sink.write(piece)
                         progress.update(task, completed=sink.tell())
+            finally:
                 await export.close()
-                return export.counts.documents, export.counts.chunks
+            return export.counts.documents, export.counts.chunks
 
     try:
         with sink:
@@ -87,14 +88,11 @@ def import_cmd(
     _, _, counts = open_file(file)  # a file that is no export fails before any connection
 
     async def run(settings: Settings) -> ImportResult:
-        async with (
-            started(settings, embedder=False, migrated=True) as services,
-            services.db.owner_connection() as conn,
-        ):
+        async with started(settings, embedder=False, migrated=True) as services:
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task("importing", total=counts.chunks)
-                return await import_collection(
-                    conn,
+                return await import_into(
+                    services.db,
                     file,
                     name=as_name,
                     replace=replace,

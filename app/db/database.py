@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 _SET_LOCAL = text("SELECT set_config(:name, :value, true)")
 _SCOPED = f"SET ROLE {SCOPED_ROLE}"
 _CURRENT_LSN = text("SELECT pg_current_wal_lsn()::text")
+_HAS_ALEMBIC = text("SELECT to_regclass('alembic_version')")
+_REVISION = text("SELECT version_num FROM alembic_version")
 
 
 class Database:
@@ -179,6 +181,14 @@ class Database:
                         await pooled.invalidate()
                     raise
 
+    async def revision(self) -> str | None:
+        """The migration the schema is at (None before the first), read as the owner, with
+        no conversion of errors: /readyz reports whatever failure as the reason."""
+        async with self.engine.connect() as conn:
+            if await conn.scalar(_HAS_ALEMBIC) is None:
+                return None
+            return str(await conn.scalar(_REVISION))
+
     async def current_lsn(self) -> str:
         """The primary's WAL position now: every commit so far is at or before it."""
         with map_db_errors():
@@ -263,3 +273,12 @@ def _set_local_on_begin(session: AsyncSession, local: dict[str, str]) -> None:
     def _apply(_session: Any, _transaction: SessionTransaction, connection: Connection) -> None:
         for name, value in local.items():
             connection.execute(_SET_LOCAL, {"name": name, "value": value})
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session (in its transaction, acting as its principal),
+    for the hot paths' own SQL."""
+    raw = await (await session.connection()).get_raw_connection()
+    conn = raw.driver_connection
+    assert isinstance(conn, psycopg.AsyncConnection)
+    return conn

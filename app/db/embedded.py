@@ -28,7 +28,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from app.config import Settings
-from app.errors import ConfigError, ServiceUnavailable
+from app.errors import ConfigError, ServiceUnavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -239,5 +239,5 @@ class EmbeddedServer:
         except subprocess.TimeoutExpired as exc:
             raise ServiceUnavailable(f"pg_ctl start took over {exc.timeout:.0f} s") from exc
         except (psycopg.Error, AssertionError, OSError) as exc:
-            raise ServiceUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+            raise ServiceUnavailable(first_line(exc)) from exc
         return time.perf_counter() - started

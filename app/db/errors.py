@@ -15,7 +15,7 @@ import psycopg
 from psycopg import errors as pg
 from sqlalchemy.exc import DBAPIError
 
-from app.errors import DatabaseTimeout, InvalidInput, PgaskError, ServiceUnavailable
+from app.errors import DatabaseTimeout, InvalidInput, PgaskError, ServiceUnavailable, first_line
 
 UNAVAILABLE = "the database is unavailable; retry shortly"
 
@@ -26,14 +26,14 @@ def convert(exc: BaseException) -> PgaskError | None:
     # SQLAlchemy wraps the driver's error; the driver's class says what happened.
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     if isinstance(cause, pg.QueryCanceled | pg.LockNotAvailable):
-        return DatabaseTimeout(f"the database canceled the query: {_first_line(cause)}")
+        return DatabaseTimeout(f"the database canceled the query: {first_line(cause)}")
     if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
         # Connection refused or lost, admin shutdown, too many clients, disk full...
         return ServiceUnavailable(UNAVAILABLE)
     if isinstance(cause, psycopg.DataError):
         # A value PostgreSQL cannot hold (NUL in text, a number out of range) that no
         # schema caught: the request's fault, and its transaction stored nothing.
-        return InvalidInput(f"the database refused a value: {_first_line(cause)}")
+        return InvalidInput(f"the database refused a value: {first_line(cause)}")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return ServiceUnavailable(UNAVAILABLE)
     return None
@@ -49,7 +49,3 @@ def map_db_errors() -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [""])[0][:300]

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, first_line
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Replica:
             async with asyncio.timeout(_CHECK_TIMEOUT), self.engine.connect() as conn:
                 in_recovery, lag = (await conn.execute(_HEALTH)).one()
         except Exception as exc:  # whatever the failure, the replica is down for now
-            self.mark_down(f"{type(exc).__name__}: {_first_line(exc)}")
+            self.mark_down(f"{type(exc).__name__}: {first_line(exc, 200)}")
             return self.status
         if not in_recovery and self.status.in_recovery is not False:
             log.warning(
@@ -147,7 +147,7 @@ class Replica:
             async with asyncio.timeout(_CHECK_TIMEOUT), self.engine.connect() as conn:
                 return bool(await conn.scalar(_REPLAYED, {"lsn": lsn}))
         except Exception as exc:  # down since its last check
-            self.mark_down(f"{type(exc).__name__}: {_first_line(exc)}")
+            self.mark_down(f"{type(exc).__name__}: {first_line(exc, 200)}")
             return False
 
 
@@ -189,7 +189,3 @@ class Replicas:
     async def dispose(self) -> None:
         for replica in self.replicas:
             await replica.engine.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [""])[0][:200]

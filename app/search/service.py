@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import session_principal
 from app.collections import check_compatible, get_collection
+from app.db.database import driver_connection
 from app.db.models import Collection
 from app.db.schema import VectorType
 from app.embeddings import Embedder
@@ -289,11 +290,3 @@ def session_target(session: AsyncSession, collection: Collection) -> SearchTarge
     """The collection as a target for this session: restricted when its principal is scoped."""
     principal = session_principal(session)
     return SearchTarget.of(collection, restricted=principal is not None and principal.scoped)
-
-
-async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under the session (in its transaction), for the hot path."""
-    raw = await (await session.connection()).get_raw_connection()
-    conn = raw.driver_connection
-    assert isinstance(conn, psycopg.AsyncConnection)
-    return conn

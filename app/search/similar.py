@@ -15,13 +15,13 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.collections import get_collection
+from app.db.database import driver_connection
 from app.db.schema import collection_predicate, vector_expression
 from app.errors import NotFound
 from app.search import sql
 from app.search.filters import Compiled
 from app.search.service import (
     SearchTarget,
-    driver_connection,
     ef_search_for,
     session_target,
     set_vector_settings,

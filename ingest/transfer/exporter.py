@@ -5,6 +5,7 @@ row group, and the encoded bytes are handed on as soon as they exist."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pgvector import HalfVector, Vector
 
+from app.access import Principal
+from app.db.database import Database
 from app.db.schema import embedding_column
 from app.errors import NotFound
 from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, arrow_schema
@@ -76,8 +79,10 @@ class Export:
         collection_id: int,
         header: CollectionHeader,
         counts: Counts,
+        owned: AsyncExitStack | None = None,
     ) -> None:
         self._conn = conn
+        self._owned = owned  # the pooled connection `start_export` opened, given back on close
         self._collection_id = collection_id
         self.header = header
         self.counts = counts
@@ -97,7 +102,26 @@ class Export:
         yield buffer.drain()
 
     async def close(self) -> None:
-        await self._conn.rollback()  # read only: ends the snapshot
+        try:
+            await self._conn.rollback()  # read only: ends the snapshot
+        finally:
+            if self._owned is not None:
+                await self._owned.aclose()
+
+
+async def start_export(db: Database, principal: Principal | None, name: str) -> Export:
+    """An export of collection `name` read as `principal` (row-level security) on a pooled
+    request connection that the export holds, with its snapshot, until `Export.close()`;
+    NotFound when the principal sees no such collection."""
+    stack = AsyncExitStack()
+    conn = await stack.enter_async_context(db.connection(principal))
+    try:
+        export = await open_export(conn, name)
+    except BaseException:
+        await stack.aclose()
+        raise
+    export._owned = stack
+    return export
 
 
 async def open_export(conn: psycopg.AsyncConnection[Any], name: str) -> Export:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.collections import COLLECTION_NAME_PATTERN
+from app.db.database import Database
 from app.db.schema import create_hnsw_index_sql, create_partitions_sql, drop_partitions_sql
 from app.errors import Conflict, InvalidInput
 from app.keys import check_groups
@@ -342,3 +343,18 @@ def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
         metadata=metadata,
         access=check_groups(first["access"], f"document {first['external_id']!r}: access"),
     )
+
+
+async def import_into(
+    db: Database,
+    path: Path,
+    *,
+    name: str | None = None,
+    replace: bool = False,
+    on_rows: Callable[[int], None] = lambda _rows: None,
+) -> ImportResult:
+    """`import_collection` on a connection of the owner's pool: an import creates a
+    collection, its partitions and index and writes with binary COPY (admins only, which the
+    caller checks)."""
+    async with db.owner_connection() as conn:
+        return await import_collection(conn, path, name=name, replace=replace, on_rows=on_rows)

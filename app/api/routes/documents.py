@@ -10,9 +10,8 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
-from sqlalchemy import delete
 
-from app import audit
+from app import documents
 from app.api.deps import EmbedderDep, IngestionDep, PrincipalDep, SessionDep, SettingsDep, actor
 from app.api.fast_json import FastJsonRoute
 from app.api.problems import PROBLEM_RESPONSES
@@ -20,7 +19,6 @@ from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
 from app.collections import check_compatible, get_collection
-from app.db.models import Document
 from app.documents import document_chunks, find_document
 from app.errors import InvalidInput, PayloadTooLarge
 from app.keys import parse_groups
@@ -167,8 +165,5 @@ async def delete_document(
     collection: str = CollectionName,
 ) -> Response:
     """Delete the document and its chunks."""
-    document = await find_document(session, collection, document_id)
-    await session.execute(delete(Document).where(Document.id == document.id))
-    await audit.record(session, actor(principal), "document.deleted", f"{collection}/{document_id}")
-    await session.commit()
+    await documents.delete_document(session, collection, document_id, actor(principal))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,12 +8,12 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from app.api.deps import ServicesDep
 from app.api.problems import PROBLEM_RESPONSES, problem_response
 from app.db.migrate import head_revision
 from app.db.replicas import Replicas
+from app.errors import first_line
 
 router = APIRouter(tags=["health"])
 
@@ -53,11 +53,10 @@ async def readyz(request: Request, services: ServicesDep) -> Ready | JSONRespons
     problems: list[str] = []
     current = None
     try:
-        async with asyncio.timeout(5), services.db.engine.connect() as conn:
-            if await conn.scalar(text("SELECT to_regclass('alembic_version')")) is not None:
-                current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+        async with asyncio.timeout(5):
+            current = await services.db.revision()
     except Exception as exc:  # any failure here means "not ready", with the reason
-        problems.append(f"database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        problems.append(f"database: {type(exc).__name__}: {first_line(exc, 200)}")
     if services.keeper is not None and services.keeper.gave_up:
         problems.append(f"database: {services.keeper.gave_up}")
     head = head_revision(services.db.url)

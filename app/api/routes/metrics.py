@@ -6,24 +6,18 @@ import logging
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from app.api.deps import ServicesDep
+from ingest.jobs import queue_depth
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
-
-_JOB_COUNTS = text(
-    "SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running')"
-    " FROM ingest_jobs WHERE status IN ('queued', 'running')"
-)
 
 
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
     try:
-        async with services.db.engine.connect() as conn:
-            queued, running = (await conn.execute(_JOB_COUNTS)).one()
+        queued, running = await queue_depth(services.db)
         services.metrics.jobs_queued.set(queued)
         services.metrics.jobs_running.set(running)
     except Exception as exc:  # the other metrics are still worth serving without the DB

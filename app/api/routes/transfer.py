@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +18,8 @@ from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.collections import COLLECTION_NAME_PATTERN
 from app.errors import ServiceUnavailable
-from ingest.transfer.exporter import Export, open_export
-from ingest.transfer.importer import import_collection
+from ingest.transfer.exporter import Export, start_export
+from ingest.transfer.importer import import_into as import_into_database
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
 
@@ -43,23 +42,18 @@ async def export_collection(
 ) -> StreamingResponse:
     """The collection as a pgask export (docs/export-format.md), streamed as it is read.
     Admin keys only: an export is the whole collection, embeddings included."""
-    # The stream holds one pooled connection (and its snapshot) until the last byte is sent,
-    # reading as the admin's principal (row-level security, like every request).
-    stack = AsyncExitStack()
-    conn = await stack.enter_async_context(services.db.connection(principal))
-    try:
-        export = await open_export(conn, collection)  # a missing collection is a 404 here
-    except BaseException:
-        await stack.aclose()
-        raise
+    # A missing collection is a 404 here, before any byte is sent; then the export holds its
+    # connection (and snapshot) until the last byte is.
+    export = await start_export(services.db, principal, collection)
     headers = {"Content-Disposition": f'attachment; filename="{collection}.parquet"'}
-    return StreamingResponse(_stream(export, stack), media_type=PARQUET, headers=headers)
+    return StreamingResponse(_stream(export), media_type=PARQUET, headers=headers)
 
 
-async def _stream(export: Export, stack: AsyncExitStack) -> AsyncIterator[bytes]:
-    async with stack:
+async def _stream(export: Export) -> AsyncIterator[bytes]:
+    try:
         async for piece in export.chunks():
             yield piece
+    finally:
         await export.close()
 
 
@@ -76,10 +70,8 @@ async def import_into(
     with tempfile.TemporaryDirectory(prefix="pgask-import-") as folder:
         path = Path(folder) / "import.parquet"
         await _spool(request, path)
-        # Admin keys only (AuthMiddleware): an import creates a collection, its partitions
-        # and index, and writes with binary COPY: the owner's work.
-        async with services.db.owner_connection() as conn:
-            result = await import_collection(conn, path, name=collection, replace=replace)
+        # Admin keys only (AuthMiddleware).
+        result = await import_into_database(services.db, path, name=collection, replace=replace)
     return ImportOut.model_validate(result, from_attributes=True)
 
 
