@@ -169,6 +169,7 @@ PUBLIC_PATHS = (
     "/",
     "/static/app.js",
     "/docs",
+    "/docs-assets/swagger-ui.css",
     "/docs/oauth2-redirect",
     "/redoc",
     "/openapi.json",

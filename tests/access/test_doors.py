@@ -30,6 +30,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "GET /": (f"{DENY}::test_public_doors_show_no_row",),
     "* /static": (f"{DENY}::test_public_doors_show_no_row",),
     "GET /docs": (f"{DENY}::test_public_doors_show_no_row",),
+    "* /docs-assets": (f"{DENY}::test_public_doors_show_no_row",),
     "GET /docs/oauth2-redirect": (f"{DENY}::test_public_doors_show_no_row",),
     "GET /redoc": (f"{DENY}::test_public_doors_show_no_row",),
     "GET /openapi.json": (f"{DENY}::test_public_doors_show_no_row",),
