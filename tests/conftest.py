@@ -49,6 +49,44 @@ from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
 from tests.servers import ServerThread  # noqa: E402
 
+# The slow tier: tests whose subject is a process boundary, a fault, a browser, a fuzzer or a
+# benchmark (they start `pgask` processes, kill servers, make replicas, drive Chromium).
+# `pytest -m "not slow"` is the everyday tier; `pytest` (and CI) runs both. A module goes
+# here when what it tests needs its own processes; one that only uses the session's server
+# and in-process clients stays in the fast tier.
+SLOW_TIER = (
+    "tests/bench/",
+    "tests/reliability/",
+    "tests/web/",
+    "tests/deploy/",
+    "tests/access/test_cli.py",
+    "tests/access/test_mcp.py",
+    "tests/access/test_revocation.py",
+    "tests/api/test_replicas.py",
+    "tests/api/test_slow_clients.py",
+    "tests/db/test_backup.py",
+    "tests/embeddings/test_local_offline.py",
+    "tests/ingest/test_bounded_memory.py",
+    "tests/ingest/test_cli.py",
+    "tests/ingest/test_huge_document.py",
+    "tests/mcp/test_stdio.py",
+    "tests/search/test_cli.py",
+    "tests/test_cli.py",
+    "tests/test_cli_schema.py",
+    "tests/test_cli_start.py",
+    "tests/test_readme.py",
+    "tests/test_serve_logs.py",
+    "tests/test_serve_workers.py",
+    "tests/test_tempdir.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        if path.startswith(SLOW_TIER):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
