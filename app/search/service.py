@@ -32,6 +32,7 @@ from app.errors import InvalidInput, ServiceUnavailable
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.passage import Passage
+from app.search.terms import MATCH_BUDGET, Collected, TermPlan, TermStats, plan_terms
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
@@ -102,6 +103,9 @@ class SearchRequest:
     ef_search: int | None = None
     #: at most this many hits from one document (None: no cap), see `sql.capped_ranked`
     max_per_document: int | None = None
+    #: rows a plain-word full-text query aims to match (`app/search/terms.py`); benchmarks
+    #: vary it to measure what it costs in quality
+    match_budget: int = MATCH_BUDGET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +139,8 @@ def check_request(request: SearchRequest, dimensions: int) -> None:
             f"ef_search must be between k ({request.k}) and {EF_SEARCH_MAX},"
             f" got {request.ef_search}"
         )
+    if request.match_budget < 1:
+        raise InvalidInput(f"match_budget must be at least 1, got {request.match_budget}")
     if request.mode in ("text", "hybrid") and not (request.query or "").strip():
         raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
     if request.mode in ("vector", "hybrid") and request.vector is None:
@@ -182,10 +188,18 @@ async def search(
         "rrf_k": request.hybrid.rrf_k,
     }
     async with conn.transaction():
+        plan = None
+        if request.mode != "vector" and request.any_word:
+            plan = await _plan_terms(conn, target, query, request.match_budget)
+            params |= {"tmatch": plan.match, "trank": plan.rank}
         if request.mode == "text":
             ctes = sql.text_ranked(scope, any_word=request.any_word)
             query_sql = sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
-            return await _fetch(conn, query_sql, params)
+            hits = await _fetch(conn, query_sql, params)
+            if len(hits) < request.k and plan is not None and plan.pruned:
+                # The rare words matched fewer than k chunks: every word matches.
+                hits = await _fetch(conn, query_sql, {**params, "tmatch": plan.rank})
+            return hits
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
         filtered = scope.where.sql != "TRUE" or target.restricted
@@ -199,6 +213,22 @@ async def search(
             # The iterative scan hit max_scan_tuples before finding k matches.
             hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=True), params)
         return hits
+
+
+async def _plan_terms(
+    conn: psycopg.AsyncConnection[Any], target: SearchTarget, query: str, budget: int
+) -> TermPlan:
+    """The match and rank queries of a plain-word question, from the lexemes' frequencies
+    in the collection (`app/search/terms.py`)."""
+    cursor = await conn.execute(
+        sql.LEXEME_STATS,
+        {"cid": target.collection_id, "cfg": target.text_config, "qtext": query},
+    )
+    rows = await cursor.fetchall()
+    floor = rows[0][2] if rows else None
+    chunks = float(rows[0][3] or 0) if rows else 0.0
+    terms = [TermStats(lexeme, frequency) for lexeme, frequency, _, _ in rows]
+    return plan_terms(Collected(terms, floor, chunks), budget)
 
 
 def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bool) -> str:

@@ -73,27 +73,36 @@ def plain_words(query: str) -> bool:
     return _OPERATORS.search(query) is None
 
 
-def tsquery(*, any_word: bool) -> str:
-    """The collection's parser on the (capped) query text. `any_word` turns the implicit
-    AND between plain words into OR, so a question matches passages that share only some
-    of its words; quotes, OR and -negation keep websearch_to_tsquery's meaning."""
-    parsed = "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
+def tsquery(*, any_word: bool, rank: bool = False) -> str:
+    """The full-text query. A query of plain words (`any_word`) is OR'ed lexemes, planned
+    from the collection's statistics (`app/search/terms.py`): `%(tmatch)s` finds the
+    candidates, `%(trank)s` (every lexeme) ranks them. Quotes, OR and -negation keep
+    websearch_to_tsquery's meaning on the collection's parser, for both."""
     if any_word:
-        return f"replace({parsed}::text, ' & ', ' | ')::tsquery"
-    return parsed
+        return "%(trank)s::tsquery" if rank else "%(tmatch)s::tsquery"
+    return "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
 
 
 def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
 
-    `ts_rank` (term frequency) rather than `ts_rank_cd` (cover density): with any-word
-    queries it scored nDCG@10 0.718 against 0.655 on msmarco-5k (README)."""
-    query = tsquery(any_word=any_word)
+    `ts_rank` (term frequency, title and headings weighted above the body) rather than
+    `ts_rank_cd` (cover density): with any-word queries it scored nDCG@10 0.718 against
+    0.655 on msmarco-5k (README)."""
+    match = tsquery(any_word=any_word)
+    ranked = tsquery(any_word=any_word, rank=True)
     return (
-        f"SELECT c.id, ts_rank(c.tsv, {query}) AS rank FROM {scope.from_clause}"
-        f" WHERE {scope.predicate} AND c.tsv @@ {query}"
+        f"SELECT c.id, ts_rank(c.tsv, {ranked}) AS rank FROM {scope.from_clause}"
+        f" WHERE {scope.predicate} AND c.tsv @@ {match}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )
+
+
+# The question's lexemes (the collection's parser) with their frequencies in the collection.
+LEXEME_STATS = (
+    "SELECT lexeme, frequency, floor, rows FROM pgask_lexeme_frequencies(%(cid)s::int,"
+    " tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(qtext)s::text)))"
+)
 
 
 def vector_ranked(scope: Scope, *, exact: bool) -> str:

@@ -1,0 +1,128 @@
+"""The full-text index weighs a chunk's document title (A) and heading path (B) above its
+body (D): `chunks.title` holds a copy of the document's title, and the generated `tsv` is
+
+    setweight(to_tsvector(text_config, title), 'A')
+    || setweight(to_tsvector(text_config, section), 'B')
+    || to_tsvector(text_config, text)
+
+`ts_rank`'s default weights (D 0.1, C 0.2, B 0.4, A 1.0) then count a query word in the title
+ten times one in the body, and a word found only in the title still matches
+(docs/decisions/0015-text-ranking.md). A generated column can read only its own row, hence
+the copy; the writer sends it with the chunk (ingest/writer.py), and a document's title
+changes only when its chunks are rewritten, so the copy never drifts.
+
+Upgrade drops the old `tsv` (and its GIN index), adds and fills `title`, then adds the new
+`tsv`: ADD COLUMN ... STORED rewrites every partition (which also leaves no dead tuple of the
+title UPDATE behind) and the index is built once, on the parent, cascading to the
+partitions. Cost, measured on 100,000 msmarco chunks (bench/textscale.py's data) on the
+2-core machine: see docs/decisions/0015-text-ranking.md. The tables keep ACCESS EXCLUSIVE
+locks until the migration commits: searches of every collection wait for it.
+
+The statistics target of `tsv` is raised to TSV_STATISTICS (10,000 most common lexemes
+instead of 1,000), so that search knows the frequency of every lexeme above ~0.05% of a
+collection's chunks (`pgask_lexeme_frequencies`, app/search/terms.py).
+
+Row-level security is lifted for the migration's own statements (NO FORCE, restored after)
+so that the table owner's UPDATE sees every row whatever policies apply to it.
+
+Revision ID: 0010_text_index
+Revises: 0008_upload_pieces
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.db.schema import TSV_STATISTICS
+
+revision: str = "0010_text_index"
+down_revision: str | None = "0008_upload_pieces"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# app/db/models.py Chunk.tsv repeats these expressions.
+WEIGHTED = (
+    "setweight(to_tsvector(text_config, title), 'A')"
+    " || setweight(to_tsvector(text_config, section), 'B')"
+    " || to_tsvector(text_config, text)"
+)
+BODY_ONLY = "to_tsvector(text_config, text)"
+_INDEX = "CREATE INDEX chunks_tsv ON chunks USING gin (tsv)"
+# The frequency of each of a question's lexemes among the collection's chunks, from the
+# partition's ANALYZE statistics (the most common lexemes and their frequencies, and the
+# smallest listed: a lexeme not listed is rarer), and the partition's estimated rows.
+# SECURITY DEFINER: pg_stats shows a table's statistics only to roles that may read it, and
+# request roles read through the parent. It returns statistics only (never rows).
+_FREQUENCIES = """
+CREATE FUNCTION pgask_lexeme_frequencies(collection integer, lexemes text[])
+RETURNS TABLE (lexeme text, frequency real, floor real, rows real)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+SELECT l.lexeme,
+       s.freqs[array_position(s.elems, l.lexeme)],
+       s.freqs[cardinality(s.elems) + 1],
+       (SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass('chunks_c' || collection))
+FROM unnest(lexemes) AS l(lexeme)
+LEFT JOIN (SELECT st.most_common_elems::text::text[] AS elems,
+                  st.most_common_elem_freqs AS freqs
+           FROM pg_stats st
+           WHERE st.schemaname = current_schema() AND st.tablename = 'chunks_c' || collection
+             AND st.attname = 'tsv' AND NOT st.inherited) AS s ON true
+$$
+"""
+_TABLES = ("documents", "chunks")
+
+
+def upgrade() -> None:
+    forced = _lift_force()
+    op.execute("ALTER TABLE chunks DROP COLUMN tsv")
+    op.execute("ALTER TABLE chunks ADD COLUMN title text NOT NULL DEFAULT ''")
+    op.execute(
+        "UPDATE chunks c SET title = d.title FROM documents d"
+        " WHERE d.collection_id = c.collection_id AND d.id = c.document_id AND d.title <> ''"
+    )
+    _add_tsv(WEIGHTED, TSV_STATISTICS)
+    _restore_force(forced)
+    op.execute(_FREQUENCIES)
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION pgask_lexeme_frequencies(integer, text[])")
+    forced = _lift_force()
+    op.execute("ALTER TABLE chunks DROP COLUMN tsv")
+    op.execute("ALTER TABLE chunks DROP COLUMN title")
+    _add_tsv(BODY_ONLY, None)
+    _restore_force(forced)
+
+
+def _add_tsv(expression: str, statistics: int | None) -> None:
+    op.execute(
+        f"ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS ({expression}) STORED"
+    )
+    if statistics is not None:  # recurses to the partitions
+        op.execute(f"ALTER TABLE chunks ALTER COLUMN tsv SET STATISTICS {statistics}")
+    op.execute(_INDEX)
+    op.execute("ANALYZE chunks")
+
+
+def _lift_force() -> list[str]:
+    """Turn FORCE ROW LEVEL SECURITY off on the tables this migration reads and writes, and
+    return those it was on for."""
+    rows = op.get_bind().execute(
+        sa.text(
+            "SELECT relname FROM pg_class"
+            " WHERE oid = ANY(CAST(:t AS regclass[])) AND relforcerowsecurity"
+        ),
+        {"t": list(_TABLES)},
+    )
+    forced = [str(name) for (name,) in rows]
+    for table in forced:
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    return forced
+
+
+def _restore_force(forced: list[str]) -> None:
+    for table in forced:
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
