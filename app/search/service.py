@@ -190,7 +190,7 @@ async def search(
     async with conn.transaction():
         plan = None
         if request.mode != "vector" and request.any_word:
-            plan = await _plan_terms(conn, target, query, request.match_budget)
+            plan = await plan_text_query(conn, target, query, request.match_budget)
             params |= {"tmatch": plan.match, "trank": plan.rank}
         if request.mode == "text":
             ctes = sql.text_ranked(scope, any_word=request.any_word)
@@ -215,7 +215,7 @@ async def search(
         return hits
 
 
-async def _plan_terms(
+async def plan_text_query(
     conn: psycopg.AsyncConnection[Any], target: SearchTarget, query: str, budget: int
 ) -> TermPlan:
     """The match and rank queries of a plain-word question, from the lexemes' frequencies
