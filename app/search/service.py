@@ -168,6 +168,7 @@ async def search(
         target.dimensions,
         compile_filter(request.filter),
         target.vector_type,
+        target.restricted,
     )
     capped = request.max_per_document is not None
     pool = max(CAP_POOL_MIN, CAP_POOL_PER_K * request.k) if capped else request.k

@@ -28,11 +28,25 @@ class Scope:
     dimensions: int
     where: Compiled
     vector_type: VectorType = "vector"
+    #: row-level security narrows what the session sees (a scoped principal)
+    restricted: bool = False
 
     @property
     def from_clause(self) -> str:
-        join = f" JOIN documents d ON {DOCUMENT_JOIN}" if self.where.uses_document else ""
-        return f"chunks c{join}"
+        return f"chunks c{self._document_join}"
+
+    @property
+    def text_from_clause(self) -> str:
+        """Where full-text candidates come from: `chunks`, or for a scoped principal the
+        `chunks_text_candidates` view of the rows its policy lets it read, where the text
+        index can be used (migrations/versions/0010_text_index.py). Either way the hits
+        are read back from `chunks` (`hits_sql`), under row-level security."""
+        source = "chunks_text_candidates" if self.restricted else "chunks"
+        return f"{source} c{self._document_join}"
+
+    @property
+    def _document_join(self) -> str:
+        return f" JOIN documents d ON {DOCUMENT_JOIN}" if self.where.uses_document else ""
 
     @property
     def chunk_join(self) -> str:
@@ -92,7 +106,7 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     match = tsquery(any_word=any_word)
     ranked = tsquery(any_word=any_word, rank=True)
     return (
-        f"SELECT c.id, ts_rank(c.tsv, {ranked}) AS rank FROM {scope.from_clause}"
+        f"SELECT c.id, ts_rank(c.tsv, {ranked}) AS rank FROM {scope.text_from_clause}"
         f" WHERE {scope.predicate} AND c.tsv @@ {match}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )

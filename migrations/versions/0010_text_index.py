@@ -75,6 +75,28 @@ $$
 _TABLES = ("documents", "chunks")
 
 
+# The chunks a scoped principal may read, by the chunks policy's own predicate
+# (migrations/versions/0004_access.py), read with the view owner's rights. Scoped full-text
+# search takes its candidates here: `@@` is not leakproof, so on `chunks` itself row-level
+# security's quals run first and the text index cannot be used (a scan of every visible row
+# per search), while through this view (not a security barrier, on purpose) the planner
+# combines the text and access indexes. The rows a search returns are still read from
+# `chunks` under row-level security (app/search/sql.py hits_sql): the view only proposes.
+# tests/access/test_text_candidates.py checks that it shows each principal exactly what
+# the policy does.
+_GROUPS = "coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')::text[]"
+_COLLECTIONS = "coalesce(nullif(current_setting('pgask.collections', true), ''), '{}')::text[]"
+SCOPED_ROLE = "pgask_scoped"  # app/access.py SCOPED_ROLE
+_CANDIDATES = f"""
+CREATE VIEW chunks_text_candidates AS
+SELECT c.collection_id, c.id, c.document_id, c.tsv, c.metadata FROM chunks c
+WHERE c.access && ({_GROUPS} || '{{*}}'::text[])
+  AND EXISTS (SELECT 1 FROM collections k WHERE k.id = c.collection_id
+              AND (current_setting('pgask.all_collections', true) = 'on'
+                   OR k.name = ANY ({_COLLECTIONS})))
+"""
+
+
 def upgrade() -> None:
     forced = _lift_force()
     op.execute("ALTER TABLE chunks DROP COLUMN tsv")
@@ -86,9 +108,12 @@ def upgrade() -> None:
     _add_tsv(WEIGHTED, TSV_STATISTICS)
     _restore_force(forced)
     op.execute(_FREQUENCIES)
+    op.execute(_CANDIDATES)
+    op.execute(f"GRANT SELECT ON chunks_text_candidates TO {SCOPED_ROLE}")
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW chunks_text_candidates")
     op.execute("DROP FUNCTION pgask_lexeme_frequencies(integer, text[])")
     forced = _lift_force()
     op.execute("ALTER TABLE chunks DROP COLUMN tsv")
