@@ -83,7 +83,13 @@ MODE_OF: dict[str, Mode] = {
     "hybrid": "hybrid",
     "text_all": "text",
 }
-UNLIMITED = 10**9  # a match budget no collection reaches: every word matches
+UNLIMITED = 10**9
+EF_SWEEP = (
+    100,
+    200,
+    400,
+    1000,
+)  # 100: pgask's default for k = 10  # a match budget no collection reaches: every word matches
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -237,15 +243,38 @@ async def measure(
     return {"times_ms": times, "hits": hits}
 
 
-def recall(
-    found: list[list[str]],
+async def ef_sweep(
+    dsn: str, target: SearchTarget, query_vectors: npt.NDArray[np.float32]
+) -> dict[int, dict[str, Any]]:
+    """Admin vector search at each ef_search of EF_SWEEP: p50/p95 and the hits."""
+    out: dict[int, dict[str, Any]] = {}
+    conn = await connect(dsn)
+    try:
+        for ef in EF_SWEEP:
+            times, hits = [], []
+            for vector in query_vectors:
+                request = SearchRequest(
+                    "vector", k=K, vector=vector, include_text=False, ef_search=ef
+                )
+                started = time.perf_counter()
+                async with conn.transaction():
+                    found = await search(conn, target, request)
+                times.append((time.perf_counter() - started) * 1000)
+                hits.append([h.external_id for h in found])
+            out[ef] = {"times_ms": times, "hits": hits}
+    finally:
+        await conn.close()
+    return out
+
+
+def exact_ids(
     query_vectors: npt.NDArray[np.float32],
     rows: int,
     sentences: list[str],
     source: npt.NDArray[np.int32],
     passage_vectors: npt.NDArray[np.float32],
-) -> float:
-    """Mean recall@10 of the admin's vector hits against exact search over all rows."""
+) -> npt.NDArray[np.int64]:
+    """The true 10 nearest rows of each query, by exact search over all rows."""
     best = np.full((len(query_vectors), K), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(query_vectors), K), dtype=np.int64)
     for start in range(0, rows, 50_000):
@@ -257,11 +286,16 @@ def recall(
         top = np.argsort(-merged, axis=1)[:, :K]
         best = np.take_along_axis(merged, top, 1)
         best_ids = np.take_along_axis(ids, top, 1)
+    return best_ids
+
+
+def recall(found: list[list[str]], truth: npt.NDArray[np.int64]) -> float:
+    """Mean recall@10 of the hits (external ids = rows) against the true nearest rows."""
     per_query = [
-        len({int(h) for h in hit} & set(truth.tolist())) / K
-        for hit, truth in zip(found, best_ids, strict=True)
+        len({int(h) for h in hit} & set(best.tolist())) / K
+        for hit, best in zip(found, truth, strict=True)
     ]
-    return float(np.mean(per_query))
+    return round(float(np.mean(per_query)), 4)
 
 
 def summary(measured: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +331,86 @@ async def chunk_bytes(dsn: str, collection_id: int) -> dict[str, int]:
     return {"chunks_heap_bytes": int(heap or 0), "gin_bytes": int(gin or 0)}
 
 
+def guide_section(result: dict[str, Any]) -> list[str]:
+    """docs/sizing.md's section on search latency as a collection grows, from a result
+    file of this benchmark (bench/sizing.py writes the guide)."""
+    runs = result["runs"]
+    params = result["parameters"]
+    machine = result["machine"]
+    lines = [
+        "## Search latency as a collection grows: vector, text, hybrid",
+        "",
+        f"Made by `{result['command']}` ({machine['cpus']} CPUs, load average at start"
+        f" {machine['load_average_at_start'][0]:.1f}; every latency in"
+        " bench/results/textscale.json). Text: "
+        + params["text"]
+        + ". Vectors: "
+        + params["vectors"]
+        + ", so recall@10 is against exact search over these vectors, and real embeddings"
+        " of distinct passages spread wider (HNSW recall on them is higher at the same"
+        " ef_search than on these denser clusters, or on random vectors). k = 10,"
+        f" {params['queries']} questions x {params['repetitions']} repetitions, one at a"
+        " time on one connection, `apply_principal` included.",
+        "",
+        "p50 / p95 ms as an admin (no row-level security); `text, every word` is the"
+        " full-text ranking of every chunk sharing a word with the question (pgask before"
+        f" the match budget of {params['match_budget']:,} rows, docs/decisions/"
+        "0015-text-ranking.md), for comparison; overlap@10 is how many of its top 10 the"
+        " default text search returns:",
+        "",
+        "| chunks | vector | text | hybrid (default) | text, every word | overlap@10 |"
+        " vector recall@10 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def cell(summary: dict[str, Any], run: str) -> str:
+        return f"{summary[run]['p50_ms']:.1f} / {summary[run]['p95_ms']:.1f}"
+
+    for r in runs:
+        s = r["summary"]
+        lines.append(
+            f"| {r['chunks']:,} | {cell(s, 'admin/vector')} | {cell(s, 'admin/text')}"
+            f" | {cell(s, 'admin/hybrid')} | {cell(s, 'admin/text_all')}"
+            f" | {s['admin/text']['overlap@10_with_text_all']:.2f}"
+            f" | {r['vector_recall@10_admin']:.3f} |"
+        )
+    lines += [
+        "",
+        "Keys that see 1% and 99% of the rows (p50 / p95 ms, and p95 over the admin's):",
+        "",
+        "| chunks | mode | admin | key seeing 1% | key seeing 99% |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in runs:
+        s = r["summary"]
+        for mode in MODES:
+            scoped = [
+                f"{cell(s, f'{p}/{mode}')} ({s[f'{p}/{mode}']['p95_over_admin']:.2f}x)"
+                for p in ("scoped_1pct", "scoped_99pct")
+            ]
+            lines.append(
+                f"| {r['chunks']:,} | {mode} | {cell(s, f'admin/{mode}')} | "
+                + " | ".join(scoped)
+                + " |"
+            )
+    efs = list(runs[0]["ef_search"])
+    lines += [
+        "",
+        "Vector recall@10 / p50 ms at each ef_search (admin):",
+        "",
+        "| chunks | " + " | ".join(f"ef {ef}" for ef in efs) + " |",
+        "| --- | " + " | ".join("---" for _ in efs) + " |",
+    ]
+    for r in runs:
+        cells = [
+            f"{r['ef_search'][ef]['recall@10']:.3f} / {r['ef_search'][ef]['p50_ms']:.1f}"
+            for ef in efs
+        ]
+        lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
@@ -320,22 +434,22 @@ async def main() -> None:
         for rows in sizes:
             target, phases = await load(services, dsn, rows, sentences, source, passage_vectors)
             measured = await measure(dsn, target, queries, query_vectors, repetitions)
+            swept = await ef_sweep(dsn, target, query_vectors)
+            truth = exact_ids(query_vectors, rows, sentences, source, passage_vectors)
             row: dict[str, Any] = {
                 "chunks": rows,
                 "load": phases,
                 **await chunk_bytes(dsn, target.collection_id),
                 "summary": summary(measured),
-                "vector_recall@10_admin": round(
-                    recall(
-                        measured["hits"]["admin/vector"],
-                        query_vectors,
-                        rows,
-                        sentences,
-                        source,
-                        passage_vectors,
-                    ),
-                    4,
-                ),
+                "vector_recall@10_admin": recall(measured["hits"]["admin/vector"], truth),
+                "ef_search": {
+                    str(ef): {
+                        "p50_ms": round(percentile(r["times_ms"], 50), 2),
+                        "p95_ms": round(percentile(r["times_ms"], 95), 2),
+                        "recall@10": recall(r["hits"], truth),
+                    }
+                    for ef, r in swept.items()
+                },
                 "times_ms": {k: [round(t, 3) for t in v] for k, v in measured["times_ms"].items()},
             }
             results.append(row)
