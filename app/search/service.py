@@ -26,18 +26,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import session_principal
 from app.collections import check_compatible, get_collection
 from app.db.models import Collection
-from app.db.schema import VectorType
+from app.db.schema import VectorType, partition_name
 from app.embeddings import Embedder
 from app.errors import InvalidInput, ServiceUnavailable
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.passage import Passage
-from app.search.terms import MATCH_BUDGET, Collected, TermPlan, TermStats, plan_terms
+from app.search.terms import (
+    MATCH_BUDGET,
+    LexemeStatistics,
+    StatisticsCache,
+    TermPlan,
+    plan_terms,
+)
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
 
 MAX_K = 100
+STATISTICS = StatisticsCache()  # lexeme frequencies per collection, for full-text planning
 MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
 EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
 # 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
@@ -222,14 +229,21 @@ async def plan_text_query(
     """The match and rank queries of a plain-word question, from the lexemes' frequencies
     in the collection (`app/search/terms.py`)."""
     cursor = await conn.execute(
-        sql.LEXEME_STATS,
-        {"cid": target.collection_id, "cfg": target.text_config, "qtext": query},
+        sql.TEXT_PLAN_INPUT,
+        {
+            "cfg": target.text_config,
+            "qtext": query,
+            "partition": partition_name("chunks", target.collection_id),
+        },
     )
-    rows = await cursor.fetchall()
-    floor = rows[0][2] if rows else None
-    chunks = float(rows[0][3] or 0) if rows else 0.0
-    terms = [TermStats(lexeme, frequency) for lexeme, frequency, _, _ in rows]
-    return plan_terms(Collected(terms, floor, chunks), budget)
+    oid, analyzed, rows, lexemes = await cursor.fetchone() or (None, None, 0.0, [])
+    key = (target.collection_id, oid, analyzed)
+    statistics = STATISTICS.get(key)
+    if statistics is None:
+        found = await conn.execute(sql.LEXEME_STATISTICS, (target.collection_id,))
+        statistics = LexemeStatistics.of(*(await found.fetchone() or (None, None)))
+        STATISTICS.put(key, statistics)
+    return plan_terms(statistics.collected(lexemes, float(rows or 0)), budget)
 
 
 def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bool) -> str:

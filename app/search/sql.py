@@ -112,11 +112,16 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     )
 
 
-# The question's lexemes (the collection's parser) with their frequencies in the collection.
-LEXEME_STATS = (
-    "SELECT lexeme, frequency, floor, rows FROM pgask_lexeme_frequencies(%(cid)s::int,"
-    " tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(qtext)s::text)))"
+# What planning a full-text question needs: its lexemes (the collection's parser), and the
+# collection's partition, when it was last analysed and its estimated rows (pg_class and the
+# statistics functions, which every role may read).
+TEXT_PLAN_INPUT = (
+    "SELECT c.oid, greatest(pg_stat_get_last_analyze_time(c.oid),"
+    " pg_stat_get_last_autoanalyze_time(c.oid)), c.reltuples, l.lexemes"
+    " FROM (SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(qtext)s::text))"
+    " AS lexemes) AS l LEFT JOIN pg_class c ON c.oid = to_regclass(%(partition)s)"
 )
+LEXEME_STATISTICS = "SELECT lexemes, frequencies FROM pgask_lexeme_statistics(%s::int)"
 
 
 def vector_ranked(scope: Scope, *, exact: bool) -> str:

@@ -14,8 +14,11 @@ budget plus the lexemes too rare for the statistics to list, whatever the collec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 # Rows the match query is expected to reach (`TermStats.planned`): about 10 ms of fetching
 # and ranking on 2 cores (docs/decisions/0015-text-ranking.md).
@@ -39,6 +42,53 @@ class Collected:
     terms: Sequence[TermStats]
     floor: float | None
     rows: float
+
+
+@dataclass(frozen=True)
+class LexemeStatistics:
+    """A collection's most common lexemes with their frequencies, and `floor`, the smallest
+    frequency listed (None: the collection was never analysed)."""
+
+    frequencies: Mapping[str, float]
+    floor: float | None
+
+    @classmethod
+    def of(cls, lexemes: Sequence[str] | None, frequencies: Sequence[float] | None) -> Self:
+        """From pg_stats' most_common_elems and most_common_elem_freqs (the frequencies of
+        the elements, then their min and max)."""
+        if not lexemes or not frequencies or len(frequencies) <= len(lexemes):
+            return cls({}, None)
+        n = len(lexemes)
+        return cls(dict(zip(lexemes, frequencies[:n], strict=True)), frequencies[n])
+
+    def collected(self, lexemes: Sequence[str], rows: float) -> Collected:
+        terms = [TermStats(lexeme, self.frequencies.get(lexeme)) for lexeme in lexemes]
+        return Collected(terms, self.floor, rows)
+
+
+class StatisticsCache:
+    """The statistics of the collections searched lately, per process: reading them costs
+    10-20 ms (pg_stats turns 10,000 lexemes into text), the lookup a dict. A key names the
+    collection's partition and when it was last analysed, so new statistics are read as
+    soon as ANALYZE (or autovacuum's) has made them; on a replica, which does not know that
+    time, an entry is read again after `ttl` seconds."""
+
+    def __init__(self, size: int = 64, ttl: float = 600.0) -> None:
+        self._entries: OrderedDict[Hashable, tuple[float, LexemeStatistics]] = OrderedDict()
+        self._size, self._ttl = size, ttl
+
+    def get(self, key: Hashable) -> LexemeStatistics | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, statistics: LexemeStatistics) -> None:
+        self._entries[key] = (time.monotonic(), statistics)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ locks until the migration commits: searches of every collection wait for it.
 
 The statistics target of `tsv` is raised to TSV_STATISTICS (10,000 most common lexemes
 instead of 1,000), so that search knows the frequency of every lexeme above ~0.05% of a
-collection's chunks (`pgask_lexeme_frequencies`, app/search/terms.py).
+collection's chunks (`pgask_lexeme_statistics`, app/search/terms.py).
 
 Row-level security is lifted for the migration's own statements (NO FORCE, restored after)
 so that the table owner's UPDATE sees every row whatever policies apply to it.
@@ -50,26 +50,20 @@ WEIGHTED = (
 )
 BODY_ONLY = "to_tsvector(text_config, text)"
 _INDEX = "CREATE INDEX chunks_tsv ON chunks USING gin (tsv)"
-# The frequency of each of a question's lexemes among the collection's chunks, from the
-# partition's ANALYZE statistics (the most common lexemes and their frequencies, and the
-# smallest listed: a lexeme not listed is rarer), and the partition's estimated rows.
-# SECURITY DEFINER: pg_stats shows a table's statistics only to roles that may read it, and
-# request roles read through the parent. It returns statistics only (never rows).
-_FREQUENCIES = """
-CREATE FUNCTION pgask_lexeme_frequencies(collection integer, lexemes text[])
-RETURNS TABLE (lexeme text, frequency real, floor real, rows real)
+# A collection's most common lexemes and their frequencies (the share of its chunks holding
+# each), from its chunks partition's ANALYZE statistics: the smallest frequency listed comes
+# last, after the max, as in pg_stats. SECURITY DEFINER: pg_stats shows a table's statistics
+# only to roles that may read it, and request roles read through the parent. It returns
+# statistics (about ANALYZE's sample) only, never rows.
+_STATISTICS = """
+CREATE FUNCTION pgask_lexeme_statistics(collection integer)
+RETURNS TABLE (lexemes text[], frequencies real[])
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
-SELECT l.lexeme,
-       s.freqs[array_position(s.elems, l.lexeme)],
-       s.freqs[cardinality(s.elems) + 1],
-       (SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass('chunks_c' || collection))
-FROM unnest(lexemes) AS l(lexeme)
-LEFT JOIN (SELECT st.most_common_elems::text::text[] AS elems,
-                  st.most_common_elem_freqs AS freqs
-           FROM pg_stats st
-           WHERE st.schemaname = current_schema() AND st.tablename = 'chunks_c' || collection
-             AND st.attname = 'tsv' AND NOT st.inherited) AS s ON true
+SELECT st.most_common_elems::text::text[], st.most_common_elem_freqs
+FROM pg_stats st
+WHERE st.schemaname = current_schema() AND st.tablename = 'chunks_c' || collection
+  AND st.attname = 'tsv' AND NOT st.inherited
 $$
 """
 _TABLES = ("documents", "chunks")
@@ -107,14 +101,14 @@ def upgrade() -> None:
     )
     _add_tsv(WEIGHTED, TSV_STATISTICS)
     _restore_force(forced)
-    op.execute(_FREQUENCIES)
+    op.execute(_STATISTICS)
     op.execute(_CANDIDATES)
     op.execute(f"GRANT SELECT ON chunks_text_candidates TO {SCOPED_ROLE}")
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW chunks_text_candidates")
-    op.execute("DROP FUNCTION pgask_lexeme_frequencies(integer, text[])")
+    op.execute("DROP FUNCTION pgask_lexeme_statistics(integer)")
     forced = _lift_force()
     op.execute("ALTER TABLE chunks DROP COLUMN tsv")
     op.execute("ALTER TABLE chunks DROP COLUMN title")

@@ -28,7 +28,7 @@ _STATISTICS = (
     "SELECT array_agg(DISTINCT a.attstattarget) FROM pg_attribute a"
     " WHERE a.attname = 'tsv' AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
 )
-_FUNCTION = "SELECT to_regprocedure('pgask_lexeme_frequencies(integer, text[])') IS NOT NULL"
+_FUNCTION = "SELECT to_regprocedure('pgask_lexeme_statistics(integer)') IS NOT NULL"
 
 
 def test_upgrade_weighs_title_and_section_and_downgrade_restores(
