@@ -69,6 +69,7 @@ K = 10
 SENTENCES_PER_CHUNK = 3
 NOISE = 0.02  # per dimension, before normalising (a unit vector's entries are ~0.05)
 BATCH = 1000
+BUILD_MB = 4096  # the 1M HNSW index (2 GB) builds in memory, as in bench/sizing.py runs
 DEFAULT_SIZES = [20_000, 200_000, 1_000_000]
 QUICK_SIZES = [2000, 8000]
 PRINCIPALS: dict[str, Principal | None] = {
@@ -191,7 +192,7 @@ async def load(
                 ]
                 await write_documents(conn, target, documents)
         with Timer() as index:
-            await build_index(conn, target, maintenance_work_mem_mb=1024, analyze=False)
+            await build_index(conn, target, maintenance_work_mem_mb=BUILD_MB, analyze=False)
         with Timer() as analyze:
             await analyze_chunks(conn, target.collection_id)
         await end_bulk_load(conn, target)

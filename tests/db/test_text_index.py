@@ -25,7 +25,7 @@ _TITLED = (
     " AND c.collection_id = (SELECT id FROM collections WHERE name = 'a')"
 )
 _STATISTICS = (
-    "SELECT array_agg(DISTINCT a.attstattarget) FROM pg_attribute a"
+    "SELECT array_agg(DISTINCT (a.attstattarget, a.attstorage)::text) FROM pg_attribute a"
     " WHERE a.attname = 'tsv' AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
 )
 _FUNCTION = "SELECT to_regprocedure('pgask_lexeme_statistics(integer)') IS NOT NULL"
@@ -49,7 +49,8 @@ def test_upgrade_weighs_title_and_section_and_downgrade_restores(
         assert "'salut':3B" in weighted
         assert "'hello':4" in weighted  # the body after them, weight D (not shown)
         assert scalar(conn, "SELECT count(*) FROM chunks WHERE title = 'Greetings Manual'") == 6
-        assert scalar(conn, _STATISTICS) == [TSV_STATISTICS]
+        # In the row (MAIN), with the higher statistics target, on the parent and partitions.
+        assert scalar(conn, _STATISTICS) == [f"({TSV_STATISTICS},m)"]
         assert scalar(conn, _FUNCTION)
         # The index is there, on every partition.
         assert (
@@ -66,13 +67,15 @@ def test_upgrade_weighs_title_and_section_and_downgrade_restores(
         columns = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
         assert scalar(conn, f"{columns} AND attname = 'title' AND NOT attisdropped") == 0
         assert scalar(conn, "SELECT count(*) FROM pg_partition_tree('chunks_tsv')") == 3
+        assert scalar(conn, _STATISTICS) == ["(,x)"]  # the defaults: EXTENDED
 
 
-async def test_a_new_collections_partition_gets_the_statistics_target(
+async def test_a_new_collections_partition_gets_the_statistics_target_and_storage(
     conn, collection: Collection
 ) -> None:
     cursor = await conn.execute(
-        "SELECT attstattarget FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'tsv'",
+        "SELECT attstattarget, attstorage FROM pg_attribute WHERE attrelid = %s::regclass"
+        " AND attname = 'tsv'",
         (f"chunks_c{collection.id}",),
     )
-    assert await cursor.fetchone() == (TSV_STATISTICS,)
+    assert await cursor.fetchone() == (TSV_STATISTICS, "m")
