@@ -27,6 +27,7 @@ ANALYZE) and reused by later runs with the same sizes and seed.
     python bench/textscale.py                       # 20k, 200k and 1M chunks (hours)
     python bench/textscale.py --sizes 20000 200000  # without the 1M collection
     python bench/textscale.py --quick               # 2,000 and 8,000 chunks, 10 questions
+    python bench/textscale.py --sizes 1000000 --load-only   # load now, measure later
 """
 
 from __future__ import annotations
@@ -417,6 +418,9 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--repetitions", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the collections, measure nothing"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pgask-bench-textscale"))
     parser.add_argument("--output", type=Path, default=RESULTS / "textscale.json")
     args = parser.parse_args()
@@ -434,6 +438,15 @@ async def main() -> None:
         )
         for rows in sizes:
             target, phases = await load(services, dsn, rows, sentences, source, passage_vectors)
+            # A collection loaded by an earlier run: its load phases, as that run measured.
+            loaded = args.data_dir / f"textscale-load-{rows}-s{SEED}.json"
+            if phases is not None:
+                loaded.write_text(json.dumps(phases))
+            elif loaded.exists():
+                phases = json.loads(loaded.read_text())
+            if args.load_only:
+                print(rows, "loaded", phases, flush=True)
+                continue
             measured = await measure(dsn, target, queries, query_vectors, repetitions)
             swept = await ef_sweep(dsn, target, query_vectors)
             truth = exact_ids(query_vectors, rows, sentences, source, passage_vectors)
@@ -455,6 +468,8 @@ async def main() -> None:
             }
             results.append(row)
             print(rows, json.dumps(row["summary"]), flush=True)
+    if args.load_only:
+        return
     smallest = results[0]["summary"]
     growth = {
         f"{r['chunks']}/{results[0]['chunks']}": {
@@ -479,6 +494,7 @@ async def main() -> None:
                 "match_budget": MATCH_BUDGET,
                 "ef_search": ef_search_for(K),
                 "hnsw": HNSW,
+                "build_memory_mb": BUILD_MB,
                 "text": (
                     f"{SENTENCES_PER_CHUNK} sentences drawn at random from msmarco-5k's "
                     f"{len(passages)} passages ({len(sentences)} sentences): real word "
