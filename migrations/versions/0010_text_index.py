@@ -11,12 +11,12 @@ ten times one in the body, and a word found only in the title still matches
 the copy; the writer sends it with the chunk (ingest/writer.py), and a document's title
 changes only when its chunks are rewritten, so the copy never drifts.
 
-Upgrade drops the old `tsv` (and its GIN index), adds and fills `title`, then adds the new
-`tsv`: ADD COLUMN ... STORED rewrites every partition (which also leaves no dead tuple of the
-title UPDATE behind) and the index is built once, on the parent, cascading to the
-partitions. Cost, measured on 100,000 msmarco chunks (bench/textscale.py's data) on the
-2-core machine: see docs/decisions/0015-text-ranking.md. The tables keep ACCESS EXCLUSIVE
-locks until the migration commits: searches of every collection wait for it.
+Upgrade drops the collections' HNSW indexes and the old `tsv` (and its GIN index), adds and
+fills `title`, then adds the new `tsv`: ADD COLUMN ... STORED rewrites every partition (which
+also leaves no dead tuple of the title UPDATE behind) and rebuilds its other indexes; then
+each HNSW index is built again, once (maintenance_work_mem 512 MB for the builds). Cost,
+measured: docs/decisions/0015-text-ranking.md. The tables keep ACCESS EXCLUSIVE locks
+until the migration commits: searches of every collection wait for it.
 
 The statistics target of `tsv` is raised to TSV_STATISTICS (10,000 most common lexemes
 instead of 1,000), so that search knows the frequency of every lexeme above ~0.05% of a
@@ -37,11 +37,18 @@ Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.schema import TSV_STATISTICS
+from app.db.schema import (
+    HNSW_INDEX_PREFIX,
+    TSV_STATISTICS,
+    VectorType,
+    create_hnsw_index_sql,
+    drop_hnsw_index_sql,
+)
 
 revision: str = "0010_text_index"
 down_revision: str | None = "0008_upload_pieces"
@@ -73,6 +80,9 @@ WHERE st.schemaname = current_schema() AND st.tablename = 'chunks_c' || collecti
 $$
 """
 _TABLES = ("documents", "chunks")
+# maintenance_work_mem of the rewrite's index builds (pgask's ingest default,
+# PGASK_INGEST_MAINTENANCE_WORK_MEM_MB): a 384-d graph of 250,000 chunks fits.
+BUILD_MEMORY = "512MB"
 
 
 # The chunks a scoped principal may read, by the chunks policy's own predicate
@@ -98,7 +108,9 @@ WHERE c.access && ({_GROUPS} || '{{*}}'::text[])
 
 
 def upgrade() -> None:
+    op.execute(f"SELECT set_config('maintenance_work_mem', '{BUILD_MEMORY}', true)")
     forced = _lift_force()
+    hnsw = _drop_hnsw()
     op.execute("ALTER TABLE chunks DROP COLUMN tsv")
     op.execute("ALTER TABLE chunks ADD COLUMN title text NOT NULL DEFAULT ''")
     op.execute(
@@ -106,6 +118,7 @@ def upgrade() -> None:
         " WHERE d.collection_id = c.collection_id AND d.id = c.document_id AND d.title <> ''"
     )
     _add_tsv(WEIGHTED, weighted=True)
+    _build_hnsw(hnsw)
     _restore_force(forced)
     op.execute(_STATISTICS)
     op.execute(_CANDIDATES)
@@ -115,10 +128,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW chunks_text_candidates")
     op.execute("DROP FUNCTION pgask_lexeme_statistics(integer)")
+    op.execute(f"SELECT set_config('maintenance_work_mem', '{BUILD_MEMORY}', true)")
     forced = _lift_force()
+    hnsw = _drop_hnsw()
     op.execute("ALTER TABLE chunks DROP COLUMN tsv")
     op.execute("ALTER TABLE chunks DROP COLUMN title")
     _add_tsv(BODY_ONLY, weighted=False)
+    _build_hnsw(hnsw)
     _restore_force(forced)
 
 
@@ -135,6 +151,29 @@ def _add_tsv(expression: str, weighted: bool) -> None:
         op.execute(f"ALTER TABLE chunks ALTER COLUMN tsv SET STATISTICS {TSV_STATISTICS}")
     op.execute(_INDEX)
     op.execute("ANALYZE chunks")
+
+
+def _drop_hnsw() -> list[tuple[int, int, VectorType]]:
+    """Drop the collections' HNSW indexes, returning those there were. The title UPDATE
+    would otherwise insert every updated row into them one by one, and the rewrite rebuild
+    them with the session's maintenance_work_mem (64 MB by default: a 200,000-chunk graph
+    spills to disk); `_build_hnsw` builds each once, after the rewrite."""
+    rows = op.get_bind().execute(
+        sa.text(
+            "SELECT id, embedding_dimensions, vector_type FROM collections"
+            " WHERE to_regclass(:prefix || id::text) IS NOT NULL ORDER BY id"
+        ),
+        {"prefix": HNSW_INDEX_PREFIX},
+    )
+    found = [(int(i), int(d), cast(VectorType, v)) for i, d, v in rows]
+    for collection_id, _, _ in found:
+        op.execute(drop_hnsw_index_sql(collection_id))
+    return found
+
+
+def _build_hnsw(indexes: list[tuple[int, int, VectorType]]) -> None:
+    for collection_id, dimensions, storage in indexes:
+        op.execute(create_hnsw_index_sql(collection_id, dimensions, storage=storage))
 
 
 def _lift_force() -> list[str]:

@@ -28,6 +28,7 @@ _STATISTICS = (
     "SELECT array_agg(DISTINCT (a.attstattarget, a.attstorage)::text) FROM pg_attribute a"
     " WHERE a.attname = 'tsv' AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
 )
+_HNSW = "SELECT count(*) FROM pg_class WHERE relname ~ '^chunks_hnsw_c[0-9]+$' AND relkind = 'i'"
 _FUNCTION = "SELECT to_regprocedure('pgask_lexeme_statistics(integer)') IS NOT NULL"
 
 
@@ -52,6 +53,7 @@ def test_upgrade_weighs_title_and_section_and_downgrade_restores(
         # In the row (MAIN), with the higher statistics target, on the parent and partitions.
         assert scalar(conn, _STATISTICS) == [f"({TSV_STATISTICS},m)"]
         assert scalar(conn, _FUNCTION)
+        assert scalar(conn, _HNSW) == 2  # dropped for the rewrite, built again
         # The index is there, on every partition.
         assert (
             scalar(
@@ -64,6 +66,7 @@ def test_upgrade_weighs_title_and_section_and_downgrade_restores(
     with psycopg.connect(dsn) as conn:
         assert scalar(conn, _TITLED) == body_only
         assert not scalar(conn, _FUNCTION)
+        assert scalar(conn, _HNSW) == 2
         columns = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
         assert scalar(conn, f"{columns} AND attname = 'title' AND NOT attisdropped") == 0
         assert scalar(conn, "SELECT count(*) FROM pg_partition_tree('chunks_tsv')") == 3
