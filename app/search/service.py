@@ -211,7 +211,10 @@ async def search(
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
         filtered = scope.where.sql != "TRUE" or target.restricted
-        ef_search = max(request.ef_search or ef_search_for(depth), depth)
+        # Scaled with the results asked for, at least the candidates ranked: hybrid's vector
+        # side (depth 150) searched at 4 x 150 = 600 cost 2-3x the search at 150 on 200,000
+        # chunks for the same msmarco-5k nDCG@10, 0.808 (docs/decisions/0015-text-ranking.md).
+        ef_search = max(request.ef_search or ef_search_for(params["k"]), depth)
         # Custom plans for the count too: a generic plan of it (psycopg prepares after 5
         # runs) scanned the whole collection under row-level security, 80 ms instead of 3.
         await set_vector_settings(conn, ef_search, filtered=filtered)
