@@ -196,6 +196,8 @@ async def search(
         "rrf_k": request.hybrid.rrf_k,
     }
     async with conn.transaction():
+        if target.restricted and request.mode != "vector":
+            scope = replace(scope, narrow=await _sees_few(conn, scope))
         plan = None
         if request.mode != "vector" and request.any_word:
             plan = await plan_text_query(conn, target, query, request.match_budget)
@@ -258,6 +260,18 @@ def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bo
         )
     capped = request.max_per_document is not None
     return sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
+
+
+async def _sees_few(conn: psycopg.AsyncConnection[Any], scope: sql.Scope) -> bool:
+    """True when row-level security leaves this session fewer than EXACT_MAX_ROWS rows of the
+    collection (any filter aside): its full-text candidates are then found through the
+    access index too (`sql.GROUPS_TEST`). A capped count; custom plans, as for
+    `_needs_exact`."""
+    await conn.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+    unfiltered = replace(scope, where=compile_filter(None))
+    cursor = await conn.execute(sql.count_sql(unfiltered), {"cap": EXACT_MAX_ROWS})
+    row = await cursor.fetchone()
+    return row is not None and row[0] < EXACT_MAX_ROWS
 
 
 async def _needs_exact(

@@ -30,6 +30,8 @@ class Scope:
     vector_type: VectorType = "vector"
     #: row-level security narrows what the session sees (a scoped principal)
     restricted: bool = False
+    #: ... to fewer rows of the collection than the count that tells (`service.EXACT_MAX_ROWS`)
+    narrow: bool = False
 
     @property
     def from_clause(self) -> str:
@@ -97,6 +99,16 @@ def tsquery(*, any_word: bool, rank: bool = False) -> str:
     return "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
 
 
+# The chunks policy's groups test (migrations/versions/0004_access.py), in the form the
+# access index answers. `chunks_text_candidates` applies it as a filter of the text index's
+# candidates (right for a key that sees most rows); a key that sees few adds it like this,
+# so the planner ANDs the two indexes. It narrows nothing the view does not.
+GROUPS_TEST = (
+    "c.access && (SELECT coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')"
+    "::text[] || '{*}'::text[])"
+)
+
+
 def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
 
@@ -105,9 +117,10 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     0.655 on msmarco-5k (README)."""
     match = tsquery(any_word=any_word)
     ranked = tsquery(any_word=any_word, rank=True)
+    narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
     return (
         f"SELECT c.id, ts_rank(c.tsv, {ranked}) AS rank FROM {scope.text_from_clause}"
-        f" WHERE {scope.predicate} AND c.tsv @@ {match}"
+        f" WHERE {scope.predicate} AND c.tsv @@ {match}{narrowed}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )
 

@@ -98,13 +98,14 @@ BUILD_MEMORY = "512MB"
 # seeing 99% of 200,000 chunks ranked 12,848 candidates in 2x the admin's time). The
 # groups test is wrapped (IS TRUE) so that it is a filter on the text index's candidates:
 # the planner cannot tell a key of 1% from one of 99%, and AND-ing the text index with the
-# access index cost the 99% key a 198,000-row bitmap (45 ms) per search.
+# access index cost the 99% key a 198,000-row bitmap (45 ms) per search; a search by a key
+# that sees few rows adds the test in its indexable form itself (app/search/sql.py).
 _GROUPS = "coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')::text[]"
 _COLLECTIONS = "coalesce(nullif(current_setting('pgask.collections', true), ''), '{}')::text[]"
 SCOPED_ROLE = "pgask_scoped"  # app/access.py SCOPED_ROLE
 _CANDIDATES = f"""
 CREATE VIEW chunks_text_candidates AS
-SELECT c.collection_id, c.id, c.document_id, c.tsv, c.metadata FROM chunks c
+SELECT c.collection_id, c.id, c.document_id, c.tsv, c.metadata, c.access FROM chunks c
 WHERE (c.access && (SELECT {_GROUPS} || '{{*}}'::text[])) IS TRUE
   AND c.collection_id = ANY (ARRAY(
         SELECT k.id FROM collections k

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal, apply_principal
 from app.collections import create_collection
+from app.search import sql
+from app.search.filters import compile_filter
 from app.search.service import SearchRequest, SearchTarget, search
 from tests.conftest import MINILM
 from tests.search.conftest import clustered, document, load
@@ -99,3 +101,27 @@ async def test_scoped_text_and_hybrid_hits_are_those_of_chunks(
                 await apply_principal(conn, principal)
                 hits = await search(conn, replace(target, restricted=True), hybrid)
             assert len(hits) == expected, (principal.name, name)
+
+
+async def test_the_narrow_and_the_wide_form_find_the_same_candidates(
+    conn, two: dict[str, SearchTarget]
+) -> None:
+    """A key seeing few rows adds the groups test in its indexable form (`sql.GROUPS_TEST`),
+    one seeing many relies on the view's filter: the same rows either way."""
+    for principal in principals(*two):
+        for target in two.values():
+            found = []
+            for narrow in (False, True):
+                scope = sql.Scope(
+                    target.collection_id, 384, compile_filter(None), restricted=True, narrow=narrow
+                )
+                query = sql.hits_sql(
+                    scope, sql.text_ranked(scope, any_word=True), include_text=False
+                )
+                async with conn.transaction():
+                    await apply_principal(conn, principal)
+                    cursor = await conn.execute(
+                        query, {"tmatch": "'vacuum'", "trank": "'vacuum' | 'note'", "k": 100}
+                    )
+                    found.append(await cursor.fetchall())
+            assert found[0] == found[1], principal.name
