@@ -207,7 +207,14 @@ async def search(
             query_sql = sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
             hits = await _fetch(conn, query_sql, params)
             if len(hits) < request.k and plan is not None and plan.pruned:
-                # The rare words matched fewer than k chunks: every word matches.
+                # The rare words matched fewer than k chunks: every word matches. A scoped
+                # key finds these through the access index too: most are not its rows when
+                # its rare words found it fewer than k.
+                wider = replace(scope, narrow=True)
+                ctes = sql.text_ranked(wider, any_word=request.any_word)
+                query_sql = sql.hits_sql(
+                    wider, ctes, include_text=request.include_text, capped=capped
+                )
                 hits = await _fetch(conn, query_sql, {**params, "tmatch": plan.rank})
             return hits
         depth = params["k"] if request.mode == "vector" else params["depth"]
