@@ -409,6 +409,26 @@ def guide_section(result: dict[str, Any]) -> list[str]:
             for ef in efs
         ]
         lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "ef_search advice, from this table (requests may set `ef_search`, up to 1,000):",
+        "",
+    ]
+    for r in runs:
+        swept = {int(ef): v for ef, v in r["ef_search"].items()}
+        default = swept[min(swept)]
+        enough = next((ef for ef in sorted(swept) if swept[ef]["recall@10"] >= 0.98), None)
+        advice = (
+            f"ef_search {enough} reaches recall@10 {swept[enough]['recall@10']:.3f} at p50"
+            f" {swept[enough]['p50_ms']:.1f} ms"
+            if enough is not None
+            else "no ef_search measured reaches recall@10 0.98"
+        )
+        lines.append(
+            f"- {r['chunks']:,} chunks: the default ({min(swept)}) finds"
+            f" {default['recall@10']:.3f} of the true top 10 at p50 {default['p50_ms']:.1f} ms;"
+            f" {advice}."
+        )
     lines.append("")
     return lines
 

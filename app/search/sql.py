@@ -99,6 +99,13 @@ def tsquery(*, any_word: bool, rank: bool = False) -> str:
     return "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
 
 
+# ts_rank's weights of D (the text), C (unused), B (the heading path) and A (the title): a
+# title word counts 2.5 body words, a heading word 2. On the FastAPI docs' 30 questions
+# (hit@1 / @3, text and hybrid): 18/25 and 20/28 without titles and headings in the index,
+# 25/28 and 26/29 with ts_rank's default weights (0.1, 0.2, 0.4, 1.0), 24/28 and 27/30 with
+# these (docs/decisions/0015-text-ranking.md).
+RANK_WEIGHTS = "{0.1, 0.2, 0.2, 0.25}"
+
 # The chunks policy's groups test (migrations/versions/0004_access.py), in the form the
 # access index answers. `chunks_text_candidates` applies it as a filter of the text index's
 # candidates (right for a key that sees most rows); a key that sees few adds it like this,
@@ -119,7 +126,8 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     ranked = tsquery(any_word=any_word, rank=True)
     narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
     return (
-        f"SELECT c.id, ts_rank(c.tsv, {ranked}) AS rank FROM {scope.text_from_clause}"
+        f"SELECT c.id, ts_rank('{RANK_WEIGHTS}'::float4[], c.tsv, {ranked}) AS rank"
+        f" FROM {scope.text_from_clause}"
         f" WHERE {scope.predicate} AND c.tsv @@ {match}{narrowed}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )
