@@ -135,9 +135,9 @@ class Chunk(Base):
     # The document's title, copied so the generated `tsv` can weigh it (a generated column
     # reads only its own row); written with the chunk, which is rewritten whenever it changes.
     title: Mapped[str] = mapped_column(Text, server_default="")
-    # Title (A) and heading path (B) above the body (D): ts_rank counts a title word ten
-    # times a body word (migrations/versions/0010_text_index.py,
-    # docs/decisions/0015-text-ranking.md).
+    # Title (A) and heading path (B) above the body (D), for search's weights (a title word
+    # counts 2.5 body words: app/search/sql.py RANK_WEIGHTS,
+    # migrations/versions/0010_text_index.py, docs/decisions/0015-text-ranking.md).
     tsv: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(

@@ -5,8 +5,8 @@ body (D): `chunks.title` holds a copy of the document's title, and the generated
     || setweight(to_tsvector(text_config, section), 'B')
     || to_tsvector(text_config, text)
 
-`ts_rank`'s default weights (D 0.1, C 0.2, B 0.4, A 1.0) then count a query word in the title
-ten times one in the body, and a word found only in the title still matches
+Search ranks with weights that count a query word in the title 2.5 times one in the body
+(app/search/sql.py RANK_WEIGHTS), and a word found only in the title still matches
 (docs/decisions/0015-text-ranking.md). A generated column can read only its own row, hence
 the copy; the writer sends it with the chunk (ingest/writer.py), and a document's title
 changes only when its chunks are rewritten, so the copy never drifts.
