@@ -287,9 +287,9 @@ def markdown(sources: list[Source], text: dict[str, Any] | None = None) -> str:
 async def main(args: argparse.Namespace) -> None:
     included = [Source.load(chr(ord("a") + i), path) for i, path in enumerate(args.include)]
     doc = args.doc or ROOT / "docs" / "sizing.md"
-    text = json.loads(args.text.read_text()) if args.text.exists() else None
+    textscale = json.loads(args.text.read_text()) if args.text.exists() else None
     if not args.configs:  # the guide from earlier runs only
-        doc.write_text(markdown(included, text))
+        doc.write_text(markdown(included, textscale))
         return
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
         runs = []
@@ -313,7 +313,7 @@ async def main(args: argparse.Namespace) -> None:
     }
     print(write_result("sizing", result, args.output))
     this = Source(chr(ord("a") + len(included)), command, info, runs)
-    doc.write_text(markdown([*included, this], text))
+    doc.write_text(markdown([*included, this], textscale))
 
 
 def parse() -> argparse.Namespace:

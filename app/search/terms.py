@@ -4,7 +4,7 @@ A question of plain words is OR'ed, so a passage sharing only some of its words 
 matches; but then a word that is in a fifth of the collection ("use", "time") makes the
 search fetch and rank a fifth of the collection, and the cost grows with it. Here the
 question's lexemes are sorted by how many chunks hold them (the collection's own statistics,
-from ANALYZE: `pgask_lexeme_frequencies`, migrations/versions/0010_text_index.py), and the
+from ANALYZE: `pgask_lexeme_statistics`, migrations/versions/0010_text_index.py), and the
 rarest are OR'ed into the *match* query until the rows they are expected to match reach a
 budget; every lexeme still counts in the *rank* query (`ts_rank`) of the rows matched. A
 chunk holding only the common words of a question is not a candidate, which costs little
@@ -20,8 +20,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Self
 
-# Rows the match query is expected to reach (`TermStats.planned`): about 10 ms of fetching
-# and ranking on 2 cores (docs/decisions/0015-text-ranking.md).
+# Rows the match query is expected to reach (`plan_terms`): a text search's p50 was 15 ms on
+# 200,000 chunks on the shared 2-core machine, against 105 ms when every word matched
+# (bench/textscale.py, docs/decisions/0015-text-ranking.md).
 MATCH_BUDGET = 2000
 
 
