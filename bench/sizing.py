@@ -39,6 +39,7 @@ from app.search.service import SearchRequest, SearchTarget, ef_search_for, searc
 from bench.common import (
     GENERATOR,
     MSMARCO,
+    RESULTS,
     ROOT,
     SEED,
     Timer,
@@ -51,6 +52,7 @@ from bench.common import (
 )
 from bench.halfvec import make
 from bench.systems import opened_services
+from bench.textscale import guide_section
 from ingest.writer import (
     Target,
     build_index,
@@ -170,7 +172,9 @@ class Source:
         return cls(tag, result["command"], info, result["runs"])
 
 
-def markdown(sources: list[Source]) -> str:
+def markdown(sources: list[Source], text: dict[str, Any] | None = None) -> str:
+    """The guide from sizing runs, with the text-scale section from a bench/textscale.py
+    result when there is one."""
     lines = ["# Sizing guide", "", "Made by these runs of `bench/sizing.py` on this machine:", ""]
     for source in sources:
         machine = source.info["machine"]
@@ -275,14 +279,17 @@ def markdown(sources: list[Source]) -> str:
         "latencies are noisy (see each run's load average); sizes are not.",
         "",
     ]
+    if text is not None:
+        lines += guide_section(text)
     return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace) -> None:
     included = [Source.load(chr(ord("a") + i), path) for i, path in enumerate(args.include)]
     doc = args.doc or ROOT / "docs" / "sizing.md"
+    textscale = json.loads(args.text.read_text()) if args.text.exists() else None
     if not args.configs:  # the guide from earlier runs only
-        doc.write_text(markdown(included))
+        doc.write_text(markdown(included, textscale))
         return
     async with opened_services(args.data_dir, load_embedder=False) as (services, info):
         runs = []
@@ -306,7 +313,7 @@ async def main(args: argparse.Namespace) -> None:
     }
     print(write_result("sizing", result, args.output))
     this = Source(chr(ord("a") + len(included)), command, info, runs)
-    doc.write_text(markdown([*included, this]))
+    doc.write_text(markdown([*included, this], textscale))
 
 
 def parse() -> argparse.Namespace:
@@ -335,6 +342,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/pgask-bench-sizing"))
     p.add_argument("--output", type=Path, default=None)
     p.add_argument("--doc", type=Path, default=None, help="default docs/sizing.md")
+    p.add_argument(
+        "--text",
+        type=Path,
+        default=RESULTS / "textscale.json",
+        help="bench/textscale.py's result for the guide's text section (when it exists)",
+    )
     args = p.parse_args()
     if args.configs is None:
         args.configs = QUICK_CONFIGS if args.quick else DEFAULT_CONFIGS

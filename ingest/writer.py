@@ -46,7 +46,7 @@ BULK_LOAD_LOCK = 0x70676B01
 
 _COPY_CHUNKS = (
     "COPY chunks (collection_id, document_id, ordinal, text, section, page, token_count,"
-    " metadata, {embedding}, text_config, access) FROM STDIN WITH (FORMAT BINARY)"
+    " metadata, {embedding}, text_config, access, title) FROM STDIN WITH (FORMAT BINARY)"
 )
 # The largest finite 16-bit float: a halfvec collection refuses anything beyond it.
 HALFVEC_MAX = float(np.finfo(np.float16).max)
@@ -177,6 +177,7 @@ def _copy_types(storage: VectorType) -> list[str]:
         storage,
         "oid",
         "text[]",
+        "text",
     ]
 
 
@@ -288,6 +289,7 @@ async def _copy_chunks(
                         next(vectors),
                         text_config_oid,
                         chunk_access(doc.access),
+                        doc.title,  # weighed by the generated tsv (migration 0010)
                     )
                 )
 

@@ -133,8 +133,20 @@ class Chunk(Base):
     embedding: Mapped[Any | None] = mapped_column(Vector())
     embedding_half: Mapped[Any | None] = mapped_column(HALFVEC())
     text_config: Mapped[str] = mapped_column(REGCONFIG, server_default=sql_text("'english'"))
+    # The document's title, copied so the generated `tsv` can weigh it (a generated column
+    # reads only its own row); written with the chunk, which is rewritten whenever it changes.
+    title: Mapped[str] = mapped_column(Text, server_default="")
+    # Title (A) and heading path (B) above the body (D), for search's weights (a title word
+    # counts 2.5 body words: app/search/sql.py RANK_WEIGHTS,
+    # migrations/versions/0010_text_index.py, docs/decisions/0015-text-ranking.md).
     tsv: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector(text_config, text)", persisted=True)
+        TSVECTOR,
+        Computed(
+            "setweight(to_tsvector(text_config, title), 'A')"
+            " || setweight(to_tsvector(text_config, section), 'B')"
+            " || to_tsvector(text_config, text)",
+            persisted=True,
+        ),
     )
     # The document's access, copied so the chunks policy needs no join (an HNSW iterative
     # scan filters chunk rows only); '{*}' for a document without groups (ingest/writer.py

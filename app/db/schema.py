@@ -26,6 +26,10 @@ PARTITIONED = ("documents", "chunks")
 PARTITION_PATTERN = r"^(documents|chunks)_c[0-9]+$"
 MAX_VECTOR_INDEX_DIMS = 2000
 MAX_HALFVEC_INDEX_DIMS = 4000
+# Statistics target of chunks.tsv: ANALYZE lists the 10 x TSV_STATISTICS most common lexemes
+# of a collection with their frequencies, which full-text search plans with
+# (app/search/terms.py; migrations/versions/0010_text_index.py).
+TSV_STATISTICS = 1000
 # A collection's choice: `halfvec` indexes 16-bit floats (half the index) at any dimension.
 VectorType = Literal["vector", "halfvec"]
 VECTOR_TYPES: tuple[VectorType, ...] = ("vector", "halfvec")
@@ -115,6 +119,10 @@ def create_partitions_sql(collection_id: int, storage: VectorType | None) -> lis
         )
         if table == "chunks" and storage is not None:
             statements.append(vector_column_check_sql(cid, storage))
+            # LIKE copies no statistics target.
+            statements.append(
+                f"ALTER TABLE {partition} ALTER COLUMN tsv SET STATISTICS {TSV_STATISTICS}"
+            )
         statements.append(f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({cid})")
     return statements
 

@@ -28,17 +28,25 @@ from app.access import session_principal
 from app.collections import check_compatible, get_collection
 from app.db.database import driver_connection
 from app.db.models import Collection
-from app.db.schema import VectorType
+from app.db.schema import VectorType, partition_name
 from app.embeddings import Embedder
 from app.errors import InvalidInput, ServiceUnavailable
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.passage import Passage
+from app.search.terms import (
+    MATCH_BUDGET,
+    LexemeStatistics,
+    StatisticsCache,
+    TermPlan,
+    plan_terms,
+)
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
 
 MAX_K = 100
+STATISTICS = StatisticsCache()  # lexeme frequencies per collection, for full-text planning
 MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
 EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
 # 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
@@ -106,6 +114,9 @@ class SearchRequest:
     ef_search: int | None = None
     #: at most this many hits from one document (None: no cap), see `sql.capped_ranked`
     max_per_document: int | None = None
+    #: rows a plain-word full-text query aims to match (`app/search/terms.py`); benchmarks
+    #: vary it to measure what it costs in quality
+    match_budget: int = MATCH_BUDGET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +150,8 @@ def check_request(request: SearchRequest, dimensions: int) -> None:
             f"ef_search must be between k ({request.k}) and {EF_SEARCH_MAX},"
             f" got {request.ef_search}"
         )
+    if request.match_budget < 1:
+        raise InvalidInput(f"match_budget must be at least 1, got {request.match_budget}")
     if request.mode in ("text", "hybrid") and not (request.query or "").strip():
         raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
     if request.mode in ("vector", "hybrid") and request.vector is None:
@@ -166,6 +179,7 @@ async def search(
         target.dimensions,
         compile_filter(request.filter),
         target.vector_type,
+        target.restricted,
     )
     capped = request.max_per_document is not None
     pool = max(CAP_POOL_MIN, CAP_POOL_PER_K * request.k) if capped else request.k
@@ -186,14 +200,34 @@ async def search(
         "rrf_k": request.hybrid.rrf_k,
     }
     async with conn.transaction():
+        if target.restricted and request.mode != "vector":
+            scope = replace(scope, narrow=await _sees_few(conn, scope))
+        plan = None
+        if request.mode != "vector" and request.any_word:
+            plan = await plan_text_query(conn, target, query, request.match_budget)
+            params |= {"tmatch": plan.match, "trank": plan.rank}
         if request.mode == "text":
             ctes = sql.text_ranked(scope, any_word=request.any_word)
             query_sql = sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
-            return await _fetch(conn, query_sql, params)
+            hits = await _fetch(conn, query_sql, params)
+            if len(hits) < request.k and plan is not None and plan.pruned:
+                # The rare words matched fewer than k chunks: every word matches. A scoped
+                # key finds these through the access index too: most are not its rows when
+                # its rare words found it fewer than k.
+                wider = replace(scope, narrow=True)
+                ctes = sql.text_ranked(wider, any_word=request.any_word)
+                query_sql = sql.hits_sql(
+                    wider, ctes, include_text=request.include_text, capped=capped
+                )
+                hits = await _fetch(conn, query_sql, {**params, "tmatch": plan.rank})
+            return hits
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
         filtered = scope.where.sql != "TRUE" or target.restricted
-        ef_search = max(request.ef_search or ef_search_for(depth), depth)
+        # Scaled with the results asked for, at least the candidates ranked: hybrid's vector
+        # side (depth 150) searched at 4 x 150 = 600 cost 2-3x the search at 150 on 200,000
+        # chunks for the same msmarco-5k nDCG@10, 0.808 (docs/decisions/0015-text-ranking.md).
+        ef_search = max(request.ef_search or ef_search_for(params["k"]), depth)
         # Custom plans for the count too: a generic plan of it (psycopg prepares after 5
         # runs) scanned the whole collection under row-level security, 80 ms instead of 3.
         await set_vector_settings(conn, ef_search, filtered=filtered)
@@ -205,6 +239,29 @@ async def search(
         return hits
 
 
+async def plan_text_query(
+    conn: psycopg.AsyncConnection[Any], target: SearchTarget, query: str, budget: int
+) -> TermPlan:
+    """The match and rank queries of a plain-word question, from the lexemes' frequencies
+    in the collection (`app/search/terms.py`)."""
+    cursor = await conn.execute(
+        sql.TEXT_PLAN_INPUT,
+        {
+            "cfg": target.text_config,
+            "qtext": query,
+            "partition": partition_name("chunks", target.collection_id),
+        },
+    )
+    oid, analyzed, rows, lexemes = await cursor.fetchone() or (None, None, 0.0, [])
+    key = (target.collection_id, oid, analyzed)
+    statistics = STATISTICS.get(key)
+    if statistics is None:
+        found = await conn.execute(sql.LEXEME_STATISTICS, (target.collection_id,))
+        statistics = LexemeStatistics.of(*(await found.fetchone() or (None, None)))
+        STATISTICS.put(key, statistics)
+    return plan_terms(statistics.collected(lexemes, float(rows or 0)), budget)
+
+
 def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bool) -> str:
     if request.mode == "vector":
         ctes = sql.vector_ranked(scope, exact=exact)
@@ -214,6 +271,18 @@ def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bo
         )
     capped = request.max_per_document is not None
     return sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
+
+
+async def _sees_few(conn: psycopg.AsyncConnection[Any], scope: sql.Scope) -> bool:
+    """True when row-level security leaves this session fewer than EXACT_MAX_ROWS rows of the
+    collection (any filter aside): its full-text candidates are then found through the
+    access index too (`sql.GROUPS_TEST`). A capped count; custom plans, as for
+    `_needs_exact`."""
+    await conn.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+    unfiltered = replace(scope, where=compile_filter(None))
+    cursor = await conn.execute(sql.count_sql(unfiltered), {"cap": EXACT_MAX_ROWS})
+    row = await cursor.fetchone()
+    return row is not None and row[0] < EXACT_MAX_ROWS
 
 
 async def _needs_exact(

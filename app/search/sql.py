@@ -29,11 +29,27 @@ class Scope:
     dimensions: int
     where: Compiled
     vector_type: VectorType = "vector"
+    #: row-level security narrows what the session sees (a scoped principal)
+    restricted: bool = False
+    #: ... to fewer rows of the collection than the count that tells (`service.EXACT_MAX_ROWS`)
+    narrow: bool = False
 
     @property
     def from_clause(self) -> str:
-        join = f" JOIN documents d ON {DOCUMENT_JOIN}" if self.where.uses_document else ""
-        return f"chunks c{join}"
+        return f"chunks c{self._document_join}"
+
+    @property
+    def text_from_clause(self) -> str:
+        """Where full-text candidates come from: `chunks`, or for a scoped principal the
+        `chunks_text_candidates` view of the rows its policy lets it read, where the text
+        index can be used (migrations/versions/0010_text_index.py). Either way the hits
+        are read back from `chunks` (`hits_sql`), under row-level security."""
+        source = "chunks_text_candidates" if self.restricted else "chunks"
+        return f"{source} c{self._document_join}"
+
+    @property
+    def _document_join(self) -> str:
+        return f" JOIN documents d ON {DOCUMENT_JOIN}" if self.where.uses_document else ""
 
     @property
     def chunk_join(self) -> str:
@@ -74,27 +90,60 @@ def plain_words(query: str) -> bool:
     return _OPERATORS.search(query) is None
 
 
-def tsquery(*, any_word: bool) -> str:
-    """The collection's parser on the (capped) query text. `any_word` turns the implicit
-    AND between plain words into OR, so a question matches passages that share only some
-    of its words; quotes, OR and -negation keep websearch_to_tsquery's meaning."""
-    parsed = "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
+def tsquery(*, any_word: bool, rank: bool = False) -> str:
+    """The full-text query. A query of plain words (`any_word`) is OR'ed lexemes, planned
+    from the collection's statistics (`app/search/terms.py`): `%(tmatch)s` finds the
+    candidates, `%(trank)s` (every lexeme) ranks them. Quotes, OR and -negation keep
+    websearch_to_tsquery's meaning on the collection's parser, for both."""
     if any_word:
-        return f"replace({parsed}::text, ' & ', ' | ')::tsquery"
-    return parsed
+        return "%(trank)s::tsquery" if rank else "%(tmatch)s::tsquery"
+    return "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
+
+
+# ts_rank's weights of D (the text), C (unused), B (the heading path) and A (the title): a
+# title word counts 2.5 body words, a heading word 2. On the FastAPI docs' 30 questions
+# (hit@1 / @3, text and hybrid): 18/25 and 20/28 without titles and headings in the index,
+# 25/28 and 26/29 with ts_rank's default weights (0.1, 0.2, 0.4, 1.0), 24/28 and 27/30 with
+# these (docs/decisions/0015-text-ranking.md).
+RANK_WEIGHTS = "{0.1, 0.2, 0.2, 0.25}"
+
+# The chunks policy's groups test (migrations/versions/0004_access.py), in the form the
+# access index answers. `chunks_text_candidates` applies it as a filter of the text index's
+# candidates (right for a key that sees most rows); a key that sees few adds it like this,
+# so the planner ANDs the two indexes. It narrows nothing the view does not.
+GROUPS_TEST = (
+    "c.access && (SELECT coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')"
+    "::text[] || '{*}'::text[])"
+)
 
 
 def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
     """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
 
-    `ts_rank` (term frequency) rather than `ts_rank_cd` (cover density): with any-word
-    queries it scored nDCG@10 0.718 against 0.655 on msmarco-5k (docs/benchmarks/search.md)."""
-    query = tsquery(any_word=any_word)
+    `ts_rank` (term frequency, title and headings weighted above the body) rather than
+    `ts_rank_cd` (cover density): with any-word queries it scored nDCG@10 0.718 against
+    0.655 on msmarco-5k (docs/benchmarks/search.md)."""
+    match = tsquery(any_word=any_word)
+    ranked = tsquery(any_word=any_word, rank=True)
+    narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
     return (
-        f"SELECT c.id, ts_rank(c.tsv, {query}) AS rank FROM {scope.from_clause}"
-        f" WHERE {scope.predicate} AND c.tsv @@ {query}"
+        f"SELECT c.id, ts_rank('{RANK_WEIGHTS}'::float4[], c.tsv, {ranked}) AS rank"
+        f" FROM {scope.text_from_clause}"
+        f" WHERE {scope.predicate} AND c.tsv @@ {match}{narrowed}"
         f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
     )
+
+
+# What planning a full-text question needs: its lexemes (the collection's parser), and the
+# collection's partition, when it was last analysed and its estimated rows (pg_class and the
+# statistics functions, which every role may read).
+TEXT_PLAN_INPUT = (
+    "SELECT c.oid, greatest(pg_stat_get_last_analyze_time(c.oid),"
+    " pg_stat_get_last_autoanalyze_time(c.oid)), c.reltuples, l.lexemes"
+    " FROM (SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(qtext)s::text))"
+    " AS lexemes) AS l LEFT JOIN pg_class c ON c.oid = to_regclass(%(partition)s)"
+)
+LEXEME_STATISTICS = "SELECT lexemes, frequencies FROM pgask_lexeme_statistics(%s::int)"
 
 
 def vector_ranked(scope: Scope, *, exact: bool) -> str:

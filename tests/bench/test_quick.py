@@ -275,3 +275,23 @@ def test_partitions(tmp_path: Path) -> None:
     new = next(r for r in result["runs"] if r["layout"] == "new")
     assert new["dead_tuples_after_delete"] == new["dead_tuples_before_delete"]
     assert set(result["ratios_new_over_old"]) >= {"post_build_p99_ms", "delete_s"}
+
+
+def test_textscale(tmp_path: Path, bench_dir: Path) -> None:
+    if not MSMARCO.is_dir():
+        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    result = run("textscale.py", tmp_path / "textscale.json", bench_dir, timeout=900)
+    check_versions(result)
+    assert [r["chunks"] for r in result["runs"]] == [2000, 8000]
+    principals = ("admin", "scoped_1pct", "scoped_99pct")
+    runs = {f"{p}/{m}" for p in principals for m in ("vector", "text", "hybrid")}
+    for r in result["runs"]:
+        assert set(r["summary"]) == runs | {"admin/text_all"}
+        assert all(0 < s["p50_ms"] <= s["p95_ms"] for s in r["summary"].values())
+        assert all(len(t) == result["parameters"]["queries"] for t in r["times_ms"].values())
+        assert 0 <= r["summary"]["admin/text"]["overlap@10_with_text_all"] <= 1
+        assert r["summary"]["admin/vector"]["fewest_hits"] == 10
+        assert list(r["ef_search"]) == ["100", "200", "400", "1000"]
+        assert all(0 < e["recall@10"] <= 1 for e in r["ef_search"].values())
+        assert r["chunks_heap_bytes"] > 0 and r["gin_bytes"] > 0
+    assert set(result["p95_growth_over_smallest"]) == {"8000/2000"}

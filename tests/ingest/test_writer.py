@@ -140,7 +140,9 @@ async def test_text_config_follows_the_collection(conn, session, collection_name
     cursor = await conn.execute(
         "SELECT tsv::text FROM chunks WHERE collection_id = %s", (simple.id,)
     )
-    assert await cursor.fetchone() == ("'dogs':3 'running':2 'the':1",)
+    # The simple parser keeps stop words and does not stem; the heading path ("s0") is
+    # indexed first, weight B (migration 0010).
+    assert await cursor.fetchone() == ("'dogs':4 'running':3 's0':1B 'the':2",)
 
 
 async def test_delete_documents(conn, collection: Collection) -> None:
