@@ -32,7 +32,7 @@ Row-level security is lifted for the migration's own statements (NO FORCE, resto
 so that the table owner's UPDATE sees every row whatever policies apply to it.
 
 Revision ID: 0010_text_index
-Revises: 0008_upload_pieces
+Revises: 0009_default_deny
 Create Date: 2026-12-07
 """
 
@@ -51,7 +51,7 @@ from app.db.schema import (
 )
 
 revision: str = "0010_text_index"
-down_revision: str | None = "0008_upload_pieces"
+down_revision: str | None = "0009_default_deny"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
