@@ -167,7 +167,7 @@ async def load(
     """The collection of `rows` chunks, loaded unless this data dir already holds it.
     Returns its target and the load's phases (None when reused)."""
     name = f"textscale-{rows}-s{SEED}"
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         try:
             found = await get_collection(session, name)
             return SearchTarget(found.id, found.embedding_dimensions), None
