@@ -141,7 +141,7 @@ TEXT_PLAN_INPUT = (
     "SELECT c.oid, greatest(pg_stat_get_last_analyze_time(c.oid),"
     " pg_stat_get_last_autoanalyze_time(c.oid)), c.reltuples, l.lexemes"
     " FROM (SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(qtext)s::text))"
-    " AS lexemes) AS l LEFT JOIN pg_class c ON c.oid = to_regclass(%(partition)s)"
+    " AS lexemes) AS l LEFT JOIN pg_class c ON c.oid = to_regclass(%(partition)s::text)"
 )
 LEXEME_STATISTICS = "SELECT lexemes, frequencies FROM pgask_lexeme_statistics(%s::int)"
 
