@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import pydantic_core
 
 from app.errors import InvalidInput
 from app.search.metrics import Qrels
@@ -37,7 +38,7 @@ def _queries(path: Path) -> dict[str, str]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = pydantic_core.from_json(line)  # refuses lone surrogates
                 queries[str(row["_id"])] = str(row["text"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise InvalidInput(f"{path}:{number}: expected {{'_id', 'text'}}") from exc
