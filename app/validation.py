@@ -12,7 +12,10 @@ than MAX_METADATA_DEPTH levels, or a serialization over MAX_METADATA_BYTES, is r
 responses that carry it must serialize (pydantic stops at 255 levels), and every search
 hit carries it.
 
-This module imports only `app.errors`: parse workers (ingest/parsing.py) load it.
+JSON: read by `parse_json` (pydantic-core's parser) wherever it comes from outside.
+
+This module imports only `app.errors` and pydantic-core: parse workers (ingest/parsing.py)
+load it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import pydantic_core
 
 from app.errors import InvalidInput
 
@@ -35,6 +40,7 @@ MAX_ACCESS_GROUPS = 100
 MAX_DIMENSIONS = 16_000  # pgvector's vector type
 MAX_METADATA_DEPTH = 32  # {"a": 1} is one level, {"a": {"b": 1}} two
 MAX_METADATA_BYTES = 64 * 1024  # as compact UTF-8 JSON
+MAX_JSON_DEPTH = 200  # pydantic-core's own limit (measured: 200 levels read, 255 refused)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
@@ -99,6 +105,25 @@ def check_json_text(value: Any, where: str, *, most_depth: int | None = None) ->
             stack.extend((child, (*path, n)) for n, child in enumerate(item))
 
 
+def parse_json(data: str | bytes, where: str) -> Any:
+    """JSON text read by pydantic-core's parser (fast, and it refuses lone surrogate
+    escapes and nesting past MAX_JSON_DEPTH, where json.loads overflows the stack).
+    json.JSONDecodeError (a ValueError) when it is no JSON; InvalidInput naming the field
+    when it is JSON but holds no text, or nests too deeply."""
+    try:
+        return pydantic_core.from_json(data)
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise InvalidInput(f"{where} nests deeper than {MAX_JSON_DEPTH} levels") from exc
+        strict_error = exc
+    try:
+        value = json.loads(data)  # only to name the field pydantic-core refused
+    except RecursionError as exc:
+        raise InvalidInput(f"{where} nests deeper than {MAX_JSON_DEPTH} levels") from exc
+    check_json_text(value, where, most_depth=MAX_JSON_DEPTH)
+    raise InvalidInput(f"{where}: {strict_error}") from strict_error  # not reached so far
+
+
 def check_metadata(metadata: Mapping[str, Any], where: str = "metadata") -> dict[str, Any]:
     """A document's metadata: a JSON object of storable text, at most MAX_METADATA_DEPTH
     levels deep and MAX_METADATA_BYTES long."""
@@ -128,6 +153,11 @@ def check_document_id(value: str, where: str = "id") -> str:
             " characters (they make an id display as another)"
         )
     return value
+
+
+def shown_id(external_id: str) -> str:
+    """An id as an error message shows it: quoted, escaped, at most 100 characters."""
+    return repr(external_id if len(external_id) <= 100 else external_id[:100] + "...")
 
 
 def check_document_fields(

@@ -9,26 +9,20 @@ Text: JSON may escape a lone UTF-16 surrogate (`"\\ud800"`), which is no charact
 cannot encode it for PostgreSQL, nor tiktoken count it. It is refused here, for every field
 of every route, as a 422 naming the field (pydantic-core refuses it; the standard library,
 read after it, finds where). So is nesting deeper than pydantic-core reads
-(`MAX_BODY_DEPTH`): no route takes such a body, and Python's own parser would overflow.
+(`MAX_JSON_DEPTH`): no route takes such a body, and Python's own parser would overflow.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import pydantic_core
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from app.errors import InvalidInput
-from app.validation import check_json_text
+from app.validation import parse_json
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-#: pydantic-core's own nesting limit (measured: 200 levels read, 255 refused).
-MAX_BODY_DEPTH = 200
 
 
 class FastJsonRequest(Request):
@@ -42,19 +36,7 @@ def _parse(body: bytes) -> Any:
     """The body's JSON value. Invalid JSON raises json.JSONDecodeError, which FastAPI
     answers with a 422 naming the position; what is JSON but no text raises InvalidInput
     (FastAPI hands it on as the cause of its 400, answered as this 422: app/api/problems.py)."""
-    try:
-        return pydantic_core.from_json(body)
-    except ValueError as exc:
-        if "recursion limit" in str(exc):
-            raise InvalidInput(f"the JSON body nests deeper than {MAX_BODY_DEPTH} levels") from exc
-        strict_error = exc
-    try:
-        value = json.loads(body)  # JSONDecodeError when it is not JSON at all
-    except RecursionError as exc:
-        raise InvalidInput(f"the JSON body nests deeper than {MAX_BODY_DEPTH} levels") from exc
-    check_json_text(value, "body", most_depth=MAX_BODY_DEPTH)
-    # Reached only if pydantic-core refused what this check accepts: its reason stands.
-    raise InvalidInput(f"the JSON body is refused: {strict_error}") from strict_error
+    return parse_json(body, "body")
 
 
 class JsonRoute(APIRoute):

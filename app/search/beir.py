@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydantic_core
-
 from app.errors import InvalidInput
 from app.search.metrics import Qrels
+from app.validation import parse_json
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def _queries(path: Path) -> dict[str, str]:
             if not line.strip():
                 continue
             try:
-                row = pydantic_core.from_json(line)  # refuses lone surrogates
+                row = parse_json(line, f"{path}:{number}")  # no lone surrogate
                 queries[str(row["_id"])] = str(row["text"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise InvalidInput(f"{path}:{number}: expected {{'_id', 'text'}}") from exc

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from app.api.fast_json import MAX_BODY_DEPTH, JsonRoute
+from app.api.fast_json import JsonRoute
 from app.config import Settings
-from app.validation import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
+from app.validation import MAX_JSON_DEPTH, MAX_METADATA_BYTES, MAX_METADATA_DEPTH
 from tests.servers import ServerThread
 
 LONE = "\\ud800"  # as JSON escapes it: json.dumps would write the same six characters
@@ -152,9 +152,9 @@ def _nested(depth: int) -> dict[str, Any]:
     [
         (MAX_METADATA_DEPTH + 1, f"metadata nests deeper than {MAX_METADATA_DEPTH} levels"),
         (190, f"metadata nests deeper than {MAX_METADATA_DEPTH} levels"),
-        (300, f"the JSON body nests deeper than {MAX_BODY_DEPTH} levels"),
-        (480, f"the JSON body nests deeper than {MAX_BODY_DEPTH} levels"),
-        (2000, f"the JSON body nests deeper than {MAX_BODY_DEPTH} levels"),
+        (300, f"body nests deeper than {MAX_JSON_DEPTH} levels"),
+        (480, f"body nests deeper than {MAX_JSON_DEPTH} levels"),
+        (2000, f"body nests deeper than {MAX_JSON_DEPTH} levels"),
     ],
 )
 def test_metadata_deeper_than_the_limit_is_a_422_and_nothing_is_stored(
