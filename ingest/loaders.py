@@ -10,15 +10,15 @@ report it per file and go on.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import pydantic_core
-
 from app.errors import InvalidInput
+from app.validation import parse_json
 
 
 @dataclass(frozen=True)
@@ -161,12 +161,9 @@ def _pdf(data: bytes) -> tuple[str, list[Block]]:
 def _beir_line(line: str, number: int, source: str) -> LoadedDocument:
     where = f"line {number}"
     try:
-        # pydantic-core's parser refuses lone surrogate escapes (no text: the tokenizers
-        # and PostgreSQL fail on them) and nesting past 200 levels (json.loads overflows
-        # Python's stack at about 1,000 and would take the worker down).
-        record = pydantic_core.from_json(line)
-    except ValueError as exc:
-        raise InvalidInput(f"{where}: not JSON ({exc})") from exc
+        record = parse_json(line, where)  # no lone surrogate, no overflowing nesting
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}: not JSON ({exc.msg})") from exc
     if not isinstance(record, dict):
         raise InvalidInput(f"{where}: expected a JSON object")
     doc_id, text = record.get("_id"), record.get("text")

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
-from app.validation import check_document_fields, check_text
+from app.errors import InvalidInput
+from app.validation import check_document_fields, check_text, shown_id
 from ingest.chunker import Chunk, ModelLimit, iter_chunks
 from ingest.loaders import LoadedDocument
 
@@ -114,11 +115,17 @@ def content_hash(doc: LoadedDocument) -> str:
 def check_document(doc: LoadedDocument) -> None:
     """Reject, before anything is cut or counted, what the API's schemas refuse
     (app/validation.py): a bad id, title or source, metadata too deep or too large, and
-    text PostgreSQL or the tokenizers refuse (NUL characters, lone surrogates)."""
-    check_document_fields(doc.external_id, doc.title, doc.source, doc.metadata)
-    for block in doc.blocks:
-        check_text(block.text, "text")
-        check_text(block.section, "section")
+    text PostgreSQL or the tokenizers refuse (NUL characters, lone surrogates). A document
+    of a file of many (JSON Lines) is named in the error: its failure carries the file's."""
+    try:
+        check_document_fields(doc.external_id, doc.title, doc.source, doc.metadata)
+        for block in doc.blocks:
+            check_text(block.text, "text")
+            check_text(block.section, "section")
+    except InvalidInput as exc:
+        if doc.format != "beir":
+            raise
+        raise InvalidInput(f"document {shown_id(doc.external_id)}: {exc.detail}") from exc
 
 
 def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
