@@ -73,7 +73,9 @@ async def import_into(
         path = Path(folder) / "import.parquet"
         await _spool(request, path)
         async with services.db.connection() as conn:
-            result = await import_collection(conn, path, name=collection, replace=replace)
+            result = await import_collection(
+                conn, path, name=collection, replace=replace, shown_as="the uploaded export"
+            )
     return ImportOut.model_validate(result, from_attributes=True)
 
 
