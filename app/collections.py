@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Collection, Document
 from app.db.schema import (
     HNSW_INDEX_PREFIX,
+    PARTITION_DDL_LOCK,
     VectorType,
     create_hnsw_index_sql,
     create_partitions_sql,
@@ -112,6 +113,7 @@ async def create_collection(
         text_config=text_config,
         vector_type=vector_type,
     )
+    await session.execute(text(PARTITION_DDL_LOCK))  # before the row: see its comment
     session.add(collection)
     try:
         await session.flush()

@@ -28,7 +28,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.collections import COLLECTION_NAME_PATTERN
-from app.db.schema import create_hnsw_index_sql, create_partitions_sql, drop_partitions_sql
+from app.db.schema import (
+    PARTITION_DDL_LOCK,
+    create_hnsw_index_sql,
+    create_partitions_sql,
+    drop_partitions_sql,
+)
 from app.errors import Conflict, InvalidInput
 from app.keys import check_groups
 from app.validation import (
@@ -47,8 +52,6 @@ INSERT INTO collections (name, description, embedding_provider, embedding_model,
                          vector_type)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s::regconfig, %s) RETURNING id
 """
-# Serializes imports of one name until the importing transaction ends.
-_LOCK_NAME = "SELECT pg_advisory_xact_lock(hashtext('pgask.import'), hashtext(%s))"
 _EXISTING = """
 SELECT id, embedding_provider, embedding_model, embedding_dimensions
 FROM collections WHERE name = %s FOR UPDATE
@@ -118,9 +121,9 @@ async def import_collection(
     `conn` comes from `Database.connection()` (pgvector registered, not in autocommit mode,
     errors mapped on the way out). Errors name the file `shown_as` (default: its path).
 
-    Imports of one name are serialized (a transaction-scoped advisory lock on the name,
-    taken before anything is created): the second finds the first's collection and is a
-    Conflict, not a deadlock or a unique violation."""
+    Imports, and collection creations, are serialized (PARTITION_DDL_LOCK, taken before
+    anything is read or created): a second import of one name finds the first's collection
+    and is a Conflict, never a deadlock or a unique violation."""
     label = shown_as or str(path)
     parquet, header, counts = open_file(path, label)
     target_name = name or header.name
@@ -129,7 +132,7 @@ async def import_collection(
     seconds = ImportSeconds()
     decoder = _Decoder(parquet.iter_batches(batch_rows), str(path), label)
     async with conn.transaction():
-        await conn.execute(_LOCK_NAME, (target_name,))
+        await conn.execute(PARTITION_DDL_LOCK)  # before anything is read or created
         old = await _existing(conn, target_name, header, replace)
         target = await _create_staging(conn, header)
         try:
