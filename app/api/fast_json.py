@@ -40,13 +40,19 @@ def _parse(body: bytes) -> Any:
 
 
 class JsonRoute(APIRoute):
-    """A route whose JSON bodies are read by `FastJsonRequest`. Every API route is one (a
-    test enumerates the routes)."""
+    """A route whose JSON bodies are read by `FastJsonRequest`. Every API route with a JSON
+    body is one (a test enumerates the routes)."""
 
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
+        handler = self.wrap_handler(super().get_route_handler())
 
         async def route(request: Request) -> Response:
+            # Outermost, once: a handler run twice (a read retried on the primary) reuses
+            # this request, and the body it has already read.
             return await handler(FastJsonRequest(request.scope, request.receive))
 
         return route
+
+    def wrap_handler(self, handler: Handler) -> Handler:
+        """What a subclass runs around the handler, inside the request conversion."""
+        return handler

@@ -38,9 +38,7 @@ class ReadRoute(JsonRoute):
     def reads(self, method: str) -> bool:
         return method in self.read_methods
 
-    def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
-
+    def wrap_handler(self, handler: Handler) -> Handler:
         async def route(request: Request) -> Response:
             if not self.reads(request.method):
                 return await handler(request)
