@@ -42,7 +42,6 @@ MAX_METADATA_DEPTH = 32  # {"a": 1} is one level, {"a": {"b": 1}} two
 MAX_METADATA_BYTES = 64 * 1024  # as compact UTF-8 JSON
 MAX_JSON_DEPTH = 200  # pydantic-core's own limit (measured: 200 levels read, 255 refused)
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
 # isolates (U+202E shows "\u202egnp.md" as "dm.png").
 _UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -54,10 +53,12 @@ def text_problem(value: str) -> str | None:
         return "must not contain NUL characters" if "\x00" in value else None
     if "\x00" in value:
         return "must not contain NUL characters"
-    if found := _SURROGATE.search(value):
+    try:
+        value.encode()  # 20 MB of non-ASCII text: 86 ms; a regular expression took 270 ms
+    except UnicodeEncodeError as exc:  # only a surrogate cannot be encoded as UTF-8
         return (
-            f"contains a lone surrogate (U+{ord(found.group()):04X} at character"
-            f" {found.start()}), which is not Unicode text"
+            f"contains a lone surrogate (U+{ord(value[exc.start]):04X} at character"
+            f" {exc.start}), which is not Unicode text"
         )
     return None
 

@@ -37,6 +37,7 @@ from app.db.schema import (
 from app.errors import Conflict, InvalidInput
 from app.keys import check_groups
 from app.validation import (
+    MAX_ACCESS_GROUPS,
     check_document_fields,
     check_text,
     check_vectors,
@@ -357,6 +358,10 @@ def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
     try:
         metadata = parse_json(first["metadata"], "metadata")
         check_document_fields(first["external_id"], first["title"], first["source"], metadata)
+        if len(first["access"]) > MAX_ACCESS_GROUPS:
+            raise InvalidInput(
+                f"access: {len(first['access'])} groups; at most {MAX_ACCESS_GROUPS}"
+            )
         access = check_groups(first["access"], "access")
         chunks = [
             _chunk(r) for r in rows if r["ordinal"] is not None and r["embedding"] is not None

@@ -226,6 +226,7 @@ MALFORMED: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     ("a zero vector", _set("embedding", "b/everest", [0.0] * 384), "all zeros has no direction"),
     ("a 5 MB title", _set("title", "b/everest", "t" * 5_000_000), "at most 2000"),
     ("a 20 MB description", _header(description="d" * 20_000_000), "at most 2000"),
+    ("101 access groups", _set("access", "b/everest", [f"g{n}" for n in range(101)]), "at most"),
     ("a negative ordinal", _set("ordinal", "b/everest", -1), "a negative ordinal"),
     ("page 0", _set("page", "b/everest", 0), "pages count from 1"),
     ("a negative token count", _set("token_count", "b/everest", -5), "token_count -5"),
