@@ -203,3 +203,25 @@ def test_metadata_larger_than_the_limit_is_a_422(client: httpx.Client, docs: str
 def test_a_description_longer_than_the_limit_is_a_422(client: httpx.Client) -> None:
     refused = client.post("/v1/collections", json={"name": "long-desc", "description": "d" * 2001})
     assert refused.status_code == 422, refused.text
+
+
+def test_percent_encoded_surrogates_in_paths_and_queries_arrive_as_replacement_characters(
+    client: httpx.Client, docs: str
+) -> None:
+    """%ED%A0%80 is U+D800 encoded as UTF-8, which is no UTF-8: the server decodes paths
+    and query strings with U+FFFD in its place, so no surrogate arrives by these doors."""
+    lone = "%ED%A0%80"
+    for method, path in (
+        ("GET", f"/v1/collections/{docs}/documents/{lone}"),
+        ("GET", f"/v1/collections/{docs}/documents/{lone}/similar"),
+        ("DELETE", f"/v1/collections/{docs}/documents/{lone}"),
+        ("GET", f"/v1/collections/{lone}"),
+        ("DELETE", f"/v1/keys/{lone}"),
+    ):
+        answer = client.request(method, path)
+        assert answer.status_code in (404, 422), (path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    listed = client.get(f"/v1/collections/{docs}/documents/a", params={"chunks": "\ufffd"})
+    assert listed.status_code == 422, listed.text
+    raw = client.get(f"/v1/collections/{docs}/documents/a?chunks={lone}")
+    assert raw.status_code == 422, raw.text
