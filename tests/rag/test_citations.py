@@ -85,11 +85,14 @@ def test_sse_streams(llm_url: str, corpus: str, fake_openai: FakeOpenAI) -> None
 
 def test_chat_completions(llm_url: str, corpus: str, fake_openai: FakeOpenAI) -> None:  # noqa: F811
     client = openai.OpenAI(base_url=f"{llm_url}/v1", api_key="unused")
-    messages = [{"role": "user", "content": "capital of France?"}]
     fake_openai.script(Reply(content="".join(PIECES), endpoint="chat"))
-    reply = client.chat.completions.create(model=corpus, messages=messages)  # type: ignore[arg-type]
+    reply = client.chat.completions.create(
+        model=corpus, messages=[{"role": "user", "content": "capital of France?"}]
+    )
     assert (reply.choices[0].message.content or "").startswith(CLEAN)
     fake_openai.script(Reply(chunks=PIECES, endpoint="chat"))
-    stream = client.chat.completions.create(model=corpus, messages=messages, stream=True)  # type: ignore[arg-type]
+    stream = client.chat.completions.create(
+        model=corpus, messages=[{"role": "user", "content": "capital of France?"}], stream=True
+    )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text.startswith(CLEAN) and "[9" not in text and "[0]" not in text
