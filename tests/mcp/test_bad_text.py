@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.validation import MAX_METADATA_DEPTH
 from tests.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
@@ -60,3 +61,24 @@ async def test_a_lone_surrogate_in_tool_arguments_is_refused(
         answered = await http.post("/mcp", content=good, headers=HEADERS)
         [ok] = _messages(answered)
         assert "result" in ok and not ok["result"].get("isError"), ok
+
+
+async def test_metadata_at_the_depth_limit_is_read_back_by_the_search_tool(
+    server: ServerThread, docs: str
+) -> None:
+    """32 levels (MAX_METADATA_DEPTH) are stored, and every hit carrying them serializes."""
+    metadata: dict[str, Any] = {"leaf": 1}
+    for _ in range(MAX_METADATA_DEPTH - 1):
+        metadata = {"a": metadata}
+    document = {"id": "deepest.md", "text": "The deepest metadata of all.", "metadata": metadata}
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+        added = await http.post(f"/v1/collections/{docs}/documents", json={"documents": [document]})
+        assert added.status_code == 200, added.text
+        for mode in ("vector", "text", "hybrid"):
+            arguments = {"collection": docs, "query": "deepest metadata", "mode": mode}
+            answered = await http.post(
+                "/mcp", content=_call("search", json.dumps(arguments)), headers=HEADERS
+            )
+            [message] = _messages(answered)
+            assert not message["result"].get("isError"), message
+            assert "deepest.md" in json.dumps(message["result"]), (mode, message)
