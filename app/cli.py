@@ -19,8 +19,9 @@ import typer
 
 from app import tempdir
 from app.commands import ask, backup, collections, ingest, keys, mcp, search, serve, transfer
-from app.errors import PgaskError
+from app.errors import InvalidInput, PgaskError
 from app.observability import configure_logging
+from app.validation import text_problem
 from ingest.parsing import workers_skip_main
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ def main() -> NoReturn:
     folder = tempdir.claim()  # before any temporary file or child process
     configure_logging(json_logs=False)  # `serve` switches to JSON when not on a terminal
     try:
+        _check_arguments(sys.argv[1:])
         app()
         code: object = 0
     except PgaskError as exc:
@@ -66,6 +68,14 @@ def main() -> NoReturn:
     except SystemExit as exc:  # typer's end, or `serve`'s after a signal
         code = exc.code
     _exit(code, folder)
+
+
+def _check_arguments(arguments: list[str]) -> None:
+    """Every argument is text: Python reads bytes that are not UTF-8 as lone surrogates,
+    which no query, id, group or path pgask stores can hold (app/validation.py)."""
+    for number, argument in enumerate(arguments, 1):
+        if problem := text_problem(argument):
+            raise InvalidInput(f"argument {number} ({argument!r}) is not UTF-8 text: {problem}")
 
 
 def _exit(code: object, folder: Path) -> NoReturn:

@@ -20,6 +20,7 @@ from app.access import elevate_to_owner, sees_every_row
 from app.db.models import Collection, Document
 from app.db.schema import (
     HNSW_INDEX_PREFIX,
+    PARTITION_DDL_LOCK,
     VectorType,
     create_hnsw_index_sql,
     create_partitions_sql,
@@ -27,6 +28,7 @@ from app.db.schema import (
 )
 from app.embeddings.base import ModelInfo
 from app.errors import Conflict, InvalidInput, NotFound
+from app.validation import MAX_DESCRIPTION_CHARS, check_text
 
 # cl100k tokens. MiniLM takes 256 word pieces; measured word pieces per cl100k token: English
 # prose 1.1, code 1.2, digits 1.4, URLs 1.5 (Cyrillic 1.7: needs the model's own count).
@@ -100,6 +102,7 @@ async def create_collection(
         raise InvalidInput(f"chunk_size {size} exceeds the embedding model's limit of {limit}")
     if not 0 <= overlap < size:
         raise InvalidInput(f"chunk_overlap must be at least 0 and below chunk_size ({size})")
+    check_text(description, "description", most=MAX_DESCRIPTION_CHARS)
     await _check_text_config(session, text_config)
 
     collection = Collection(
@@ -113,6 +116,7 @@ async def create_collection(
         text_config=text_config,
         vector_type=vector_type,
     )
+    await session.execute(text(PARTITION_DDL_LOCK))  # before the row: see its comment
     session.add(collection)
     try:
         await session.flush()

@@ -28,13 +28,14 @@ from app.auth import KEY_NAME, ApiKey, digest, find_key
 from app.db.database import Database
 from app.db.models import ApiKeyRow, Collection
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from app.validation import check_text
 
 SECRET_PREFIX = "pgask_"
 PREFIX_CHARS = len(SECRET_PREFIX) + 10
 CACHE_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000
 MAX_EXPIRES_DAYS = 36_500
-_GROUP = re.compile(r"^[^\x00-\x1f\x7f,{}\"\\]{1,128}$")
+_GROUP = re.compile(r"^[^\x00-\x1f\x7f,{}\"\\\ud800-\udfff]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class CreatedKey:
 
 def check_groups(groups: Sequence[str], where: str = "groups") -> list[str]:
     """Group names: 1-128 characters, no control characters, commas, braces, quotes or
-    backslashes (they travel as a PostgreSQL array literal), and not `*` (EVERYONE)."""
+    backslashes (they travel as a PostgreSQL array literal), no lone surrogates (no text),
+    and not `*` (EVERYONE)."""
     for group in groups:
         if not _GROUP.match(group) or group == EVERYONE:
             raise InvalidInput(
@@ -93,6 +95,8 @@ def _check_spec(spec: KeySpec) -> Role:
         raise InvalidInput(f"role {spec.role!r}: must be one of {', '.join(ROLES)}")
     if spec.collections is not None and not spec.collections:
         raise InvalidInput("collections: name at least one collection, or '*' for every one")
+    for name in spec.collections or ():
+        check_text(name, "collections")
     if spec.expires_in_days is not None and not 0 < spec.expires_in_days <= MAX_EXPIRES_DAYS:
         raise InvalidInput(f"expires_in_days must be above 0 and at most {MAX_EXPIRES_DAYS}")
     check_groups(spec.groups)

@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from app.errors import InvalidInput
+from app.validation import parse_json
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _pdf(data: bytes) -> tuple[str, list[Block]]:
 def _beir_line(line: str, number: int, source: str) -> LoadedDocument:
     where = f"line {number}"
     try:
-        record = json.loads(line)
+        record = parse_json(line, where)  # no lone surrogate, no overflowing nesting
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{where}: not JSON ({exc.msg})") from exc
     if not isinstance(record, dict):

@@ -44,6 +44,7 @@ from app.db.database import Database
 from app.embeddings.base import Embedder, Vectors
 from app.errors import CollectionDeleted, Conflict, InvalidInput, PgaskError
 from app.observability import IngestCounts
+from app.validation import check_vector
 from ingest.chunker import Chunk, ModelLimit, count_tokens
 from ingest.loaders import LoadedDocument
 from ingest.prepare import Chunking, Failure, Prepared, check_document, chunk, content_hash
@@ -657,10 +658,7 @@ def with_vector(doc: LoadedDocument, vector: Vectors) -> Prepared:
     whole text, with that vector (no chunking, no embedding). The vector is part of the
     hash, so sending the same text with a new vector replaces it."""
     check_document(doc)
-    if not np.isfinite(vector).all():
-        raise InvalidInput("vector: every value must be a finite number")
-    if not vector.any():
-        raise InvalidInput("vector: all zeros has no direction (cosine distance)")
+    check_vector(vector)
     text = "\n\n".join(b.text for b in doc.blocks)
     single = Chunk(text, count_tokens(text), "", None, 0, 0, len(text))
     digest = hashlib.sha256((content_hash(doc) + vector.tobytes().hex()).encode()).hexdigest()

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import pickle
-import re
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +18,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
+from app.validation import check_document_fields, check_text, shown_id
 from ingest.chunker import Chunk, ModelLimit, iter_chunks
 from ingest.loaders import LoadedDocument
 
@@ -112,35 +112,20 @@ def content_hash(doc: LoadedDocument) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-# C0/C1 controls (a newline forges log lines) and the bidi marks, embeddings, overrides and
-# isolates (U+202E shows "\u202egnp.md" as "dm.png").
-_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def check_document(doc: LoadedDocument) -> None:
-    """Reject what PostgreSQL would reject for the whole batch: NUL characters anywhere
-    (text columns and jsonb both refuse them)."""
-    if not doc.external_id:
-        raise InvalidInput("empty document id")
-    fields = [doc.external_id, doc.title, doc.source, *_strings(dict(doc.metadata))]
-    fields += [b.text for b in doc.blocks] + [b.section for b in doc.blocks]
-    if any("\x00" in f for f in fields):
-        raise InvalidInput("contains NUL characters, which PostgreSQL text rejects")
-    if _UNSAFE_ID.search(doc.external_id):
-        raise InvalidInput(
-            f"document id {doc.external_id!r} contains control or bidirectional-override"
-            " characters (they make an id display as another)"
-        )
+    """Reject, before anything is cut or counted, what the API's schemas refuse
+    (app/validation.py): a bad id, title or source, metadata too deep or too large, and
+    text PostgreSQL or the tokenizers refuse (NUL characters, lone surrogates). A document
+    of a file of many (JSON Lines) is named in the error: its failure carries the file's."""
+    try:
+        check_document_fields(doc.external_id, doc.title, doc.source, doc.metadata)
+        for block in doc.blocks:
+            check_text(block.text, "text")
+            check_text(block.section, "section")
+    except InvalidInput as exc:
+        if doc.format != "beir":
+            raise
+        raise InvalidInput(f"document {shown_id(doc.external_id)}: {exc.detail}") from exc
 
 
 def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:

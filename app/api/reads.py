@@ -13,13 +13,11 @@ safe to repeat, and the client sees no 5xx for a replica's failure.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.fast_json import Handler, JsonRoute
 from app.db.errors import convert
 from app.db.replicas import ReadIntent, parse_lsn, read_intent
 from app.errors import DatabaseTimeout, PgaskError, ServiceUnavailable
@@ -31,10 +29,8 @@ LSN_HEADER = b"x-pgask-lsn"
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
-
-class ReadRoute(APIRoute):
+class ReadRoute(JsonRoute):
     """A route whose GET and HEAD only read."""
 
     read_methods = _READ_METHODS
@@ -42,9 +38,7 @@ class ReadRoute(APIRoute):
     def reads(self, method: str) -> bool:
         return method in self.read_methods
 
-    def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
-
+    def wrap_handler(self, handler: Handler) -> Handler:
         async def route(request: Request) -> Response:
             if not self.reads(request.method):
                 return await handler(request)

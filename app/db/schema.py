@@ -96,8 +96,18 @@ def partition_name(table: str, collection_id: int) -> str:
     return f"{table}_c{_check_int(collection_id, 'collection_id')}"
 
 
+# Taken by a transaction that creates a collection and its partitions, before it inserts
+# the collection's row, and held to its end. ATTACH takes SHARE ROW EXCLUSIVE on
+# `collections` (the foreign key's table), which every other creator's insert holds a
+# conflicting lock on: two creators at once deadlocked (measured: two imports racing,
+# "deadlock detected" on ALTER TABLE documents ATTACH PARTITION). The first ATTACH holds
+# its locks to the end of its transaction anyway, so this only puts the creators in order.
+PARTITION_DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('pgask.partitions'))"
+
+
 def create_partitions_sql(collection_id: int, storage: VectorType | None) -> list[str]:
-    """The collection's partitions, to run in the transaction that inserts its row. Each is
+    """The collection's partitions, to run in the transaction that inserts its row (after
+    PARTITION_DDL_LOCK, taken before that insert). Each is
     made on its own, then attached: ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent
     (and, for chunks' foreign key, SHARE ROW EXCLUSIVE on the parents: other writers wait,
     readers never do), where `CREATE TABLE ... PARTITION OF` would take ACCESS EXCLUSIVE and

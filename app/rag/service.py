@@ -19,7 +19,7 @@ from app.config import Settings
 from app.db.database import Database
 from app.embeddings import Embedder
 from app.errors import InvalidInput, PgaskError, UpstreamError
-from app.rag.citations import Citation, parse_citations
+from app.rag.citations import Citation, CitationFilter, clean_answer, parse_citations
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
@@ -197,10 +197,13 @@ class Answerer:
     def _finish(
         self, retrieval: Retrieval, completion: Completion, *, generated: bool, dropped: int
     ) -> Answer:
+        # A model may cite numbers no source has: they are taken out of its text
+        # (CitationFilter). An extractive answer cites only the passages it quotes.
+        text = clean_answer(completion.text, retrieval.sources) if generated else completion.text
         return Answer(
-            answer=completion.text,
+            answer=text,
             generated=generated,
-            citations=parse_citations(completion.text, retrieval.sources),
+            citations=parse_citations(text, retrieval.sources),
             sources=retrieval.sources,
             search_query=retrieval.query,
             rewritten=retrieval.rewritten,
@@ -228,16 +231,20 @@ class Answerer:
         yield sources_event(retrieval, generated=True)
         started = time.perf_counter()
         text, usage = "", Usage()
+        cleaner = CitationFilter({s.n for s in prompt.sources})  # as `_finish` cleans `text`
         try:
             async for piece in self.chat.stream(prompt.messages):
                 if isinstance(piece, Usage):
                     usage = piece
                 else:
                     text += piece
-                    yield DeltaEvent(piece)
+                    if sent := cleaner.feed(piece):
+                        yield DeltaEvent(sent)
         except UpstreamError as exc:
             yield ErrorEvent.of(exc)
             return
+        if rest := cleaner.finish():
+            yield DeltaEvent(rest)
         retrieval.timings["llm_ms"] = (time.perf_counter() - started) * 1000
         answer = self._finish(
             retrieval, Completion(text, usage), generated=True, dropped=prompt.dropped

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InvalidInput
 from app.search.metrics import Qrels
+from app.validation import parse_json
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _queries(path: Path) -> dict[str, str]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = parse_json(line, f"{path}:{number}")  # no lone surrogate
                 queries[str(row["_id"])] = str(row["text"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise InvalidInput(f"{path}:{number}: expected {{'_id', 'text'}}") from exc

@@ -29,6 +29,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from app.errors import InvalidInput
+from app.validation import check_json_text
 
 MAX_DEPTH = 6
 MAX_CONDITIONS = 100
@@ -144,6 +145,7 @@ def compile_filter(spec: dict[str, Any] | None) -> Compiled:
     """Validate and compile a filter; raises InvalidInput naming the offending path."""
     if not spec:
         return Compiled()
+    check_json_text(spec, "filter")  # keys and values are bound as text: no NUL, no surrogate
     compiler = _Compiler()
     sql = compiler.node(spec, "filter", 1)
     return Compiled(sql, compiler.params, compiler.uses_document)

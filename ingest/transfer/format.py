@@ -8,12 +8,16 @@ columns are described in docs/export-format.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
+from typing import get_type_hints
 
 import pyarrow as pa
 
+from app.collections import COLLECTION_NAME_PATTERN
 from app.db.schema import VECTOR_TYPES, VectorType
 from app.errors import InvalidInput
+from app.validation import MAX_DESCRIPTION_CHARS, MAX_DIMENSIONS, check_text
 
 FORMAT_NAME = "pgask-collection"
 FORMAT_VERSION = 1
@@ -84,14 +88,45 @@ def read_header(schema: pa.Schema) -> tuple[CollectionHeader, Counts]:
         counts = Counts(**json.loads(meta[KEY_COUNTS]))
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"damaged pgask export header: {exc}") from exc
-    if header.vector_type not in VECTOR_TYPES:
-        raise InvalidInput(f"damaged pgask export header: vector_type {header.vector_type!r}")
     if version > FORMAT_VERSION:
         raise InvalidInput(
             f"export format version {version} is newer than this pgask reads "
             f"({FORMAT_VERSION}); upgrade pgask"
         )
+    if version != FORMAT_VERSION:
+        raise InvalidInput(f"damaged pgask export header: no format version {version} exists")
+    try:
+        _check_header(header, counts)
+    except InvalidInput as exc:
+        raise InvalidInput(f"damaged pgask export header: {exc.detail}") from exc
     expected = arrow_schema(header, counts).remove_metadata()
     if not schema.remove_metadata().equals(expected):
         raise InvalidInput("pgask export has unexpected columns for format version 1")
     return header, counts
+
+
+def _check_header(header: CollectionHeader, counts: Counts) -> None:
+    """Each value of the type and within the bounds a collection created through the API
+    has (app/validation.py, app/collections.py)."""
+    for item in (header, counts):
+        for name, kind in get_type_hints(type(item)).items():
+            value = getattr(item, name)
+            wanted = int if kind is int else str
+            if type(value) is not wanted:  # bool is an int; "384" is no number
+                raise InvalidInput(
+                    f"{name} {value!r} is not {'a number' if wanted is int else 'text'}"
+                )
+            if isinstance(value, str):
+                check_text(value, name, most=MAX_DESCRIPTION_CHARS)
+    if not re.match(COLLECTION_NAME_PATTERN, header.name):
+        raise InvalidInput(f"name {header.name!r} is not a valid collection name")
+    if not 1 <= header.embedding_dimensions <= MAX_DIMENSIONS:
+        raise InvalidInput(
+            f"embedding_dimensions {header.embedding_dimensions} is not 1-{MAX_DIMENSIONS}"
+        )
+    if header.vector_type not in VECTOR_TYPES:
+        raise InvalidInput(f"vector_type {header.vector_type!r}")
+    if header.chunk_size < 1 or header.chunk_overlap < 0:
+        raise InvalidInput("chunk_size must be at least 1 and chunk_overlap at least 0")
+    if counts.documents < 0 or counts.chunks < 0:
+        raise InvalidInput("negative counts")

@@ -29,9 +29,22 @@ import pyarrow.parquet as pq
 
 from app.collections import COLLECTION_NAME_PATTERN
 from app.db.database import Database
-from app.db.schema import create_hnsw_index_sql, create_partitions_sql, drop_partitions_sql
+from app.db.schema import (
+    PARTITION_DDL_LOCK,
+    create_hnsw_index_sql,
+    create_partitions_sql,
+    drop_partitions_sql,
+)
 from app.errors import Conflict, InvalidInput
 from app.keys import check_groups
+from app.validation import (
+    MAX_ACCESS_GROUPS,
+    check_document_fields,
+    check_text,
+    check_vectors,
+    parse_json,
+    shown_id,
+)
 from ingest.transfer.format import ROW_GROUP_ROWS, CollectionHeader, Counts, read_header
 from ingest.writer import ChunkRecord, DocumentRecord, Target, analyze_chunks, write_documents
 
@@ -76,17 +89,22 @@ class ImportResult:
     seconds: ImportSeconds = field(default_factory=ImportSeconds)
 
 
-def open_file(path: Path) -> tuple[pq.ParquetFile, CollectionHeader, Counts]:
-    """Open and check an export's header; InvalidInput for anything that is not one."""
+def open_file(
+    path: Path, shown_as: str | None = None
+) -> tuple[pq.ParquetFile, CollectionHeader, Counts]:
+    """Open and check an export's header; InvalidInput for anything that is not one.
+    Errors name the file `shown_as` (default: its path; a server names an upload without
+    its temporary path)."""
+    label = shown_as or str(path)
     try:
         # pre_buffer off: with it, iter_batches keeps what it read of every row group
         # until the file is closed, and memory grows with the file (measured: 164 MB of
         # Arrow buffers at the end of a 100,000 x 384 file, 18 MB without).
         parquet = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False)
     except FileNotFoundError as exc:
-        raise InvalidInput(f"{path}: no such file") from exc
+        raise InvalidInput(f"{label}: no such file") from exc
     except (OSError, pa.ArrowException) as exc:
-        raise InvalidInput(f"{path}: not a pgask export (not a readable Parquet file)") from exc
+        raise InvalidInput(f"{label}: not a pgask export (not a readable Parquet file)") from exc
     header, counts = read_header(parquet.schema_arrow)
     return parquet, header, counts
 
@@ -99,17 +117,24 @@ async def import_collection(
     replace: bool = False,
     on_rows: Callable[[int], None] = lambda _rows: None,
     batch_rows: int = ROW_GROUP_ROWS,
+    shown_as: str | None = None,
 ) -> ImportResult:
     """Load the export at `path` as collection `name` (default: the exported name).
     `conn` comes from `Database.owner_connection()` (pgvector registered, not in autocommit mode,
-    errors mapped on the way out)."""
-    parquet, header, counts = open_file(path)
+    errors mapped on the way out). Errors name the file `shown_as` (default: its path).
+
+    Imports, and collection creations, are serialized (PARTITION_DDL_LOCK, taken before
+    anything is read or created): a second import of one name finds the first's collection
+    and is a Conflict, never a deadlock or a unique violation."""
+    label = shown_as or str(path)
+    parquet, header, counts = open_file(path, label)
     target_name = name or header.name
     if not re.match(COLLECTION_NAME_PATTERN, target_name):
         raise InvalidInput(f"{target_name!r} is not a valid collection name")
     seconds = ImportSeconds()
-    decoder = _Decoder(parquet.iter_batches(batch_rows))
+    decoder = _Decoder(parquet.iter_batches(batch_rows), str(path), label)
     async with conn.transaction():
+        await conn.execute(PARTITION_DDL_LOCK)  # before anything is read or created
         old = await _existing(conn, target_name, header, replace)
         target = await _create_staging(conn, header)
         try:
@@ -118,10 +143,10 @@ async def import_collection(
             # A repeated ordinal: the file's fault, which map_db_errors cannot know (a value
             # PostgreSQL refuses, DataError, it turns into InvalidInput on its own).
             # The primary message only: DETAIL and CONTEXT lines would break the one-line rule.
-            raise InvalidInput(f"{path}: damaged export: {exc.diag.message_primary}") from exc
+            raise InvalidInput(f"{label}: damaged export: {exc.diag.message_primary}") from exc
         if loaded != counts:
             raise InvalidInput(
-                f"{path}: damaged export: read {loaded.documents} documents and "
+                f"{label}: damaged export: read {loaded.documents} documents and "
                 f"{loaded.chunks} chunks, its header says {counts.documents} and {counts.chunks}"
             )
         await conn.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")
@@ -134,9 +159,7 @@ async def import_collection(
             for statement in drop_partitions_sql(old):
                 await conn.execute(statement)
             await conn.execute("DELETE FROM collections WHERE id = %s", (old,))
-        await conn.execute(
-            "UPDATE collections SET name = %s WHERE id = %s", (target_name, target.collection_id)
-        )
+        await _rename(conn, target_name, target.collection_id)
     with seconds.timing("analyze"):
         await analyze_chunks(conn, target.collection_id)
     await conn.commit()
@@ -162,6 +185,21 @@ async def _existing(
             f"({incoming[2]} dimensions); import it --as another name"
         )
     return int(row[0])
+
+
+async def _rename(conn: psycopg.AsyncConnection[Any], name: str, collection_id: int) -> None:
+    """The staging collection takes its name. A collection of that name created meanwhile
+    by other means than an import (which waits on the lock) is a Conflict."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE collections SET name = %s WHERE id = %s", (name, collection_id)
+            )
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict(
+            f"collection {name!r} was created by another request meanwhile; import --as"
+            " another name, or --replace"
+        ) from exc
 
 
 async def _create_staging(conn: psycopg.AsyncConnection[Any], header: CollectionHeader) -> Target:
@@ -236,10 +274,12 @@ async def _write(
 class _Decoder:
     """The file's rows as whole documents, one batch at a time, in one thread at a time.
     A document's rows may straddle two batches: the last document of a batch waits for the
-    next batch."""
+    next batch. Whatever is wrong with a row is InvalidInput naming the file `label` (never
+    `path`, which may be a server's temporary file)."""
 
-    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
-        self._batches = _checked(batches)
+    def __init__(self, batches: Iterator[pa.RecordBatch], path: str, label: str) -> None:
+        self._batches = batches
+        self._path, self._label = path, label
         self._pending: list[dict[str, Any]] = []
         self._last_id: str | None = None
         self.seconds = 0.0
@@ -250,11 +290,19 @@ class _Decoder:
         started = time.perf_counter()
         try:
             return self._next()
+        except InvalidInput as exc:
+            raise InvalidInput(f"{self._label}: damaged export: {exc.detail}") from exc
+        except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
+            # A damaged page (checksum, truncation), or a string column that is not UTF-8
+            reason = str(exc).replace(self._path, self._label).splitlines()[0]
+            raise InvalidInput(f"{self._label}: damaged export: {reason}") from exc
         finally:
             self.seconds += time.perf_counter() - started
 
     def _next(self) -> tuple[list[DocumentRecord], int] | None:
         batch = next(self._batches, None)
+        while batch is not None and not batch.num_rows:
+            batch = next(self._batches, None)
         if batch is None:
             if not self._pending:
                 return None
@@ -269,23 +317,10 @@ class _Decoder:
     def _documents(self, rows: list[dict[str, Any]]) -> list[DocumentRecord]:
         documents = _documents(rows)
         if documents and self._last_id is not None and documents[0].external_id <= self._last_id:
-            raise InvalidInput("damaged export: documents are not in external-id order")
+            raise InvalidInput("documents are not in external-id order")
         if documents:
             self._last_id = documents[-1].external_id
         return documents
-
-
-def _checked(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The file's batches; a damaged page (checksum, truncation) is InvalidInput."""
-    while True:
-        try:
-            batch = next(batches, None)
-        except (OSError, pa.ArrowException) as exc:
-            raise InvalidInput(f"damaged export: {exc}") from exc
-        if batch is None:
-            return
-        if batch.num_rows:
-            yield batch
 
 
 def _rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
@@ -294,8 +329,11 @@ def _rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     flat = column.values.slice(column.offset * dims, len(column) * dims)
     vectors = flat.to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dims)
     rows: list[dict[str, Any]] = batch.drop_columns(["embedding"]).to_pylist()
-    for row, vector, valid in zip(rows, vectors, column.is_valid().to_pylist(), strict=True):
-        row["embedding"] = vector if valid else None
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    present = np.flatnonzero(valid)
+    check_vectors(vectors[present], lambda n: _chunk_name(rows[int(present[n])]) + ": embedding")
+    for row, vector, is_valid in zip(rows, vectors, valid.tolist(), strict=True):
+        row["embedding"] = vector if is_valid else None
     return rows
 
 
@@ -310,30 +348,29 @@ def _documents(rows: list[dict[str, Any]]) -> list[DocumentRecord]:
         start = end
     ids = [d.external_id for d in documents]
     if ids != sorted(ids) or len(set(ids)) != len(ids):
-        raise InvalidInput("damaged export: documents are not in external-id order")
+        raise InvalidInput("documents are not in external-id order")
     return documents
 
 
 def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
+    """One document, checked as the API checks one (app/validation.py)."""
     first = rows[0]
+    where = f"document {shown_id(first['external_id'])}"
     try:
-        metadata = json.loads(first["metadata"])
-    except ValueError as exc:
-        raise InvalidInput(f"document {first['external_id']!r}: metadata is not JSON") from exc
-    if not isinstance(metadata, dict):
-        raise InvalidInput(f"document {first['external_id']!r}: metadata is not a JSON object")
-    chunks = [
-        ChunkRecord(
-            ordinal=r["ordinal"],
-            text=r["text"],
-            token_count=r["token_count"],
-            embedding=r["embedding"],
-            section=r["section"] or "",
-            page=r["page"],
-        )
-        for r in rows
-        if r["ordinal"] is not None and r["embedding"] is not None
-    ]
+        metadata = parse_json(first["metadata"], "metadata")
+        check_document_fields(first["external_id"], first["title"], first["source"], metadata)
+        if len(first["access"]) > MAX_ACCESS_GROUPS:
+            raise InvalidInput(
+                f"access: {len(first['access'])} groups; at most {MAX_ACCESS_GROUPS}"
+            )
+        access = check_groups(first["access"], "access")
+        chunks = [
+            _chunk(r) for r in rows if r["ordinal"] is not None and r["embedding"] is not None
+        ]
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}: metadata is not JSON ({exc.msg})") from exc
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc.detail}") from exc
     return DocumentRecord(
         first["external_id"],
         content_hash=first["content_hash"],
@@ -341,8 +378,30 @@ def _document(rows: list[dict[str, Any]]) -> DocumentRecord:
         title=first["title"],
         source=first["source"],
         metadata=metadata,
-        access=check_groups(first["access"], f"document {first['external_id']!r}: access"),
+        access=access,
     )
+
+
+def _chunk(row: dict[str, Any]) -> ChunkRecord:
+    """One chunk row, checked: what the pipeline writes has text, an ordinal and a token
+    count of at least 0, and a page (PDFs only) of at least 1."""
+    ordinal, text, tokens, page = row["ordinal"], row["text"], row["token_count"], row["page"]
+    where = f"chunk {ordinal}"
+    if ordinal < 0:
+        raise InvalidInput(f"{where}: a negative ordinal")
+    if text is None or not text.strip():
+        raise InvalidInput(f"{where}: no text")
+    check_text(text, f"{where}: text")
+    section = check_text(row["section"] or "", f"{where}: section")
+    if tokens is None or tokens < 0:
+        raise InvalidInput(f"{where}: token_count {tokens} is not a count")
+    if page is not None and page < 1:
+        raise InvalidInput(f"{where}: page {page} (pages count from 1)")
+    return ChunkRecord(ordinal, text, tokens, row["embedding"], section=section, page=page)
+
+
+def _chunk_name(row: dict[str, Any]) -> str:
+    return f"document {shown_id(row['external_id'])} chunk {row['ordinal']}"
 
 
 async def import_into(
@@ -352,9 +411,12 @@ async def import_into(
     name: str | None = None,
     replace: bool = False,
     on_rows: Callable[[int], None] = lambda _rows: None,
+    shown_as: str | None = None,
 ) -> ImportResult:
     """`import_collection` on a connection of the owner's pool: an import creates a
     collection, its partitions and index and writes with binary COPY (admins only, which the
     caller checks)."""
     async with db.owner_connection() as conn:
-        return await import_collection(conn, path, name=name, replace=replace, on_rows=on_rows)
+        return await import_collection(
+            conn, path, name=name, replace=replace, on_rows=on_rows, shown_as=shown_as
+        )

@@ -158,7 +158,8 @@ async def test_an_upload_is_stored_and_fetched_in_pieces(
     job_settings, embedder, collection, conn
 ) -> None:
     """Three JSON Lines documents of 900 kB each: their lines run over the 1 MiB pieces, and
-    come back whole (a piece lost or out of order breaks their JSON)."""
+    come back whole (a piece lost or out of order breaks their JSON). The bulk is a key the
+    reader ignores: metadata takes at most 64 KiB, and 900 kB of text would be embedded."""
     roomy = {"pgask_job_stale_seconds": 300, "pgask_ingest_max_file_mb": 4}
     async with opened(job_settings.model_copy(update=roomy)) as ingestion:
         await _stored_and_fetched_in_pieces(ingestion, embedder, collection, conn)
@@ -166,7 +167,7 @@ async def test_an_upload_is_stored_and_fetched_in_pieces(
 
 async def _stored_and_fetched_in_pieces(ingestion, embedder, collection, conn) -> None:
     pad = "x" * 900_000
-    lines = [{"_id": f"p{i}", "text": f"passage {i}", "metadata": {"pad": pad}} for i in range(3)]
+    lines = [{"_id": f"p{i}", "pad": pad, "text": f"passage {i}"} for i in range(3)]
     content = "\n".join(json.dumps(line) for line in lines).encode()
     created = await create_job(ingestion, collection, [("p.jsonl", content), ("e.md", b"")])
     assert created.total == 4  # one per line, one for the (empty) Markdown file
@@ -190,8 +191,7 @@ async def _stored_and_fetched_in_pieces(ingestion, embedder, collection, conn) -
     assert (job.status, job.done, job.result["added"]) == ("failed", 4, 3)
     assert job.errors == [{"path": "e.md", "error": "file is empty"}]
     cursor = await conn.execute(
-        "SELECT external_id, length(metadata->>'pad') FROM documents"
-        " WHERE collection_id = %s ORDER BY external_id",
+        "SELECT external_id FROM documents WHERE collection_id = %s ORDER BY external_id",
         (collection.id,),
     )
-    assert await cursor.fetchall() == [("p0", 900_000), ("p1", 900_000), ("p2", 900_000)]
+    assert await cursor.fetchall() == [("p0",), ("p1",), ("p2",)]

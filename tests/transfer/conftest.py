@@ -36,16 +36,30 @@ PASSAGES = {
 }
 
 
-def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
+def _environment(settings: Settings, **env: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
-    environment |= {"DATABASE_URL": settings.database_url or "", **env}
+    return environment | {"DATABASE_URL": settings.database_url or "", **env}
+
+
+def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
-        env=environment,
+        env=_environment(settings, **env),
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+    )
+
+
+def pgask_popen(args: list[str], settings: Settings) -> subprocess.Popen[str]:
+    """`pgask ARGS...` started, its output piped: the caller waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        env=_environment(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

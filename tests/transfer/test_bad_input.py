@@ -4,11 +4,13 @@ no file written, no collection (not even a staging one) left behind."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,6 +21,7 @@ from app.db.models import Collection
 from app.errors import InvalidInput
 from ingest.transfer.format import KEY_COLLECTION, KEY_COUNTS, KEY_VERSION
 from ingest.transfer.importer import import_collection
+from tests.servers import ServerThread
 from tests.transfer.conftest import pgask
 
 pytestmark = pytest.mark.anyio
@@ -100,12 +103,12 @@ async def test_rows_the_database_refuses_roll_everything_back(
         ordinals[1] = ordinals[0]  # a/eiffel's two chunks both ordinal 0: a unique violation
 
     def nul_in_metadata(metadata: list[Any]) -> None:
-        metadata[0] = json.dumps({"note": "\x00"})  # valid JSON, refused by jsonb
+        metadata[0] = json.dumps({"note": "\x00"})  # valid JSON, which jsonb refuses
 
     repeated = with_column(exported, tmp_path / "r.parquet", "ordinal", repeat_ordinal)
     refused(["import", str(repeated), "--as", "repeated"], settings, "damaged export")
     nul = with_column(exported, tmp_path / "n.parquet", "metadata", nul_in_metadata)
-    refused(["import", str(nul), "--as", "nul"], settings, "the database refused a value")
+    refused(["import", str(nul), "--as", "nul"], settings, "must not contain NUL characters")
     header = json.loads(pq.read_schema(exported).metadata[KEY_COLLECTION])
     overlap = json.dumps(header | {"chunk_overlap": header["chunk_size"]}).encode()
     settings_file = rewritten(
@@ -176,3 +179,86 @@ async def test_bad_exports_write_no_file(
         settings,
         "cannot write",
     )
+
+
+def _rows_of(path: Path, external_id: str) -> list[int]:
+    ids = pq.read_table(path, columns=["external_id"]).column("external_id").to_pylist()
+    return [n for n, found in enumerate(ids) if found == external_id]
+
+
+def _set(column: str, external_id: str, value: Any) -> Callable[[Path, Path], Path]:
+    """A change to one document's rows: `column` set to `value` in each of them."""
+
+    def change(source: Path, target: Path) -> Path:
+        rows = _rows_of(source, external_id)
+
+        def update(values: list[Any]) -> None:
+            for n in rows:
+                values[n] = value
+
+        return with_column(source, target, column, update)
+
+    return change
+
+
+def _header(**changes: Any) -> Callable[[Path, Path], Path]:
+    def change(source: Path, target: Path) -> Path:
+        header = json.loads(pq.read_schema(source).metadata[KEY_COLLECTION])
+        collection = json.dumps(header | changes).encode()
+        return rewritten(source, target, **{KEY_COLLECTION.decode(): collection})
+
+    return change
+
+
+def _version(value: bytes) -> Callable[[Path, Path], Path]:
+    return lambda source, target: rewritten(source, target, **{KEY_VERSION.decode(): value})
+
+
+DEEP = '{"a": ' * 200_000 + "1" + "}" * 200_000
+#: (what is wrong, how to make it, what the one-line error says)
+MALFORMED: list[tuple[str, Callable[[Path, Path], Path], str]] = [
+    ("dimensions as text", _header(embedding_dimensions="384"), "'384' is not a number"),
+    ("metadata 200,000 deep", _set("metadata", "b/everest", DEEP), "nests deeper than 200"),
+    ("a chunk without text", _set("text", "b/everest", None), "chunk 0: no text"),
+    ("bidi id", _set("external_id", "e/empty", "e/\u202egnp.md"), "bidirectional-override"),
+    ("id with a newline", _set("external_id", "e/empty", "e/a\nb"), "control or bidi"),
+    ("empty id", _set("external_id", "a/eiffel", ""), "empty document id"),
+    ("a zero vector", _set("embedding", "b/everest", [0.0] * 384), "all zeros has no direction"),
+    ("a 5 MB title", _set("title", "b/everest", "t" * 5_000_000), "at most 2000"),
+    ("a 20 MB description", _header(description="d" * 20_000_000), "at most 2000"),
+    ("101 access groups", _set("access", "b/everest", [f"g{n}" for n in range(101)]), "at most"),
+    ("a negative ordinal", _set("ordinal", "b/everest", -1), "a negative ordinal"),
+    ("page 0", _set("page", "b/everest", 0), "pages count from 1"),
+    ("a negative token count", _set("token_count", "b/everest", -5), "token_count -5"),
+    ("a lone surrogate in metadata", _set("metadata", "b/everest", '{"k": "\\ud800"}'), "lone"),
+    ("format version -1", _version(b"-1"), "no format version -1"),
+    ("format version 0", _version(b"0"), "no format version 0"),
+    ("negative chunk_size", _header(chunk_size=-3), "chunk_size must be at least 1"),
+]
+
+
+@pytest.mark.parametrize(("label", "make", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
+async def test_malformed_exports_are_refused_on_the_cli_and_over_http(
+    exported: Path,
+    settings: Settings,
+    conn: psycopg.AsyncConnection,
+    server: ServerThread,
+    tmp_path: Path,
+    label: str,
+    make: Callable[[Path, Path], Path],
+    message: str,
+) -> None:
+    """One line and exit 1 on the CLI, problem+json 422 over HTTP (its detail naming no
+    temporary path of the server), and nothing created: no collection, no staging one."""
+    before = await state(conn)
+    path = make(exported, tmp_path / "bad.parquet")
+    refused(["import", str(path), "--as", "bad-cli"], settings, message)
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        with path.open("rb") as body:
+            answer = await client.post("/v1/collections/bad-http/import", content=body.read())
+    assert answer.status_code == 422, (label, answer.text)
+    assert answer.headers["content-type"] == "application/problem+json"
+    detail = answer.json()["detail"]
+    assert message in detail and "\n" not in detail, detail
+    assert "pgask-import-" not in detail and tempfile.gettempdir() not in detail, detail
+    assert await state(conn) == before

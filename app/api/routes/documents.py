@@ -13,8 +13,8 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from app import documents
 from app.api.deps import EmbedderDep, IngestionDep, PrincipalDep, SessionDep, SettingsDep, actor
-from app.api.fast_json import FastJsonRoute
 from app.api.problems import PROBLEM_RESPONSES
+from app.api.reads import ReadRoute
 from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
@@ -31,7 +31,7 @@ router = APIRouter(
     prefix="/v1/collections/{collection}",
     tags=["documents"],
     responses=PROBLEM_RESPONSES,
-    route_class=FastJsonRoute,  # large batches of vectors: a faster JSON parser
+    route_class=ReadRoute,
 )
 
 

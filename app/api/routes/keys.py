@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from app import audit, keys
 from app.api.deps import PrincipalDep, SessionDep, actor
+from app.api.fast_json import JsonRoute
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.keys import AuditList, AuditOut, KeyCreate, KeyCreated, KeyList, KeyOut
 
-router = APIRouter(prefix="/v1", tags=["access"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["access"], responses=PROBLEM_RESPONSES, route_class=JsonRoute
+)
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)

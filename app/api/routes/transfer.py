@@ -71,7 +71,9 @@ async def import_into(
         path = Path(folder) / "import.parquet"
         await _spool(request, path)
         # Admin keys only (AuthMiddleware).
-        result = await import_into_database(services.db, path, name=collection, replace=replace)
+        result = await import_into_database(
+            services.db, path, name=collection, replace=replace, shown_as="the uploaded export"
+        )
     return ImportOut.model_validate(result, from_attributes=True)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator
 
 from app.api.schemas.attributes import read_through, renamed
 from app.collections import COLLECTION_NAME_PATTERN
 from app.db.schema import VectorType
+from app.validation import MAX_DESCRIPTION_CHARS, text_problem
 
 
 class CollectionCreate(BaseModel):
@@ -17,7 +18,7 @@ class CollectionCreate(BaseModel):
         description="1-63 letters, digits, '_', '.' or '-', starting with a letter or digit",
         examples=["docs"],
     )
-    description: str = Field(default="", max_length=2000)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     chunk_size: int | None = Field(
         default=None,
         ge=16,
@@ -34,6 +35,13 @@ class CollectionCreate(BaseModel):
         default="vector",
         description="How the HNSW index stores vectors: halfvec (16-bit) halves its size",
     )
+
+    @field_validator("description")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        if problem := text_problem(value):
+            raise ValueError(problem)
+        return value
 
 
 class EmbeddingInfo(BaseModel):  # validated from a collection's `embedding_*` columns

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,6 +12,18 @@ from app.api.schemas.attributes import renamed
 from app.db.models import Chunk, Document
 from app.errors import InvalidInput
 from app.keys import check_groups
+from app.validation import (
+    MAX_ACCESS_GROUPS,
+    MAX_DIMENSIONS,
+    MAX_ID_CHARS,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_SOURCE_CHARS,
+    MAX_TITLE_CHARS,
+    check_document_id,
+    check_metadata,
+    text_problem,
+)
 from ingest.pipeline import Report
 
 
@@ -23,35 +35,42 @@ def groups_or_value_error(groups: list[str]) -> list[str]:
         raise ValueError(exc.detail) from exc
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters (PostgreSQL text rejects them)")
-    return value
+def _value_error(check: Callable[[], object]) -> None:
+    """Run one of app/validation.py's checks for a pydantic validator (a ValueError is
+    its 422, the field named by its location)."""
+    try:
+        check()
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from exc
 
 
 class DocumentIn(BaseModel):
     id: str = Field(
         min_length=1,
-        max_length=1024,
+        max_length=MAX_ID_CHARS,
         description="Your id for the document; sending it again replaces (or skips) it",
         examples=["guides/install.md"],
     )
     text: str = Field(min_length=1, description="The document's text (plain text)")
-    title: str = Field(default="", max_length=2000)
-    source: str = Field(default="", max_length=2000, description="e.g. a URL or file path")
+    title: str = Field(default="", max_length=MAX_TITLE_CHARS)
+    source: str = Field(
+        default="", max_length=MAX_SOURCE_CHARS, description="e.g. a URL or file path"
+    )
     metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Copied to every chunk; search filters use it"
+        default_factory=dict,
+        description="Copied to every chunk; search filters use it. At most"
+        f" {MAX_METADATA_DEPTH} levels deep and {MAX_METADATA_BYTES // 1024} KiB as JSON",
     )
     vector: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
         default=None,
         min_length=1,
-        max_length=16_000,
+        max_length=MAX_DIMENSIONS,
         description="Your own embedding of `text`, in the collection's dimensions: the document"
         " is stored as exactly one chunk with this vector, neither chunked nor embedded",
     )
     access: list[str] = Field(
         default_factory=list,
-        max_length=100,
+        max_length=MAX_ACCESS_GROUPS,
         description="Groups that may read it; empty: every key that may read the collection",
     )
 
@@ -60,10 +79,24 @@ class DocumentIn(BaseModel):
     def _check_access(cls, value: list[str]) -> list[str]:
         return groups_or_value_error(value)
 
-    @field_validator("id", "text", "title", "source")
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        _value_error(lambda: check_document_id(value, "id"))
+        return value
+
+    @field_validator("text", "title", "source")
     @classmethod
     def _check_text(cls, value: str) -> str:
-        return _no_nul(value)
+        if problem := text_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _check_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _value_error(lambda: check_metadata(value))
+        return value
 
     @field_validator("text")
     @classmethod
