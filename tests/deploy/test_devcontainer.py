@@ -144,5 +144,6 @@ def test_post_create_installs_like_the_readme_and_migrates() -> None:
             for step in steps
         ), words
     assert steps[-1] == ".venv/bin/pgask db upgrade"
-    assert _readme_block("Test").strip() == ".venv/bin/pytest"  # what the script's venv runs
+    # What the script's venv runs (pytest-xdist comes with the dev extra it installs).
+    assert _readme_block("Test").strip() == ".venv/bin/pytest -n 2"
     assert any("apt-get install" in s and "chromium" in s for s in steps)  # web page tests
