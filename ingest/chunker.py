@@ -6,6 +6,11 @@ into pieces; consecutive pieces are packed into chunks of at most `size` tokens.
 starts with the last pieces of the previous one, up to `overlap` tokens, so a passage cut in
 two is still whole in one of them. Chunks never span two blocks (another heading or page).
 
+Given the document's title, each block's context line ("title > heading path",
+`ingest.embedded`) is embedded before its chunks' text: the line is cut to a share of the
+budget, and a chunk plus its line still fits the model's input limit, so the model never
+truncates what it is given.
+
 Every chunk records where it sits in its block (`start`, `end`): `block.text[start:end]` is
 its text, which is how tests prove nothing is lost and nothing is repeated beyond the overlap.
 
@@ -25,6 +30,7 @@ from functools import lru_cache
 
 import tiktoken
 
+from ingest.embedded import CONTEXT_SHARE, SEPARATOR, context_line, embedded_text
 from ingest.loaders import Block
 
 ENCODING = "cl100k_base"
@@ -43,6 +49,12 @@ class Chunk:
     block: int  # index of the block it came from
     start: int  # text == blocks[block].text[start:end]
     end: int
+    context: str = ""  # "title > heading path", embedded before the text, never shown
+
+    @property
+    def embedded(self) -> str:
+        """The text the embedding model is given for this chunk."""
+        return embedded_text(self.context, self.text)
 
 
 @lru_cache(maxsize=1)
@@ -269,24 +281,61 @@ ModelLimit = tuple[Callable[[str], int], int]
 
 
 def chunk_blocks(
-    blocks: Sequence[Block], size: int, overlap: int, model_limit: ModelLimit | None = None
+    blocks: Sequence[Block],
+    size: int,
+    overlap: int,
+    model_limit: ModelLimit | None = None,
+    title: str | None = None,
 ) -> list[Chunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
-    the model's own tokens) over all blocks, in order."""
-    return list(iter_chunks(blocks, size, overlap, model_limit))
+    the model's own tokens with their context line) over all blocks, in order. Given a
+    `title`, each chunk carries its context line; without one, none."""
+    return list(iter_chunks(blocks, size, overlap, model_limit, title))
 
 
 def iter_chunks(
-    blocks: Iterable[Block], size: int, overlap: int, model_limit: ModelLimit | None = None
+    blocks: Iterable[Block],
+    size: int,
+    overlap: int,
+    model_limit: ModelLimit | None = None,
+    title: str | None = None,
 ) -> Iterator[Chunk]:
     """`chunk_blocks` one chunk at a time, for a caller that need not hold them all."""
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"need 0 <= overlap ({overlap}) < size ({size})")
     for index, block in enumerate(blocks):
+        context = "" if title is None else _context(title, block.section, size, model_limit)
+        limit = _less(model_limit, context)
         text, covered, tokens = block.text, 0, _Tokens(block.text)
         for start, end in _chunk_text(tokens, size, overlap):
-            for s, e in _fitted(text, start, end, size, overlap, model_limit):
+            for s, e in _fitted(text, start, end, size, overlap, limit):
                 if e <= covered:
                     continue  # a re-cut piece of the overlap, already in the previous chunk
                 covered = e
-                yield Chunk(text[s:e], tokens(s, e), block.section, block.page, index, s, e)
+                yield Chunk(
+                    text[s:e], tokens(s, e), block.section, block.page, index, s, e, context
+                )
+
+
+def _context(title: str, section: str, size: int, limit: ModelLimit | None) -> str:
+    """The block's context line, cut to 1/CONTEXT_SHARE of the chunk size (cl100k) and of
+    the model's limit (its own tokens)."""
+    line = context_line(title, section)
+    if not line:
+        return ""
+    most = max(1, size // CONTEXT_SHARE)
+    if _Tokens(line).over(0, len(line), most):
+        line = line[: next(_token_windows(line, 0, len(line), most))[1]].rstrip()
+    if limit is not None:
+        count, model_most = limit
+        while line and count(line) > max(1, model_most // CONTEXT_SHARE):
+            line = line[: max(0, len(line) * 3 // 4)].rstrip()
+    return line
+
+
+def _less(limit: ModelLimit | None, context: str) -> ModelLimit | None:
+    """The model limit left for a chunk's text once its context line is counted."""
+    if limit is None or not context:
+        return limit
+    count, most = limit
+    return count, max(1, most - count(context + SEPARATOR))
