@@ -158,6 +158,4 @@ def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
 
 def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[Chunk]:
     """A document's chunks, cut one at a time."""
-    return iter_chunks(
-        doc.blocks, chunking.size, chunking.overlap, chunking.model_limit, doc.title
-    )
+    return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit, doc.title)
