@@ -17,7 +17,7 @@
 - The share of link text is measured, so a page that is mostly links (an index, a table
   of contents, a site map) is marked with the kind `links` (`page_kind`, which also marks
   release notes and changelogs `changelog`; `ingest.loaders` stores the kind in the
-  document's metadata as `kind`).
+  document's metadata as `doc_kind`).
 """
 
 from __future__ import annotations

@@ -212,5 +212,5 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
     title = title or PurePosixPath(name).stem
     metadata: dict[str, Any] = {"path": name, "format": kind}
     if document_kind := page_kind(title, name, links):
-        metadata["kind"] = document_kind
+        metadata["doc_kind"] = document_kind
     return LoadedDocument(name, blocks, title=title, source=name, metadata=metadata, format=kind)

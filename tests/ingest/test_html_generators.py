@@ -49,7 +49,7 @@ def test_docbook_page_without_its_navigation_bars() -> None:
         "| Mode | Meaning |\n| --- | --- |\n| `-c` | Clean (drop) objects first |\n"
         "| `-C` | Create the database |"
     )
-    assert "kind" not in doc.metadata
+    assert "doc_kind" not in doc.metadata
 
 
 SPHINX = """<html><head><title>venv &#8212; Creation of virtual environments &#8212;
@@ -139,28 +139,28 @@ def _index_page(entries: int) -> str:
 
 
 def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
-    assert load_file("py-modindex.html", _index_page(40).encode()).metadata["kind"] == "links"
+    assert load_file("py-modindex.html", _index_page(40).encode()).metadata["doc_kind"] == "links"
     # a chapter page that is only its table of contents is still a (links) document
     toc = "".join(f'<dt><a href="s{n}.html">{n}. Section {n}</a></dt>' for n in range(30))
     chapter = f"""<html><head><title>Chapter 1</title></head><body><div class="chapter">
     <h2>Chapter 1. Getting Started</h2><div class="toc"><dl class="toc">{toc}</dl></div>
     </div></body></html>"""
     doc = load_file("tutorial-start.html", chapter.encode())
-    assert doc.metadata["kind"] == "links"
+    assert doc.metadata["doc_kind"] == "links"
     assert "Section 29" in doc.blocks[-1].text
     # with prose beside it, the chapter's TOC is dropped and the page is content
     prose = "<p>" + "Indexes make queries faster but cost writes. " * 20 + "</p>"
     doc = load_file("indexes.html", chapter.replace("</h2>", "</h2>" + prose).encode())
-    assert "kind" not in doc.metadata and "Section" not in doc.blocks[0].text
+    assert "doc_kind" not in doc.metadata and "Section" not in doc.blocks[0].text
 
 
 def test_release_notes_are_marked_as_changelog() -> None:
     page = "<html><head><title>E.1. Release 15.18</title></head><body><p>Fixes.</p></body></html>"
-    assert load_file("release-15-18.html", page.encode()).metadata["kind"] == "changelog"
+    assert load_file("release-15-18.html", page.encode()).metadata["doc_kind"] == "changelog"
     assert load_file("docs/release-notes.md", b"# Release Notes\n\nFixes.").metadata == {
         "path": "docs/release-notes.md",
         "format": "markdown",
-        "kind": "changelog",
+        "doc_kind": "changelog",
     }
 
 
