@@ -182,7 +182,7 @@ class Answerer:
     async def answer(self, request: AskRequest) -> Answer:
         retrieval = await self.retrieve(request)
         if self.chat is None:
-            text = extractive_answer(retrieval.sources)
+            text = extractive_answer(retrieval.sources, request.question)
             return self._finish(retrieval, Completion(text), generated=False, dropped=0)
         prompt = self.prompt(request, retrieval)
         started = time.perf_counter()
@@ -215,7 +215,7 @@ class Answerer:
         if self.chat is None:
             answer = self._finish(
                 retrieval,
-                Completion(extractive_answer(retrieval.sources)),
+                Completion(extractive_answer(retrieval.sources, request.question)),
                 generated=False,
                 dropped=0,
             )
