@@ -177,3 +177,13 @@ def test_extractive_answer_of_only_code_shows_the_code() -> None:
 def test_a_code_block_cut_off_by_its_chunk_is_closed_in_the_quote() -> None:
     body = extractive_answer([_source(1, "Run:\n\n```sh\nmake\nmake install")], "run make")
     assert body.endswith("Run:\n\n```sh\nmake\nmake install\n```\n\n[1]")
+
+
+def test_a_source_is_placed_by_title_and_heading_path() -> None:
+    from app.rag.sources import place
+
+    assert place(_source(1, section="Backups > Restore a dump", title="Backups")) == (
+        "Backups \u203a Restore a dump"
+    )
+    assert place(_source(2, section="Options", title="pg_restore")) == "pg_restore \u203a Options"
+    assert place(_source(3, section="", title="", source="notes.txt")) == "notes.txt"
