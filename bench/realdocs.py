@@ -28,7 +28,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -94,7 +94,7 @@ async def chunk_stats(services: Services, collection: str) -> dict[str, Any]:
     """What the stored chunks hold."""
     async with services.db.session() as session:
         conn = await session.connection()
-        rows = (
+        result = (
             await conn.exec_driver_sql(
                 "SELECT c.text, d.metadata->>'doc_kind' FROM chunks c"
                 " JOIN documents d ON d.id = c.document_id"
@@ -102,6 +102,7 @@ async def chunk_stats(services: Services, collection: str) -> dict[str, Any]:
                 {"name": collection},
             )
         ).all()
+    rows = [cast(tuple[str, str | None], tuple(row)) for row in result]
     kinds: dict[str, int] = {}
     for _, kind in rows:
         kinds[kind or "page"] = kinds.get(kind or "page", 0) + 1

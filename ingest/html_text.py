@@ -10,7 +10,8 @@
   Inline code keeps its backticks.
 - `<pre>` keeps its own characters and line breaks (a highlighter's per-token spans add
   nothing) and becomes a fenced block, with the language its classes name.
-- Tables become Markdown tables; lists keep their markers; Sphinx API signatures (`dt.sig`)
+- Tables become Markdown tables (a one-column table, such as PostgreSQL's function tables,
+  is read as the blocks of its cells); lists keep their markers; Sphinx API signatures (`dt.sig`)
   become inline code.
 - The title loses the site's suffix ("venv — Creation of virtual environments — Python 3.11
   documentation" → the page's own heading).
@@ -189,6 +190,8 @@ _BLOCK_TAGS = frozenset(
         "caption",
     ]
 )
+# Callout boxes (DocBook, Sphinx, MkDocs, Docusaurus): a heading inside one is its label.
+_ADMONITIONS = re.compile(r"^(?:note|warning|tip|caution|important|admonition|callout)$")
 _CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _PILCROW = "\u00b6"
@@ -297,6 +300,12 @@ def _cell(cell: Any) -> str:
     return _inline(cell).replace("\n", " ")
 
 
+def _columns(table: Any) -> int:
+    """The most cells a row of this table (not of a nested one) has."""
+    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    return max((len(tr.find_all(["td", "th"], recursive=False)) for tr in rows), default=0)
+
+
 def _table(table: Any) -> str:
     """A Markdown table: the first row is its header (the header a reader sees)."""
     rows = []
@@ -308,8 +317,6 @@ def _table(table: Any) -> str:
             rows.append(cells)
     if not rows:
         return ""
-    if max(len(r) for r in rows) == 1:  # a one-column table is a list of lines
-        return "\n".join(r[0] for r in rows if r[0])
     caption = table.find("caption")
     title = _inline(caption) if caption is not None else ""
     return (title + "\n\n" if title else "") + markdown_table(rows)
@@ -336,6 +343,9 @@ class _Reader:
     def heading(self, element: Any) -> None:
         text = _inline(element, code=False).replace("\n", " ")
         if not text:
+            return
+        if element.find_parent(class_=_ADMONITIONS) is not None:
+            self.add(text)  # "Note", "Warning": a label, not a section the page goes on in
             return
         self.flush()
         level = int(element.name[1])
@@ -372,6 +382,10 @@ class _Reader:
             self.heading(child)
         elif name == "pre":
             self.add(_code_block(child))
+        elif name == "table" and _columns(child) <= 1:
+            for cell in child.find_all(["td", "th"]):  # a list in a table: read as blocks
+                if cell.find_parent("table") is child:
+                    self.block(cell)
         elif name == "table":
             self.add(_table(child))
         elif name in ("ul", "ol", "menu"):

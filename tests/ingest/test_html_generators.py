@@ -189,3 +189,22 @@ def test_a_long_table_is_cut_by_rows_with_its_header_repeated() -> None:
         assert rows_in, c.text
         assert "| Option | Meaning |\n| --- | --- |\n" in c.text
         assert all(line.startswith("|") and line.endswith("|") for line in rows_in)
+
+
+def test_a_note_heading_is_a_label_and_a_one_column_table_is_read_as_blocks() -> None:
+    page = """<html><head><title>9.4. String Functions</title></head><body>
+    <div class="sect1"><h2 class="title">9.4. String Functions</h2>
+    <div class="note"><h3 class="title">Note</h3><p>The operator accepts non-string input.</p>
+    </div><p>After the note.</p>
+    <div class="table"><table class="table"><thead><tr><th><p>Function</p><p>Description</p>
+    </th></tr></thead><tbody><tr><td><p><code class="function">bit_length</code> (
+    <code class="type">text</code> ) &#8594; <code class="type">integer</code></p>
+    <p>Returns number of bits in the string.</p></td></tr></tbody></table></div></div>
+    </body></html>"""
+    doc = load_file("functions-string.html", page.encode())
+    assert [b.section for b in doc.blocks] == ["9.4. String Functions"]
+    assert doc.blocks[0].text == (
+        "Note\n\nThe operator accepts non-string input.\n\nAfter the note.\n\n"
+        "Function\n\nDescription\n\n`bit_length` ( `text` ) \u2192 `integer`\n\n"
+        "Returns number of bits in the string."
+    )
