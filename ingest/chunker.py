@@ -40,8 +40,9 @@ from ingest.loaders import Block
 
 ENCODING = "cl100k_base"
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-# Between the rows of a Markdown table: a table too long for a chunk is cut by rows.
-_TABLE_ROW = re.compile(r"\n(?=[ \t]*\|)")
+# Between the rows of a Markdown table: a table too long for a chunk is cut by rows, never
+# between its header and the rule under it (a part's header is given back by `_Mender`).
+_TABLE_ROW = re.compile(r"\n(?=[ \t]*\|)(?![ \t]*\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?:\n|$))")
 # After . ! ? and whitespace, or right after a CJK full stop, exclamation or question mark.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])\s*")
 _WORD = re.compile(r"\s+")

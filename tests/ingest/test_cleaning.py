@@ -64,7 +64,8 @@ def test_markdown_keeps_text_and_code_and_drops_markup() -> None:
         "Collapsed body."
     )
     assert second == (
-        "```Python\ndef f(a, b):\n    return a < b\n```\n\n| Name | Kind |\n| --- | --- |\n| `q` | query |"
+        "```Python\ndef f(a, b):\n    return a < b\n```\n\n"
+        "| Name | Kind |\n| --- | --- |\n| `q` | query |"
     )
 
 

@@ -111,7 +111,8 @@ MATERIAL = """<html><head><title>Getting Started - Demo Documentation</title></h
 <a href="edit/main/docs/start.md" title="Edit this page" class="md-content__button md-icon">
 Edit</a><h1 id="getting-started">Getting Started</h1>
 <p>Install the package with <code>pip</code>.</p>
-<div class="language-console highlight"><pre><span></span><code><span class="gp">$ </span>pip install demo
+<div class="language-console highlight"><pre><span></span><code><span class="gp">$ </span>\
+pip install demo
 </code></pre></div>
 </article></div></div></main>
 <footer class="md-footer"><nav class="md-footer__inner"><a class="md-footer__link"
@@ -208,3 +209,15 @@ def test_a_note_heading_is_a_label_and_a_one_column_table_is_read_as_blocks() ->
         "Function\n\nDescription\n\n`bit_length` ( `text` ) \u2192 `integer`\n\n"
         "Returns number of bits in the string."
     )
+
+
+def test_a_table_is_never_cut_between_its_header_and_its_rule() -> None:
+    prose = "The exception codes map to the exceptions described above. " * 12
+    rows = "\n".join(f"| `CODE_{n}` | SomeVeryLongExceptionName{n} |" for n in range(30))
+    block = Block(f"{prose}\n\n| Constant | Exception |\n| --- | --- |\n{rows}", "DOM")
+    for c in chunk_blocks([block], 100, 20):
+        lines = c.text.split("\n")
+        for i, line in enumerate(lines):
+            if line == "| --- | --- |":
+                assert i > 0 and lines[i - 1] == "| Constant | Exception |", c.text
+        assert not c.text.startswith("| --- |"), c.text
