@@ -24,7 +24,7 @@ from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, Sourc
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
-from app.search.kinds import for_question
+from app.search.kinds import default_kinds
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 
 if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
@@ -120,7 +120,7 @@ class Answerer:
             mode=request.mode,
             k=request.k,
             query=query,
-            filter=for_question(request.filter, query),
+            filter=request.filter,
             max_per_document=per_document_cap(
                 request.max_per_document, self.settings.pgask_ask_max_per_document
             ),
@@ -128,9 +128,10 @@ class Answerer:
         # a replica may answer it
         async with self.db.read_session(principal=self.principal) as session:
             result = await run_search(session, self.embedder, request.collection, search)
-            if not result.hits and search.filter != request.filter:
-                # only changelogs match: they answer after all
-                search = replace(search, filter=request.filter)
+            if not result.hits and default_kinds(request.filter, query) != default_kinds(
+                request.filter
+            ):  # only changelogs match: they answer after all
+                search = replace(search, filter=default_kinds(request.filter))
                 result = await run_search(session, self.embedder, request.collection, search)
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [

@@ -6,10 +6,10 @@ the metadata `doc_kind: links`: its words match every query ("partial index" is 
 back-of-book index page too) and it answers none. Default search and answers leave such
 pages out; a filter that names `doc_kind` itself (`{"doc_kind": "links"}`) decides for itself.
 
-Release notes and changelogs (`doc_kind: changelog`) are searched like any page, but an
-answer to a question that is not about versions leaves them out (`for_question`): a
-changelog entry names every feature in passing and crowds the sources of answers about
-using them.
+Release notes and changelogs (`doc_kind: changelog`) are left out too when the query is not
+about versions: a changelog entry names every feature in passing and crowds the results
+(and the sources of answers) for questions about using them. A query about versions
+("what changed in 3.11", "deprecated", "release notes") gets them as any page.
 """
 
 from __future__ import annotations
@@ -39,26 +39,25 @@ def _names_kind(condition: Any) -> bool:
     return False
 
 
-def default_kinds(filter_: dict[str, Any] | None) -> dict[str, Any] | None:
-    """`filter_` with link pages left out, unless it says which kinds it wants. The
-    condition joins the filter's top-level keys (which are ANDed), so a bad filter's error
-    still names its own path; a filter that is not an object is left to validation."""
-    if filter_ is None:
-        return {KIND: {"$nin": list(LEFT_OUT)}}
-    if not isinstance(filter_, dict) or _names_kind(filter_):
+def default_kinds(
+    filter_: dict[str, Any] | None, query: str | None = None
+) -> dict[str, Any] | None:
+    """`filter_` with link pages left out, and changelogs too when there is a `query` that
+    is not about versions; unless the filter says which kinds it wants. The condition joins
+    the filter's top-level keys (which are ANDed), so a bad filter's error still names its
+    own path; a filter that is not an object is left to validation."""
+    left_out = [*LEFT_OUT]
+    if query is not None and not about_versions(query):
+        left_out.append(CHANGELOG)
+    return leaving_out(filter_, left_out)
+
+
+def leaving_out(filter_: dict[str, Any] | None, kinds: list[str]) -> dict[str, Any] | None:
+    """`filter_` and "`doc_kind` is none of `kinds`", unless it names `doc_kind` itself."""
+    if filter_ is not None and (not isinstance(filter_, dict) or _names_kind(filter_)):
         return filter_
-    return {**filter_, KIND: {"$nin": list(LEFT_OUT)}}
+    return {**(filter_ or {}), KIND: {"$nin": kinds}}
 
 
 def about_versions(question: str) -> bool:
     return _ABOUT_VERSIONS.search(question) is not None
-
-
-def for_question(filter_: dict[str, Any] | None, question: str) -> dict[str, Any] | None:
-    """The filter an answer's search uses: changelogs left out too when the question is not
-    about versions and the filter does not name `doc_kind`."""
-    if about_versions(question) or (filter_ is not None and _names_kind(filter_)):
-        return filter_
-    if filter_ is not None and not isinstance(filter_, dict):
-        return filter_  # left to validation
-    return {**(filter_ or {}), KIND: {"$nin": [*LEFT_OUT, CHANGELOG]}}

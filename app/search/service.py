@@ -271,7 +271,7 @@ async def run_search(
     collection = await get_collection(session, collection_name)
     if embedder is not None:
         check_compatible(collection, embedder)
-    request = replace(request, filter=default_kinds(request.filter))
+    request = replace(request, filter=default_kinds(request.filter, request.query))
     started = time.perf_counter()
     if request.vector is None and request.mode != "text" and request.query:
         if embedder is None:

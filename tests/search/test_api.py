@@ -234,3 +234,23 @@ async def test_link_pages_are_left_out_unless_asked_for(
     assert _ids(asked) == ["genindex"]
     animals = _search(client, collection=loaded.name, query="cats purr", filter={"kind": "animal"})
     assert "genindex" not in _ids(animals) and "cats" in _ids(animals)
+
+
+async def test_changelogs_only_answer_queries_about_versions(
+    client, conn, loaded: Collection, settings: Settings
+) -> None:
+    embedder = build_embedder(settings)
+    text = "Release 2.0: cats purr louder; kittens sleep more."
+    notes = document(
+        "release-notes",
+        [text],
+        await embedder.embed_documents([text]),
+        title="Release Notes",
+        source="release-notes.md",
+        metadata={"doc_kind": "changelog"},
+    )
+    await load(conn, loaded, [notes])
+    usage = _ids(_search(client, collection=loaded.name, query="cats purr", mode="text"))
+    assert "release-notes" not in usage and "cats" in usage
+    versions = _search(client, collection=loaded.name, query="what changed for cats", mode="text")
+    assert "release-notes" in _ids(versions)
