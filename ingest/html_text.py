@@ -200,7 +200,7 @@ _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+
 # A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
 _TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
 _CHANGELOG = re.compile(
-    r"\b(?:release[ _-]?notes?|change[ _-]?log|changes|what'?s[ _-]?new|whatsnew|news)\b"
+    r"\b(?:release[ _-]?notes?|change[ _-]?log|changes|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
     r"|^(?:release|version)[ _-]?v?\d",
     re.IGNORECASE,
 )
@@ -442,8 +442,8 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
     """`links` for an index or table of contents, `changelog` for release notes, else ''."""
     if links is not None and links.mostly_links():
         return "links"
-    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    if _CHANGELOG.search(title) or _CHANGELOG.search(stem.replace("-", " ")):
+    path = name.rsplit(".", 1)[0].replace("-", " ")  # folders count: whatsnew/3.11.html
+    if _CHANGELOG.search(title) or _CHANGELOG.search(path):
         return "changelog"
     return ""
 

@@ -158,6 +158,10 @@ def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
 def test_release_notes_are_marked_as_changelog() -> None:
     page = "<html><head><title>E.1. Release 15.18</title></head><body><p>Fixes.</p></body></html>"
     assert load_file("release-15-18.html", page.encode()).metadata["doc_kind"] == "changelog"
+    whatsnew = "<html><head><title>What\u2019s New In Python 3.11</title></head><body><p>x</p>"
+    assert load_file("html/whatsnew/3.11.html", whatsnew.encode()).metadata["doc_kind"] == (
+        "changelog"
+    )
     assert load_file("docs/release-notes.md", b"# Release Notes\n\nFixes.").metadata == {
         "path": "docs/release-notes.md",
         "format": "markdown",
