@@ -86,6 +86,15 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def _create_collection(page: Page, web_url: str, name: str) -> None:
+    """Open the page and create collection `name` under Upload; it becomes the selected one."""
+    page.goto(web_url)
+    page.get_by_role("tab", name="Upload").click()
+    page.fill("#new-collection", name)
+    page.get_by_role("button", name="Create collection").click()
+    expect(page.locator("#collection")).to_have_value(name)
+
+
 def test_upload_ask_cite_and_search(
     page: Page, web_url: str, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -98,11 +107,7 @@ def test_upload_ask_cite_and_search(
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     try:
-        page.goto(web_url)
-        page.get_by_role("tab", name="Upload").click()
-        page.fill("#new-collection", name)
-        page.get_by_role("button", name="Create collection").click()
-        expect(page.locator("#collection")).to_have_value(name)
+        _create_collection(page, web_url, name)
         steps.shot("collection-created")
 
         page.set_input_files("#file-input", [str(widget), str(notes), str(empty)])
@@ -252,11 +257,7 @@ def test_search_results_and_sources_render_markdown_and_name_their_section(
     manual = tmp_path / "backups.md"
     manual.write_text(MANUAL)
     try:
-        page.goto(web_url)
-        page.get_by_role("tab", name="Upload").click()
-        page.fill("#new-collection", name)
-        page.get_by_role("button", name="Create collection").click()
-        expect(page.locator("#collection")).to_have_value(name)
+        _create_collection(page, web_url, name)
         page.set_input_files("#file-input", [str(manual)])
         expect(page.locator("#job-status")).to_contain_text(
             "1 of 1 documents processed, 0 failed", timeout=120_000
