@@ -35,6 +35,7 @@ _DROPPED_TAGS = [
     "noscript",
     "template",
     "head",
+    "title",  # read first, as the page's title; in a page without <head> it is no text
     "nav",
     "header",
     "footer",
