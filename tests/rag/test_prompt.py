@@ -187,3 +187,8 @@ def test_a_source_is_placed_by_title_and_heading_path() -> None:
     )
     assert place(_source(2, section="Options", title="pg_restore")) == "pg_restore \u203a Options"
     assert place(_source(3, section="", title="", source="notes.txt")) == "notes.txt"
+
+
+def test_brackets_inside_code_cite_nothing() -> None:
+    answer = "Read `sys.argv[1]` [2]:\n\n```python\nprint(argv[3])\n```\n\nas shown [1]."
+    assert cited_numbers(answer) == [2, 1]
