@@ -2,13 +2,22 @@
 (docs/decisions/0005-chunking.md).
 
 Tokens are counted with tiktoken `cl100k_base`. A block is cut on structure first
-(paragraphs, then sentences, then words, then token windows for a word longer than a chunk)
-into pieces; consecutive pieces are packed into chunks of at most `size` tokens. A new chunk
-starts with the last pieces of the previous one, up to `overlap` tokens, so a passage cut in
-two is still whole in one of them. Chunks never span two blocks (another heading or page).
+(paragraphs, then table rows, then sentences, then words, then token windows for a word
+longer than a chunk) into pieces; consecutive pieces are packed into chunks of at most
+`size` tokens. A new chunk starts with the last pieces of the previous one, up to `overlap`
+tokens, so a passage cut in two is still whole in one of them. Chunks never span two
+blocks (another heading or page).
+
+Given the document's title, each block's context line ("title > heading path",
+`ingest.embedded`) is embedded before its chunks' text: the line is cut to a share of the
+budget, and a chunk plus its line still fits the model's input limit, so the model never
+truncates what it is given.
 
 Every chunk records where it sits in its block (`start`, `end`): `block.text[start:end]` is
-its text, which is how tests prove nothing is lost and nothing is repeated beyond the overlap.
+its text, which is how tests prove nothing is lost and nothing is repeated beyond the overlap,
+with one kind of addition (`_Mender`): a chunk that starts or ends inside a fenced code
+block gets the fence back, and one that starts among a Markdown table's rows gets the
+table's header again, so each part still reads (and renders) as code or as a table.
 
 Memory stays bounded by the chunks, not the block: spans are cut and packed as a stream (a
 20 MB line of words is never held as millions of pieces), and no span is encoded whole when
@@ -26,10 +35,14 @@ from functools import lru_cache
 
 import tiktoken
 
+from ingest.embedded import CONTEXT_SHARE, SEPARATOR, context_line, embedded_text
 from ingest.loaders import Block
 
 ENCODING = "cl100k_base"
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+# Between the rows of a Markdown table: a table too long for a chunk is cut by rows, never
+# between its header and the rule under it (a part's header is given back by `_Mender`).
+_TABLE_ROW = re.compile(r"\n(?=[ \t]*\|)(?![ \t]*\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?:\n|$))")
 # After . ! ? and whitespace, or right after a CJK full stop, exclamation or question mark.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])\s*")
 _WORD = re.compile(r"\s+")
@@ -44,6 +57,12 @@ class Chunk:
     block: int  # index of the block it came from
     start: int  # text == blocks[block].text[start:end]
     end: int
+    context: str = ""  # "title > heading path", embedded before the text, never shown
+
+    @property
+    def embedded(self) -> str:
+        """The text the embedding model is given for this chunk."""
+        return embedded_text(self.context, self.text)
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +148,7 @@ def _splitter(pattern: re.Pattern[str]) -> Callable[[str, int, int], Iterator[tu
 
 
 # Structure from coarse to fine; a run of words too long for a chunk is cut into words.
-_LEVELS = tuple(_splitter(p) for p in (_PARAGRAPH, _SENTENCE, _WORD_RUN, _WORD))
+_LEVELS = tuple(_splitter(p) for p in (_PARAGRAPH, _TABLE_ROW, _SENTENCE, _WORD_RUN, _WORD))
 
 
 def _pieces(
@@ -270,24 +289,160 @@ ModelLimit = tuple[Callable[[str], int], int]
 
 
 def chunk_blocks(
-    blocks: Sequence[Block], size: int, overlap: int, model_limit: ModelLimit | None = None
+    blocks: Sequence[Block],
+    size: int,
+    overlap: int,
+    model_limit: ModelLimit | None = None,
+    title: str | None = None,
 ) -> list[Chunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
-    the model's own tokens) over all blocks, in order."""
-    return list(iter_chunks(blocks, size, overlap, model_limit))
+    the model's own tokens with their context line) over all blocks, in order. Given a
+    `title`, each chunk carries its context line; without one, none."""
+    return list(iter_chunks(blocks, size, overlap, model_limit, title))
 
 
 def iter_chunks(
-    blocks: Iterable[Block], size: int, overlap: int, model_limit: ModelLimit | None = None
+    blocks: Iterable[Block],
+    size: int,
+    overlap: int,
+    model_limit: ModelLimit | None = None,
+    title: str | None = None,
 ) -> Iterator[Chunk]:
     """`chunk_blocks` one chunk at a time, for a caller that need not hold them all."""
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"need 0 <= overlap ({overlap}) < size ({size})")
     for index, block in enumerate(blocks):
+        context = "" if title is None else _context(title, block.section, size, model_limit)
+        limit = _less(model_limit, context)
         text, covered, tokens = block.text, 0, _Tokens(block.text)
+        mender = _Mender(text)
         for start, end in _chunk_text(tokens, size, overlap):
-            for s, e in _fitted(text, start, end, size, overlap, model_limit):
+            for s, e in _fitted(text, start, end, size, overlap, limit):
                 if e <= covered:
                     continue  # a re-cut piece of the overlap, already in the previous chunk
                 covered = e
-                yield Chunk(text[s:e], tokens(s, e), block.section, block.page, index, s, e)
+                mended = mender.mend(s, e, limit)
+                count = tokens(s, e) if mended is None else count_tokens(mended)
+                yield Chunk(
+                    text[s:e] if mended is None else mended,
+                    count,
+                    block.section,
+                    block.page,
+                    index,
+                    s,
+                    e,
+                    context,
+                )
+
+
+_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+_LINE = re.compile(r"[^\n]*\n?")
+
+
+class _Mender:
+    """Reads a block's lines in order, knowing at each chunk start whether a fenced code
+    block is open (and its opening line) and which Markdown table's rows it is among (and
+    that table's header), so the chunk can be given them back."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0  # lines starting before it are read
+        self.fence: str | None = None  # the opening line of the open code block
+        self.header: list[str] = []  # the current table's header and separator lines
+        self.in_table = False  # the last line read is a table row
+
+    def _advance(self, to: int) -> None:
+        while self.pos < to:
+            match = _LINE.match(self.text, self.pos)
+            if match is None or not match.group():
+                self.pos = to
+                return
+            self._read(match.group().rstrip("\n"))
+            self.pos = match.end()
+
+    def _read(self, line: str) -> None:
+        if self.fence is not None:
+            if _closes(line, self.fence):
+                self.fence = None
+            return
+        if _FENCE.match(line):
+            self.fence, self.in_table = line, False
+            return
+        row = line.lstrip().startswith("|")
+        if row and not self.in_table:
+            self.header = [line]
+        elif row and len(self.header) == 1 and set(line.strip()) <= set("|-: "):
+            self.header.append(line)
+        self.in_table = row
+
+    def mend(self, start: int, end: int, limit: ModelLimit | None) -> str | None:
+        """The chunk text[start:end] with its fence or table header given back, or None when
+        it needs nothing (or the additions would not fit the model's limit)."""
+        self._advance(start)
+        piece = self.text[start:end]
+        fence = self.fence
+        header = []
+        at_line_start = start == 0 or self.text[start - 1] == "\n"
+        in_rows = fence is None and self.in_table and at_line_start and len(self.header) == 2
+        if in_rows and piece.lstrip().startswith("|") and not piece.startswith(self.header[0]):
+            header = self.header
+        opened = _open_fence(piece, fence)
+        for head in ([*header], []) if header else ([],):
+            lines = head + ([fence] if fence is not None else [])
+            mended = "\n".join([*lines, piece]) if lines else piece
+            if opened is not None:
+                mended += "\n" + _fence_run(opened)
+            if mended == piece:
+                return None
+            if limit is None or limit[0](mended) <= limit[1]:
+                return mended
+        return None
+
+
+def _open_fence(piece: str, fence: str | None) -> str | None:
+    """The opening line of a code block still open at the end of `piece`, which starts
+    inside the block `fence` opened (None: outside any)."""
+    for line in piece.split("\n"):
+        if fence is None:
+            fence = line if _FENCE.match(line) else None
+        elif _closes(line, fence):
+            fence = None
+    return fence
+
+
+def _fence_run(line: str) -> str:
+    """The backticks or tildes that open a fenced block (`line` is a fence line)."""
+    match = _FENCE.match(line)
+    return match[1] if match else "```"
+
+
+def _closes(line: str, opening: str) -> bool:
+    """Whether `line` closes the code block `opening` opened: a run of the same character,
+    at least as long, and nothing else (CommonMark)."""
+    run = _fence_run(opening)
+    stripped = line.strip()
+    return len(stripped) >= len(run) and set(stripped) == {run[0]}
+
+
+def _context(title: str, section: str, size: int, limit: ModelLimit | None) -> str:
+    """The block's context line, cut to 1/CONTEXT_SHARE of the chunk size (cl100k) and of
+    the model's limit (its own tokens)."""
+    line = context_line(title, section)
+    if not line:
+        return ""
+    most = max(1, size // CONTEXT_SHARE)
+    if _Tokens(line).over(0, len(line), most):
+        line = line[: next(_token_windows(line, 0, len(line), most))[1]].rstrip()
+    if limit is not None:
+        count, model_most = limit
+        while line and count(line) > max(1, model_most // CONTEXT_SHARE):
+            line = line[: max(0, len(line) * 3 // 4)].rstrip()
+    return line
+
+
+def _less(limit: ModelLimit | None, context: str) -> ModelLimit | None:
+    """The model limit left for a chunk's text once its context line is counted."""
+    if limit is None or not context:
+        return limit
+    count, most = limit
+    return count, max(1, most - count(context + SEPARATOR))

@@ -103,8 +103,15 @@ def is_pdf(head: bytes) -> bool:
     return b"%PDF-" in head[:1024]
 
 
+# Sphinx copies each page's source next to the built site (`_sources/intro.rst.txt`):
+# ingested beside the HTML, every page would be there twice.
+_SPHINX_SOURCE = re.compile(r"(?:^|/)_sources/.+\.(?:rst|md|txt|ipynb)\.txt$")
+
+
 def skip_reason(name: str, head: bytes) -> str | None:
     """Why a file with this name and these first bytes is not read, or None to read it."""
+    if _SPHINX_SOURCE.search(name):
+        return "a Sphinx copy of a page's source (_sources/): the page is read as HTML"
     if is_pdf(head):
         return None
     kind = content_kind(head) or _EXTENSIONS.get(PurePosixPath(name).suffix.lower())

@@ -15,10 +15,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
 from app.validation import parse_json
+
+if TYPE_CHECKING:
+    from ingest.html_text import LinkCounts
 
 
 @dataclass(frozen=True)
@@ -72,64 +75,14 @@ def _append(blocks: list[Block], text: str, path: list[tuple[int, str]]) -> None
         blocks.append(Block(text.strip(), SECTION_SEPARATOR.join(h for _, h in path)))
 
 
-# Page furniture, not content: site navigation, headers and footers, sidebars, and the
-# Sphinx "Navigation" bars (`div.related`) and sidebar.
-_HTML_BOILERPLATE = [
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "head",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "form",
-    "button",
-]
-_HTML_BOILERPLATE_SELECTORS = (
-    '[role="navigation"], [role="banner"], [role="contentinfo"], '
-    "div.related, div.sphinxsidebar, a.headerlink, .skip-link"
-)
-_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td", "th", "dt", "dd"]
+def _html(text: str) -> tuple[str, list[Block], LinkCounts]:
+    from ingest.html_text import html_page
 
-
-def _html_block_text(element: Any) -> str:
-    """A block's text: `<pre>` keeps its line breaks as a fenced code block, the rest is
-    joined words (Sphinx's pilcrow headerlinks already removed)."""
-    if element.name == "pre":
-        code = element.get_text().strip("\n")
-        return f"```\n{code}\n```" if code.strip() else ""
-    return " ".join(element.get_text(" ", strip=True).replace("\u00b6", "").split())
-
-
-def _html(text: str) -> tuple[str, list[Block]]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(text, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in [*soup(_HTML_BOILERPLATE), *soup.select(_HTML_BOILERPLATE_SELECTORS)]:
-        tag.decompose()
-    path: list[tuple[int, str]] = []
+    page = html_page(text)
     blocks: list[Block] = []
-    parts: list[str] = []
-    body = soup.body or soup
-    for element in body.find_all(_HTML_BLOCKS):
-        if element.find_parent(["p", "li", "pre", "td", "th", "dd"]) is not None:
-            continue  # its text is already part of the enclosing block
-        content = _html_block_text(element)
-        if element.name[0] == "h":
-            _append(blocks, "\n\n".join(parts), path)
-            parts = []
-            level = int(element.name[1])
-            path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, content)]
-            title = title or content
-        elif content:
-            parts.append(content)
-    _append(blocks, "\n\n".join(parts), path)
-    if not blocks:  # no block elements at all: keep the page's plain text
-        _append(blocks, body.get_text("\n", strip=True), [])
-    return title, blocks
+    for path, parts in page.sections:
+        _append(blocks, "\n\n".join(parts), path)
+    return page.title, blocks, page.links
 
 
 # A word broken at a line end ("contain-\ning"): joined when the next line goes on in
@@ -222,10 +175,14 @@ _FORMATS: dict[str, str] = {
     ".jsonl": "beir",
 }
 
+
+def _text(text: str) -> tuple[str, list[Block]]:
+    return "", [Block(text.strip())] if text.strip() else []
+
+
 _TEXT_PARSERS: dict[str, Callable[[str], tuple[str, list[Block]]]] = {
     "markdown": _markdown,
-    "html": _html,
-    "text": lambda text: ("", [Block(text.strip())] if text.strip() else []),
+    "text": _text,
 }
 
 
@@ -240,19 +197,21 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
     kind = kind or file_format(name)
     if kind is None or kind == "beir":
         raise InvalidInput(f"{name}: not a single-document format")
+    from ingest.html_text import page_kind
+
+    links = None
     if kind == "pdf":
         if not data.strip():
             raise InvalidInput("file is empty")
         title, blocks = _pdf(data)
+    elif kind == "html":
+        title, blocks, links = _html(decode_text(data))
     else:
         title, blocks = _TEXT_PARSERS[kind](decode_text(data))
     if not blocks:
         raise InvalidInput("no text in file")
-    return LoadedDocument(
-        name,
-        blocks,
-        title=title or PurePosixPath(name).stem,
-        source=name,
-        metadata={"path": name, "format": kind},
-        format=kind,
-    )
+    title = title or PurePosixPath(name).stem
+    metadata: dict[str, Any] = {"path": name, "format": kind}
+    if document_kind := page_kind(title, name, links):
+        metadata["doc_kind"] = document_kind
+    return LoadedDocument(name, blocks, title=title, source=name, metadata=metadata, format=kind)

@@ -127,6 +127,19 @@ def _html_text(html: str) -> str:
     return BeautifulSoup(html, "html.parser").get_text(" ", strip=True)
 
 
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows of cells as a Markdown table, the first row its header: kept as one paragraph,
+    so a chunk holds it whole (the chunker gives a part of a long one its header again)."""
+    width = max(len(r) for r in rows)
+    cells = [
+        [c.replace("\n", " ").replace("|", "\\|") for c in r] + [""] * (width - len(r))
+        for r in rows
+    ]
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    lines.insert(1, "|" + " --- |" * width)
+    return "\n".join(lines)
+
+
 @dataclass
 class Section:
     """The heading path and the paragraphs under it."""
@@ -150,6 +163,7 @@ def _piece_sections(text: str, path: list[tuple[int, str]]) -> list[Section]:
     sections = [Section(path)]
     lists: list[str] = []  # bullet or ordered, innermost last
     row: list[str] | None = None
+    table: list[list[str]] = []
     for i, token in enumerate(tokens):
         current = sections[-1]
         if token.type == "heading_open":
@@ -164,8 +178,11 @@ def _piece_sections(text: str, path: list[tuple[int, str]]) -> list[Section]:
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:
-            current.parts.append(" | ".join(row))
+            table.append(row)
             row = None
+        elif token.type == "table_close" and table:
+            current.parts.append(markdown_table(table))
+            table = []
         elif token.type == "inline" and tokens[i - 1].type != "heading_open":
             content = _inline(token)
             if row is not None:

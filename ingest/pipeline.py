@@ -424,7 +424,7 @@ class Pipeline:
         """Embed a batch into its records; whether it goes on to the write stage."""
         if batch.pending[0].doc.external_id in self._dropped:
             return False  # a later part of a document that failed: not embedded
-        texts = [c.text for p in batch.pending if p.vectors is None for c in p.chunks]
+        texts = [c.embedded for p in batch.pending if p.vectors is None for c in p.chunks]
         try:
             vectors = await self._embed(texts)
         except PgaskError as exc:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from app.errors import InvalidInput
 from app.validation import check_document_fields, check_text, shown_id
 from ingest.chunker import Chunk, ModelLimit, iter_chunks
+from ingest.embedded import RECIPE
 from ingest.loaders import LoadedDocument
 
 if TYPE_CHECKING:  # numpy costs a spawned worker 0.6 s of start-up, and it needs none
@@ -101,8 +102,10 @@ class Prepared:
 
 
 def content_hash(doc: LoadedDocument) -> str:
-    """What decides 'unchanged': text and structure, title, source and metadata."""
+    """What decides 'unchanged': text and structure, title, source and metadata, and the
+    recipe of what is embedded (a new recipe re-embeds every document once)."""
     payload = {
+        "recipe": RECIPE,
         "title": doc.title,
         "source": doc.source,
         "metadata": doc.metadata,
@@ -140,4 +143,4 @@ def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
 
 def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[Chunk]:
     """A document's chunks, cut one at a time."""
-    return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit)
+    return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit, doc.title)

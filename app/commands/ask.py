@@ -6,6 +6,8 @@ import sys
 from typing import Annotated, assert_never
 
 import typer
+from rich.live import Live
+from rich.markdown import Markdown
 
 from app.api.schemas.ask import AskOut
 from app.commands import common
@@ -15,7 +17,7 @@ from app.config import Settings
 from app.errors import UpstreamError
 from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.service import Answerer, AskRequest
-from app.rag.sources import Source
+from app.rag.sources import Source, place
 from app.search.service import Mode
 
 
@@ -62,20 +64,63 @@ def ask_cmd(
     common.run_async(run)
 
 
+class _Answer:
+    """The answer as it streams: on a terminal rendered as Markdown (code blocks and tables
+    as such), re-drawn with each piece; elsewhere (a pipe, a file) written as it comes."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.live: Live | None = None
+        if common.console.is_terminal:
+            self.live = Live(
+                Markdown(""),
+                console=common.console,
+                refresh_per_second=8,
+                vertical_overflow="visible",
+            )
+            self.live.start()
+
+    def add(self, piece: str) -> None:
+        self.text += piece
+        if self.live is not None:
+            self.live.update(Markdown(self.text))
+        else:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+    def end(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            common.console.print()
+        else:
+            sys.stdout.write("\n\n")
+
+
 async def _stream(answerer: Answerer, request: AskRequest) -> None:
     sources: list[Source] = []
+    answer = _Answer()
+    try:
+        await _events(answerer, request, answer, sources)
+    finally:
+        if answer.live is not None:
+            answer.live.stop()
+
+
+async def _events(
+    answerer: Answerer, request: AskRequest, answer: _Answer, sources: list[Source]
+) -> None:
     async for event in answerer.stream(request):
         match event:
             case SourcesEvent():
-                sources = event.sources
+                sources[:] = event.sources
             case DeltaEvent():
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
+                answer.add(event.text)
             case ErrorEvent():
-                sys.stdout.write("\n")
+                answer.end()
                 raise UpstreamError(event.detail)
             case DoneEvent():
-                sys.stdout.write("\n\n")
+                answer.end()
                 _print_sources(sources, {c.n for c in event.citations})
                 common.console.print(
                     f"{len(sources)} sources, {len(event.citations)} cited · "
@@ -92,11 +137,10 @@ async def _stream(answerer: Answerer, request: AskRequest) -> None:
 
 def _print_sources(sources: list[Source], cited: set[int]) -> None:
     for source in sources:
-        where = " > ".join(p for p in (source.source, source.section) if p)
         page = f", page {source.page}" if source.page else ""
         mark = "*" if source.n in cited else " "
         common.console.print(
-            f"{mark}[{source.n}] {source.title or source.source} ({where}{page})",
+            f"{mark}[{source.n}] {place(source)} ({source.source}{page})",
             markup=False,
             highlight=False,
         )

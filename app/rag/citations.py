@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 # [1], [2, 3], [1][4] and [1-3] (a range) all cite.
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,-]\s*\d{1,3})*)\]")
+# Code quoted in an answer (`sys.argv[1]`, a fenced block) holds brackets that cite nothing.
+_CODE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*?(?:^[ \t]*\1|\Z)|`[^`\n]*`", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,9 +24,9 @@ class Citation(Passage, Numbered):  # `n` first, as in `Source`
 
 
 def cited_numbers(answer: str) -> list[int]:
-    """Every number cited, in order of first appearance."""
+    """Every number cited outside code, in order of first appearance."""
     seen: list[int] = []
-    for match in _MARKER.finditer(answer):
+    for match in _MARKER.finditer(_CODE.sub(" ", answer)):
         for part in match.group(1).split(","):
             first, _, last = part.partition("-")
             lo, hi = int(first), int(last or first)

@@ -1,65 +1,200 @@
-"""The answer when no chat model is configured (LLM_PROVIDER=none): whole sentences from the
-best passages, read as prose, each passage's sentences cited `[n]`, labelled as not
-generated.
+"""The answer when no chat model is configured (LLM_PROVIDER=none): the relevant part of the
+best passages, quoted as found with their code blocks and tables whole, each cited `[n]`,
+labelled as not generated.
 
-Passages are cleaned for reading: code blocks and table rows are left to the passage view
-(a sentence cannot quote them), list markers go, lines are joined, and a sentence already
-quoted from an overlapping chunk is not repeated. A passage that is only code is quoted as
-it is, so the answer still shows it (the web page renders the fence as code).
+A passage is read as units: sentences of prose, list items, and whole code blocks and
+tables (never cut: on technical documents the command is the answer). The unit that shares
+most words with the question is kept with what follows it (a sentence ending in ":"
+introduces its command), then what precedes it, up to `max_chars`; a passage quoted in part
+shows "…" where text was left out. A unit already quoted from an overlapping chunk is not
+repeated. A how-to question whose quotes hold no code gets the best code block among the
+other passages too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.rag.sources import Source
 
 NOTICE = (
     "No language model is configured (LLM_PROVIDER=none), so this answer is extractive: "
-    "sentences from the most relevant passages, quoted as found."
+    "the most relevant passages, quoted as found."
 )
 NOTHING_FOUND = "No passage in the collection matches this question."
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_FENCE = re.compile(r"^[ \t]*```.*?(?:^[ \t]*```[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
+ELLIPSIS = "\u2026"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
+_FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+", re.MULTILINE)
+_WORD = re.compile(r"[a-z0-9_][a-z0-9_.\-]*[a-z0-9_]|[a-z0-9_]")
+_HOW_TO = re.compile(
+    r"^\s*(?:how\b|what (?:is the )?command\b|which command\b|show me\b|example\b)"
+    r"|\bhow (?:do|can|to|should)\b|\bcommand\b|\bsyntax\b",
+    re.IGNORECASE,
+)
+# Words that say nothing about what a passage is about.
+_STOP = frozenset(
+    " ".join(
+        [
+            "a an and are as at be by can do does for from how i if in into is it its me my",
+            "of on or should so that the their them then there these this to use using was",
+            "what when where which who why will with you your want need get make way",
+        ]
+    ).split()
+)
 
 
-def sentences(text: str) -> list[str]:
-    """The prose sentences of a passage, in order, each on one line."""
-    out: list[str] = []
-    for paragraph in _PARAGRAPH.split(_FENCE.sub("\n\n", text)):
-        if " | " in paragraph:  # a table row: cells, not a sentence
-            continue
-        joined = " ".join(_LIST_MARKER.sub("", paragraph).split())
-        out.extend(s for s in _SENTENCE_END.split(joined) if s)
+@dataclass(frozen=True)
+class Unit:
+    """A sentence, list item, code block or table of a passage; `paragraph` groups units
+    that are joined by a space (sentences of one paragraph)."""
+
+    text: str
+    paragraph: int
+    kind: str  # "prose", "code" or "table"
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """The passage's paragraphs in order, code blocks whole (blank lines and all)."""
+    out: list[tuple[str, str]] = []
+    prose: list[str] = []
+    code: list[str] | None = None
+    fence = ""
+
+    def end_prose() -> None:
+        joined = "\n".join(prose).strip()
+        for paragraph in _PARAGRAPH.split(joined) if joined else []:
+            if paragraph.strip():
+                table = all(line.lstrip().startswith("|") for line in paragraph.splitlines())
+                out.append(("table" if table else "prose", paragraph.strip()))
+        prose.clear()
+
+    for line in text.split("\n"):
+        if code is not None:
+            code.append(line)
+            stripped = line.strip()
+            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+                out.append(("code", "\n".join(code)))
+                code = None
+        elif match := _FENCE_OPEN.match(line):
+            end_prose()
+            code, fence = [line], match[1]
+        else:
+            prose.append(line)
+    if code is not None:  # a block the chunk cut off: closed so it still renders as code
+        out.append(("code", "\n".join([*code, fence])))
+    end_prose()
     return out
 
 
-def _quote(source: Source, seen: set[str], max_chars: int) -> str:
-    """Sentences of one passage up to about `max_chars`, skipping ones already quoted."""
-    chosen: list[str] = []
-    size = 0
-    for sentence in sentences(source.text):
-        if sentence.lower() in seen:
-            continue
-        if chosen and size + 1 + len(sentence) > max_chars:
+def units(text: str) -> list[Unit]:
+    """The passage as units, in order."""
+    out: list[Unit] = []
+    for number, (kind, block) in enumerate(_blocks(text)):
+        if kind != "prose":
+            out.append(Unit(block, number, kind))
+        elif block.lstrip().startswith(("- ", "* ", "1. ")) or "\n- " in block:
+            out.append(Unit(block, number, "prose"))  # a list: its items stay together
+        else:
+            joined = " ".join(block.split())
+            out.extend(Unit(s, number, "prose") for s in _SENTENCE_END.split(joined) if s)
+    return out
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _score(unit: Unit, terms: set[str]) -> int:
+    """Question words in the unit; a word also counts by its first five letters (stems:
+    "compress" and "compressed")."""
+    words = _terms(unit.text)
+    stems = {w[:5] for w in words if len(w) >= 5}
+    return sum(1 for t in terms if t in words or (len(t) >= 5 and t[:5] in stems))
+
+
+def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
+    """The units around `best` to quote: forward first, then back, up to `max_chars`; the
+    code block or table right after an introducing sentence always comes along."""
+    first = last = best
+    size = len(found[best].text)
+    while last + 1 < len(found):
+        following = found[last + 1]
+        introduced = found[last].text.rstrip().endswith(":") and following.kind != "prose"
+        if size + len(following.text) > max_chars and not introduced:
             break
-        chosen.append(sentence)
-        seen.add(sentence.lower())
-        size += 1 + len(sentence)
-    return f"{' '.join(chosen)} [{source.n}]" if chosen else ""
+        last += 1
+        size += len(following.text)
+    while first > 0 and size + len(found[first - 1].text) <= max_chars:
+        first -= 1
+        size += len(found[first].text)
+    if found[best].kind != "prose" and first == best and best > 0:
+        first -= 1  # a code block keeps the sentence that introduces it
+    return first, last
 
 
-def extractive_answer(sources: Sequence[Source], *, passages: int = 3, max_chars: int = 400) -> str:
+def _join(found: list[Unit]) -> str:
+    parts: list[str] = []
+    for i, unit in enumerate(found):
+        if i and unit.paragraph == found[i - 1].paragraph:
+            parts.append(" " + unit.text)
+        else:
+            parts.append(("\n\n" if i else "") + unit.text)
+    return "".join(parts)
+
+
+def quote(source: Source, terms: set[str], seen: set[str], max_chars: int) -> str:
+    """The relevant part of one passage with "…" where text was left out, cited; "" when
+    every unit of it was already quoted."""
+    found = [u for u in units(source.text) if u.text.casefold() not in seen]
+    if not found:
+        return ""
+    scores = [_score(u, terms) for u in found]
+    best = max(range(len(found)), key=lambda i: (scores[i], -i))
+    first, last = _window(found, best, max_chars)
+    chosen = found[first : last + 1]
+    seen.update(u.text.casefold() for u in chosen)
+    body = _join(chosen)
+    if first > 0:
+        body = f"{ELLIPSIS} {body}"
+    if last < len(found) - 1:
+        body = f"{body}\n\n{ELLIPSIS}" if chosen[-1].kind != "prose" else f"{body} {ELLIPSIS}"
+    return f"{body} [{source.n}]" if chosen[-1].kind == "prose" else f"{body}\n\n[{source.n}]"
+
+
+def _best_code(sources: Sequence[Source], terms: set[str], seen: set[str]) -> str:
+    """The code block among `sources` sharing most words with the question, with the
+    sentence before it, cited; "" when they hold none."""
+    candidates = []
+    for rank, source in enumerate(sources):
+        found = units(source.text)
+        for i, unit in enumerate(found):
+            if unit.kind == "code" and unit.text.casefold() not in seen:
+                candidates.append((_score(unit, terms), -rank, source, found, i))
+    if not candidates:
+        return ""
+    _, _, source, found, i = max(candidates, key=lambda c: (c[0], c[1]))
+    start = i - 1 if i > 0 and found[i - 1].kind == "prose" else i
+    body = _join(found[start : i + 1])
+    return f"{ELLIPSIS} {body}\n\n[{source.n}]" if start > 0 else f"{body}\n\n[{source.n}]"
+
+
+def extractive_answer(
+    sources: Sequence[Source], question: str = "", *, passages: int = 3, max_chars: int = 700
+) -> str:
     if not sources:
         return NOTHING_FOUND
+    terms = _terms(question)
     seen: set[str] = set()
     quoted: list[str] = []
     for source in sources:
-        if (paragraph := _quote(source, seen, max_chars)) and len(quoted) < passages:
-            quoted.append(paragraph)
-    if not quoted:  # only code or tables: show the best passage as it is
-        quoted.append(f"{sources[0].text.strip()}\n\n[{sources[0].n}]")
+        if len(quoted) == passages:
+            break
+        if passage := quote(source, terms, seen, max_chars):
+            quoted.append(passage)
+    wants_code = _HOW_TO.search(question) and not any("```" in q for q in quoted)
+    if wants_code and (code := _best_code(sources, terms, seen)):
+        quoted.append(code)
     return NOTICE + "\n\n" + "\n\n".join(quoted)

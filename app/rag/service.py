@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from app.access import Principal
@@ -24,6 +24,7 @@ from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, Sourc
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import Source
+from app.search.kinds import default_kinds
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 
 if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
@@ -115,23 +116,23 @@ class Answerer:
     async def retrieve(self, request: AskRequest) -> Retrieval:
         timings: dict[str, float] = {}
         query, rewritten = await self._search_query(request, timings)
+        search = SearchRequest(
+            mode=request.mode,
+            k=request.k,
+            query=query,
+            filter=request.filter,
+            max_per_document=per_document_cap(
+                request.max_per_document, self.settings.pgask_ask_max_per_document
+            ),
+        )
         # a replica may answer it
         async with self.db.read_session(principal=self.principal) as session:
-            result = await run_search(
-                session,
-                self.embedder,
-                request.collection,
-                SearchRequest(
-                    mode=request.mode,
-                    k=request.k,
-                    query=query,
-                    filter=request.filter,
-                    max_per_document=per_document_cap(
-                        request.max_per_document,
-                        self.settings.pgask_ask_max_per_document,
-                    ),
-                ),
-            )
+            result = await run_search(session, self.embedder, request.collection, search)
+            if not result.hits and default_kinds(request.filter, query) != default_kinds(
+                request.filter
+            ):  # only changelogs match: they answer after all
+                search = replace(search, filter=default_kinds(request.filter))
+                result = await run_search(session, self.embedder, request.collection, search)
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [
             Source(n=n, text=h.text or "", score=h.score, **h.passage_fields())
@@ -182,7 +183,7 @@ class Answerer:
     async def answer(self, request: AskRequest) -> Answer:
         retrieval = await self.retrieve(request)
         if self.chat is None:
-            text = extractive_answer(retrieval.sources)
+            text = extractive_answer(retrieval.sources, request.question)
             return self._finish(retrieval, Completion(text), generated=False, dropped=0)
         prompt = self.prompt(request, retrieval)
         started = time.perf_counter()
@@ -218,7 +219,7 @@ class Answerer:
         if self.chat is None:
             answer = self._finish(
                 retrieval,
-                Completion(extractive_answer(retrieval.sources)),
+                Completion(extractive_answer(retrieval.sources, request.question)),
                 generated=False,
                 dropped=0,
             )

@@ -18,3 +18,17 @@ class Numbered:
 class Source(Passage, Numbered):
     text: str
     score: float
+
+
+PLACE_SEPARATOR = " \u203a "  # a single right-pointing angle quote between title and headings
+
+
+def place(passage: Passage) -> str:
+    """The title, then the heading path, joined by PLACE_SEPARATOR: what tells two passages
+    of one document apart. The title is not repeated when the heading path starts with it
+    (a page's H1 is both)."""
+    title = passage.title or passage.source
+    headings = [h.strip() for h in passage.section.split(" > ") if h.strip()]
+    if headings and headings[0].casefold() == title.strip().casefold():
+        headings = headings[1:]
+    return PLACE_SEPARATOR.join([title, *headings]) if title else PLACE_SEPARATOR.join(headings)

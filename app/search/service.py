@@ -33,6 +33,7 @@ from app.embeddings import Embedder
 from app.errors import InvalidInput, ServiceUnavailable
 from app.search import sql
 from app.search.filters import compile_filter
+from app.search.kinds import default_kinds
 from app.search.passage import Passage
 from app.search.terms import (
     MATCH_BUDGET,
@@ -343,6 +344,7 @@ async def run_search(
     collection = await get_collection(session, collection_name)
     if embedder is not None:
         check_compatible(collection, embedder)
+    request = replace(request, filter=default_kinds(request.filter, request.query))
     started = time.perf_counter()
     if request.vector is None and request.mode != "text" and request.query:
         if embedder is None:

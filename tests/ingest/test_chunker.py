@@ -110,27 +110,35 @@ def word_pieces():
 
     tokenizer = Tokenizer.from_file(str(MODEL / "tokenizer.json"))
     tokenizer.no_truncation()
+    tokenizer.no_padding()  # the model's file pads to 128: a count, not a batch
     return lambda text: len(tokenizer.encode(text).ids)  # includes [CLS] and [SEP]
 
 
 def _word_pieces_of_chunks(
-    samples: list[bytes], word_pieces, model_limit=None, size: int | None = None
+    samples: list[bytes],
+    word_pieces,
+    model_limit=None,
+    size: int | None = None,
+    *,
+    embedded: bool = False,
 ) -> list[int]:
     from app.collections import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 
     counts = []
     for i, data in enumerate(samples):
         doc = load_file(f"s{i}.md", data)
+        title = doc.title if embedded else None
         chunks = chunk_blocks(
-            doc.blocks, size or DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, model_limit
+            doc.blocks, size or DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP, model_limit, title
         )
-        counts += [word_pieces(c.text) for c in chunks]
+        counts += [word_pieces(c.embedded if embedded else c.text) for c in chunks]
     return counts
 
 
 def test_default_chunks_fit_minilm_word_pieces(word_pieces) -> None:
-    """The collection default stays under MiniLM's 256 word pieces on the sample corpus, the
-    docs site's pages, MS MARCO passages, code, long numbers and URLs."""
+    """What is embedded (context line and chunk) stays under MiniLM's 256 word pieces with
+    the collection default and the model's limit, as ingestion cuts them, on the sample
+    corpus, the docs site's pages, the ingest code, long numbers and URLs."""
     samples = [p.read_bytes() for p in sorted((ROOT / "examples" / "sample-docs").glob("*.md"))]
     samples += [p.read_bytes() for p in sorted((ROOT / "docs").rglob("*.md"))]
     samples += [p.read_bytes() for p in sorted((ROOT / "ingest").glob("*.py"))]
@@ -138,7 +146,8 @@ def test_default_chunks_fit_minilm_word_pieces(word_pieces) -> None:
     samples.append(" ".join(f"https://example.com/a/{n}?q=é" for n in range(500)).encode())
     samples.append(("Größenänderung café naïve façade " * 300).encode())
     samples.append(("東京は日本の首都です。" * 300).encode())
-    assert max(_word_pieces_of_chunks(samples, word_pieces)) <= 256
+    counts = _word_pieces_of_chunks(samples, word_pieces, (word_pieces, 256), embedded=True)
+    assert max(counts) <= 256
 
 
 def test_model_limit_catches_what_cl100k_underestimates(word_pieces) -> None:
@@ -148,3 +157,30 @@ def test_model_limit_catches_what_cl100k_underestimates(word_pieces) -> None:
     assert max(_word_pieces_of_chunks(russian, word_pieces, size=250)) > 256
     fitted = _word_pieces_of_chunks(russian, word_pieces, (word_pieces, 256), size=250)
     assert max(fitted) <= 256
+
+
+def test_context_line_is_budgeted_and_never_stored(word_pieces) -> None:
+    """Each chunk carries "title > heading path" for the embedder; with it, the chunk still
+    fits the model's limit, and the chunk's own text stays what the block holds."""
+    heading = "Deploying behind a proxy with a very long heading " * 8
+    text = f"# Guide\n\n## {heading}\n\n" + "Set the root path when a proxy strips a prefix. " * 80
+    doc = load_file("guide.md", text.encode())
+    chunks = chunk_blocks(doc.blocks, 160, 30, (word_pieces, 256), doc.title)
+    assert len(chunks) > 2
+    for c in chunks:
+        assert c.context.startswith("Guide > Deploying behind a proxy")
+        assert count_tokens(c.context) <= 160 // 4  # cut to its share of the budget
+        assert c.embedded == f"{c.context}\n\n{c.text}"
+        assert word_pieces(c.embedded) <= 256
+        assert c.text == doc.blocks[c.block].text[c.start : c.end]
+    untitled = chunk_blocks(doc.blocks, 160, 30, (word_pieces, 256))
+    assert {c.context for c in untitled} == {""}  # no title given: embedded as stored
+
+
+def test_context_line_names_the_title_once() -> None:
+    from ingest.embedded import context_line
+
+    assert context_line("FastAPI", "FastAPI > Install > pip") == "FastAPI > Install > pip"
+    assert context_line("CORS", "First steps > Origins") == "CORS > First steps > Origins"
+    assert context_line("", "") == ""
+    assert context_line("Only a title", "") == "Only a title"

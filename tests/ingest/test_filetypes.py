@@ -100,3 +100,11 @@ def test_discovery_skips_non_prose_files_and_lists_the_reason(tmp_path: Path) ->
         ("docs/img/logo.png", "not prose: PNG image"),
         ("docs/js/app.js", "not prose: web asset (style or script)"),
     ]
+
+
+def test_sphinx_source_copies_are_skipped() -> None:
+    from ingest.filetypes import skip_reason
+
+    assert "Sphinx" in (skip_reason("html/_sources/library/venv.rst.txt", b"venv\n====") or "")
+    assert skip_reason("notes/_sources.txt", b"plain notes") is None
+    assert skip_reason("html/library/venv.txt", b"plain notes") is None

@@ -113,35 +113,82 @@ def test_citation_parsing_never_crashes(answer: str) -> None:
 
 def test_extractive_answer_quotes_and_cites_whole_sentences() -> None:
     answer = extractive_answer(
-        [
-            _source(1, "First sentence. Second one! Third?"),
-            _source(2, "Two."),
-            _source(3, "```\ncode\n```"),
-        ]
+        [_source(1, "First sentence. Second one! Third?"), _source(2, "Two.")], "sentence"
     )
     assert answer.startswith(NOTICE)
     assert "First sentence. Second one! Third? [1]" in answer
     assert "Two. [2]" in answer
-    assert "[3]" not in answer  # only code: no sentence to quote
     assert extractive_answer([]) == NOTHING_FOUND
-    long = extractive_answer([_source(1, "Short one. " + "x" * 1000 + ". End.")], max_chars=50)
-    assert "Short one. [1]" in long
 
 
-def test_extractive_answer_reads_as_prose_without_code_tables_or_repeats() -> None:
-    first = (
-        "Install it with pip:\n\n```bash\npip install foo\n```\n\n"
-        "- It is fast.\n- It is small.\n\nName | Kind\n\n`q` | query"
+def test_extractive_answer_keeps_the_command_and_the_table_whole() -> None:
+    text = (
+        "Foo is a tool.\n\nInstall it with pip:\n\n```bash\npip install foo\n```\n\n"
+        "| Option | Meaning |\n| --- | --- |\n| `-q` | quiet |"
     )
+    body = extractive_answer([_source(1, text)], "how do I install foo?").removeprefix(
+        NOTICE + "\n\n"
+    )
+    assert body == text + "\n\n[1]"  # nothing left out, nothing squashed
+
+
+def test_extractive_answer_trims_to_the_relevant_part_with_an_ellipsis() -> None:
+    filler = " ".join(f"Sentence {n} is about something else entirely." for n in range(30))
+    text = f"{filler} To restore a dump, run pg_restore with the -C flag. {filler}"
+    body = extractive_answer([_source(1, text)], "restore a dump", max_chars=200)
+    body = body.removeprefix(NOTICE + "\n\n")
+    assert body.startswith("\u2026 ") and body.endswith(" \u2026 [1]")
+    assert "To restore a dump, run pg_restore with the -C flag." in body
+    assert len(body) < 300
+
+
+def test_extractive_answer_never_repeats_what_an_overlapping_chunk_quoted() -> None:
+    first = "It is fast. It is small."
     overlapping = "It is small. Configure it with\na settings file."
-    answer = extractive_answer([_source(1, first), _source(2, overlapping)])
-    body = answer.removeprefix(NOTICE + "\n\n")
-    assert body == (
-        "Install it with pip: It is fast. It is small. [1]\n\n"
-        "Configure it with a settings file. [2]"
+    body = extractive_answer([_source(1, first), _source(2, overlapping)], "small fast")
+    assert body.removeprefix(NOTICE + "\n\n") == (
+        "It is fast. It is small. [1]\n\nConfigure it with a settings file. [2]"
     )
+
+
+def test_a_how_to_question_gets_the_command_from_another_passage() -> None:
+    prose = "Backups are important. Restoring a backup takes a while on large databases."
+    command = (
+        "To recreate the database from the dump:\n\n```\n$ pg_restore -C -d postgres db.dump\n```"
+    )
+    answer = extractive_answer(
+        [
+            _source(1, prose),
+            _source(2, "Unrelated words here."),
+            _source(3, "Other text."),
+            _source(4, command),
+        ],
+        "how do I restore a database from a dump?",
+    )
+    assert "```\n$ pg_restore -C -d postgres db.dump\n```\n\n[4]" in answer
+    assert answer.index("[1]") < answer.index("[4]")
 
 
 def test_extractive_answer_of_only_code_shows_the_code() -> None:
     code = "```python\nprint('hi')\n```"
     assert extractive_answer([_source(4, code)]).endswith(code + "\n\n[4]")
+
+
+def test_a_code_block_cut_off_by_its_chunk_is_closed_in_the_quote() -> None:
+    body = extractive_answer([_source(1, "Run:\n\n```sh\nmake\nmake install")], "run make")
+    assert body.endswith("Run:\n\n```sh\nmake\nmake install\n```\n\n[1]")
+
+
+def test_a_source_is_placed_by_title_and_heading_path() -> None:
+    from app.rag.sources import place
+
+    assert place(_source(1, section="Backups > Restore a dump", title="Backups")) == (
+        "Backups \u203a Restore a dump"
+    )
+    assert place(_source(2, section="Options", title="pg_restore")) == "pg_restore \u203a Options"
+    assert place(_source(3, section="", title="", source="notes.txt")) == "notes.txt"
+
+
+def test_brackets_inside_code_cite_nothing() -> None:
+    answer = "Read `sys.argv[1]` [2]:\n\n```python\nprint(argv[3])\n```\n\nas shown [1]."
+    assert cited_numbers(answer) == [2, 1]

@@ -211,3 +211,48 @@ async def test_text_config_of_the_collection(conn, session, collection_name: str
     request = SearchRequest("text", query="the", k=5)
     hits = await search(conn, SearchTarget.of(simple), request)
     assert [h.external_id for h in hits] == ["d"]  # 'simple' keeps stop words
+
+
+async def test_link_pages_are_left_out_unless_asked_for(
+    client, conn, loaded: Collection, settings: Settings
+) -> None:
+    """A page ingestion marked `doc_kind: links` (an index) matches words of every query and
+    answers none: default search leaves it out, a filter naming `doc_kind` finds it."""
+    embedder = build_embedder(settings)
+    text = "Index: cats, purr, mice, kittens, yarn, dogs, bark, Python, PostgreSQL, Rust"
+    index = document(
+        "genindex",
+        [text],
+        await embedder.embed_documents([text]),
+        title="Index",
+        source="genindex.html",
+        metadata={"doc_kind": "links"},
+    )
+    await load(conn, loaded, [index])
+    for mode in ("vector", "text", "hybrid"):
+        found = _ids(_search(client, collection=loaded.name, query="cats purr", mode=mode, k=10))
+        assert "genindex" not in found and "cats" in found
+    asked = _search(client, collection=loaded.name, query="cats purr", filter={"doc_kind": "links"})
+    assert _ids(asked) == ["genindex"]
+    animals = _search(client, collection=loaded.name, query="cats purr", filter={"kind": "animal"})
+    assert "genindex" not in _ids(animals) and "cats" in _ids(animals)
+
+
+async def test_changelogs_only_answer_queries_about_versions(
+    client, conn, loaded: Collection, settings: Settings
+) -> None:
+    embedder = build_embedder(settings)
+    text = "Release 2.0: cats purr louder; kittens sleep more."
+    notes = document(
+        "release-notes",
+        [text],
+        await embedder.embed_documents([text]),
+        title="Release Notes",
+        source="release-notes.md",
+        metadata={"doc_kind": "changelog"},
+    )
+    await load(conn, loaded, [notes])
+    usage = _ids(_search(client, collection=loaded.name, query="cats purr", mode="text"))
+    assert "release-notes" not in usage and "cats" in usage
+    versions = _search(client, collection=loaded.name, query="what changed for cats", mode="text")
+    assert "release-notes" in _ids(versions)

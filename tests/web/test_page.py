@@ -86,6 +86,15 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def _create_collection(page: Page, web_url: str, name: str) -> None:
+    """Open the page and create collection `name` under Upload; it becomes the selected one."""
+    page.goto(web_url)
+    page.get_by_role("tab", name="Upload").click()
+    page.fill("#new-collection", name)
+    page.get_by_role("button", name="Create collection").click()
+    expect(page.locator("#collection")).to_have_value(name)
+
+
 def test_upload_ask_cite_and_search(
     page: Page, web_url: str, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -98,11 +107,7 @@ def test_upload_ask_cite_and_search(
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     try:
-        page.goto(web_url)
-        page.get_by_role("tab", name="Upload").click()
-        page.fill("#new-collection", name)
-        page.get_by_role("button", name="Create collection").click()
-        expect(page.locator("#collection")).to_have_value(name)
+        _create_collection(page, web_url, name)
         steps.shot("collection-created")
 
         page.set_input_files("#file-input", [str(widget), str(notes), str(empty)])
@@ -224,3 +229,63 @@ def test_markdown_renders_safely_in_answers_and_passages(
         expect(box.locator("a[href='https://example.org/docs']")).to_have_text("the docs")
         expect(box.locator("a[href^='javascript']")).to_have_count(0)
     assert page.evaluate("window.pwned") is None
+
+
+PLACE = "Backups \u203a Restore a dump"  # title, then section
+MANUAL = """# Backups
+
+## Restore a dump
+
+To recreate the database from the dump, run:
+
+```console
+$ pg_restore -C -d postgres db.dump
+```
+
+| Option | Meaning |
+| --- | --- |
+| `-C` | create the database first |
+| `-c` | clean (drop) objects |
+"""
+
+
+def test_search_results_and_sources_render_markdown_and_name_their_section(
+    page: Page, web_url: str, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    steps = Steps(page, tmp_path)
+    name = f"manual-{uuid.uuid4().hex[:8]}"
+    manual = tmp_path / "backups.md"
+    manual.write_text(MANUAL)
+    try:
+        _create_collection(page, web_url, name)
+        page.set_input_files("#file-input", [str(manual)])
+        expect(page.locator("#job-status")).to_contain_text(
+            "1 of 1 documents processed, 0 failed", timeout=120_000
+        )
+
+        page.get_by_role("tab", name="Search").click()
+        page.fill("#search-query", "restore dump")
+        page.select_option("#search-mode", "text")
+        page.get_by_role("button", name="Search").click()
+        hit = page.locator("#results li").first
+        expect(hit.locator("strong").first).to_have_text(PLACE)
+        expect(hit.locator("pre code")).to_have_text("$ pg_restore -C -d postgres db.dump")
+        expect(hit.locator("table th")).to_have_text(["Option", "Meaning"])
+        expect(hit.locator("table td code")).to_have_text(["-C", "-c"])
+        expect(hit).not_to_contain_text("```")
+        expect(hit).not_to_contain_text("| --- |")
+        expect(hit.locator("table td").nth(1)).to_have_text("create the database first")
+        expect(hit.locator("mark").first).to_have_text("dump")  # query words, outside code
+        steps.shot("search-rendered")
+
+        fake_openai.script(Reply(content="Run pg_restore [1].", endpoint="chat"))
+        page.get_by_role("tab", name="Ask").click()
+        page.fill("#question", "How do I restore a dump?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.locator("#sources li a.cite").first).to_have_text(PLACE)
+        page.locator(".turn.assistant .body a.cite[data-n='1']").click()
+        expect(page.locator("#passage-title")).to_have_text(f"[1] {PLACE}")
+        expect(page.locator("#passage-text table")).to_have_count(1)
+        steps.shot("sources-named")
+    except AssertionError as exc:
+        raise steps.failed(exc) from exc

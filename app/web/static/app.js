@@ -97,9 +97,10 @@ async function* sseEvents(response) {
 }
 
 // ---- Markdown, built from DOM nodes -------------------------------------------------------
-// A small renderer for what answers and passages use: paragraphs, fenced code, lists,
-// inline code, emphasis, http(s) links and [n] citations. Text only ever becomes text
-// nodes (textContent), so markup in a passage (<img onerror=...>, <script>) shows as text.
+// A small renderer for what answers and passages use: paragraphs, fenced code (``` or ~~~,
+// any length), tables, lists, inline code, emphasis, http(s) links and [n] citations. Text
+// only ever becomes text nodes (textContent), so markup in a passage (<img onerror=...>,
+// <script>) shows as text.
 
 const INLINE = /`([^`\n]+)`|\*\*([^*\n]+)\*\*|(?<![\w*])\*([^*\s][^*\n]*)\*|(?<!\w)_([^_\s][^_\n]*)_(?!\w)|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|\[(\d{1,3})\]/g;
 
@@ -117,10 +118,25 @@ function citeLink(n) {
   return link;
 }
 
-function appendInline(parent, text, cites) {
+// Plain text, with the words of `marks` (a RegExp or null) highlighted.
+function appendText(parent, text, marks) {
+  if (!marks) {
+    parent.append(document.createTextNode(text));
+    return;
+  }
+  let last = 0;
+  for (const match of text.matchAll(marks)) {
+    parent.append(document.createTextNode(text.slice(last, match.index)));
+    parent.append(element("mark", match[0]));
+    last = match.index + match[0].length;
+  }
+  parent.append(document.createTextNode(text.slice(last)));
+}
+
+function appendInline(parent, text, cites, marks = null) {
   let last = 0;
   for (const m of text.matchAll(INLINE)) {
-    parent.append(document.createTextNode(text.slice(last, m.index)));
+    appendText(parent, text.slice(last, m.index), marks);
     last = m.index + m[0].length;
     if (m[1] !== undefined) parent.append(element("code", m[1]));
     else if (m[2] !== undefined) parent.append(element("strong", m[2]));
@@ -134,12 +150,48 @@ function appendInline(parent, text, cites) {
     } else if (cites) parent.append(citeLink(m[7]));
     else parent.append(document.createTextNode(m[0]));
   }
-  parent.append(document.createTextNode(text.slice(last)));
+  appendText(parent, text.slice(last), marks);
 }
 
 const LIST_ITEM = /^\s*(?:([-*+])|\d{1,9}[.)])\s+(.*)$/;
+const FENCE = /^\s*(`{3,}|~{3,})\s*([\w+#.-]*)/;
+const TABLE_ROW = /^\s*\|.*\|\s*$/;
+const TABLE_RULE = /^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$/;
 
-function renderMarkdown(container, text, { cites = false } = {}) {
+// The cells of a Markdown table row; "\|" is a bar inside a cell.
+function cells(row) {
+  const inner = row.trim().replace(/^\|/, "").replace(/\|$/, "");
+  return inner.split(/(?<!\\)\|/).map((cell) => cell.trim().replace(/\\\|/g, "|"));
+}
+
+function renderTable(rows, cites, marks) {
+  const table = element("table");
+  const head = element("thead");
+  const body = element("tbody");
+  rows.forEach((row, i) => {
+    const tr = element("tr");
+    for (const cell of cells(row)) {
+      const td = element(i === 0 ? "th" : "td");
+      appendInline(td, cell, cites, marks);
+      tr.append(td);
+    }
+    (i === 0 ? head : body).append(tr);
+  });
+  table.append(head, body);
+  const wrapper = element("div", undefined, "table");
+  wrapper.append(table);
+  return wrapper;
+}
+
+// Words of a search query as a RegExp that marks them, or null.
+function marksFor(query) {
+  const words = (query || "").toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || [];
+  if (!words.length) return null;
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`(${escaped.join("|")})`, "giu");
+}
+
+function renderMarkdown(container, text, { cites = false, marks = null } = {}) {
   container.replaceChildren();
   container.classList.add("markdown");
   const lines = text.split("\n");
@@ -148,22 +200,33 @@ function renderMarkdown(container, text, { cites = false } = {}) {
   const flush = () => {
     if (paragraph.length) {
       const p = element("p");
-      appendInline(p, paragraph.join(" "), cites);
+      appendInline(p, paragraph.join(" "), cites, marks);
       container.append(p);
     }
     paragraph = [];
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    const fence = line.match(/^\s*```\s*([\w+-]*)/);
+    const fence = line.match(FENCE);
     if (fence) {
       flush();
       list = null;
+      const run = fence[1];
+      const closes = (l) => l.trim().length >= run.length && [...l.trim()].every((c) => c === run[0]);
       const code = [];
-      while (++i < lines.length && !/^\s*```\s*$/.test(lines[i])) code.push(lines[i]);
+      while (++i < lines.length && !closes(lines[i])) code.push(lines[i]);
       const pre = element("pre");
-      pre.append(element("code", code.join("\n"), fence[1] ? `language-${fence[1]}` : undefined));
+      pre.append(element("code", code.join("\n"), fence[2] ? `language-${fence[2]}` : undefined));
       container.append(pre);
+      continue;
+    }
+    if (TABLE_ROW.test(line) && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
+      flush();
+      list = null;
+      const rows = [line];
+      i += 1; // the rule under the header
+      while (i + 1 < lines.length && TABLE_ROW.test(lines[i + 1])) rows.push(lines[++i]);
+      container.append(renderTable(rows, cites, marks));
       continue;
     }
     const item = line.match(LIST_ITEM);
@@ -175,7 +238,7 @@ function renderMarkdown(container, text, { cites = false } = {}) {
         container.append(list);
       }
       const li = element("li");
-      appendInline(li, item[2], cites);
+      appendInline(li, item[2], cites, marks);
       list.append(li);
     } else if (!line.trim()) {
       flush();
@@ -186,6 +249,16 @@ function renderMarkdown(container, text, { cites = false } = {}) {
     }
   }
   flush();
+}
+
+// "title › section" (and its page): what tells two passages of one document apart.
+// The title is not repeated when the heading path starts with it (a page's H1 is both).
+function placeOf(passage, fallback) {
+  const title = passage.title || passage.source || fallback;
+  const headings = passage.section ? passage.section.split(" > ") : [];
+  if (headings.length && headings[0].trim().toLowerCase() === title.trim().toLowerCase()) headings.shift();
+  const where = [title, ...headings].join(" › ");
+  return passage.page ? `${where}, page ${passage.page}` : where;
 }
 
 // ---- Ask --------------------------------------------------------------------------------
@@ -204,10 +277,10 @@ function renderSources(sources) {
     link.href = "#";
     link.className = "cite";
     link.dataset.n = String(s.n);
-    link.textContent = s.title || s.source || `source ${s.n}`;
+    link.textContent = placeOf(s, `source ${s.n}`);
     const score = document.createElement("span");
     score.className = "muted";
-    score.textContent = ` score ${Number(s.score).toFixed(3)}${s.page ? `, page ${s.page}` : ""}`;
+    score.textContent = ` ${s.source || ""} · score ${Number(s.score).toFixed(3)}`;
     item.append(link, score);
     list.append(item);
   }
@@ -216,7 +289,7 @@ function renderSources(sources) {
 function showPassage(n) {
   const source = state.citations.find((c) => c.n === n) || state.sources.find((s) => s.n === n);
   if (!source) return;
-  $("passage-title").textContent = `[${n}] ${source.title || source.source || "untitled"}`;
+  $("passage-title").textContent = `[${n}] ${placeOf(source, "untitled")}`;
   const where = [source.source, source.section, source.page ? `page ${source.page}` : ""];
   $("passage-meta").textContent = where.filter(Boolean).join(" · ");
   renderMarkdown($("passage-text"), source.quote || source.text || "");
@@ -272,27 +345,6 @@ async function ask(question) {
 
 // ---- Search -----------------------------------------------------------------------------
 
-function highlighted(text, query) {
-  const fragment = document.createDocumentFragment();
-  const words = query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || [];
-  if (!words.length) {
-    fragment.append(document.createTextNode(text));
-    return fragment;
-  }
-  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const pattern = new RegExp(`(${escaped.join("|")})`, "giu");
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    fragment.append(document.createTextNode(text.slice(last, match.index)));
-    const mark = document.createElement("mark");
-    mark.textContent = match[0];
-    fragment.append(mark);
-    last = match.index + match[0].length;
-  }
-  fragment.append(document.createTextNode(text.slice(last)));
-  return fragment;
-}
-
 async function search() {
   const query = $("search-query").value.trim();
   const raw = $("search-filter").value.trim();
@@ -317,12 +369,12 @@ async function search() {
   for (const hit of result.hits) {
     const item = document.createElement("li");
     const title = document.createElement("strong");
-    title.textContent = hit.title || hit.external_id;
+    title.textContent = placeOf(hit, hit.external_id);
     const meta = document.createElement("span");
     meta.className = "muted";
-    meta.textContent = ` ${hit.source || ""}${hit.section ? ` › ${hit.section}` : ""}${hit.page ? `, page ${hit.page}` : ""} · score ${Number(hit.score).toFixed(3)}`;
-    const text = document.createElement("p");
-    text.append(highlighted(hit.text || "", query));
+    meta.textContent = ` ${hit.source || ""} · score ${Number(hit.score).toFixed(3)}`;
+    const text = document.createElement("div");
+    renderMarkdown(text, hit.text || "", { marks: marksFor(query) });
     item.append(title, meta, text);
     list.append(item);
   }

@@ -1,0 +1,206 @@
+"""The core job on real manuals (not run by CI): for each set of judged questions, the right
+page first, in the top 3, and whether the extractive answer (LLM_PROVIDER=none) carries the
+command or term a useful answer must carry, per search mode. Also what the stored chunks
+hold: code blocks, tables, and the navigation bars of the generators. Writes
+bench/results/realdocs.json.
+
+Sets (each: a folder to ingest as `pgask ingest` would, and a questions file whose lines
+are {"question", "expected": [document ids], "terms": [strings]}):
+
+- fastapi: FastAPI's Markdown docs (MkDocs), ../shared/data/fastapi-docs/docs,
+  bench/fastapi_questions.jsonl (30 questions).
+- python: Python 3.11's HTML docs (Sphinx), Debian's python3-doc package
+  (`apt-get install python3-doc`: /usr/share/doc/python3.11/html),
+  bench/python_questions.jsonl (25 questions).
+
+A set whose folder is missing is reported as skipped. Collections are ingested first
+(unchanged files are skipped, so a second run costs only the questions).
+
+    python bench/realdocs.py [--sets fastapi python] [--data-dir DIR] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.config import load_settings
+from app.db import migrate
+from app.rag.service import Answerer, AnswerSettings, AskRequest
+from app.search.service import Mode, SearchRequest, run_search
+from app.services import Services
+from bench.common import ROOT, SHARED, machine, package_versions, write_result
+from bench.fastapi_hits import ensure_ingested, first_rank
+
+MODES: tuple[Mode, ...] = ("vector", "text", "hybrid")
+# Text only a generator's navigation bars hold (DocBook's Prev/Up/Home/Next, Sphinx's
+# sidebar and related bar, MkDocs' footer): a chunk holding one is furniture left over.
+NAVIGATION = re.compile(
+    r"\bPrev\s+Up\b|\bUp\s+Home\b|\bPrevious topic\b|\bNext topic\b|\bThis Page\b"
+    r"|\bShow Source\b|\bQuick search\b|\bPrevious\s+Next\b"
+)
+
+
+@dataclass(frozen=True)
+class DocSet:
+    name: str
+    folder: Path
+    questions: Path
+    how_to_get: str
+
+
+SETS = {
+    "fastapi": DocSet(
+        "fastapi",
+        SHARED / "data" / "fastapi-docs" / "docs",
+        ROOT / "bench" / "fastapi_questions.jsonl",
+        "../shared/data/fastapi-docs (FastAPI's docs/ folder, MkDocs Markdown)",
+    ),
+    "python": DocSet(
+        "python",
+        Path("/usr/share/doc/python3.11/html"),
+        ROOT / "bench" / "python_questions.jsonl",
+        "apt-get install python3-doc (Debian 12: Python 3.11 docs, Sphinx HTML)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    expected: frozenset[str]
+    terms: tuple[str, ...]
+
+
+def load_questions(path: Path) -> list[Question]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [Question(r["question"], frozenset(r["expected"]), tuple(r["terms"])) for r in rows]
+
+
+def carries(answer: str, terms: tuple[str, ...]) -> bool:
+    """Whether the answer holds one of the terms, as written (commands are case-sensitive)."""
+    return any(term in answer for term in terms)
+
+
+async def chunk_stats(services: Services, collection: str) -> dict[str, Any]:
+    """What the stored chunks hold."""
+    async with services.db.session() as session:
+        conn = await session.connection()
+        result = (
+            await conn.exec_driver_sql(
+                "SELECT c.text, d.metadata->>'doc_kind' FROM chunks c"
+                " JOIN documents d ON d.id = c.document_id"
+                " JOIN collections k ON k.id = d.collection_id WHERE k.name = %(name)s",
+                {"name": collection},
+            )
+        ).all()
+    rows = [cast(tuple[str, str | None], tuple(row)) for row in result]
+    kinds: dict[str, int] = {}
+    for _, kind in rows:
+        kinds[kind or "page"] = kinds.get(kind or "page", 0) + 1
+    return {
+        "chunks": len(rows),
+        "chunks_by_kind": kinds,
+        "with_code_block": sum(1 for text, _ in rows if "```" in text),
+        "with_table": sum(1 for text, _ in rows if "| --- |" in text),
+        "with_navigation_text": sum(1 for text, _ in rows if NAVIGATION.search(text)),
+    }
+
+
+async def run_set(services: Services, doc_set: DocSet) -> dict[str, Any]:
+    collection = f"realdocs-{doc_set.name}"
+    ingest = await ensure_ingested(services, collection, doc_set.folder)
+    questions = load_questions(doc_set.questions)
+    answerer = Answerer(services.db, services.embedder, None, AnswerSettings.of(services.settings))
+    per_question: list[dict[str, Any]] = []
+    for question in questions:
+        row: dict[str, Any] = {"question": question.text}
+        vector = await services.embedder.embed_query(question.text)
+        for mode in MODES:
+            async with services.db.session() as session:
+                request = SearchRequest(mode, k=10, query=question.text, vector=vector)
+                result = await run_search(session, services.embedder, collection, request)
+            found = [h.external_id for h in result.hits]
+            answer = await answerer.answer(AskRequest(collection, question.text, mode=mode))
+            row[mode] = {
+                "rank": first_rank(found, question.expected),
+                "top3": found[:3],
+                "carries": carries(answer.answer, question.terms),
+                "answer_sources": [s.source for s in answer.sources],
+            }
+        per_question.append(row)
+    summary = {
+        mode: {
+            "right_page_first": sum(1 for r in per_question if r[mode]["rank"] == 1),
+            "top_3": sum(1 for r in per_question if (r[mode]["rank"] or 99) <= 3),
+            "answer_carries_term": sum(1 for r in per_question if r[mode]["carries"]),
+            "questions": len(per_question),
+        }
+        for mode in MODES
+    }
+    for mode, numbers in summary.items():
+        print(f"{doc_set.name} {mode}: {json.dumps(numbers)}", flush=True)
+    return {
+        "folder": str(doc_set.folder),
+        "how_to_get": doc_set.how_to_get,
+        "questions_file": str(doc_set.questions.relative_to(ROOT)),
+        "ingest": ingest,
+        "stored": await chunk_stats(services, collection),
+        "summary": summary,
+        "per_question": per_question,
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    settings = load_settings(pgask_data_dir=args.data_dir, _env_file=None)
+    services = await Services.start(settings)
+    results: dict[str, Any] = {}
+    try:
+        migrate.upgrade(services.db.url)
+        for name in args.sets:
+            doc_set = SETS[name]
+            if not doc_set.folder.is_dir():
+                results[name] = {"skipped": f"{doc_set.folder} missing: {doc_set.how_to_get}"}
+                print(f"{name}: skipped ({results[name]['skipped']})")
+                continue
+            results[name] = await run_set(services, doc_set)
+    finally:
+        await services.close()
+    write_result(
+        "realdocs",
+        {
+            "benchmark": "realdocs",
+            "command": "python bench/realdocs.py " + " ".join(args.argv),
+            "machine": machine(),
+            "versions": package_versions(["pgask", "pgvector", "psycopg", "fastembed"]),
+            "parameters": {
+                "k_search": 10,
+                "answer": "extractive (LLM_PROVIDER=none), /v1/ask defaults (k=8, hybrid "
+                "cap per document from settings), per mode",
+                "right_page_first": "the first search hit (chunk) is from an expected page",
+                "top_3": "an expected page among the first 3 hits",
+                "answer_carries_term": "the extractive answer holds one of the question's "
+                "terms, as written",
+            },
+            "sets": results,
+        },
+        args.output,
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=sorted(SETS))
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--output", type=Path, default=None)
+    parsed = parser.parse_args()
+    parsed.argv = sys.argv[1:]
+    asyncio.run(main(parsed))

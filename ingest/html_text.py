@@ -1,0 +1,477 @@
+"""HTML to clean text blocks, one per heading path, as a reader sees the page
+(docs/decisions/0018-html-as-a-reader-sees-it.md).
+
+- Page furniture goes: the semantic elements (`nav`, `header`, `footer`, `aside`, ARIA
+  navigation, banner and content-info roles) and the navigation classes of the common doc
+  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc). The
+  page's main region (`main`, `role="main"`, `article`) is read when it has one.
+- Inline elements join as a browser renders them: no space is added around `<code>` or
+  `<a>`, runs of whitespace become one space, so "without `FULL`" and "psql." stay whole.
+  Inline code keeps its backticks.
+- `<pre>` keeps its own characters and line breaks (a highlighter's per-token spans add
+  nothing) and becomes a fenced block, with the language its classes name.
+- Tables become Markdown tables (a one-column table, such as PostgreSQL's function tables,
+  is read as the blocks of its cells); lists keep their markers; Sphinx API signatures (`dt.sig`)
+  become inline code.
+- The title loses the site's suffix ("venv — Creation of virtual environments — Python 3.11
+  documentation" → the page's own heading).
+- The share of link text is measured, so a page that is mostly links (an index, a table
+  of contents, a site map) is marked with the kind `links` (`page_kind`, which also marks
+  release notes and changelogs `changelog`; `ingest.loaders` stores the kind in the
+  document's metadata as `doc_kind`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.markdown_text import markdown_table
+
+_DROPPED_TAGS = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "title",  # read first, as the page's title; in a page without <head> it is no text
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "svg",
+    "iframe",
+]
+_DROPPED = ", ".join(
+    [
+        # ARIA landmarks that are not content
+        '[role="navigation"]',
+        '[role="banner"]',
+        '[role="contentinfo"]',
+        '[role="search"]',
+        '[aria-hidden="true"]',
+        "[hidden]",
+        # generic navigation and page chrome
+        ".breadcrumb",
+        ".breadcrumbs",
+        ".skip-link",
+        ".sr-only",
+        ".visually-hidden",
+        ".headerlink",
+        ".anchorjs-link",
+        ".hash-link",
+        ".copybutton",
+        ".edit-this-page",
+        # DocBook (PostgreSQL, GNOME, FreeBSD manuals)
+        "div.navheader",
+        "div.navfooter",
+        # Sphinx
+        "div.related",
+        "div.sphinxsidebar",
+        "div.footer",
+        "div.mobile-nav",
+        "div.menu-wrapper",
+        "div.rst-footer-buttons",
+        "div.wy-nav-side",
+        "div.bd-sidebar",
+        "div.prev-next-area",
+        # MkDocs and Material for MkDocs
+        ".md-header",
+        ".md-sidebar",
+        ".md-footer",
+        ".md-nav",
+        ".md-source",
+        ".md-search",
+        ".md-tabs",
+        ".md-content__button",
+        # Docusaurus
+        ".pagination-nav",
+        ".theme-doc-toc-desktop",
+        ".theme-doc-toc-mobile",
+        ".theme-doc-breadcrumbs",
+        ".theme-doc-footer",
+        ".theme-edit-this-page",
+        ".theme-last-updated",
+        # Javadoc (old and new layouts)
+        ".topNav",
+        ".subNav",
+        ".bottomNav",
+        ".fixedNav",
+        ".top-nav",
+        ".sub-nav",
+        ".bottom-nav",
+        ".flex-header",
+        ".legal-copy",
+        # Doxygen
+        "#titlearea",
+        "#side-nav",
+        "#nav-tree",
+        "#nav-path",
+        ".navpath",
+        "#MSearchBox",
+        "#MSearchSelectWindow",
+        "#MSearchResultsWindow",
+        "div.tabs",
+        "div.tabs2",
+        "div.tabs3",
+        "div.summary",
+        "hr.footer",
+        "address.footer",
+        # rustdoc
+        ".sidebar",
+        ".out-of-band",
+        "rustdoc-toolbar",
+        "rustdoc-search",
+        ".search-form",
+    ]
+)
+# Tables of contents inside the content: dropped, unless nothing else is left (a chapter
+# page that is only its TOC is kept whole, and marked `links` by its share of links).
+_TOCS = ", ".join(
+    [
+        "div.toc",  # DocBook
+        "div.list-of-tables",
+        "div.list-of-figures",
+        "div.list-of-examples",
+        "div.toctree-wrapper",  # Sphinx
+        "div.contents.local",  # reStructuredText `.. contents::`
+        "nav.contents",
+        ".table-of-contents",  # Docusaurus
+    ]
+)
+_MAIN = ['[role="main"]', "main", "article", "div.body", "div#content", "div.contents"]
+
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "menu",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "caption",
+    ]
+)
+# Callout boxes (DocBook, Sphinx, MkDocs, Docusaurus): a heading inside one is its label.
+_ADMONITIONS = re.compile(r"^(?:note|warning|tip|caution|important|admonition|callout)$")
+_CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_PILCROW = "\u00b6"
+_SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
+_LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+)")
+# A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
+_TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
+_CHANGELOG = re.compile(
+    r"\b(?:release[ _-]?notes?|change[ _-]?log|changes|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
+    r"|^(?:release|version)[ _-]?v?\d",
+    re.IGNORECASE,
+)
+# A page is "links" (an index, a table of contents, a site map) when it has at least
+# _LINKS_MIN links and either LINKS_SHARE of its text is link text, or it has no prose
+# (under PROSE_SHARE of its text in paragraphs, outside links) and at most
+# _TEXT_PER_LINK other characters per link. Measured on the PostgreSQL and Python manuals
+# (docs/decisions/0018-html-as-a-reader-sees-it.md): indexes, module indexes and TOCs
+# have 0-36 characters per link and no prose; reference pages 58 and more.
+LINKS_SHARE = 0.6
+PROSE_SHARE = 0.05
+_LINKS_MIN = 20
+_TEXT_PER_LINK = 40
+_NEWLINE = "\x00"  # a <br> inside inline text, made a line break after spaces collapse
+
+
+@dataclass
+class HtmlPage:
+    title: str
+    sections: list[tuple[list[tuple[int, str]], list[str]]] = field(default_factory=list)
+    links: LinkCounts = field(default_factory=lambda: LinkCounts(0, 0, 0, 0))
+
+
+@dataclass(frozen=True)
+class LinkCounts:
+    """Characters (without whitespace) of the page's main region: all its text, its link
+    text and its prose (paragraph text outside links), and its number of links."""
+
+    text: int
+    linked: int
+    prose: int
+    links: int
+
+    def mostly_links(self) -> bool:
+        if self.links < _LINKS_MIN or not self.text:
+            return False
+        if self.linked >= LINKS_SHARE * self.text:
+            return True
+        other = self.text - self.linked
+        return self.prose < PROSE_SHARE * self.text and other <= _TEXT_PER_LINK * self.links
+
+
+def _classes(element: Any) -> str:
+    value = element.get("class") or []
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def _inline(element: Any, *, code: bool = True) -> str:
+    """An element's text as a browser lays it out inline; inline code in backticks."""
+    out: list[str] = []
+    _inline_parts(element, out, code=code, in_code=False)
+    text = _SPACES.sub(" ", "".join(out)).replace(_PILCROW, "")
+    return "\n".join(line.strip() for line in text.split(_NEWLINE)).strip()
+
+
+def _inline_parts(element: Any, out: list[str], *, code: bool, in_code: bool) -> None:
+    from bs4.element import Comment, NavigableString, Tag
+
+    for child in element.children:
+        if isinstance(child, Comment):
+            continue
+        if isinstance(child, NavigableString):
+            out.append(str(child))
+        elif isinstance(child, Tag):
+            if child.name == "br":
+                out.append(_NEWLINE)
+            elif child.name == "img":
+                out.append(str(child.get("alt") or ""))
+            elif child.name in _CODE_TAGS and code and not in_code:
+                inner: list[str] = []
+                _inline_parts(child, inner, code=code, in_code=True)
+                text = _SPACES.sub(" ", "".join(inner)).strip()
+                out.append(f"`{text}`" if text else "")
+            elif child.name in _BLOCK_TAGS:
+                out.append(" ")
+                _inline_parts(child, out, code=code, in_code=in_code)
+                out.append(" ")
+            else:
+                _inline_parts(child, out, code=code, in_code=in_code)
+
+
+def _code_block(pre: Any) -> str:
+    code = pre.get_text().strip("\n")
+    if not code.strip():
+        return ""
+    language = ""
+    for element in (pre.find("code"), pre, pre.parent, pre.parent and pre.parent.parent):
+        if element is not None and (match := _LANGUAGE.search(_classes(element))):
+            language = match[1]
+            break
+    language = "" if language in ("default", "none", "text", "notranslate") else language
+    fence = "````" if "```" in code else "```"
+    return f"{fence}{language}\n{code}\n{fence}"
+
+
+def _cell(cell: Any) -> str:
+    return _inline(cell).replace("\n", " ")
+
+
+def _columns(table: Any) -> int:
+    """The most cells a row of this table (not of a nested one) has."""
+    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    return max((len(tr.find_all(["td", "th"], recursive=False)) for tr in rows), default=0)
+
+
+def _table(table: Any) -> str:
+    """A Markdown table: the first row is its header (the header a reader sees)."""
+    rows = []
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue  # a nested table is read as its cell's text
+        cells = [_cell(c) for c in tr.find_all(["td", "th"], recursive=False)]
+        if any(cells):
+            rows.append(cells)
+    if not rows:
+        return ""
+    caption = table.find("caption")
+    title = _inline(caption) if caption is not None else ""
+    return (title + "\n\n" if title else "") + markdown_table(rows)
+
+
+class _Reader:
+    """Walks block elements in order, collecting paragraphs under the current heading path."""
+
+    def __init__(self) -> None:
+        self.page = HtmlPage("")
+        self.path: list[tuple[int, str]] = []
+        self.parts: list[str] = []
+        self.first_heading = ""
+
+    def flush(self) -> None:
+        if self.parts:
+            self.page.sections.append((self.path, self.parts))
+        self.parts = []
+
+    def add(self, text: str) -> None:
+        if text.strip():
+            self.parts.append(text.strip())
+
+    def heading(self, element: Any) -> None:
+        text = _inline(element, code=False).replace("\n", " ")
+        if not text:
+            return
+        if element.find_parent(class_=_ADMONITIONS) is not None:
+            self.add(text)  # "Note", "Warning": a label, not a section the page goes on in
+            return
+        self.flush()
+        level = int(element.name[1])
+        self.path = [(lvl, h) for lvl, h in self.path if lvl < level] + [(level, text)]
+        self.first_heading = self.first_heading or text
+
+    def block(self, element: Any) -> None:
+        """Read `element` (a block container) into paragraphs."""
+        from bs4.element import Comment, NavigableString, Tag
+
+        run: list[Any] = []  # inline children waiting to become one paragraph
+
+        def end_run() -> None:
+            if run:
+                holder = _Holder(run)
+                self.add(_inline(holder))
+                run.clear()
+
+        for child in list(element.children):
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString) or (
+                isinstance(child, Tag) and child.name not in _BLOCK_TAGS
+            ):
+                run.append(child)
+                continue
+            end_run()
+            self.element(child)
+        end_run()
+
+    def element(self, child: Any) -> None:
+        name = child.name
+        if name in _HEADINGS:
+            self.heading(child)
+        elif name == "pre":
+            self.add(_code_block(child))
+        elif name == "table" and _columns(child) <= 1:
+            for cell in child.find_all(["td", "th"]):  # a list in a table: read as blocks
+                if cell.find_parent("table") is child:
+                    self.block(cell)
+        elif name == "table":
+            self.add(_table(child))
+        elif name in ("ul", "ol", "menu"):
+            ordered = name == "ol"
+            for item in child.find_all("li", recursive=False):
+                self.list_item(item, "1. " if ordered else "- ")
+        elif name == "dt":
+            text = _inline(child)
+            if "sig" in _classes(child).split() and text:
+                text = "`" + text.replace("`", "") + "`"
+            self.add(text)
+        elif name == "hr":
+            return
+        else:
+            self.block(child)
+
+    def list_item(self, item: Any, marker: str) -> None:
+        """A list item's first paragraph carries the marker; nested blocks follow it."""
+        start = len(self.parts)
+        self.block(item)
+        if len(self.parts) > start:
+            self.parts[start] = marker + self.parts[start]
+
+
+class _Holder:
+    """A run of inline nodes read as one element by `_inline`."""
+
+    def __init__(self, children: list[Any]) -> None:
+        self.children = children
+
+
+def _page_title(raw: str, first_heading: str) -> str:
+    """The page's own title: its first heading when the `<title>` starts with it, else the
+    `<title>` without its last " — " part (the site's name)."""
+    raw = _SPACES.sub(" ", raw).strip()
+    heading = first_heading.strip()
+    if heading and (not raw or raw.startswith(heading) or heading.startswith(raw)):
+        return heading
+    parts = _TITLE_PARTS.split(raw)
+    return " — ".join(parts[:-1]) if len(parts) > 1 else raw or heading
+
+
+def _chars(element: Any) -> int:
+    return len(_SPACES.sub("", element.get_text()))
+
+
+def _link_counts(root: Any) -> LinkCounts:
+    links = root.find_all("a")
+    prose = sum(_chars(p) - sum(_chars(a) for a in p.find_all("a")) for p in root.find_all("p"))
+    return LinkCounts(_chars(root), sum(_chars(a) for a in links), prose, len(links))
+
+
+def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
+    """`links` for an index or table of contents, `changelog` for release notes, else ''."""
+    if links is not None and links.mostly_links():
+        return "links"
+    path = name.rsplit(".", 1)[0].replace("-", " ")  # folders count: whatsnew/3.11.html
+    if _CHANGELOG.search(title) or _CHANGELOG.search(path):
+        return "changelog"
+    return ""
+
+
+def html_page(text: str) -> HtmlPage:
+    page = _read(text, drop_tocs=True)
+    if not page.sections:  # only a table of contents: read it after all
+        page = _read(text, drop_tocs=False)
+    return page
+
+
+def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED)]
+    for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
+        if tag.name not in ("html", "body"):
+            tag.decompose()
+    body = soup.body or soup
+    root = next((m for s in _MAIN if (m := body.select_one(s)) is not None), None)
+    if root is None or not root.get_text(strip=True):
+        root = body
+    reader = _Reader()
+    reader.block(root)
+    reader.flush()
+    reader.page.title = _page_title(raw_title, reader.first_heading)
+    reader.page.links = _link_counts(root)
+    return reader.page

@@ -1,0 +1,227 @@
+"""Pages as the common doc generators write them (snippets of their real markup): what is
+kept is what a reader sees, without the generator's navigation."""
+
+from __future__ import annotations
+
+from ingest.chunker import chunk_blocks
+from ingest.loaders import Block, load_file
+
+DOCBOOK = """<html><head><title>pg_restore</title></head><body id="docContent">
+<div class="navheader"><table width="100%" summary="Navigation header"><tr><th colspan="5"
+ align="center">pg_restore</th></tr><tr><td width="10%" align="left"><a accesskey="p"
+ href="app-pgdump.html">Prev</a> </td><td width="10%" align="left"><a accesskey="u"
+ href="reference-client.html">Up</a></td><th width="60%" align="center">PostgreSQL Client
+ Applications</th><td width="10%" align="right"><a accesskey="h" href="index.html">Home</a>
+ </td><td width="10%" align="right"> <a accesskey="n" href="app-psql.html">Next</a></td>
+ </tr></table><hr /></div>
+<div class="refentry" id="APP-PGRESTORE"><div class="titlepage"></div>
+<div class="refnamediv"><h2><span class="application">pg_restore</span></h2><p>pg_restore
+ &#8212; restore a database</p></div>
+<div class="refsect1" id="id-1"><h2>Examples</h2><p>To drop the database and recreate it
+ from the dump, use <code class="command">VACUUM</code> (without <code
+ class="literal">FULL</code>) and feed it to <span class="application">psql</span>:</p>
+<pre class="screen">$ dropdb mydb
+$ pg_restore -C -d postgres db.dump</pre>
+<div class="table"><table class="table" summary="Modes"><thead><tr><th>Mode</th>
+<th>Meaning</th></tr></thead><tbody><tr><td><code class="literal">-c</code></td>
+<td>Clean (drop) objects first</td></tr><tr><td><code class="literal">-C</code></td>
+<td>Create the database</td></tr></tbody></table></div></div></div>
+<div class="navfooter"><hr /><table width="100%" summary="Navigation footer"><tr><td
+ width="40%" align="left"><a accesskey="p" href="app-pgdump.html">Prev</a> </td><td
+ width="20%" align="center"><a accesskey="u" href="reference-client.html">Up</a></td>
+ <td width="40%" align="right"> <a accesskey="n" href="app-psql.html">Next</a></td></tr>
+ <tr><td width="40%" align="left" valign="top">pg_dump </td><td width="20%"
+ align="center"><a accesskey="h" href="index.html">Home</a></td><td width="40%"
+ align="right" valign="top"> psql</td></tr></table></div></body></html>"""
+
+
+def test_docbook_page_without_its_navigation_bars() -> None:
+    doc = load_file("html/app-pgrestore.html", DOCBOOK.encode())
+    text = "\n\n".join(b.text for b in doc.blocks)
+    assert "Prev" not in text and "Next" not in text and "Home" not in text
+    examples = next(b.text for b in doc.blocks if b.section.endswith("Examples"))
+    assert examples.startswith(
+        "To drop the database and recreate it from the dump, use `VACUUM` (without `FULL`)"
+        " and feed it to psql:"
+    )
+    assert "```\n$ dropdb mydb\n$ pg_restore -C -d postgres db.dump\n```" in examples
+    assert examples.endswith(
+        "| Mode | Meaning |\n| --- | --- |\n| `-c` | Clean (drop) objects first |\n"
+        "| `-C` | Create the database |"
+    )
+    assert "doc_kind" not in doc.metadata
+
+
+SPHINX = """<html><head><title>venv &#8212; Creation of virtual environments &#8212;
+ Python 3.11.2 documentation</title></head><body>
+<div class="mobile-nav"><nav class="nav-content" role="navigation"><a href="#">Logo</a></nav></div>
+<div class="related" role="navigation" aria-label="related navigation"><h3>Navigation</h3>
+<ul><li class="right"><a href="../genindex.html" title="General Index">index</a></li></ul></div>
+<div class="document"><div class="documentwrapper"><div class="bodywrapper">
+<div class="body" role="main"><section id="module-venv">
+<h1><code class="xref py py-mod docutils literal notranslate"><span class="pre">venv</span>
+</code> &#8212; Creation of virtual environments<a class="headerlink" href="#module-venv"
+ title="Permalink to this heading">\u00b6</a></h1>
+<p>Creation is done by executing the command <code class="docutils literal notranslate">
+<span class="pre">venv</span></code>:</p>
+<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span><span
+ class="n">result</span> <span class="o">=</span> <span class="n">client</span><span
+ class="o">.</span><span class="n">run</span><span class="p">(</span><span
+ class="n">query</span><span class="p">,</span> <span class="n">limit</span><span
+ class="o">=</span><span class="mi">12</span><span class="p">)</span>
+<span class="nb">print</span><span class="p">(</span><span class="n">result</span><span
+ class="p">)</span>
+</pre></div></div>
+<dl class="py function"><dt class="sig sig-object py" id="venv.create"><span
+ class="sig-prename descclassname"><span class="pre">venv.</span></span><span
+ class="sig-name descname"><span class="pre">create</span></span><span
+ class="sig-paren">(</span><em class="sig-param"><span class="n"><span
+ class="pre">env_dir</span></span></em>, <em class="sig-param"><span class="n"><span
+ class="pre">clear</span></span><span class="o"><span class="pre">=</span></span><span
+ class="default_value"><span class="pre">False</span></span></em><span
+ class="sig-paren">)</span><a class="headerlink" href="#venv.create">\u00b6</a></dt>
+<dd><p>Create an <code class="xref py py-class docutils literal notranslate"><span
+ class="pre">EnvBuilder</span></code> and call its create method.</p></dd></dl>
+</section></div></div></div>
+<div class="sphinxsidebar" role="navigation" aria-label="main navigation"><h3>Previous topic
+</h3><p><a href="ensurepip.html">ensurepip</a></p></div></div>
+<div class="footer">&#169; Copyright 2001-2023, Python Software Foundation.</div>
+</body></html>"""
+
+
+def test_sphinx_page_keeps_highlighted_code_and_signatures_as_written() -> None:
+    doc = load_file("library/venv.html", SPHINX.encode())
+    assert doc.title == "venv \u2014 Creation of virtual environments"  # no site suffix
+    text = "\n\n".join(b.text for b in doc.blocks)
+    assert "Navigation" not in text and "Previous topic" not in text and "Copyright" not in text
+    assert "the command `venv`:" in text
+    assert "```python3\nresult = client.run(query, limit=12)\nprint(result)\n```" in text
+    assert "`venv.create(env_dir, clear=False)`" in text
+    assert "Create an `EnvBuilder` and call its create method." in text
+
+
+MATERIAL = """<html><head><title>Getting Started - Demo Documentation</title></head><body>
+<header class="md-header" data-md-component="header"><nav class="md-header__inner">
+<a href="." title="Demo">Demo</a></nav></header>
+<div class="md-container"><main class="md-main"><div class="md-main__inner">
+<div class="md-sidebar md-sidebar--primary"><nav class="md-nav md-nav--primary">
+<ul class="md-nav__list"><li class="md-nav__item"><a class="md-nav__link" href="../">Home</a>
+</li></ul></nav></div>
+<div class="md-content" data-md-component="content"><article class="md-content__inner md-typeset">
+<a href="edit/main/docs/start.md" title="Edit this page" class="md-content__button md-icon">
+Edit</a><h1 id="getting-started">Getting Started</h1>
+<p>Install the package with <code>pip</code>.</p>
+<div class="language-console highlight"><pre><span></span><code><span class="gp">$ </span>\
+pip install demo
+</code></pre></div>
+</article></div></div></main>
+<footer class="md-footer"><nav class="md-footer__inner"><a class="md-footer__link"
+ href="../">Previous Home</a></nav></footer></div></body></html>"""
+
+
+def test_mkdocs_material_page_is_its_article() -> None:
+    doc = load_file("start/index.html", MATERIAL.encode())
+    assert doc.title == "Getting Started"
+    assert [(b.section, b.text) for b in doc.blocks] == [
+        (
+            "Getting Started",
+            "Install the package with `pip`.\n\n```console\n$ pip install demo\n```",
+        )
+    ]
+
+
+def _index_page(entries: int) -> str:
+    rows = "".join(
+        f'<tr><td><a href="m{n}.html"><code>module{n}</code></a></td><td></td></tr>'
+        for n in range(entries)
+    )
+    return f"<html><head><title>Module Index</title></head><body><h1>Module Index</h1>\
+<table>{rows}</table></body></html>"
+
+
+def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
+    assert load_file("py-modindex.html", _index_page(40).encode()).metadata["doc_kind"] == "links"
+    # a chapter page that is only its table of contents is still a (links) document
+    toc = "".join(f'<dt><a href="s{n}.html">{n}. Section {n}</a></dt>' for n in range(30))
+    chapter = f"""<html><head><title>Chapter 1</title></head><body><div class="chapter">
+    <h2>Chapter 1. Getting Started</h2><div class="toc"><dl class="toc">{toc}</dl></div>
+    </div></body></html>"""
+    doc = load_file("tutorial-start.html", chapter.encode())
+    assert doc.metadata["doc_kind"] == "links"
+    assert "Section 29" in doc.blocks[-1].text
+    # with prose beside it, the chapter's TOC is dropped and the page is content
+    prose = "<p>" + "Indexes make queries faster but cost writes. " * 20 + "</p>"
+    doc = load_file("indexes.html", chapter.replace("</h2>", "</h2>" + prose).encode())
+    assert "doc_kind" not in doc.metadata and "Section" not in doc.blocks[0].text
+
+
+def test_release_notes_are_marked_as_changelog() -> None:
+    page = "<html><head><title>E.1. Release 15.18</title></head><body><p>Fixes.</p></body></html>"
+    assert load_file("release-15-18.html", page.encode()).metadata["doc_kind"] == "changelog"
+    whatsnew = "<html><head><title>What\u2019s New In Python 3.11</title></head><body><p>x</p>"
+    assert load_file("html/whatsnew/3.11.html", whatsnew.encode()).metadata["doc_kind"] == (
+        "changelog"
+    )
+    assert load_file("docs/release-notes.md", b"# Release Notes\n\nFixes.").metadata == {
+        "path": "docs/release-notes.md",
+        "format": "markdown",
+        "doc_kind": "changelog",
+    }
+
+
+def test_a_code_block_cut_across_chunks_is_fenced_in_each_part() -> None:
+    code = "\n".join(f"    value_{n} = compute(value_{n - 1}, factor={n})" for n in range(60))
+    block = Block(f"Run this:\n\n```python\n{code}\n```\n\nDone.", "Guide")
+    chunks = chunk_blocks([block], 120, 20)
+    assert len(chunks) > 2
+    for c in chunks:
+        fences = [line for line in c.text.split("\n") if line.startswith("```")]
+        assert len(fences) % 2 == 0, c.text  # every opened fence is closed in the chunk
+        if "value_" in c.text:
+            assert c.text.count("```python") == 1
+    assert chunks[1].text.startswith("```python\n")
+
+
+def test_a_long_table_is_cut_by_rows_with_its_header_repeated() -> None:
+    rows = "\n".join(
+        f"| `option_{n}` | sets the value number {n} of the server |" for n in range(80)
+    )
+    block = Block(f"Options:\n\n| Option | Meaning |\n| --- | --- |\n{rows}", "Reference")
+    chunks = chunk_blocks([block], 120, 20)
+    assert len(chunks) > 2
+    for c in chunks:
+        rows_in = [line for line in c.text.split("\n") if line.startswith("| `option_")]
+        assert rows_in, c.text
+        assert "| Option | Meaning |\n| --- | --- |\n" in c.text
+        assert all(line.startswith("|") and line.endswith("|") for line in rows_in)
+
+
+def test_a_note_heading_is_a_label_and_a_one_column_table_is_read_as_blocks() -> None:
+    page = """<html><head><title>9.4. String Functions</title></head><body>
+    <div class="sect1"><h2 class="title">9.4. String Functions</h2>
+    <div class="note"><h3 class="title">Note</h3><p>The operator accepts non-string input.</p>
+    </div><p>After the note.</p>
+    <div class="table"><table class="table"><thead><tr><th><p>Function</p><p>Description</p>
+    </th></tr></thead><tbody><tr><td><p><code class="function">bit_length</code> (
+    <code class="type">text</code> ) &#8594; <code class="type">integer</code></p>
+    <p>Returns number of bits in the string.</p></td></tr></tbody></table></div></div>
+    </body></html>"""
+    doc = load_file("functions-string.html", page.encode())
+    assert [b.section for b in doc.blocks] == ["9.4. String Functions"]
+    assert doc.blocks[0].text == (
+        "Note\n\nThe operator accepts non-string input.\n\nAfter the note.\n\n"
+        "Function\n\nDescription\n\n`bit_length` ( `text` ) \u2192 `integer`\n\n"
+        "Returns number of bits in the string."
+    )
+
+
+def test_a_table_is_never_cut_between_its_header_and_its_rule() -> None:
+    prose = "The exception codes map to the exceptions described above. " * 12
+    rows = "\n".join(f"| `CODE_{n}` | SomeVeryLongExceptionName{n} |" for n in range(30))
+    block = Block(f"{prose}\n\n| Constant | Exception |\n| --- | --- |\n{rows}", "DOM")
+    for c in chunk_blocks([block], 100, 20):
+        lines = c.text.split("\n")
+        for i, line in enumerate(lines):
+            if line == "| --- | --- |":
+                assert i > 0 and lines[i - 1] == "| Constant | Exception |", c.text
+        assert not c.text.startswith("| --- |"), c.text
