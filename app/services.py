@@ -75,7 +75,7 @@ class Services:
         search text do not load the model); other modes raise when it did not load."""
         return self.loaded_embedder if mode == "text" else self.embedder
 
-    def answerer(self, principal: Principal | None = None, *, mode: str = "hybrid") -> Answerer:
+    def answerer(self, principal: Principal | None, *, mode: str = "hybrid") -> Answerer:
         """What /v1/ask, chat completions, MCP and `pgask ask` answer with, searching as
         `principal` (row-level security); `mode`: the search mode it will use (text needs
         no embedder)."""

@@ -32,6 +32,7 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.access import UNRESTRICTED
 from app.config import load_settings
 from app.db import migrate
 from app.rag.service import Answerer, AnswerSettings, AskRequest
@@ -92,7 +93,7 @@ def carries(answer: str, terms: tuple[str, ...]) -> bool:
 
 async def chunk_stats(services: Services, collection: str) -> dict[str, Any]:
     """What the stored chunks hold."""
-    async with services.db.session() as session:
+    async with services.db.owner_session() as session:
         conn = await session.connection()
         result = (
             await conn.exec_driver_sql(
@@ -119,13 +120,15 @@ async def run_set(services: Services, doc_set: DocSet) -> dict[str, Any]:
     collection = f"realdocs-{doc_set.name}"
     ingest = await ensure_ingested(services, collection, doc_set.folder)
     questions = load_questions(doc_set.questions)
-    answerer = Answerer(services.db, services.embedder, None, AnswerSettings.of(services.settings))
+    answerer = Answerer(
+        services.db, services.embedder, None, AnswerSettings.of(services.settings), UNRESTRICTED
+    )
     per_question: list[dict[str, Any]] = []
     for question in questions:
         row: dict[str, Any] = {"question": question.text}
         vector = await services.embedder.embed_query(question.text)
         for mode in MODES:
-            async with services.db.session() as session:
+            async with services.db.session(UNRESTRICTED) as session:
                 request = SearchRequest(mode, k=10, query=question.text, vector=vector)
                 result = await run_search(session, services.embedder, collection, request)
             found = [h.external_id for h in result.hits]

@@ -97,7 +97,7 @@ def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
 class Answerer:
     """Answers questions over one database with one embedder; `chat` None: extractive;
     `embedder` None: text search only (a command that did not load the model). Its
-    searches act as `principal` (row-level security; None: unscoped)."""
+    searches act as `principal` (row-level security; None sees nothing)."""
 
     def __init__(
         self,
@@ -105,7 +105,7 @@ class Answerer:
         embedder: Embedder | None,
         chat: ChatModel | None,
         settings: AnswerSettings,
-        principal: Principal | None = None,
+        principal: Principal | None,
     ) -> None:
         self.db = db
         self.embedder = embedder
