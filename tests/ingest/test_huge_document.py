@@ -148,6 +148,16 @@ async def test_an_upstream_failure_in_a_later_part_keeps_the_old_version(
     assert await stored(conn, collection) == before
 
 
+# Held by the test while the writer copies: a row trigger on the collection's chunks
+# partition waits for it, so the writer is certainly mid-COPY, its transaction open, when
+# the test looks for it, however fast or loaded the machine.
+_GATE = 7_007_001
+_GATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pgask_test_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_advisory_xact_lock_shared({gate}); RETURN NEW; END $$
+"""
+
+
 async def test_the_writer_killed_mid_document_keeps_the_old_version(
     ingestion: Ingestion,
     embedder: OpenAIEmbedder,
@@ -156,32 +166,39 @@ async def test_the_writer_killed_mid_document_keeps_the_old_version(
 ) -> None:
     await ingest(ingestion, embedder, collection, small())
     before = await stored(conn, collection)
-
-    two_parts_embedded, watch = embedded(parts=2)
+    await conn.execute(_GATE_FUNCTION.format(gate=_GATE))
+    await conn.execute(
+        f"CREATE TRIGGER pgask_test_gate BEFORE INSERT ON chunks_c{collection.id}"
+        " FOR EACH ROW EXECUTE FUNCTION pgask_test_gate()"
+    )
+    await conn.execute("SELECT pg_advisory_lock(%s)", (_GATE,))
+    await conn.commit()
 
     async def kill_the_writer() -> int:
-        """pg_terminate_backend on the writer while it copies the document's parts (its
-        transaction open, after the last part is embedded)."""
-        await two_parts_embedded.wait()
+        """pg_terminate_backend on the writer once it waits at the gate, in its COPY of
+        the document's chunks (its transaction open, after the last part is embedded)."""
         while True:
             cursor = await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND state IN ('active', 'idle in transaction')"
+                " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
                 " AND query LIKE 'COPY chunks%%'"
             )
             killed = len(await cursor.fetchall())
             await conn.rollback()  # pg_stat_activity is read once per transaction
             if killed:
                 return killed
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.01)
 
     killer = asyncio.create_task(kill_the_writer())
-    with pytest.raises(PgaskError) as stopped:
-        await ingest(ingestion, embedder, collection, huge("3"), watch)
-    seen_mid_document = killer.done()
-    killer.cancel()  # when it never saw the writer
-    assert seen_mid_document and killer.result() == 1
+    try:
+        with pytest.raises(PgaskError) as stopped:
+            await ingest(ingestion, embedder, collection, huge("3"))
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (_GATE,))
+        await conn.execute(f"DROP TRIGGER pgask_test_gate ON chunks_c{collection.id}")
+        await conn.commit()
+    assert killer.done() and killer.result() == 1
     assert "database is unavailable" in str(stopped.value)  # its connection is gone
     assert await stored(conn, collection) == before
 
