@@ -149,8 +149,9 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return _pgask_error(request, mapped)  # logs the 5xx ones
 
 
-def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
-    log.exception("unhandled error during %s %s", request.method, request.url.path)
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The handler runs outside the `except` that caught it: the traceback is passed on.
+    log.error("unhandled error during %s %s", request.method, request.url.path, exc_info=exc)
     unexpected = PgaskError("an unexpected error occurred; the server log has the details")
     return error_response(unexpected, request.url.path)
 
