@@ -50,6 +50,7 @@ from app.config import Settings
 from app.db.embedded import database_url, read_urls
 from app.db.errors import map_db_errors
 from app.db.replicas import PRIMARY, ReadIntent, Replica, Replicas, read_intent
+from app.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -256,14 +257,16 @@ async def _register_vector(conn: psycopg.AsyncConnection[Any]) -> None:
 
 async def _close_read(session: AsyncSession, replica: Replica | None) -> None:
     """Closes a read session. A read has nothing to undo, so a connection lost by then (a
-    replica stopped mid-request, whose request was run again on the primary) only marks
-    the replica down instead of failing a response that may already be on its way."""
+    replica stopped mid-request, whose request was run again on the primary; the primary
+    restarted just after it answered) never fails a response that may already be on its
+    way: a replica is marked down, the primary's loss logged (the pool discards the
+    connection either way)."""
     try:
         await session.close()
     except (psycopg.Error, DBAPIError) as exc:
         if replica is None:
-            with map_db_errors():
-                raise
+            log.warning("a read's connection was lost as it ended: %s", first_line(exc))
+            return
         replica.mark_down(f"connection lost: {type(exc).__name__}")
 
 
