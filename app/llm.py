@@ -66,11 +66,11 @@ class ChatModel:
     def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> ChatModel:
         return cls(
             endpoint_from(settings),
-            settings.llm_model,
-            max_tokens=settings.llm_answer_tokens,
-            temperature=settings.llm_temperature,
-            timeout=settings.llm_timeout_seconds,
-            retry=RetryPolicy(max_retries=settings.llm_max_retries),
+            settings.llm.model,
+            max_tokens=settings.answers.answer_tokens,
+            temperature=settings.llm.temperature,
+            timeout=settings.llm.timeout_seconds,
+            retry=RetryPolicy(max_retries=settings.llm.max_retries),
             metrics=metrics,
         )
 

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingestion = Ingestion.of(services.db, settings, app_metrics.count_ingest)
         app.state.services, app.state.ingestion = services, ingestion
         worker = None  # none without an embedder: /readyz says why
-        if settings.pgask_ingest_worker and services.loaded_embedder is not None:
+        if settings.jobs.worker and services.loaded_embedder is not None:
             worker = BackgroundWorker(ingestion, services.loaded_embedder)
         try:
             # The keeper restarts an embedded PostgreSQL that died under the server.
@@ -65,11 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await services.close()
-            if settings.prometheus_multiproc_dir is not None:
+            if settings.server.metrics_dir is not None:
                 # This worker's live gauges leave the sum (its counters stay counted).
                 # prometheus_client's multiprocess module has no type annotations.
                 multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
-                    os.getpid(), str(settings.prometheus_multiproc_dir)
+                    os.getpid(), str(settings.server.metrics_dir)
                 )
 
     # /docs (Swagger UI) and /redoc with their scripts and styles served by pgask from the
@@ -82,18 +82,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Retrieval-augmented question answering on PostgreSQL + pgvector",
         lifespan=lifespan,
         # The multipart parser's own file count limit (Starlette's default is 1,000).
-        form_limits={"max_files": settings.pgask_ingest_max_upload_files},
+        form_limits={"max_files": settings.ingestion.max_upload_files},
     )
-    app.state.max_upload_files = settings.pgask_ingest_max_upload_files  # named in the 413
+    app.state.max_upload_files = settings.ingestion.max_upload_files  # named in the 413
     problems.install(app)
     # Outermost last: request ids and logs wrap the 401/413 answers too.
-    imports = BodyLimit(settings.pgask_max_import_mb, "PGASK_MAX_IMPORT_MB")
+    imports = BodyLimit(settings.server.max_import_mb, "PGASK_MAX_IMPORT_MB")
     app.add_middleware(
         BodyLimitMiddleware,
-        default=BodyLimit(settings.pgask_max_request_mb, "PGASK_MAX_REQUEST_MB"),
+        default=BodyLimit(settings.server.max_request_mb, "PGASK_MAX_REQUEST_MB"),
         routes={transfer.IMPORT_PATH: imports},
     )
-    app.add_middleware(LsnMiddleware, replicas=bool(settings.read_urls))
+    app.add_middleware(LsnMiddleware, replicas=bool(settings.replicas.urls))
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     # `documents` after every router with more specific /documents/{id}/... routes:
@@ -102,6 +102,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in (documents, jobs, keys):
         app.include_router(module.router)
-    app.router.routes.extend(mcp_server.http_routes(mcp, settings.pgask_host))
+    app.router.routes.extend(mcp_server.http_routes(mcp, settings.server.host))
     web.install(app)
     return app

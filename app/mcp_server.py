@@ -249,7 +249,7 @@ async def search_tool(
     """Search a collection for the passages (chunks) that best match a query. Each hit has
     its document id, title, source, section, page, text and score, best first."""
     services = _state(ctx).services
-    cap = per_document_cap(None, services.settings.pgask_search_max_per_document)
+    cap = per_document_cap(None, services.settings.search.max_per_document)
     request = SearchRequest(mode, k=k, query=query, filter=filter, max_per_document=cap)
     async with _tool_session(ctx, "search") as session:
         result = await run_search(session, services.embedder, collection, request)

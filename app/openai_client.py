@@ -38,19 +38,19 @@ class Endpoint:
 
 
 def endpoint_from(settings: Settings) -> Endpoint:
-    if settings.azure_openai_endpoint:
-        if settings.azure_openai_api_key is None:
+    if settings.openai.azure_endpoint:
+        if settings.openai.azure_api_key is None:
             raise ConfigError("AZURE_OPENAI_API_KEY: must be set with AZURE_OPENAI_ENDPOINT")
         return Endpoint(
             "Azure OpenAI",
-            settings.azure_openai_endpoint,
+            settings.openai.azure_endpoint,
             "AZURE_OPENAI_API_KEY",
-            settings.azure_openai_api_key.get_secret_value(),
-            settings.azure_openai_api_version,
+            settings.openai.azure_api_key.get_secret_value(),
+            settings.openai.azure_api_version,
         )
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    if settings.openai_base_url:
-        url = settings.openai_base_url
+    key = settings.openai.api_key.get_secret_value() if settings.openai.api_key else None
+    if settings.openai.base_url:
+        url = settings.openai.base_url
         return Endpoint("OpenAI-compatible server", url, "OPENAI_API_KEY", key or NO_KEY)
     if not key:
         raise ConfigError(

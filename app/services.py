@@ -22,7 +22,7 @@ from app.embeddings.metered import MeteredEmbedder
 from app.errors import PgaskError, ServiceUnavailable, Unauthorized
 from app.keys import KeyStore
 from app.observability import Metrics
-from app.rag.service import Answerer, AnswerSettings
+from app.rag.service import Answerer
 
 if TYPE_CHECKING:  # the openai package loads only with LLM_PROVIDER=openai (see `start`)
     from app.llm import ChatModel
@@ -42,7 +42,7 @@ class Services:
     keeper: Keeper | None = None  # `pgask serve` on the embedded server: restarts it
 
     def __post_init__(self) -> None:
-        self.keys = KeyStore(self.db, self.settings.api_keys)
+        self.keys = KeyStore(self.db, self.settings.auth.keys)
 
     async def acting_principal(self, *, required: bool = False) -> Principal:
         """Who a CLI command or `pgask mcp` (stdio) acts as: the key PGASK_API_KEY presents,
@@ -50,7 +50,7 @@ class Services:
         UNRESTRICTED (whoever runs pgask on this data dir owns the database anyway), unless
         `required` and keys are configured (an MCP client must not get more than a key would
         give it)."""
-        secret = self.settings.pgask_api_key
+        secret = self.settings.auth.client_key
         if secret is None:
             if required and await self.keys.configured():
                 raise Unauthorized(
@@ -80,8 +80,7 @@ class Services:
         `principal` (row-level security); `mode`: the search mode it will use (text needs
         no embedder)."""
         embedder = self.embedder_for(mode)
-        settings = AnswerSettings.of(self.settings)
-        return Answerer(self.db, embedder, self.chat, settings, principal)
+        return Answerer(self.db, embedder, self.chat, self.settings.answers, principal)
 
     @classmethod
     async def start(
@@ -95,7 +94,7 @@ class Services:
         /readyz. Commands load theirs after (`load_embedder(required=True)`), saying so."""
         services = cls(settings, await Database.open(settings), metrics or Metrics())
         services.db.replicas.on_read = services.metrics.count_read
-        if settings.llm_provider == "openai":
+        if settings.llm.provider == "openai":
             from app.llm import ChatModel
 
             services.chat = ChatModel.from_settings(settings, services.metrics)

@@ -217,7 +217,7 @@ async def write_path_run(services: Services, rows: list[DocumentRecord]) -> dict
         for batch in batches(rows):
             await write_documents(conn, target, batch)
         written = time.perf_counter()
-        mem = services.settings.pgask_ingest_maintenance_work_mem_mb
+        mem = services.settings.ingestion.maintenance_work_mem_mb
         await build_index(conn, target, maintenance_work_mem_mb=mem, analyze=False)
         await analyze_chunks(conn, target.collection_id)
         await end_bulk_load(conn, target)
@@ -410,7 +410,7 @@ async def openai_provider(
         await _wait_port(port, fake)
         watch = {"fake_openai": psutil.Process(fake.pid)}
         texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
-        batch = services.settings.embedding_batch_size
+        batch = services.settings.embeddings.batch_size
         alone = []
         runs = []
         for rep in range(repetitions):
@@ -430,7 +430,7 @@ async def openai_provider(
     return {
         "model": "text-embedding-3-small",
         "dimensions": DIMS,
-        "embedding_batch_size": services.settings.embedding_batch_size,
+        "embedding_batch_size": services.settings.embeddings.batch_size,
         "fake_alone": alone,
         "median_fake_alone_texts_per_s": {
             str(level): float(
@@ -556,9 +556,9 @@ async def main(args: Any) -> dict[str, Any]:
             "repetitions": args.repetitions,
             "corpora": {"msmarco": msmarco_n, "generated": generated_n},
             "batch_chunks": BATCH_CHUNKS,
-            "parse_workers": settings.pgask_ingest_parse_workers,
-            "bulk_threshold": settings.pgask_ingest_bulk_threshold,
-            "maintenance_work_mem_mb": settings.pgask_ingest_maintenance_work_mem_mb,
+            "parse_workers": settings.ingestion.parse_workers,
+            "bulk_threshold": settings.ingestion.bulk_threshold,
+            "maintenance_work_mem_mb": settings.ingestion.maintenance_work_mem_mb,
             "dimensions": DIMS,
         },
         "instant": results,

@@ -157,7 +157,7 @@ async def write_path(services: Services, rows: int, dims: int, repetitions: int)
         )
         for i in range(rows)
     ]
-    mem = services.settings.pgask_ingest_maintenance_work_mem_mb
+    mem = services.settings.ingestion.maintenance_work_mem_mb
     runs = []
     for rep in range(repetitions):
         collection = await _fresh(services, ModelSpec("bench", f"random-{dims}", dims))
@@ -212,8 +212,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "parameters": {
             "corpus": str(CORPUS.relative_to(ROOT.parent)),
             "passages": passages,
-            "model": settings.embedding_model,
-            "embedding_batch_size": settings.embedding_batch_size,
+            "model": settings.embeddings.model,
+            "embedding_batch_size": settings.embeddings.batch_size,
             "pipeline_batch_chunks": BATCH_CHUNKS,
             "repetitions": args.repetitions,
             "slices": args.slices,

@@ -76,7 +76,7 @@ async def run(folder: Path, glob: str | None) -> dict[str, Any]:
         "documents": report.documents,
         "chunks": report.chunks,
         "seconds": round(report.seconds, 2),
-        "embedding_batch_size": settings.embedding_batch_size,
+        "embedding_batch_size": settings.embeddings.batch_size,
         "now: chunks embedded": describe(gaps(times, [r[2] for r in reports])),
         "before: documents written": describe(gaps(times, [r[1] for r in reports])),
         "reports": reports,

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.access import UNRESTRICTED
 from app.config import load_settings
 from app.db import migrate
-from app.rag.service import Answerer, AnswerSettings, AskRequest
+from app.rag.service import Answerer, AskRequest
 from app.search.service import Mode, SearchRequest, run_search
 from app.services import Services
 from bench.common import ROOT, SHARED, machine, package_versions, write_result
@@ -121,7 +121,7 @@ async def run_set(services: Services, doc_set: DocSet) -> dict[str, Any]:
     ingest = await ensure_ingested(services, collection, doc_set.folder)
     questions = load_questions(doc_set.questions)
     answerer = Answerer(
-        services.db, services.embedder, None, AnswerSettings.of(services.settings), UNRESTRICTED
+        services.db, services.embedder, None, services.settings.answers, UNRESTRICTED
     )
     per_question: list[dict[str, Any]] = []
     for question in questions:

@@ -278,7 +278,7 @@ async def main() -> None:
             "versions": await versions(services),
             "parameters": {
                 "quick": args.quick,
-                "model": settings.embedding_model,
+                "model": settings.embeddings.model,
                 "generator": "tests/search/conftest.py:clustered: unit vectors = centre + "
                 "spread * N(0, 1) noise, normalised; queries are extra draws, not inserted",
                 "seed": SEED,

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import Settings
+from app.config import IngestionSettings
 from app.db.embedded import libpq_url
 from app.db.schema import VectorType, hnsw_index_name
 from app.search.service import SearchRequest, SearchTarget, ef_search_for, search
@@ -335,7 +335,7 @@ def parse() -> argparse.Namespace:
     p.add_argument(
         "--build-mb",
         type=int,
-        default=Settings.model_fields["pgask_ingest_maintenance_work_mem_mb"].default,
+        default=IngestionSettings.model_fields["maintenance_work_mem_mb"].default,
         help="maintenance_work_mem of the HNSW builds (PGASK_INGEST_MAINTENANCE_WORK_MEM_MB;"
         " default pgask's)",
     )

@@ -90,7 +90,7 @@ class Pgask:
                 session, ModelSpec("bench", f"synthetic-{dims}", dims), name=table
             )
         conn = await self._conn()
-        mem = self.services.settings.pgask_ingest_maintenance_work_mem_mb
+        mem = self.services.settings.ingestion.maintenance_work_mem_mb
         self.phases = await pgask_bulk_load(
             conn, Target(collection.id, dims), vectors, maintenance_work_mem_mb=mem
         )

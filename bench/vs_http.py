@@ -51,7 +51,7 @@ async def preload(data_dir: Path, rows: int) -> dict[str, Any]:
                 collection = await create_collection(session, services.embedder, name=name)
         vectors, _ = synthetic(rows, 0, collection.embedding_dimensions)
         async with await connect(libpq_url(services.db.url)) as conn:
-            mem = services.settings.pgask_ingest_maintenance_work_mem_mb
+            mem = services.settings.ingestion.maintenance_work_mem_mb
             target = Target(collection.id, collection.embedding_dimensions)
             await pgask_bulk_load(conn, target, vectors, maintenance_work_mem_mb=mem)
         return info

@@ -175,7 +175,7 @@ async def main(args: Any) -> dict[str, Any]:
             "corpus": "../shared/data/msmarco-5k/corpus.jsonl (first N lines)",
             "pgask_documents": docs,
             "peer_documents": peer_docs,
-            "model": services.settings.embedding_model,
+            "model": services.settings.embeddings.model,
             "systems": args.systems,
         },
         "runs": runs,

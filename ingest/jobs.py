@@ -31,11 +31,12 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
+from app.config import IngestionSettings, JobSettings
 from app.db.database import Database
 from app.db.models import Collection, IngestJob, IngestJobFile
 from app.embeddings.base import Embedder
 from app.errors import NotFound, PayloadTooLarge, PgaskError, ServiceUnavailable
-from ingest.context import Ingestion, IngestSettings
+from ingest.context import Ingestion
 from ingest.loaders import file_format
 from ingest.parse_worker import Source
 from ingest.parsing import FileBudget, ParsePool
@@ -111,9 +112,9 @@ async def create_job(
     Each file is stored as it is read, a piece at a time, so an upload is never held whole
     in memory. A file over PGASK_INGEST_MAX_FILE_MB fails the whole upload (PayloadTooLarge)
     and nothing of it is kept."""
-    most = ingestion.settings.pgask_ingest_max_file_mb * 2**20
+    most = ingestion.settings.max_file_mb * 2**20
     async with ingestion.db.owner_session() as session:
-        await _check_queue(session, ingestion.settings.pgask_ingest_max_queued_jobs)
+        await _check_queue(session, ingestion.jobs.max_queued)
         job = IngestJob(
             collection_id=collection.id,
             params={
@@ -265,11 +266,11 @@ class Claimed:
 
 
 async def claim_job(
-    conn: psycopg.AsyncConnection[Any], worker: str, settings: IngestSettings
+    conn: psycopg.AsyncConnection[Any], worker: str, settings: JobSettings
 ) -> Claimed | None:
     """Take the oldest queued job, or one whose worker died; None when there is none."""
-    stale = settings.pgask_job_stale_seconds
-    await conn.execute(_GIVE_UP, (stale, settings.pgask_job_max_attempts))
+    stale = settings.stale_seconds
+    await conn.execute(_GIVE_UP, (stale, settings.max_attempts))
     cursor = await conn.execute(_CLAIM, (worker, stale))
     row = await cursor.fetchone()
     return Claimed(*row) if row else None
@@ -388,7 +389,7 @@ async def _run_pipeline(
             )
             report = pipeline.report
             beat = asyncio.create_task(
-                _heartbeat(conn, job, worker, report, ingestion.settings, progressed)
+                _heartbeat(conn, job, worker, report, ingestion.jobs, progressed)
             )
             try:
                 budget = FileBudget.of(ingestion.settings)
@@ -409,12 +410,12 @@ async def _heartbeat(
     job: Claimed,
     worker: str,
     report: Report,
-    settings: IngestSettings,
+    settings: JobSettings,
     progressed: asyncio.Event,
 ) -> None:
     """Save progress after each written batch, and at least every heartbeat interval."""
     while True:
-        await _wait(progressed, settings.pgask_job_heartbeat_seconds)
+        await _wait(progressed, settings.heartbeat_seconds)
         progressed.clear()
         if not await _save_progress(conn, job, worker, report):
             log.warning("job %s was taken over by another worker", job.id)
@@ -441,7 +442,7 @@ async def run_worker(
             async with ingestion.db.owner_connection(autocommit=True) as conn:
                 await _repair(conn, ingestion.settings)
                 while not stop.is_set():
-                    job = await claim_job(conn, name, ingestion.settings)
+                    job = await claim_job(conn, name, ingestion.jobs)
                     if job is None:
                         if until_idle:
                             return ran
@@ -499,12 +500,10 @@ async def _release(ingestion: Ingestion, job: Claimed, worker: str) -> None:
         log.info("job %s given back to the queue: its worker was stopped", job.id)
 
 
-async def _repair(conn: psycopg.AsyncConnection[Any], settings: IngestSettings) -> None:
+async def _repair(conn: psycopg.AsyncConnection[Any], settings: IngestionSettings) -> None:
     """Build back the HNSW indexes killed bulk loads left missing (once per connection)."""
     try:
-        await repair_indexes(
-            conn, maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb
-        )
+        await repair_indexes(conn, maintenance_work_mem_mb=settings.maintenance_work_mem_mb)
     except psycopg.OperationalError:
         raise  # the connection is gone: the worker reconnects
     except psycopg.DatabaseError as exc:  # e.g. out of memory: searches still work, exactly

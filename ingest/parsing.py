@@ -42,7 +42,7 @@ from typing import Literal
 import psutil
 from pebble import ProcessExpired, ProcessPool
 
-from ingest.context import IngestSettings
+from app.config import IngestionSettings
 from ingest.files import Part, jsonl_parts
 from ingest.loaders import file_format
 from ingest.parse_worker import Source, over_memory, parse, start
@@ -63,11 +63,11 @@ class FileBudget:
     workers: int
 
     @classmethod
-    def of(cls, settings: IngestSettings) -> FileBudget:
+    def of(cls, settings: IngestionSettings) -> FileBudget:
         return cls(
-            settings.pgask_ingest_file_timeout_seconds,
-            settings.pgask_ingest_file_max_memory_mb,
-            settings.pgask_ingest_parse_workers,
+            settings.file_timeout_seconds,
+            settings.file_max_memory_mb,
+            settings.parse_workers,
         )
 
 

@@ -66,7 +66,7 @@ async def make_plan(
     async with ingestion.db.owner_session() as session:
         stored = await stored_documents(session, collection, REBUILD_MAX_STORED)
         new = await new_documents(session, collection, incoming) if stored else len(set(incoming))
-    first_load = stored == 0 and expected_documents >= settings.pgask_ingest_bulk_threshold
+    first_load = stored == 0 and expected_documents >= settings.bulk_threshold
     return Plan(
         target=Target(
             collection.id,
@@ -77,7 +77,7 @@ async def make_plan(
         chunk_size=collection.chunk_size,
         chunk_overlap=collection.chunk_overlap,
         bulk=first_load or rebuild_is_cheaper(stored, new),
-        maintenance_work_mem_mb=settings.pgask_ingest_maintenance_work_mem_mb,
+        maintenance_work_mem_mb=settings.maintenance_work_mem_mb,
         model_limit=model_limit(embedder, collection.chunk_size),
     )
 
@@ -149,7 +149,7 @@ async def ingest_paths(
     # The parse workers start (seconds: a fresh interpreter and the tokenizer) while the
     # files are found and counted and the plan is made.
     async with ParsePool(FileBudget.of(ingestion.settings), chunking) as pool:
-        max_bytes = ingestion.settings.pgask_ingest_max_file_mb * 2**20
+        max_bytes = ingestion.settings.max_file_mb * 2**20
         found = discover(roots, glob=glob, max_bytes=max_bytes)
         expected = estimate_documents(found.files)
         if on_start is not None:

@@ -152,7 +152,7 @@ async def conn(pg_dsn: str) -> AsyncIterator[psycopg.AsyncConnection]:
 
 @pytest.fixture
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    db = Database(make_url(settings.database_url or ""), settings)
+    db = Database(make_url(settings.database.url or ""), settings)
     try:
         async with db.owner_session() as db_session:
             yield db_session

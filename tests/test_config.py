@@ -29,7 +29,7 @@ def test_reads_dotenv_file(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("LLM_PROVIDER=openai\nLLM_MODEL=llama3\nPGASK_LOG_SQL=1\n")
     settings = load_settings(_env_file=env)
-    assert (settings.llm_provider, settings.llm_model, settings.pgask_log_sql) == (
+    assert (settings.llm.provider, settings.llm.model, settings.database.log_sql) == (
         "openai",
         "llama3",
         True,
@@ -38,12 +38,15 @@ def test_reads_dotenv_file(tmp_path: Path) -> None:
 
 def test_accepts_both_postgres_url_spellings() -> None:
     for url in ("postgresql://u:p@db:5432/pgask", "postgresql+psycopg://u:p@db/pgask"):
-        assert load_settings(_env_file=None, database_url=url).database_url == url
+        assert load_settings(_env_file=None, database_url=url).database.url == url
 
 
 def test_data_dir_defaults_to_user_data_dir(tmp_path: Path) -> None:
-    assert load_settings(_env_file=None).data_dir.name == "pgask"
-    assert load_settings(_env_file=None, pgask_data_dir=tmp_path).data_dir == tmp_path.resolve()
+    assert load_settings(_env_file=None).database.data_dir.name == "pgask"
+    assert (
+        load_settings(_env_file=None, pgask_data_dir=tmp_path).database.data_dir
+        == tmp_path.resolve()
+    )
 
 
 def test_api_key_is_secret() -> None:
@@ -63,7 +66,7 @@ def test_a_malformed_read_url_fails_in_one_line_naming_it_without_its_password()
 def test_read_urls_are_split_and_trimmed() -> None:
     urls = " postgresql://r@a/pgask ,postgresql://r@b:5433/pgask,"
     settings = load_settings(_env_file=None, database_read_urls=urls)
-    assert settings.read_urls == ["postgresql://r@a/pgask", "postgresql://r@b:5433/pgask"]
+    assert settings.replicas.urls == ("postgresql://r@a/pgask", "postgresql://r@b:5433/pgask")
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ async def started(
     commands that embed ask for it. `migrated`: apply the migrations first (when
     PGASK_AUTO_MIGRATE allows), for commands that write. `key`: PGASK_API_KEY must name a
     valid key whenever keys are configured (`pgask mcp`)."""
-    if migrated and settings.pgask_auto_migrate:
+    if migrated and settings.database.auto_migrate:
         from app.db import migrate  # alembic: a few hundred ms, for writing commands only
 
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per step otherwise
@@ -116,7 +116,7 @@ async def started(
         # A bad PGASK_API_KEY is the command's one error line, before seconds of model load.
         await services.acting_principal(required=key)
         if embedder:
-            with loading(f"loading embedding model {settings.embedding_model} ..."):
+            with loading(f"loading embedding model {settings.embeddings.model} ..."):
                 await services.load_embedder(required=True)
         yield services
     except Exception as exc:

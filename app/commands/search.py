@@ -84,7 +84,7 @@ def search_cmd(
     )
 
     async def run(settings: Settings) -> SearchResult:
-        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        cap = per_document_cap(max_per_document, settings.search.max_per_document)
         request_capped = replace(request, max_per_document=cap)
         async with started(settings, embedder=mode != "text") as services:
             principal = await services.acting_principal()
@@ -134,7 +134,7 @@ def eval_cmd(
     dataset = load_dataset(dataset_dir)
 
     async def run(settings: Settings) -> dict[str, dict[str, float]]:
-        cap = per_document_cap(max_per_document, settings.pgask_search_max_per_document)
+        cap = per_document_cap(max_per_document, settings.search.max_per_document)
         template = SearchRequest("vector", k=EVAL_DEPTH, include_text=False, max_per_document=cap)
         async with (
             started(settings) as services,

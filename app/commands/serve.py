@@ -43,11 +43,11 @@ def serve(
     """Run the HTTP API and web page under uvicorn."""
     settings = get_settings()
     _configure_logging(settings)
-    bind, bind_port = host or settings.pgask_host, port or settings.pgask_port
+    bind, bind_port = host or settings.server.host, port or settings.server.port
     _check_port(bind, bind_port)
     _check_exposure(settings, bind, allow_unauthenticated)
     url = database_url(settings)
-    if migrate and settings.pgask_auto_migrate:
+    if migrate and settings.database.auto_migrate:
         from app.db import migrate as migrations  # alembic: only the commands that migrate
 
         migrations.upgrade(url)
@@ -98,12 +98,14 @@ def _run(app: FastAPI | str, host: str, port: int, settings: Settings, workers: 
 
 
 def _timeouts(settings: Settings) -> type[asyncio.Protocol]:
-    return with_timeouts(settings.pgask_header_timeout_seconds, settings.pgask_body_timeout_seconds)
+    return with_timeouts(
+        settings.server.header_timeout_seconds, settings.server.body_timeout_seconds
+    )
 
 
 def _configure_logging(settings: Settings) -> None:
-    json_logs = settings.pgask_log_format == "json" or (
-        settings.pgask_log_format == "auto" and not sys.stderr.isatty()
+    json_logs = settings.server.log_format == "json" or (
+        settings.server.log_format == "auto" and not sys.stderr.isatty()
     )
     configure_logging(json_logs=json_logs)
 
@@ -129,8 +131,8 @@ def _check_port(host: str, port: int) -> None:
 
 def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
     """Refuse to serve beyond this machine with no API keys, unless told to explicitly."""
-    if settings.api_keys:
-        log.info("API keys required on /v1 routes (%d configured)", len(settings.api_keys))
+    if settings.auth.keys:
+        log.info("API keys required on /v1 routes (%d configured)", len(settings.auth.keys))
         return
     if _is_loopback(host):
         log.warning(
@@ -138,7 +140,7 @@ def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) 
             host,
         )
         return
-    if not (allow_unauthenticated or settings.pgask_allow_unauthenticated):
+    if not (allow_unauthenticated or settings.auth.allow_unauthenticated):
         raise ConfigError(
             f"PGASK_HOST: refusing to listen on {host} without API keys; set PGASK_API_KEYS, "
             "or pass --allow-unauthenticated (PGASK_ALLOW_UNAUTHENTICATED=1) to do it anyway"

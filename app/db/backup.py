@@ -43,11 +43,11 @@ class BackupResult:
 
 def backup(settings: Settings, destination: Path) -> BackupResult:
     """A verified base backup of the embedded server in `destination` (new or empty)."""
-    if settings.database_url:
+    if settings.database.url:
         raise InvalidInput(EXTERNAL)
     _require_empty(destination, "backup directory")
     url = database_url(settings)  # starts the embedded server if no pgask process runs it
-    owner = _owner(settings.data_dir / "pg")
+    owner = _owner(settings.database.data_dir / "pg")
     created = not destination.exists()
     try:
         _prepare(destination, owner)
@@ -75,9 +75,9 @@ def backup(settings: Settings, destination: Path) -> BackupResult:
 
 def restore(settings: Settings, source: Path) -> Path:
     """Copy the verified backup `source` into the (empty) embedded data dir."""
-    if settings.database_url:
+    if settings.database.url:
         raise InvalidInput("DATABASE_URL is set: restore works on the embedded server only")
-    target = settings.data_dir / "pg"
+    target = settings.database.data_dir / "pg"
     _require_empty(target, "data dir")
     if not (source / "backup_manifest").is_file():
         raise InvalidInput(f"{source} is not a pgask backup (no backup_manifest)")

@@ -73,8 +73,8 @@ class Database:
                 Replica(f"replica{n}", read_url, _create_engine(read_url, settings, scoped=True))
                 for n, read_url in enumerate(read_urls(settings), start=1)
             ],
-            max_lag_seconds=settings.pgask_replica_max_lag_seconds,
-            read_wait_ms=settings.pgask_read_wait_ms,
+            max_lag_seconds=settings.replicas.max_lag_seconds,
+            read_wait_ms=settings.replicas.read_wait_ms,
         )
 
     @classmethod
@@ -206,9 +206,9 @@ def _create_engine(url: URL, settings: Settings, *, scoped: bool) -> AsyncEngine
     """`scoped`: every connection is made `pgask_scoped` before it is first handed out."""
     engine = _create_async_engine(
         url,
-        echo=settings.pgask_log_sql,
-        pool_size=settings.pgask_db_pool_size,
-        max_overflow=settings.pgask_db_pool_size,
+        echo=settings.database.log_sql,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.pool_size,
         pool_pre_ping=True,  # a restarted database costs one failed ping, not a failed request
         pool_recycle=1800,
         # A replica that does not answer is skipped; the check must not hang on it.

@@ -39,15 +39,15 @@ REAP_SECONDS = 10.0  # the longest wait for a killed postmaster to be reaped bef
 def database_url(settings: Settings) -> URL:
     """The SQLAlchemy URL (psycopg 3 driver) pgask should use, starting the embedded server
     when no DATABASE_URL is configured."""
-    if settings.database_url:
-        url = make_url(settings.database_url)
+    if settings.database.url:
+        url = make_url(settings.database.url)
         return url.set(drivername="postgresql+psycopg")
     return _embedded_url(settings)
 
 
 def read_urls(settings: Settings) -> list[URL]:
     """The read replicas' SQLAlchemy URLs (psycopg 3 driver), in the configured order."""
-    return [make_url(url).set(drivername="postgresql+psycopg") for url in settings.read_urls]
+    return [make_url(url).set(drivername="postgresql+psycopg") for url in settings.replicas.urls]
 
 
 def import_wheel() -> None:
@@ -69,7 +69,7 @@ def _get_server(pgdata: Path) -> Any:
 
 
 def _embedded_url(settings: Settings) -> URL:
-    data_dir = settings.data_dir
+    data_dir = settings.database.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         _wait_while_zombie(data_dir / "pg")
@@ -197,9 +197,9 @@ class EmbeddedServer:
     @classmethod
     def of(cls, settings: Settings) -> EmbeddedServer | None:
         """The embedded server these settings use; None with DATABASE_URL."""
-        if settings.database_url:
+        if settings.database.url:
             return None
-        return cls(_get_server(settings.data_dir / "pg"))
+        return cls(_get_server(settings.database.data_dir / "pg"))
 
     def postmaster_pid(self) -> int | None:
         """The running postmaster's pid, read again from `postmaster.pid` (another pgask

@@ -107,7 +107,7 @@ async def kept(settings: Settings) -> AsyncIterator[Keeper | None]:
     if server is None:
         yield None
         return
-    keeper = Keeper(server, settings.pgask_embedded_restart_attempts)
+    keeper = Keeper(server, settings.database.embedded_restart_attempts)
     task = asyncio.create_task(keeper.run(), name="embedded-postgres-keeper")
     try:
         yield keeper

@@ -7,15 +7,15 @@ from app.embeddings.base import Embedder
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedding_provider == "local":
+    if settings.embeddings.provider == "local":
         from app.embeddings.local import LocalEmbedder
 
         return LocalEmbedder(
-            settings.embedding_model,
-            model_path=settings.embedding_model_path,
-            cache_dir=settings.data_dir / "models",
-            batch_size=settings.embedding_batch_size,
-            threads=settings.embedding_threads,
+            settings.embeddings.model,
+            model_path=settings.embeddings.model_path,
+            cache_dir=settings.database.data_dir / "models",
+            batch_size=settings.embeddings.batch_size,
+            threads=settings.embeddings.threads,
         )
     from app.embeddings.openai import OpenAIEmbedder
 

@@ -62,14 +62,14 @@ class OpenAIEmbedder(Embedder):
     provider = "openai"
 
     def __init__(self, settings: Settings, *, retry: RetryPolicy | None = None) -> None:
-        self.model = settings.embedding_model
+        self.model = settings.embeddings.model
         self._endpoint = endpoint_from(settings)
-        self._timeout = settings.embedding_timeout
-        self._batch_size = min(settings.embedding_batch_size, MAX_INPUTS_PER_REQUEST)
-        self._batch_tokens = settings.embedding_max_batch_tokens
-        self._retry = retry or RetryPolicy(max_retries=settings.embedding_max_retries)
-        self._max_retries = settings.embedding_max_retries
-        self._concurrency = settings.embedding_max_concurrency
+        self._timeout = settings.embeddings.timeout_seconds
+        self._batch_size = min(settings.embeddings.batch_size, MAX_INPUTS_PER_REQUEST)
+        self._batch_tokens = settings.embeddings.max_batch_tokens
+        self._retry = retry or RetryPolicy(max_retries=settings.embeddings.max_retries)
+        self._max_retries = settings.embeddings.max_retries
+        self._concurrency = settings.embeddings.max_concurrency
         self._semaphore = asyncio.Semaphore(self._concurrency)
         self._encoding = _cl100k()
         known = KNOWN_MODELS.get(self.model)
@@ -77,7 +77,7 @@ class OpenAIEmbedder(Embedder):
         self.max_input_tokens = MAX_INPUT_TOKENS if known else None
         self.counts_cl100k = known is not None
         dimensions, self._send_dimensions = resolve_dimensions(
-            self.model, known, settings.embedding_dimensions
+            self.model, known, settings.embeddings.dimensions
         )
         self.dimensions = dimensions or self._probe_dimensions()
         self._client = async_client(self._endpoint, self._timeout)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.access import Principal
 from app.completion import Completion, Usage
-from app.config import Settings
+from app.config import AnswerSettings
 from app.db.database import Database
 from app.embeddings import Embedder
 from app.errors import InvalidInput, PgaskError, UpstreamError
@@ -73,23 +73,6 @@ class Answer:
     dropped_sources: int = 0
 
 
-@dataclass(frozen=True)
-class AnswerSettings:
-    """The few settings answering reads (from `Settings`, by the same names)."""
-
-    llm_context_tokens: int
-    llm_answer_tokens: int
-    pgask_ask_max_per_document: int
-
-    @classmethod
-    def of(cls, settings: Settings) -> AnswerSettings:
-        return cls(
-            llm_context_tokens=settings.llm_context_tokens,
-            llm_answer_tokens=settings.llm_answer_tokens,
-            pgask_ask_max_per_document=settings.pgask_ask_max_per_document,
-        )
-
-
 def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
     return [asdict(s) for s in sources]
 
@@ -122,7 +105,7 @@ class Answerer:
             query=query,
             filter=request.filter,
             max_per_document=per_document_cap(
-                request.max_per_document, self.settings.pgask_ask_max_per_document
+                request.max_per_document, self.settings.max_per_document
             ),
         )
         # a replica may answer it
@@ -165,8 +148,8 @@ class Answerer:
                 request.question,
                 retrieval.sources,
                 history=request.history,
-                context_tokens=settings.llm_context_tokens,
-                answer_tokens=settings.llm_answer_tokens,
+                context_tokens=settings.context_tokens,
+                answer_tokens=settings.answer_tokens,
             )
         except ValueError as exc:
             raise InvalidInput(f"question and history are too long: {exc}") from exc

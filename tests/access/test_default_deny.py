@@ -29,7 +29,7 @@ UNGRANTED = ("api_keys", "audit_events")
 def _database(settings: Settings) -> Database:
     # One pooled connection each way: every checkout reuses the connection the last one left.
     narrow = settings.model_copy(update={"pgask_db_pool_size": 1})
-    return Database(make_url(settings.database_url or ""), narrow)
+    return Database(make_url(settings.database.url or ""), narrow)
 
 
 @pytest.mark.usefixtures("world")

@@ -83,7 +83,7 @@ def test_other_routes_keep_problem_json(server: ServerThread) -> None:
 def secured(settings: Settings) -> Iterator[ServerThread]:
     from app.main import create_app
 
-    keys = load_settings(pgask_api_keys=f"web:read:{READER}").pgask_api_keys
+    keys = load_settings(pgask_api_keys=f"web:read:{READER}").auth.api_keys
     with ServerThread(create_app(settings.model_copy(update={"pgask_api_keys": keys}))) as running:
         yield running
 

@@ -29,7 +29,7 @@ KEYS = (
 def secured(settings: Settings) -> Iterator[str]:
     configured = settings.model_copy(
         update={
-            "pgask_api_keys": load_settings(pgask_api_keys=KEYS).pgask_api_keys,
+            "pgask_api_keys": load_settings(pgask_api_keys=KEYS).auth.api_keys,
             "pgask_max_request_mb": 1,
         }
     )

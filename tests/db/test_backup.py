@@ -101,7 +101,7 @@ def test_refusals_are_one_line(tmp_path: Path, settings: Settings, data_dir: Pat
     cases = [
         (
             ["backup", str(tmp_path / "x")],
-            {"DATABASE_URL": settings.database_url or ""},
+            {"DATABASE_URL": settings.database.url or ""},
             "DATABASE_URL is set",
         ),
         (["backup", str(taken)], {"PGASK_DATA_DIR": str(data_dir)}, "is not empty"),

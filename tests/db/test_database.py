@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 async def db(settings: Settings) -> AsyncIterator[Database]:
     """A pool of one connection, so consecutive checkouts get the same server session."""
     one = settings.model_copy(update={"pgask_db_pool_size": 1})
-    database = Database(make_url(settings.database_url or ""), one)
+    database = Database(make_url(settings.database.url or ""), one)
     try:
         yield database
     finally:
@@ -126,7 +126,7 @@ async def test_unreachable_database_is_service_unavailable(settings: Settings) -
 def test_a_psycopg_error_reaching_a_route_is_a_problem_document(settings: Settings) -> None:
     """The raw search path's errors escape as psycopg's own classes; the API converts them
     as the seam does."""
-    db = Database(make_url(settings.database_url or ""), settings)
+    db = Database(make_url(settings.database.url or ""), settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ import yaml
 
 from app.auth import parse_api_keys
 from app.cli import COMMANDS
-from app.config import Settings
+from app.config import ENVIRONMENT, ServerSettings, Settings
 from app.errors import ConfigError
 from app.main import create_app
 from tests.deploy.bicep import (
@@ -203,7 +203,7 @@ def test_database_urls_are_valid_settings() -> None:
 
     url, read_url = fill(_variable(main, "databaseUrl")), fill(_variable(main, "databaseReadUrls"))
     settings = Settings(_env_file=None, database_url=url, database_read_urls=read_url)
-    assert settings.read_urls == [read_url]
+    assert settings.replicas.urls == (read_url,)
     assert url.endswith("/pgask?sslmode=require")  # Flexible Server refuses plain connections
 
 
@@ -227,7 +227,7 @@ def test_database_url_comes_from_key_vault_through_the_apps_identity() -> None:
 
 
 def test_every_environment_variable_set_in_bicep_is_a_setting() -> None:
-    fields = {name.upper() for name in Settings.model_fields}
+    fields = set(ENVIRONMENT)
     main = _main()
     names = {
         entry["name"]
@@ -247,7 +247,7 @@ def test_api_serves_on_its_port_with_probes_on_healthz_and_readyz() -> None:
     api = body(main["modules"]["api"])["params"]
     port = api["targetPort"]
     env = {e["name"]: e.get("value") for e in _variable(main, "baseApiEnv")}
-    assert str(port) == env["PGASK_PORT"] == str(Settings.model_fields["pgask_port"].default)
+    assert str(port) == env["PGASK_PORT"] == str(ServerSettings.model_fields["port"].default)
     assert env["PGASK_HOST"] == "0.0.0.0"
     probes = {p["type"]: p["httpGet"] for p in _variable(app, "probes")}
     assert probes["Liveness"]["path"] == "/healthz"

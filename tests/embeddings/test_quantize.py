@@ -24,7 +24,7 @@ TEXTS = ["How tall is Mount Everest?", "Vector indexes make similarity search fa
 async def test_int8_model_is_close_but_pinned_apart(
     tmp_path: Path, local_embedder: LocalEmbedder, collection: Collection
 ) -> None:
-    source = load_settings(_env_file=None).embedding_model_path
+    source = load_settings(_env_file=None).embeddings.model_path
     if source is None:
         pytest.skip("needs a local model folder (EMBEDDING_MODEL_PATH, or ../shared)")
     target = quantize_int8(source, tmp_path / "int8")

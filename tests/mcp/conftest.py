@@ -90,7 +90,7 @@ def stdio_parameters(settings: Settings, cwd: Path, **env: str) -> StdioServerPa
         env={
             **passed,
             "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": settings.database_url or "",
+            "DATABASE_URL": settings.database.url or "",
             "PGASK_INGEST_WORKER": "0",
             **env,
         },

@@ -39,7 +39,7 @@ INITIALIZE = {
 @pytest.fixture(scope="module")
 def keyed(settings: Settings) -> Iterator[ServerThread]:
     configured = settings.model_copy(
-        update={"pgask_api_keys": load_settings(pgask_api_keys=KEYS).pgask_api_keys}
+        update={"pgask_api_keys": load_settings(pgask_api_keys=KEYS).auth.api_keys}
     )
     with ServerThread(create_app(configured)) as server:
         yield server

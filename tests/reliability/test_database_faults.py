@@ -132,7 +132,7 @@ def spawn_worker() -> Iterator[Spawn]:
     def spawn(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
-            "DATABASE_URL": settings.database_url or "",
+            "DATABASE_URL": settings.database.url or "",
             "PGASK_JOB_HEARTBEAT_SECONDS": "0.2",
             "PGASK_JOB_STALE_SECONDS": "1",
         }

@@ -118,7 +118,7 @@ from app.db.embedded import database_url
 
 settings = get_settings()
 database_url(settings)  # starts the embedded server, which this process is the last user of
-pid_file = settings.data_dir / "pg" / "postmaster.pid"
+pid_file = settings.database.data_dir / "pg" / "postmaster.pid"
 postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
 postmaster.kill()
 while postmaster.status() != psutil.STATUS_ZOMBIE:

@@ -157,7 +157,7 @@ async def main(moment):
     conn = await psycopg.AsyncConnection.connect(
         libpq_url(database_url(settings)), autocommit=True
     )
-    pid_file = settings.data_dir / "pg" / "postmaster.pid"
+    pid_file = settings.database.data_dir / "pg" / "postmaster.pid"
     postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
     backend = psutil.Process(conn.info.backend_pid)
     if moment == "exiting":

@@ -36,7 +36,7 @@ async def passages(conn, collection: Collection, settings: Settings) -> Collecti
 
 
 def _pgask(args: list[str], settings: Settings) -> subprocess.CompletedProcess[str]:
-    return pgask(args, env_without_pgask_settings(DATABASE_URL=settings.database_url or ""))
+    return pgask(args, env_without_pgask_settings(DATABASE_URL=settings.database.url or ""))
 
 
 async def test_search_table_and_json(passages: Collection, settings: Settings) -> None:

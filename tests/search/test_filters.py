@@ -98,7 +98,7 @@ async def rows(pg_dsn: str, settings: Any) -> AsyncIterator[tuple[SearchTarget, 
 
     from app.db.database import Database
 
-    db = Database(make_url(settings.database_url), settings)
+    db = Database(make_url(settings.database.url), settings)
     async with db.owner_session() as session:
         collection = await create_collection(session, MINILM, name=f"f-{uuid.uuid4().hex[:8]}")
     await db.dispose()

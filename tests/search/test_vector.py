@@ -41,7 +41,7 @@ async def corpus(pg_dsn: str, settings: Any) -> AsyncIterator[Corpus]:
 
     from app.db.database import Database
 
-    db = Database(make_url(settings.database_url), settings)
+    db = Database(make_url(settings.database.url), settings)
     async with db.owner_session() as session:
         assert isinstance(session, AsyncSession)
         collection = await create_collection(session, MINILM, name=f"v-{uuid.uuid4().hex[:8]}")

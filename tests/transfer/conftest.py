@@ -38,7 +38,7 @@ PASSAGES = {
 
 def _environment(settings: Settings, **env: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PGASK_")}
-    return environment | {"DATABASE_URL": settings.database_url or "", **env}
+    return environment | {"DATABASE_URL": settings.database.url or "", **env}
 
 
 def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:

@@ -163,7 +163,7 @@ def test_api_key_is_asked_for_and_kept_in_the_session(
     browser: Browser, settings: Settings, tmp_path: Path
 ) -> None:
     keyed = settings.model_copy(
-        update={"pgask_api_keys": load_settings(pgask_api_keys=f"web:{ADMIN_KEY}").pgask_api_keys}
+        update={"pgask_api_keys": load_settings(pgask_api_keys=f"web:{ADMIN_KEY}").auth.api_keys}
     )
     context = browser.new_context()
     page = context.new_page()

@@ -81,7 +81,7 @@ async def add_documents(
     """Add or replace documents now. Each is chunked and embedded (or, given its `vector`,
     stored as one chunk with it); one whose content is unchanged is skipped without
     embedding. Returns the counts when they are stored."""
-    most = settings.pgask_ingest_max_batch_documents
+    most = settings.ingestion.max_batch_documents
     if len(body.documents) > most:
         raise PayloadTooLarge(
             f"{len(body.documents)} documents in one request; at most {most}"

@@ -22,5 +22,5 @@ async def metrics(services: ServicesDep) -> Response:
         services.metrics.jobs_running.set(running)
     except Exception as exc:  # the other metrics are still worth serving without the DB
         log.warning("job queue depth unavailable: %s", exc)
-    body = services.metrics.exposition(services.settings.prometheus_multiproc_dir)
+    body = services.metrics.exposition(services.settings.server.metrics_dir)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

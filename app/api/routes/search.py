@@ -29,9 +29,7 @@ async def search(
         filter=body.filter,
         include_text=body.include_text,
         hybrid=body.hybrid.options() if body.hybrid else HybridOptions(),
-        max_per_document=per_document_cap(
-            body.max_per_document, settings.pgask_search_max_per_document
-        ),
+        max_per_document=per_document_cap(body.max_per_document, settings.search.max_per_document),
         ef_search=body.ef_search,
     )
     result = await run_search(session, embedder, body.collection, request)
