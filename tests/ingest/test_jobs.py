@@ -92,7 +92,7 @@ async def test_job_that_keeps_losing_workers_is_given_up(
     job_ingestion, embedder, collection, conn
 ) -> None:
     created = await create_job(job_ingestion, collection, [("a.md", b"alpha")])
-    await _stale(conn, created.id, attempts=job_ingestion.settings.jobs.max_attempts)
+    await _stale(conn, created.id, attempts=job_ingestion.jobs.max_attempts)
     await run_worker(job_ingestion, embedder, asyncio.Event(), until_idle=True)
     job = await _wait_finished(job_ingestion, created.id)
     assert job.status == "failed" and job.attempts == 3

@@ -134,7 +134,7 @@ async def test_large_first_load_builds_the_index_after_loading(
     lines = [json.dumps({"_id": f"d{i}", "text": f"passage number {i}"}) for i in range(30)]
     root = write(tmp_path / "kb", {"c.jsonl": "\n".join(lines)})
     ingestion = replace(
-        ingestion, settings=replace(ingestion.settings, pgask_ingest_bulk_threshold=20)
+        ingestion, settings=ingestion.settings.model_copy(update={"bulk_threshold": 20})
     )
     report = await _run(ingestion, embedder, collection, root)
     assert report.added == 30
