@@ -127,3 +127,16 @@ def test_a_copy_takes_flat_names_and_validates() -> None:
     assert copied.database == settings.database
     with pytest.raises(ValueError, match="max_attempts"):
         settings.model_copy(update={"pgask_job_max_attempts": 0})
+
+
+def test_the_configuration_page_gives_each_variable_its_place() -> None:
+    page = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    for name, (group, field) in ENVIRONMENT.items():
+        row = next(r for r in rows if f"`{name}`" in r.split(" | ")[0])
+        assert f"`{group}.{field}`" in row, name
+
+
+def test_a_copy_of_env_example_is_a_valid_env_file() -> None:
+    example = Path(__file__).parents[1] / ".env.example"
+    assert load_settings(_env_file=example) == load_settings(_env_file=None)
