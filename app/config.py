@@ -365,7 +365,7 @@ class Settings(BaseSettings):
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with `update` applied by the same names `load_settings` takes, validated;
-        the environment is not read again."""
+        every field comes from this copy, none from the environment."""
         if not update:
             return super().model_copy(deep=deep)
         merged = {name: getattr(self, name).model_dump() for name in type(self).model_fields}
