@@ -46,10 +46,10 @@ from app.db import migrate  # noqa: E402
 from app.db.embedded import database_url, libpq_url  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from app.services import Services  # noqa: E402
+from ingest.batches import BATCH_CHUNKS  # noqa: E402
 from ingest.chunker import chunk_blocks  # noqa: E402
 from ingest.context import Ingestion  # noqa: E402
 from ingest.files import load_named  # noqa: E402
-from ingest.pipeline import BATCH_CHUNKS  # noqa: E402
 from ingest.service import ingest_paths  # noqa: E402
 from ingest.writer import (  # noqa: E402
     ChunkRecord,

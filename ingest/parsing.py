@@ -44,9 +44,9 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingest.context import IngestSettings
 from ingest.files import Part, jsonl_parts
+from ingest.items import Item
 from ingest.loaders import file_format
 from ingest.parse_worker import Source, over_memory, parse, start
-from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 
 # JSON Lines per parse task: a corpus file is cut into parts, so every worker parses and

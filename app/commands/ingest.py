@@ -29,10 +29,10 @@ from app.embeddings import Embedder
 from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.keys import parse_groups
 from ingest.context import Ingestion
-from ingest.jobs import run_worker
-from ingest.pipeline import Progress as IngestProgress
-from ingest.pipeline import Report
+from ingest.report import Progress as IngestProgress
+from ingest.report import Report
 from ingest.service import ingest_paths
+from ingest.worker import run_worker
 
 
 async def _collection(

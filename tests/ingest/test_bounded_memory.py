@@ -22,10 +22,10 @@ import pytest
 from app.config import Settings
 from app.embeddings import Embedder, build_embedder
 from ingest.chunker import chunk_blocks, count_tokens
+from ingest.items import Item
 from ingest.loaders import Block, load_file
 from ingest.parse_worker import Source, over_memory
 from ingest.parsing import FileBudget, ParsePool
-from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 from ingest.service import model_limit
 from tests.cli import env_without_pgask_settings

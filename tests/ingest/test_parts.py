@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from ingest.files import Part, jsonl_parts
+from ingest.items import Item
 from ingest.parse_worker import Source
 from ingest.parsing import PART_LINES, FileBudget, ParsePool
-from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 
 from app.db.models import Collection
 from app.db.schema import hnsw_index_name
-from ingest.pipeline import Progress, Report
+from ingest.report import Progress, Report
 from ingest.service import ingest_paths
 from tests.ingest.conftest import write
 from tests.ingest.pdfs import make_pdf

@@ -22,10 +22,10 @@ from app.collections import check_compatible, get_collection
 from app.documents import document_chunks, find_document
 from app.errors import InvalidInput, PayloadTooLarge
 from app.keys import parse_groups
-from ingest.jobs import create_job
+from ingest.items import Item, with_vector
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import Item, with_vector
 from ingest.service import build_pipeline
+from ingest.uploads import create_job
 
 router = APIRouter(
     prefix="/v1/collections/{collection}",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.deps import ServicesDep
-from ingest.jobs import queue_depth
+from ingest.job_queue import queue_depth
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)

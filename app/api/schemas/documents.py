@@ -24,7 +24,7 @@ from app.validation import (
     check_metadata,
     text_problem,
 )
-from ingest.pipeline import Report
+from ingest.report import Report
 
 
 def groups_or_value_error(groups: list[str]) -> list[str]:
