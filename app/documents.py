@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.collections import get_collection
+from app.catalog import get_collection
 from app.db.database import driver_connection
 from app.db.models import Chunk, Document
 from app.errors import NotFound

@@ -57,7 +57,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.collections import create_collection, delete_collection
+from app.catalog import create_collection, delete_collection
 from app.config import Settings
 from app.db.embedded import libpq_url
 from app.embeddings.base import Embedder, ModelSpec

@@ -40,7 +40,7 @@ if not os.environ.get("DATABASE_URL"):
 
 import numpy as np  # noqa: E402
 
-from app.collections import create_collection, delete_collection  # noqa: E402
+from app.catalog import create_collection, delete_collection  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.embedded import database_url, libpq_url  # noqa: E402

@@ -46,7 +46,7 @@ def describe(values: list[float]) -> dict[str, float]:
 
 
 async def run(folder: Path, glob: str | None) -> dict[str, Any]:
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from app.commands.common import started
     from app.config import get_settings
     from ingest.context import Ingestion

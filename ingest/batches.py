@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from app.embeddings.base import Vectors
-from ingest.chunker import Chunk
+from ingest.chunker import TextChunk
 from ingest.loaders import LoadedDocument
 from ingest.writer import ChunkRecord, DocumentRecord
 
@@ -35,7 +35,7 @@ class Part:
 class Pending:
     doc: LoadedDocument
     hash: str
-    chunks: list[Chunk]
+    chunks: list[TextChunk]
     vectors: Vectors | None = None  # precomputed: not embedded
     part: Part = Part()
 
@@ -54,7 +54,7 @@ class Batch:
         return self.pending[0].part if self.pending else Part()
 
 
-def parts(chunks: Iterable[Chunk]) -> Iterator[tuple[list[Chunk], Part]]:
+def parts(chunks: Iterable[TextChunk]) -> Iterator[tuple[list[TextChunk], Part]]:
     """A document's chunks in parts of BATCH_CHUNKS (one part, maybe empty, when it has no
     more), cut one part ahead to know which is the last."""
     stream = iter(chunks)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from app.embeddings.base import Vectors
 from app.validation import check_vector
-from ingest.chunker import Chunk, count_tokens
+from ingest.chunker import TextChunk, count_tokens
 from ingest.loaders import LoadedDocument
 from ingest.prepare import Failure, Prepared, check_document, content_hash
 
@@ -37,6 +37,6 @@ def with_vector(doc: LoadedDocument, vector: Vectors) -> Prepared:
     check_document(doc)
     check_vector(vector)
     text = "\n\n".join(b.text for b in doc.blocks)
-    single = Chunk(text, count_tokens(text), "", None, 0, 0, len(text))
+    single = TextChunk(text, count_tokens(text), "", None, 0, 0, len(text))
     digest = hashlib.sha256((content_hash(doc) + vector.tobytes().hex()).encode()).hexdigest()
     return Prepared(replace(doc, blocks=[]), digest, [single], vector.reshape(1, -1))

@@ -26,7 +26,7 @@ from app.db.database import Database
 from app.db.models import Collection, IngestJob
 from app.errors import NotFound
 from ingest.context import Ingestion, IngestSettings
-from ingest.parse_worker import Source
+from ingest.parse_worker import FileInput
 from ingest.report import Report
 
 
@@ -177,7 +177,7 @@ async def finish_job(
 
 async def job_files(
     conn: psycopg.AsyncConnection[Any], job: Claimed, folder: Path
-) -> AsyncIterator[tuple[str, Source]]:
+) -> AsyncIterator[tuple[str, FileInput]]:
     """The job's files one at a time, each written to a file in `folder` that its parse
     worker reads: the server holds no upload while it is parsed and embedded (sent as bytes,
     a 99 MB upload stayed in the server, and was pickled whole to its worker)."""

@@ -13,14 +13,14 @@ from sqlalchemy import ARRAY, Text, any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
-from app.collections import check_compatible
+from app.catalog import check_compatible
 from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
 from ingest.files import FileEntry, discover, estimate_documents
 from ingest.items import Item, with_access
-from ingest.parse_worker import Source
+from ingest.parse_worker import FileInput
 from ingest.parsing import FileBudget, ParsePool
 from ingest.pipeline import Pipeline, Plan
 from ingest.prepare import Chunking, Failure
@@ -176,7 +176,7 @@ async def ingest_paths(
     return report, found.skipped
 
 
-async def _sources(files: Sequence[FileEntry]) -> AsyncIterator[tuple[str, Source]]:
+async def _sources(files: Sequence[FileEntry]) -> AsyncIterator[tuple[str, FileInput]]:
     for entry in files:
         yield entry.name, entry.path
 

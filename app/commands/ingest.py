@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn
 from rich.text import Text
 
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.commands.common import (
     Interrupted,
     JsonOption,

@@ -169,7 +169,7 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
 def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) -> None:
     import asyncio
 
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from app.config import load_settings
     from ingest.uploads import create_job
     from tests.conftest import MINILM

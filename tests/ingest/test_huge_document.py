@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.collections import delete_collection
+from app.catalog import delete_collection
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings.openai import OpenAIEmbedder

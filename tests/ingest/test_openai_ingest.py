@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.config import Settings
 from app.embeddings.openai import OpenAIEmbedder
 from ingest.context import Ingestion

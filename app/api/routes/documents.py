@@ -18,7 +18,7 @@ from app.api.reads import ReadRoute
 from app.api.routes.collections import CollectionName
 from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
-from app.collections import check_compatible, get_collection
+from app.catalog import check_compatible, get_collection
 from app.documents import document_chunks, find_document
 from app.errors import InvalidInput, PayloadTooLarge
 from app.keys import parse_groups

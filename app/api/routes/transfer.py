@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from app.api.deps import PrincipalDep, ServicesDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.errors import ServiceUnavailable
 from ingest.transfer.exporter import Export, start_export
 from ingest.transfer.importer import import_into as import_into_database
