@@ -12,8 +12,10 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
+from app.catalog import check_compatible, get_collection
 from app.db.models import Collection, IngestJob, IngestJobFile
-from app.errors import PayloadTooLarge, ServiceUnavailable
+from app.embeddings.base import Embedder
+from app.errors import InvalidInput, PayloadTooLarge, ServiceUnavailable
 from ingest.context import Ingestion
 from ingest.job_queue import writer_params
 from ingest.loaders import file_format
@@ -66,6 +68,38 @@ async def _pieces(content: bytes | Readable) -> AsyncIterator[bytes]:
     yield piece
     while piece := await content.read(PIECE_BYTES):
         yield piece
+
+
+async def queue_files(
+    ingestion: Ingestion,
+    embedder: Embedder,
+    session: AsyncSession,
+    collection: str,
+    files: Sequence[tuple[str | None, Readable]],
+    access: Sequence[str] = (),
+    writer: Principal | None = None,
+) -> tuple[IngestJob, int]:
+    """Queue uploaded files (name as the client sent it, content) into `collection`, looked
+    up as `session`'s principal and checked against this embedder; the job and how many
+    files it holds. Every file needs a name, and a name appears once: it becomes the
+    document id."""
+    found = await get_collection(session, collection)
+    check_compatible(found, embedder)
+    named: dict[str, Readable] = {}
+    for sent_name, content in files:
+        name = _upload_name(sent_name)
+        if name in named:
+            raise InvalidInput(f"file name {name!r} appears twice in one upload")
+        named[name] = content
+    job = await create_job(ingestion, found, list(named.items()), access, writer=writer)
+    return job, len(named)
+
+
+def _upload_name(sent: str | None) -> str:
+    name = (sent or "").replace("\\", "/").lstrip("/")
+    if not name or "\x00" in name:
+        raise InvalidInput("every uploaded file needs a file name (it becomes the document id)")
+    return name
 
 
 async def create_job(

@@ -12,7 +12,7 @@ from typing import Any, assert_never
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import PrincipalDep, ServicesDep
+from app.api.deps import AnswererDep
 from app.api.problems import OPENAI_ERROR_RESPONSES
 from app.api.reads import QueryRoute
 from app.api.schemas.ask import MAX_QUESTION_CHARS
@@ -59,11 +59,9 @@ def sources_footer(citations: list[Citation]) -> str:
     response_model=ChatResponse,
     responses={200: {"content": stream_doc()}},
 )
-async def chat_completions(
-    body: ChatRequest, services: ServicesDep, principal: PrincipalDep
-) -> Any:
+async def chat_completions(body: ChatRequest, answerer: AnswererDep) -> Any:
     try:
-        return await _complete(body, services.answerer(principal))
+        return await _complete(body, answerer)
     except NotFound as exc:
         # All an answer can miss is its collection: tell OpenAI clients the way OpenAI does.
         raise NotFound(exc.detail, code="model_not_found", param="model") from exc
