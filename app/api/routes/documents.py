@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from app import documents
 from app.api.deps import EmbedderDep, IngestionDep, PrincipalDep, SessionDep, actor
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.reads import ReadRoute
@@ -17,7 +16,7 @@ from app.api.schemas.documents import DocumentBatch, DocumentOut, IngestResult
 from app.api.schemas.jobs import JobCreated
 from app.documents import document_chunks, find_document
 from app.keys import parse_groups
-from ingest import sent
+from ingest import removal, sent
 from ingest.uploads import queue_files
 
 router = APIRouter(
@@ -94,5 +93,5 @@ async def delete_document(
     collection: str = CollectionName,
 ) -> Response:
     """Delete the document and its chunks."""
-    await documents.delete_document(session, collection, document_id, actor(principal))
+    await removal.delete_document(session, collection, document_id, actor(principal))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
