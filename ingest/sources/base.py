@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.errors import PgaskError
@@ -59,6 +60,19 @@ class Failed:
 
 
 Item = Unchanged | Fetched | Failed
+
+
+@dataclass(frozen=True)
+class ReaderContext:
+    """What a reader is built with besides its options (`ingest.sources.kinds`)."""
+
+    work_dir: Path  # the source's own folder for working copies (a clone); may not exist yet
+    max_file_bytes: int  # PGASK_INGEST_MAX_FILE_MB: a larger item is `Failed`
+
+
+def too_large(size: int, most: int) -> str:
+    """The reason an item over PGASK_INGEST_MAX_FILE_MB is `Failed`."""
+    return f"{size / 2**20:.1f} MiB, above PGASK_INGEST_MAX_FILE_MB ({most // 2**20} MiB)"
 
 
 class SourceReader(Protocol):
