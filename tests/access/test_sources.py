@@ -80,7 +80,7 @@ def test_sources_obey_collections_and_groups(world: World, tmp_path: Path) -> No
 
 def test_bad_sources_are_problems(world: World, tmp_path: Path) -> None:
     """Bad input is a 422 problem naming the field, and nothing is stored."""
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"kind": "ftp"}, "kind: unknown source kind 'ftp'"),
         ({"options": {"path": str(tmp_path / "none")}}, "options.path: "),
         ({"options": {"path": str(tmp_path), "depth": 2}}, "options.depth: Extra inputs"),
@@ -90,7 +90,7 @@ def test_bad_sources_are_problems(world: World, tmp_path: Path) -> None:
         ({"collection": "no-such-collection"}, "collection 'no-such-collection' does not exist"),
     ]
     for change, detail in cases:
-        body = {
+        body: dict[str, object] = {
             "name": "bad-source",
             "collection": "c1",
             "kind": "folder",
