@@ -3,6 +3,7 @@ one deleted between them; the second embeds only what changed and deletes what l
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from app.access import UNRESTRICTED
+from ingest.jobs import run_worker
 from ingest.sources.service import SourceSpec, add_source, get_source, remove_source
 from tests.sources.conftest import synced
 
@@ -80,3 +82,22 @@ async def test_two_syncs_embed_only_what_changed(
 
     assert await remove_source(ingestion, UNRESTRICTED, "notes") == 3
     assert await _documents(session, collection) == {}
+
+
+async def test_due_sources_are_synced_by_workers(ingestion, embedder, collection, tmp_path):
+    """A source with an interval is due when added; a worker queues and runs its sync, and
+    the next one is due an interval later."""
+    root = tmp_path / "due"
+    _write(root / "a.md", "# Due\n\nSynced without being asked.")
+    spec = SourceSpec("due", collection.name, "folder", {"path": str(root)}, interval_seconds=3600)
+    await add_source(ingestion, UNRESTRICTED, spec)
+    try:
+        await run_worker(ingestion, embedder, asyncio.Event(), until_idle=True)
+        info = await get_source(ingestion, UNRESTRICTED, "due")
+        assert info.job_status == "succeeded" and info.last_sync["read"] == 1
+        assert info.next_sync_at is not None and info.synced_at is not None
+        assert (info.next_sync_at - info.synced_at).total_seconds() > 3000
+        await run_worker(ingestion, embedder, asyncio.Event(), until_idle=True)
+        assert (await get_source(ingestion, UNRESTRICTED, "due")).job_id == info.job_id
+    finally:
+        await remove_source(ingestion, UNRESTRICTED, "due")
