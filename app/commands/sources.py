@@ -4,6 +4,7 @@ git, ...), acting as PGASK_API_KEY's principal (or as the database's owner witho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -15,6 +16,7 @@ import typer
 from rich.table import Table
 
 from app.access import Principal
+from app.collections import create_collection, get_collection
 from app.commands.common import (
     CollectionOption,
     JsonOption,
@@ -26,12 +28,13 @@ from app.commands.common import (
 )
 from app.config import Settings
 from app.db.models import IngestJob
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.services import Services
 from ingest.context import Ingestion
 from ingest.jobs import get_job, run_worker
 from ingest.sources.kinds import KINDS
 from ingest.sources.service import (
+    SourceInfo,
     SourceSpec,
     add_source,
     list_sources,
@@ -98,7 +101,8 @@ def add_cmd(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a source (admin). It syncs on `sources sync`, and every --interval in workers."""
+    """Add a source (admin; the collection is created if need be). It syncs on `sources sync`,
+    and every --interval in workers."""
     spec = SourceSpec(
         name,
         collection,
@@ -107,12 +111,33 @@ def add_cmd(
         access or [],
         None if interval is None else parse_interval(interval),
     )
-    info = _acting(lambda ingestion, principal, _: add_source(ingestion, principal, spec))
+
+    async def go(ingestion: Ingestion, principal: Principal, services: Services) -> SourceInfo:
+        if not principal.scoped:  # an admin's source: its collection is made as `ingest` makes it
+            await _ensure_collection(services, collection)
+        return await add_source(ingestion, principal, spec)
+
+    info = _acting(go)
     if as_json:
         print_json(asdict(info))
         return
     every = f", synced every {info.interval_seconds} s" if info.interval_seconds else ""
     console.print(f"source {name!r} ({kind}) added to collection {collection!r}{every}")
+
+
+async def _ensure_collection(services: Services, name: str) -> None:
+    """Create the collection, with the configured model, when it does not exist."""
+    async with services.db.owner_session() as session:
+        try:
+            await get_collection(session, name)
+            return
+        except NotFound:
+            pass
+    with loading(f"loading embedding model {services.settings.embedding_model} ..."):
+        await services.load_embedder(required=True)
+    async with services.db.owner_session() as session:
+        with contextlib.suppress(Conflict):  # made by someone else a moment ago
+            await create_collection(session, services.embedder, name=name)
 
 
 @sources_app.command("list")
