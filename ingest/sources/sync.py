@@ -142,12 +142,14 @@ class SourceSync:
         await self._set_total(len(self.seen.listed))
 
     def _parse_name(self, item: Fetched) -> str | None:
-        """The name the item is parsed under (its extension names the format), or None for
-        a non-prose item, skipped."""
+        """The name the item is parsed under, or None for a non-prose item, skipped. It is
+        its document's name, unless that does not end in the format the reader's name does
+        (a URL key): then the document's name, '#' and the reader's file name
+        (`site/https://x/guide/#index.html`), renamed back once parsed."""
         document = self.source.document(item.key)
         name = document
         if file_format(document) != file_format(item.name):
-            name = document + PurePosixPath(item.name).suffix
+            name = f"{document}#{PurePosixPath(item.name).name}"
             self._renamed[name] = document
         head = item.data[:_SNIFF_BYTES]
         if skip_reason(name, head) or (file_format(name) is None and looks_binary(head)):
