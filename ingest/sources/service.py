@@ -12,7 +12,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.access import Principal, key_name
+from app.config import redact_url
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.validation import check_text
 from ingest.context import Ingestion
@@ -140,7 +141,7 @@ LEFT JOIN ingest_jobs j ON j.id = s.job_id
 async def list_sources(ingestion: Ingestion, principal: Principal | None) -> list[SourceInfo]:
     async with ingestion.db.session(principal) as session:
         rows = await session.execute(text(_SELECT + " ORDER BY s.name"))
-        return [SourceInfo(*row) for row in rows]
+        return [_info(row) for row in rows]
 
 
 async def get_source(ingestion: Ingestion, principal: Principal | None, name: str) -> SourceInfo:
@@ -152,7 +153,15 @@ async def _get(session: AsyncSession, name: str) -> SourceInfo:
     row = (await session.execute(text(_SELECT + " WHERE s.name = :name"), {"name": name})).first()
     if row is None:
         raise NotFound(f"source {name!r} does not exist")
-    return SourceInfo(*row)
+    return _info(row)
+
+
+def _info(row: Sequence[Any]) -> SourceInfo:
+    """A source as it is shown: a password in a URL option reads `***` (every key that sees
+    the source sees its options; a credential helper keeps it out of pgask altogether)."""
+    info = SourceInfo(*row)
+    shown = {k: redact_url(v) if isinstance(v, str) else v for k, v in info.options.items()}
+    return replace(info, options=shown)
 
 
 async def sync_now(ingestion: Ingestion, principal: Principal | None, name: str) -> uuid.UUID:

@@ -32,6 +32,8 @@ PAGES = {
 class PagesOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    url: str = "https://docs.example/"
+
 
 class PagesReader:
     def __init__(self, options: PagesOptions, context: ReaderContext) -> None:
@@ -51,7 +53,10 @@ class PagesReader:
 
 async def test_a_kind_is_one_entry(ingestion, embedder, collection, session, monkeypatch):
     monkeypatch.setitem(KINDS, "pages", Kind("fixed pages", PagesOptions, PagesReader))
-    await add_source(ingestion, UNRESTRICTED, SourceSpec("pages", collection.name, "pages"))
+    options = {"url": "https://reader:s3cret@docs.example/"}
+    spec = SourceSpec("pages", collection.name, "pages", options)
+    shown = await add_source(ingestion, UNRESTRICTED, spec)
+    assert shown.options == {"url": "https://reader:***@docs.example/"}  # stored as given
     job = await synced(ingestion, embedder, "pages")
     assert job.result["added"] == 1
     assert job.errors == [{"path": "pages/https://docs.example/empty", "error": "no text in file"}]
