@@ -8,11 +8,12 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from app.access import Principal
@@ -21,6 +22,7 @@ from app.commands.common import (
     CollectionOption,
     JsonOption,
     console,
+    err_console,
     loading,
     print_json,
     run_async,
@@ -179,9 +181,13 @@ def sync_cmd(
             jobs = {name: await sync_now(ingestion, principal, name)}
         if not wait:
             return [(source, job, None) for source, job in jobs.items()]
-        with loading(f"syncing {', '.join(jobs) or 'no source'} ..."):
-            await run_worker(ingestion, services.embedder, asyncio.Event(), until_idle=True)
-            finished = [await _finished(ingestion, principal, j) for j in jobs.values()]
+        with _bars(jobs) as bars:
+            watch = asyncio.create_task(_watch(ingestion, principal, jobs, bars))
+            try:
+                await run_worker(ingestion, services.embedder, asyncio.Event(), until_idle=True)
+                finished = [await _finished(ingestion, principal, j) for j in jobs.values()]
+            finally:
+                watch.cancel()
         return [(source, job.id, job) for source, job in zip(jobs, finished, strict=True)]
 
     done = _acting(go, embedder=wait)
@@ -192,6 +198,36 @@ def sync_cmd(
             console.print(_sync_line(source, job_id, job), highlight=False)
     if any(job is not None and job.status != "succeeded" for _, _, job in done):
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _bars(jobs: dict[str, uuid.UUID]) -> Iterator[tuple[Progress, dict[uuid.UUID, TaskID]]]:
+    """A bar per sync (documents done of those listed) on a terminal; nothing otherwise."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("documents"),
+        console=err_console,
+        disable=not err_console.is_terminal,
+        transient=True,
+    )
+    with progress:
+        yield progress, {job: progress.add_task(name, total=None) for name, job in jobs.items()}
+
+
+async def _watch(
+    ingestion: Ingestion,
+    principal: Principal,
+    jobs: dict[str, uuid.UUID],
+    bars: tuple[Progress, dict[uuid.UUID, TaskID]],
+) -> None:
+    progress, tasks = bars
+    while not progress.disable:
+        for job_id in jobs.values():
+            job, _ = await get_job(ingestion, job_id, principal)
+            progress.update(tasks[job_id], completed=job.done, total=job.total or None)
+        await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
 async def _finished(ingestion: Ingestion, principal: Principal, job_id: uuid.UUID) -> IngestJob:
