@@ -179,20 +179,21 @@ class SourceSync:
         return None
 
     async def finish(self) -> None:
-        """Delete the documents of items gone (and those a re-read file no longer holds),
-        record the versions stored and the cursor; only after a complete scan."""
+        """Delete the documents of items gone or now skipped (a page replaced by an image),
+        and those a re-read file no longer holds; record the versions stored and the
+        cursor. Only after a complete scan."""
         if not self.seen.complete:
             raise RuntimeError("finish() before the scan ended")
         report, source = self.pipeline.report, self.source
         stored = {k: v for k, v in self.seen.fetched.items() if not self._failed(k)}
         gone = sorted(set(self.known) - self.seen.listed)
         kept = {source.document(k) for k in self.seen.fetched.keys() - stored.keys()}
-        scopes = [source.document(k) for k in (*gone, *stored)]
+        skipped = {k: v for k, v in self.seen.skipped.items() if k in self.seen.listed}
+        scopes = [source.document(k) for k in (*gone, *stored, *skipped)]
         async with self.ingestion.db.owner_connection(autocommit=True) as conn:
             report.deleted = await prune_documents(
                 conn, source.collection_id, scopes, seen=self.pipeline.seen, keep_sources=kept
             )
-            skipped = {k: v for k, v in self.seen.skipped.items() if k in self.seen.listed}
             summary = {
                 "listed": len(self.seen.listed),
                 "read": len(self.seen.fetched),

@@ -37,6 +37,7 @@ async def test_two_syncs_embed_only_what_changed(
     root = tmp_path / "notes"
     _write(root / "a.md", "# Alpha\n\nThe alpha note about herons.")
     _write(root / "sub/b.md", "# Bravo\n\nThe bravo note about walruses.")
+    _write(root / "sub/e.md", "# Echo\n\nThe echo note, soon an image.")
     _write(root / "c.txt", "The charlie note about lighthouses.")
     _write(root / ".hidden.md", "never read")
     (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
@@ -45,18 +46,18 @@ async def test_two_syncs_embed_only_what_changed(
 
     first = await synced(ingestion, embedder, "notes")
     assert first.status == "succeeded", first.errors
-    assert (first.result["added"], first.result["unchanged"]) == (3, 0)
-    embedded_first = first.result["embedded"]
-    assert embedded_first >= 3
+    assert (first.result["added"], first.result["unchanged"]) == (4, 0)
     assert await _documents(session, collection) == {
         "notes/a.md": ["team"],
         "notes/sub/b.md": ["team"],
         "notes/c.txt": ["team"],
+        "notes/sub/e.md": ["team"],
     }
 
     _write(root / "sub/b.md", "# Bravo\n\nThe bravo note, rewritten, about seals.")
     os.utime(root / "sub/b.md", ns=(1, 1))  # a version of its own even on a coarse clock
     (root / "c.txt").unlink()
+    (root / "sub/e.md").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))  # a page became an image
     _write(root / "d.md", "# Delta\n\nThe delta note about rivers.")
     second = await synced(ingestion, embedder, "notes")
     assert second.status == "succeeded", second.errors
@@ -65,7 +66,7 @@ async def test_two_syncs_embed_only_what_changed(
         1,
         1,
         1,
-        1,
+        2,  # c.txt, gone, and e.md, now an image
     )
     assert result["embedded"] == 2  # one chunk each for b.md and d.md; a.md is not read
     assert set(await _documents(session, collection)) == {
@@ -74,7 +75,7 @@ async def test_two_syncs_embed_only_what_changed(
         "notes/d.md",
     }
     info = await get_source(ingestion, UNRESTRICTED, "notes")
-    assert info.last_sync["listed"] == 4 and info.last_sync["skipped"] == 1  # logo.png
+    assert info.last_sync["listed"] == 5 and info.last_sync["skipped"] == 2  # the images
     assert info.job_status == "succeeded" and info.synced_at is not None
 
     third = await synced(ingestion, embedder, "notes")
