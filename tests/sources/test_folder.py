@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,13 @@ async def test_two_syncs_embed_only_what_changed(
 
     third = await synced(ingestion, embedder, "notes")
     assert (third.result["embedded"], third.result["unchanged"]) == (0, 3)
+
+    # New groups: removed with its documents kept, added again, nothing embedded.
+    assert await remove_source(ingestion, UNRESTRICTED, "notes", keep_documents=True) == 0
+    await add_source(ingestion, UNRESTRICTED, replace(spec, access=["ops"]))
+    regrouped = await synced(ingestion, embedder, "notes")
+    assert (regrouped.result["updated"], regrouped.result["embedded"]) == (3, 0)
+    assert set(map(tuple, (await _documents(session, collection)).values())) == {("ops",)}
 
     assert await remove_source(ingestion, UNRESTRICTED, "notes") == 3
     assert await _documents(session, collection) == {}
