@@ -5,8 +5,8 @@ previous sync recorded. It never touches the database: the sync (ingest job) com
 parses through `ingest.loaders`, writes, and deletes what left the source.
 
 Rules every reader keeps:
-- `key` is stable across syncs for the same item (a relative path, or a URL) and becomes
-  the document's external id; `version` changes whenever the item's content may have
+- `key` is stable across syncs for the same item (a relative path, or a URL) and names
+  its document (`<source name>/<key>`, `ingest.sources.sync`); `version` changes whenever the item's content may have
   changed (a git blob id, an ETag, a Last-Modified date, a size and mtime).
 - A `scan` yields every item the source holds now, exactly once: `Unchanged` when its
   version equals `known[key]` (its bytes are not read), `Fetched` with the bytes otherwise,
@@ -15,6 +15,8 @@ Rules every reader keeps:
 - A scan that cannot finish (the source is unreachable, the listing is cut short) raises
   `SourceUnavailable`: the sync then deletes nothing, so a half listing never empties a
   collection.
+- `Fetched.name` ends in the extension of the item's format when its key does not (a URL):
+  the item is parsed as that format.
 - `cursor()` after a completed scan is the JSON-ready state the next scan starts from
   (a commit id, a sitemap's Last-Modified); the sync stores it with the source.
 - Per-item and per-scan limits (file size, page count, crawl depth) are the reader's:

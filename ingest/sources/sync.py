@@ -99,7 +99,6 @@ class _Seen:
     listed: set[str] = field(default_factory=set)
     fetched: dict[str, str] = field(default_factory=dict)  # key -> version
     skipped: dict[str, str] = field(default_factory=dict)  # non-prose: key -> version
-    failed: int = 0
     complete: bool = False
 
 
@@ -126,12 +125,11 @@ class SourceSync:
         items = self.reader.scan(self.known, self.source.cursor)
         while (item := await asyncio.to_thread(_next, items)) is not None:
             self.seen.listed.add(item.key)
-            if not isinstance(item, Unchanged):
-                self.seen.skipped.pop(item.key, None)
             if isinstance(item, Unchanged):
                 self.pipeline.report.unchanged += item.key not in self.seen.skipped
-            elif isinstance(item, Failed):
-                self.seen.failed += 1
+                continue
+            self.seen.skipped.pop(item.key, None)  # changed: skipped again or not, below
+            if isinstance(item, Failed):
                 self.pipeline.report.fail(Failure(self.source.document(item.key), item.reason))
             elif (name := self._parse_name(item)) is not None:
                 path = folder / str(len(self.seen.fetched))
