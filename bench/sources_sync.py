@@ -1,9 +1,11 @@
 """What a git source's sync costs (not run by CI): a repository made from the FastAPI docs
 (../shared/data/fastapi-docs, every file of it committed once), synced three times into a
 fresh collection: the first sync, a sync with no new commit, and a sync after one commit
-that changes 3 pages, adds 1 and deletes 1. Each sync is a job run by a worker in this
-process; time is from queueing to the job's end (the git fetch, listing, reading, parsing,
-embedding and writing), chunks embedded are the job's own count. Writes
+that changes 3 pages, adds 1 and deletes 1. For comparison, each repetition first loads the
+same files with `pgask ingest`'s code (`ingest_paths`) into a collection of its own. Each
+sync is a job run by a worker in this process; time is from queueing to the job's end (the
+git fetch, listing, reading, parsing, embedding and writing), chunks embedded are the job's
+own count. Writes
 bench/results/sources-sync.json.
 
     python bench/sources_sync.py [--docs ../shared/data/fastapi-docs] [--repetitions 3]
@@ -29,10 +31,12 @@ from app.access import UNRESTRICTED
 from app.collections import create_collection
 from app.config import load_settings
 from app.db import migrate
+from app.db.models import Collection
 from app.services import Services
 from bench.common import SHARED, machine, package_versions, write_result
 from ingest.context import Ingestion
 from ingest.jobs import get_job, run_worker
+from ingest.service import ingest_paths
 from ingest.sources.service import SourceSpec, add_source, remove_source, sync_now
 
 # The commit between the second and third sync: pages changed, added, deleted.
@@ -90,16 +94,32 @@ async def timed_sync(ingestion: Ingestion, services: Services, name: str) -> dic
         k: job.result.get(k)
         for k in ("added", "updated", "unchanged", "deleted", "failed", "chunks", "embedded")
     }
-    return {"status": job.status, "seconds": round(seconds, 2), **result}
+    return {"status": job.status, "seconds": round(seconds, 2), **result, "errors": job.errors}
+
+
+async def new_collection(services: Services) -> Collection:
+    async with services.db.owner_session() as session:
+        return await create_collection(
+            session, services.embedder, name=f"bench-{uuid.uuid4().hex[:8]}"
+        )
+
+
+async def timed_ingest(ingestion: Ingestion, services: Services, repo: Path) -> dict[str, Any]:
+    """`pgask ingest` of the same files (the clone's working tree), into a new collection."""
+    collection = await new_collection(services)
+    started = time.perf_counter()
+    report, _ = await ingest_paths(ingestion, services.embedder, collection, [repo])
+    seconds = time.perf_counter() - started
+    counts = {k: getattr(report, k) for k in ("added", "failed", "chunks", "embedded")}
+    return {"seconds": round(seconds, 2), **counts}
 
 
 async def repetition(ingestion: Ingestion, services: Services, repo: Path) -> dict[str, Any]:
-    name = f"bench-{uuid.uuid4().hex[:8]}"
-    async with services.db.owner_session() as session:
-        await create_collection(session, services.embedder, name=name)
+    runs = {"ingest": await timed_ingest(ingestion, services, repo)}
+    name = (await new_collection(services)).name
     spec = SourceSpec(name, name, "git", {"url": str(repo)})
     await add_source(ingestion, UNRESTRICTED, spec)
-    runs = {"first": await timed_sync(ingestion, services, name)}
+    runs["first"] = await timed_sync(ingestion, services, name)
     runs["no_change"] = await timed_sync(ingestion, services, name)
     one_commit(repo)
     try:
@@ -149,7 +169,7 @@ async def main() -> None:
         "runs": runs,
     }
     print(write_result("sources-sync", result))
-    for phase in ("first", "no_change", "one_commit"):
+    for phase in ("ingest", "first", "no_change", "one_commit"):
         print(phase, [(r[phase]["seconds"], r[phase]["embedded"]) for r in runs])
 
 
