@@ -5,8 +5,7 @@ that changes 3 pages, adds 1 and deletes 1. For comparison, each repetition firs
 same files with `pgask ingest`'s code (`ingest_paths`) into a collection of its own. Each
 sync is a job run by a worker in this process; time is from queueing to the job's end (the
 git fetch, listing, reading, parsing, embedding and writing), chunks embedded are the job's
-own count. Writes
-bench/results/sources-sync.json.
+own count. Writes bench/results/sources-sync.json.
 
     python bench/sources_sync.py [--docs ../shared/data/fastapi-docs] [--repetitions 3]
         [--data-dir DIR]
