@@ -6,8 +6,9 @@ parses through `ingest.loaders`, writes, and deletes what left the source.
 
 Rules every reader keeps:
 - `key` is stable across syncs for the same item (a relative path, or a URL) and names
-  its document (`<source name>/<key>`, `ingest.sources.sync`); `version` changes whenever the item's content may have
-  changed (a git blob id, an ETag, a Last-Modified date, a size and mtime).
+  its document (`<source name>/<key>`, `ingest.sources.sync`); `version` changes whenever
+  the item's content may have changed (a git blob id, an ETag, a Last-Modified date, a size
+  and mtime).
 - A `scan` yields every item the source holds now, exactly once: `Unchanged` when its
   version equals `known[key]` (its bytes are not read), `Fetched` with the bytes otherwise,
   `Failed` when that one item could not be read (the sync keeps its current document and

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from app.access import UNRESTRICTED
+from app.errors import Conflict
 from ingest.sources.base import Fetched, Item, ReaderContext, Unchanged
 from ingest.sources.kinds import KINDS, Kind
 from ingest.sources.service import SourceSpec, add_source
@@ -57,6 +58,8 @@ async def test_a_kind_is_one_entry(ingestion, embedder, collection, session, mon
     spec = SourceSpec("pages", collection.name, "pages", options)
     shown = await add_source(ingestion, UNRESTRICTED, spec)
     assert shown.options == {"url": "https://reader:***@docs.example/"}  # stored as given
+    with pytest.raises(Conflict, match="source 'pages' already exists"):
+        await add_source(ingestion, UNRESTRICTED, spec)
     job = await synced(ingestion, embedder, "pages")
     assert job.result["added"] == 1
     assert job.errors == [{"path": "pages/https://docs.example/empty", "error": "no text in file"}]
