@@ -23,6 +23,7 @@ from ingest.formats.safety import SafeZip
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _CODE_STYLE = re.compile(r"preformat|source|code|macro|plain ?text|verbatim|listing", re.I)
+_LIST_NAME = re.compile(r"^list (?:bullet|number)", re.I)
 _HEADING_NAME = re.compile(r"^heading (\d)$", re.I)
 _PICTURES = (f"{W}drawing", f"{W}pict", f"{W}object")
 
@@ -31,12 +32,13 @@ _PICTURES = (f"{W}drawing", f"{W}pict", f"{W}object")
 class _Style:
     level: int | None  # outline level (1 = top) of a heading style
     code: bool
+    listed: bool = False  # a list style: its paragraphs are list items
 
 
 def _styles(package: SafeZip) -> dict[str, _Style]:
     if "word/styles.xml" not in package.names:
         return {}
-    raw: dict[str, tuple[str | None, int | None, bool]] = {}
+    raw: dict[str, tuple[str | None, int | None, bool, bool]] = {}
     for style in package.xml("word/styles.xml").iter(f"{W}style"):
         sid = style.get(f"{W}styleId") or ""
         name = _val(style.find(f"{W}name")) or sid
@@ -50,15 +52,16 @@ def _styles(package: SafeZip) -> dict[str, _Style]:
         fonts = style.find(f"{W}rPr/{W}rFonts")
         font = fonts.get(f"{W}ascii", "") if fonts is not None else ""
         code = bool(_CODE_STYLE.search(name) or MONOSPACE.search(font))
-        raw[sid] = (_val(style.find(f"{W}basedOn")), level, code)
+        listed = bool(_LIST_NAME.match(name)) or style.find(f"{W}pPr/{W}numPr") is not None
+        raw[sid] = (_val(style.find(f"{W}basedOn")), level, code, listed)
 
     def resolve(sid: str, depth: int = 0) -> _Style:
-        based, level, code = raw.get(sid, (None, None, False))
+        based, level, code, listed = raw.get(sid, (None, None, False, False))
         if based and depth < 20 and based in raw:
             parent = resolve(based, depth + 1)
             level = level if level is not None else parent.level
-            code = code or parent.code
-        return _Style(level, code)
+            code, listed = code or parent.code, listed or parent.listed
+        return _Style(level, code, listed and level is None)
 
     return {sid: resolve(sid) for sid in raw}
 
@@ -147,7 +150,8 @@ class _Reader:
         if style.level is not None:
             self.outline.heading(style.level, text)
         else:
-            if paragraph.find(f"{W}pPr/{W}numPr") is not None and text:
+            listed = style.listed or paragraph.find(f"{W}pPr/{W}numPr") is not None
+            if listed and text:
                 text = "- " + text
             self.outline.add(text)
         for ref in paragraph.iter(f"{W}commentReference"):

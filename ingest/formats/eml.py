@@ -1,6 +1,7 @@
 """E-mail messages (EML, RFC 5322): the subject is the title, From, To, Cc and Date are
-metadata and the first paragraph, the body is the text part (or, with none, the HTML part
-through the HTML reader). Attachments are listed by name, type and size, and not read.
+metadata and the first paragraph, the body is the HTML part through the HTML reader (its
+tables and headings kept, as on a web page) or, with none, the text part. Attachments are
+listed by name, type and size, and not read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _body(message: EmailMessage) -> list[tuple[tuple[str, ...], str]]:
     """The body's paragraphs under their heading paths."""
-    part = message.get_body(preferencelist=("plain", "html"))
+    part = message.get_body(preferencelist=("html", "plain"))
     if part is None:
         return []
     try:

@@ -40,7 +40,7 @@ def _code_styles(roots: list[Element]) -> set[str]:
     for name in list(parents):
         seen, current = 0, name
         while current and seen < 20:
-            if current in code:
+            if current in code or _CODE_STYLE.search(current.replace("_20_", " ")):
                 code.add(name)
                 break
             current, seen = parents.get(current, ""), seen + 1

@@ -10,6 +10,7 @@ text rather than left as error markup.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from ingest.formats.model import Outline, Parsed
@@ -31,6 +32,8 @@ _CODE_ROLES = (
 )
 _TEXT_ROLES = "ref doc term abbr keyword pep rfc"
 _registered = False
+# docutils writes inline literals as spans; the HTML reader keeps `<code>` as inline code.
+_LITERAL = re.compile(r'<span class="docutils literal">(.*?)</span>', re.DOTALL)
 
 
 def _register_roles() -> None:
@@ -49,13 +52,15 @@ def _register_roles() -> None:
 
 def read_rst(text: str) -> Parsed:
     from docutils.core import publish_parts
+    from docutils.writers.html5_polyglot import Writer
 
     from ingest.html_text import html_page
 
     _register_roles()
     settings = dict(_SETTINGS, warning_stream=io.StringIO())
-    parts = publish_parts(text, writer_name="html5", settings_overrides=settings)
-    page = html_page(str(parts["whole"]))
+    parts = publish_parts(text, writer=Writer(), settings_overrides=settings)
+    html = _LITERAL.sub(r"<code>\1</code>", str(parts["whole"]))
+    page = html_page(html)
     outline = Outline()
     for path, paragraphs in page.sections:
         outline.path, outline.parts = path, list(paragraphs)
