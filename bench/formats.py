@@ -16,6 +16,7 @@ Needs: `apt-get install postgresql-doc-15 pandoc libreoffice-writer-nogui
 libreoffice-calc-nogui` and `pip install -e '.[dev,bench]'`.
 
     python bench/formats.py --make [--corpus DIR] [--name NAME]
+    python bench/formats.py --hostile --name hostile
 """
 
 from __future__ import annotations
@@ -310,11 +311,8 @@ def big_sheet(corpus: Path, rows: int) -> Path:
     return path
 
 
-def main(args: argparse.Namespace) -> None:
-    corpus: Path = args.corpus
-    if args.make:
-        make(corpus)
-    results: dict[str, Any] = {"source_pages": truth(corpus / "html")}
+def readings(corpus: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
     for fmt, producer, pattern, readers in SETS:
         paths = sorted((corpus / producer).glob(pattern))
         key = f"{fmt}/{producer}"
@@ -329,6 +327,42 @@ def main(args: argparse.Namespace) -> None:
         }
         print(path.name, json.dumps(sheets[path.name]), flush=True)
     results["big_sheets"] = sheets
+    return results
+
+
+def hostile(corpus: Path) -> dict[str, Any]:
+    """Hostile files (tests/ingest/formats/hostile.py): what pgask's refusal costs, and what
+    reading the zip bomb costs markitdown, which has no budget."""
+    from tests.ingest.formats import hostile as make_hostile
+
+    folder = corpus / "hostile"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "bomb.docx": make_hostile.docx_bomb(),
+        "many.odt": make_hostile.many_entries(),
+        "laughs.docx": make_hostile.docx_laughs(),
+        "laughs.epub": make_hostile.epub_laughs(),
+        "tall.xlsx": make_hostile.xlsx_declaring("A1:C200000"),
+        "long.csv": make_hostile.long_csv(),
+    }
+    out: dict[str, Any] = {}
+    for name, data in files.items():
+        path = folder / name
+        path.write_bytes(data)
+        readers = ("pgask", "markitdown") if name == "bomb.docx" else ("pgask",)
+        out[name] = {"bytes": len(data), **{r: _one(r, [path], folder) for r in readers}}
+        print(name, json.dumps(out[name]), flush=True)
+    return out
+
+
+def main(args: argparse.Namespace) -> None:
+    corpus: Path = args.corpus
+    if args.make:
+        make(corpus)
+    if args.hostile:
+        results: dict[str, Any] = {"hostile": hostile(corpus)}
+    else:
+        results = {"source_pages": truth(corpus / "html"), **readings(corpus)}
     write_result(
         f"formats-{args.name}",
         {
@@ -368,6 +402,7 @@ if __name__ == "__main__":
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/pgask-formats-corpus"))
     parser.add_argument("--make", action="store_true", help="build the corpus first")
     parser.add_argument("--name", default="real")
+    parser.add_argument("--hostile", action="store_true", help="the hostile files instead")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--html", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)

@@ -1,13 +1,16 @@
-"""E-mail messages (EML, RFC 5322): the subject is the title, From, To, Cc and Date are
-metadata and the first paragraph, the body is the HTML part through the HTML reader (its
+"""E-mail messages (EML, RFC 5322): the subject is the title, From, To, Cc and Date are the
+first paragraph and top-level metadata (`email_from`..., the date in ISO 8601 UTC, so a
+search filter can use them), the body is the HTML part through the HTML reader (its
 tables and headings kept, as on a web page) or, with none, the text part. Attachments are
 listed by name, type and size, and not read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
+import email.utils
 from email.message import EmailMessage
 
 from app.errors import InvalidInput
@@ -22,6 +25,17 @@ def _header(message: EmailMessage, name: str) -> str:
     except (ValueError, TypeError, IndexError):  # a header too malformed to parse
         return ""
     return " ".join(str(value).split()) if value is not None else ""
+
+
+def _iso_date(value: str) -> str | None:
+    """The Date header in ISO 8601 UTC, so metadata filters compare it in time order."""
+    try:
+        sent = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if sent.tzinfo is None:
+        return sent.isoformat()
+    return sent.astimezone(dt.UTC).isoformat()
 
 
 def _body(message: EmailMessage) -> list[tuple[tuple[str, ...], str]]:
@@ -71,7 +85,9 @@ def read_eml(data: bytes) -> Parsed:
         outline.add("Attachments (not read): " + "; ".join(attachments))
     parsed = outline.done()
     parsed.title = headers.get("subject", "")
-    parsed.metadata = {"email": headers}
+    parsed.metadata = {f"email_{name}": value for name, value in headers.items()}
+    if (sent := _iso_date(headers.get("date", ""))) is not None:
+        parsed.metadata["email_date"] = sent
     if attachments:
         parsed.notes.append(f"{len(attachments)} attachment(s) listed, not read")
     return parsed

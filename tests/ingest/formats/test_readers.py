@@ -105,7 +105,8 @@ def test_delimited_files_are_tables(name: str, data: str, table: str) -> None:
 def test_eml_headers_html_body_and_attachments() -> None:
     doc = _load("sighting.eml", samples.eml())
     assert doc.title == "Dugong sighting"
-    assert doc.metadata["email"]["from"] == "Ana <ana@example.org>"
+    assert doc.metadata["email_from"] == "Ana <ana@example.org>"
+    assert doc.metadata["email_date"] == "2026-12-07T10:00:00+00:00"
     text = _text(doc)
     assert text.startswith("From: Ana <ana@example.org>\nTo: ops@example.org\n")
     assert "A dugong near the pier." in text and "| Time | Count |" in text
