@@ -120,7 +120,10 @@ class _Reader:
             elif child.tag == f"{W}tbl":
                 self.end_code()
                 self.outline.table(
-                    [[self.cell(tc) for tc in tr.iter(f"{W}tc")] for tr in child.iter(f"{W}tr")]
+                    [
+                        [self.cell(tc) for tc in tr.findall(f"{W}tc")]
+                        for tr in child.findall(f"{W}tr")
+                    ]
                 )
             elif child.tag in (f"{W}sdt", f"{W}sdtContent", f"{W}customXml"):
                 self.body(child)

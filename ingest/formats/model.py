@@ -105,6 +105,12 @@ class Outline:
         return self.parsed
 
 
+def number(value: str | None, default: int, most: int) -> int:
+    """An attribute's count or level: `default` when it is not a number, at most `most` (a
+    hostile `text:c="999999999"` would otherwise ask for a gigabyte of spaces)."""
+    return min(int(value), most) if value is not None and value.isdigit() else default
+
+
 def code_block(lines: list[str], language: str = "") -> str:
     code = "\n".join(lines).strip("\n")
     fence = "````" if "```" in code else "```"

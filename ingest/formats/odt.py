@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from xml.etree.ElementTree import Element
 
-from ingest.formats.model import MONOSPACE, Outline, Parsed, code_block
+from ingest.formats.model import MONOSPACE, Outline, Parsed, code_block, number
 from ingest.formats.safety import SafeZip
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -64,7 +64,7 @@ class _Reader:
             tag = child.tag
             if tag == f"{TEXT}h":
                 self.end_code()
-                level = int(child.get(f"{TEXT}outline-level", "1") or 1)
+                level = number(child.get(f"{TEXT}outline-level"), 1, 10)
                 self.outline.heading(level, self.inline(child, code=False))
             elif tag == f"{TEXT}p":
                 self.paragraph(child, marker)
@@ -82,7 +82,13 @@ class _Reader:
 
     def rows(self, table: Element) -> list[list[str]]:
         rows = []
-        for row in table.iter(f"{TABLE}table-row"):
+        # this table's rows, not a nested table's (read as its cell's text)
+        own = [
+            table,
+            *table.findall(f"{TABLE}table-header-rows"),
+            *table.findall(f"{TABLE}table-rows"),
+        ]
+        for row in (r for part in own for r in part.findall(f"{TABLE}table-row")):
             cells = [c for c in row if c.tag == f"{TABLE}table-cell"]
             rows.append([" ".join(self.inline(p).split()) for p in (self._cell(c) for c in cells)])
         return rows
@@ -119,7 +125,7 @@ class _Reader:
         for child in element:
             tag = child.tag
             if tag == f"{TEXT}s":
-                out.append(" " * int(child.get(f"{TEXT}c", "1") or 1))
+                out.append(" " * number(child.get(f"{TEXT}c"), 1, 100))
             elif tag == f"{TEXT}tab":
                 out.append("\t")
             elif tag == f"{TEXT}line-break":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 from xml.etree.ElementTree import Element
 
-from ingest.formats.model import MONOSPACE, code_block
+from ingest.formats.model import MONOSPACE, code_block, number
 from ingest.formats.safety import SafeZip
 
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -61,7 +61,7 @@ def paragraphs(body: Element) -> list[str]:
             code = []
         text = " ".join(text.split())
         props = p.find(f"{A}pPr")
-        level = int(props.get("lvl", "0") or 0) if props is not None else 0
+        level = number(props.get("lvl"), 0, 9) if props is not None else 0
         if text and level > 0:
             text = "  " * (level - 1) + "- " + text
         if text:
