@@ -54,6 +54,11 @@ class _Reader:
         self.code: list[str] = []
         self.notes: list[str] = []
 
+    def is_code(self, element: Element) -> bool:
+        """In a code style: a known one, or one named so though not defined in the file."""
+        name = element.get(f"{TEXT}style-name", "")
+        return name in self.code_styles or bool(_CODE_STYLE.search(name.replace("_20_", " ")))
+
     def end_code(self) -> None:
         if self.code:
             self.outline.add(code_block(self.code))
@@ -101,7 +106,7 @@ class _Reader:
 
     def paragraph(self, paragraph: Element, marker: str) -> None:
         self.outline.images += sum(1 for _ in paragraph.iter(f"{DRAW}image"))
-        if paragraph.get(f"{TEXT}style-name", "") in self.code_styles:
+        if self.is_code(paragraph):
             self.code.extend(self.inline(paragraph, code=False, raw=True).split("\n"))
             return
         self.end_code()
@@ -136,11 +141,7 @@ class _Reader:
                     self.notes.append(" ".join(self.inline(p) for p in body.iter(f"{TEXT}p")))
             elif tag in (f"{OFFICE}annotation", f"{OFFICE}annotation-end"):
                 pass  # read after the paragraph, labelled
-            elif (
-                code
-                and tag == f"{TEXT}span"
-                and child.get(f"{TEXT}style-name", "") in self.code_styles
-            ):
+            elif code and tag == f"{TEXT}span" and self.is_code(child):
                 inner: list[str] = []
                 self._inline(child, inner, code=False)
                 words = "".join(inner).strip()

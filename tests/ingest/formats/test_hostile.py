@@ -41,3 +41,15 @@ def test_refused_with_the_reason(name: str, make: Callable[[], bytes], error: st
 def test_a_table_just_under_the_budget_is_read() -> None:
     doc = load_file("ok.csv", hostile.long_csv(99_999))
     assert doc.blocks[0].text.startswith("| n | square |\n| --- | --- |\n| 0 | 0 |")
+
+
+def test_a_huge_space_count_is_capped() -> None:
+    body = (
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+        '<text:p text:style-name="Source_20_Code">a<text:s text:c="999999999"/>b</text:p>'
+        "</office:text></office:body>"
+        "</office:document-content>"
+    )
+    doc = load_file("spaces.odt", samples.odt(body))
+    assert doc.blocks[0].text == "```\na" + " " * 100 + "b\n```"  # in code, spaces are kept
