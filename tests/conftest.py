@@ -45,6 +45,7 @@ from app.db import migrate  # noqa: E402
 from app.db.database import Database  # noqa: E402
 from app.db.embedded import database_url  # noqa: E402
 from app.db.models import Collection  # noqa: E402
+from app.embeddings import Embedder, build_embedder  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
 from tests.servers import ServerThread  # noqa: E402
@@ -132,6 +133,12 @@ def client(server: ServerThread) -> Iterator[httpx.Client]:
 def collection_name() -> str:
     """A fresh collection name, so tests sharing the session database never collide."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    """The local model, loaded once per session (a load takes a second or more)."""
+    return build_embedder(settings)
 
 
 MINILM = ModelSpec("local", "sentence-transformers/all-MiniLM-L6-v2", 384, 256)

@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.db import migrate
 from app.db.models import Collection
-from app.embeddings import build_embedder
+from app.embeddings import Embedder
 from ingest.writer import ChunkRecord, DocumentRecord
+from tests.cli import pgask_in_process
 from tests.search.conftest import load
 
 PASSAGES = {
@@ -42,14 +43,9 @@ def _environment(settings: Settings, **env: str) -> dict[str, str]:
 
 
 def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=_environment(settings, **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """In this process: what export and import do and say is the subject, not their process
+    (`test_concurrent.py` runs real ones beside HTTP)."""
+    return pgask_in_process(args, _environment(settings, **env))
 
 
 def pgask_popen(args: list[str], settings: Settings) -> subprocess.Popen[str]:
@@ -65,11 +61,10 @@ def pgask_popen(args: list[str], settings: Settings) -> subprocess.Popen[str]:
 
 @pytest.fixture
 async def filled(
-    conn: psycopg.AsyncConnection, collection: Collection, settings: Settings
+    conn: psycopg.AsyncConnection, collection: Collection, embedder: Embedder
 ) -> Collection:
     """Four documents (1-3 chunks each, pages, sections, metadata, two with access groups)
     and one without chunks."""
-    embedder = build_embedder(settings)
     documents = []
     for n, (external_id, texts) in enumerate(PASSAGES.items()):
         vectors = await embedder.embed_documents(texts)
