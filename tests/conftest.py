@@ -54,7 +54,9 @@ from tests.servers import ServerThread  # noqa: E402
 # benchmark (they start `pgask` processes, kill servers, make replicas, drive Chromium).
 # `pytest -m "not slow"` is the everyday tier; `pytest` (and CI) runs both. A module goes
 # here when what it tests needs its own processes; one that only uses the session's server
-# and in-process clients stays in the fast tier.
+# and in-process clients stays in the fast tier. Entries are node id prefixes: a module, or
+# the tests of one whose subject is the process (MCP over stdio, argv bytes); the MCP tests
+# run over both transports mark their stdio case slow in tests/mcp/conftest.py.
 SLOW_TIER = (
     "tests/bench/",
     "tests/reliability/",
@@ -71,6 +73,10 @@ SLOW_TIER = (
     "tests/ingest/test_cli.py",
     "tests/ingest/test_huge_document.py",
     "tests/mcp/test_stdio.py",
+    "tests/mcp/test_keys.py::test_stdio_",
+    "tests/mcp/test_errors.py::test_a_call_cancelled_over_stdio_",
+    "tests/ingest/test_bad_text.py::test_pgask_ingest_refuses_the_same_lines",
+    "tests/ingest/test_bad_text.py::test_cli_arguments_and_filters_that_are_not_text_",
     "tests/search/test_cli.py",
     "tests/test_cli.py",
     "tests/test_cli_schema.py",
@@ -84,8 +90,7 @@ SLOW_TIER = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.path.relative_to(ROOT).as_posix()
-        if path.startswith(SLOW_TIER):
+        if item.nodeid.startswith(SLOW_TIER):
             item.add_marker(pytest.mark.slow)
 
 
