@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 from pgvector.psycopg import register_vector_async
+from psycopg import sql as pgsql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,6 +111,63 @@ def db_url(data_dir: Path) -> str:
     url = database_url(load_settings(pgask_data_dir=data_dir, _env_file=None))
     migrate.upgrade(url)
     return url.render_as_string(hide_password=False)
+
+
+class Databases:
+    """More databases on the session's server, each with a name of its own: empty, migrated
+    to a revision, or to head. Head is cloned from a template migrated once per session
+    (`CREATE DATABASE ... TEMPLATE` copies files; running the migrations takes seconds)."""
+
+    def __init__(self, admin_dsn: str, session_url: str) -> None:
+        self._admin_dsn, self._url = admin_dsn, make_url(session_url)
+        self._template: str | None = None
+        self._made: list[str] = []
+
+    def create(self, revision: str | None = "head", prefix: str = "pgask_t") -> str:
+        """A new database's SQLAlchemy URL; `revision` None: empty."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        template = self._head_template() if revision == "head" else None
+        create = pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name))
+        if template is not None:
+            create += pgsql.SQL(" TEMPLATE {}").format(pgsql.Identifier(template))
+        self._admin(create)
+        self._made.append(name)
+        url = self._url.set(database=name)
+        if revision is not None and template is None:
+            migrate.upgrade(url, revision)
+        return url.render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database or ""
+        self._admin(
+            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+        )
+
+    def drop_all(self) -> None:
+        for name in [*self._made, *([self._template] if self._template else [])]:
+            self._admin(
+                pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+            )
+
+    def _head_template(self) -> str:
+        if self._template is None:
+            name = f"pgask_template_{uuid.uuid4().hex[:8]}"
+            self._admin(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+            migrate.upgrade(self._url.set(database=name))  # its engine holds no connection after
+            self._template = name
+        return self._template
+
+    def _admin(self, statement: pgsql.Composed) -> None:
+        with psycopg.connect(self._admin_dsn, autocommit=True) as admin:
+            admin.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def databases(db_url: str) -> Iterator[Databases]:
+    """New databases on the session's server, dropped at the end of the session."""
+    made = Databases(db_url.replace("postgresql+psycopg://", "postgresql://"), db_url)
+    yield made
+    made.drop_all()
 
 
 @pytest.fixture(scope="session")

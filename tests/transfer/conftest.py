@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from app.config import Settings
-from app.db import migrate
 from app.db.models import Collection
 from app.embeddings import Embedder
 from ingest.writer import ChunkRecord, DocumentRecord
 from tests.cli import pgask_in_process
+from tests.conftest import Databases
 from tests.search.conftest import load
 
 PASSAGES = {
@@ -98,14 +95,9 @@ def exported(filled: Collection, settings: Settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fresh_db_url(pg_dsn: str, db_url: str) -> Iterator[str]:
+def fresh_db_url(databases: Databases) -> Iterator[str]:
     """A newly created database on the embedded server, migrated to head: a second pgask
     installation with nothing in it. Dropped afterwards."""
-    name = f"pgask_fresh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(db_url).set(database=name)
-    migrate.upgrade(url)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    url = databases.create(prefix="pgask_fresh")
+    yield url
+    databases.drop(url)
