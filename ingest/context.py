@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.config import IngestionSettings, JobSettings, Settings
 from app.db.database import Database
@@ -22,9 +23,10 @@ class Ingestion:
     settings: IngestionSettings
     jobs: JobSettings
     count: Callable[[IngestCounts], None] = _uncounted  # told about every finished run
+    data_dir: Path | None = None  # where sources keep their working copies (git clones)
 
     @classmethod
     def of(
         cls, db: Database, settings: Settings, count: Callable[[IngestCounts], None] = _uncounted
     ) -> Ingestion:
-        return cls(db, settings.ingestion, settings.jobs, count)
+        return cls(db, settings.ingestion, settings.jobs, count, settings.database.data_dir)
