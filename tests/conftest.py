@@ -40,7 +40,7 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
-from app.collections import create_collection  # noqa: E402
+from app.catalog import create_collection  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.database import Database  # noqa: E402
@@ -61,6 +61,8 @@ from tests.servers import ServerThread  # noqa: E402
 SLOW_TIER = (
     "tests/bench/",
     "tests/reliability/",
+    "tests/sources/test_git_daemon.py",
+    "tests/sources/test_kill.py",
     "tests/web/",
     "tests/deploy/",
     "tests/access/test_mcp.py",

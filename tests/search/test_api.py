@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.db.models import Collection
 from app.embeddings import Embedder
 from app.embeddings.base import ModelSpec
