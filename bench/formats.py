@@ -263,9 +263,14 @@ def measure(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
     }
 
 
-def _one(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
+def _one(reader: str, paths: list[Path], html: Path, timeout: float = 900) -> dict[str, Any]:
+    """`measure` in a fresh process; one still reading after `timeout` seconds is stopped
+    and recorded so."""
     command = [sys.executable, __file__, "--one", reader, "--html", str(html), *map(str, paths)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"stopped_after_seconds": timeout}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -326,7 +331,7 @@ def readings(corpus: Path) -> dict[str, Any]:
         path = big_sheet(corpus, rows)
         sheets[path.name] = {
             "bytes": path.stat().st_size,
-            **{r: _one(r, [path], corpus / "html") for r in ("pgask", "markitdown")},
+            **{r: _one(r, [path], corpus / "html", 300) for r in ("pgask", "markitdown")},
         }
         print(path.name, json.dumps(sheets[path.name]), flush=True)
     results["big_sheets"] = sheets
