@@ -15,7 +15,7 @@ first on PYTHONPATH, on a fresh embedded server, with the same data, in alternat
   started in (`write`, `build`);
 - vector search on A: p50/p99 latency and recall@10 against exact neighbours, same queries
   in both layouts (after one untimed pass over them);
-- deleting A (`app.collections.delete_collection`), once autovacuum is done with the
+- deleting A (`app.catalog.delete_collection`), once autovacuum is done with the
   tables (the wait is recorded): seconds, and the dead tuples it left in documents and
   chunks (n_dead_tup, summed over the tables and their partitions).
 
@@ -310,8 +310,19 @@ async def search_quality(dsn: str, collection: Any, vectors: Any, queries: Any) 
     return {**summary(latencies), "recall@10": float(np.mean(recalls))}
 
 
+def _catalog() -> Any:
+    """The collections service: `app.catalog`, called `app.collections` in OLD_COMMIT's tree."""
+    import importlib
+
+    import app
+
+    old = (Path(app.__file__).parent / "collections.py").is_file()
+    return importlib.import_module("app.collections" if old else "app.catalog")
+
+
 async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
-    from app.collections import create_collection, delete_collection
+    catalog = _catalog()
+    create_collection, delete_collection = catalog.create_collection, catalog.delete_collection
     from app.config import load_settings
     from app.db import migrate
     from app.db.database import Database

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from app.config import Settings
 from app.db.database import Database
@@ -19,6 +20,7 @@ class IngestSettings:
     pgask_ingest_bulk_threshold: int  # documents in a first load that make it a bulk load
     pgask_ingest_maintenance_work_mem_mb: int  # for HNSW builds
     pgask_ingest_max_file_mb: int
+    pgask_ingest_max_batch_documents: int  # documents in one synchronous API request
     pgask_ingest_max_queued_jobs: int
     pgask_ingest_file_timeout_seconds: float
     pgask_ingest_file_max_memory_mb: int
@@ -41,9 +43,10 @@ class Ingestion:
     db: Database
     settings: IngestSettings
     count: Callable[[IngestCounts], None] = _uncounted  # told about every finished run
+    data_dir: Path | None = None  # where sources keep their working copies (git clones)
 
     @classmethod
     def of(
         cls, db: Database, settings: Settings, count: Callable[[IngestCounts], None] = _uncounted
     ) -> Ingestion:
-        return cls(db, IngestSettings.of(settings), count)
+        return cls(db, IngestSettings.of(settings), count, settings.data_dir)

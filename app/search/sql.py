@@ -57,6 +57,32 @@ class Scope:
         return f"chunks c ON {collection_predicate(self.collection_id)} AND c.id = r.id"
 
     @property
+    def chunk_of_hit(self) -> str:
+        """The chunk `r.id`, looked up by its key for each hit (a LATERAL subquery).
+
+        Joined as a plain join, a scoped principal's chunks could be hashed whole: row-level
+        security's test is not leakproof, so the planner cannot push `c.id = r.id` below it
+        and, for a key that sees most rows, estimates every visible row; at 200,000 chunks
+        a key seeing 99% of them took 20x the admin's time for a 10-hit vector search
+        (docs/decisions/0016-scoped-text-candidates.md). `LIMIT 1` per hit keeps it a
+        primary-key probe whatever the estimate."""
+        return (
+            "SELECT c.id, c.collection_id, c.document_id, c.section, c.page, c.text, "
+            f"c.metadata FROM chunks c WHERE {collection_predicate(self.collection_id)} "
+            "AND c.id = r.id LIMIT 1"
+        )
+
+    @property
+    def document_of_hit(self) -> str:
+        """The document of the hit's chunk `c`, by its key, in the collection's partition
+        (the constant collection id prunes it when planned; `c.collection_id` would not)."""
+        return (
+            "SELECT d.external_id, d.title, d.source FROM documents d "
+            f"WHERE {collection_predicate(self.collection_id, alias='d')} "
+            "AND d.id = c.document_id LIMIT 1"
+        )
+
+    @property
     def predicate(self) -> str:
         return f"{collection_predicate(self.collection_id)} AND {self.where.sql}"
 
@@ -204,7 +230,8 @@ def hits_sql(scope: Scope, ctes: str, *, include_text: bool, capped: bool = Fals
         f"WITH {ctes} "
         "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
         f"c.page, {text} AS text, r.score, c.metadata "
-        f"FROM {source} r JOIN {scope.chunk_join} JOIN documents d ON {DOCUMENT_JOIN} "
+        f"FROM {source} r CROSS JOIN LATERAL ({scope.chunk_of_hit}) c "
+        f"CROSS JOIN LATERAL ({scope.document_of_hit}) d "
         "ORDER BY r.score DESC, c.id"
     )
 
