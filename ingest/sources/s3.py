@@ -1,0 +1,127 @@
+"""The `s3` source: the objects under a prefix of an S3-compatible bucket.
+
+Each object whose name pgask reads (`ingest.loaders.file_format`) is a document keyed
+`s3://bucket/key`; its version is its ETag, so an object whose ETag the last sync recorded
+is `Unchanged` without a GetObject. The listing (ListObjectsV2, page by page) failing, or the
+endpoint going away, makes the scan unavailable; one object that cannot be read is `Failed`.
+Credentials come from the options, else boto3's usual chain (environment, shared files,
+instance roles). Decision 0030 says why boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+from ingest.loaders import file_format
+from ingest.sources.base import Failed, Fetched, Item, SourceUnavailable, Unchanged
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
+    from types_boto3_s3.type_defs import ObjectTypeDef
+
+# The endpoint itself failing (refused, reset, timed out), as opposed to one request refused.
+_UNREACHABLE = (ConnectionError, HTTPClientError)
+
+
+@dataclass(frozen=True)
+class S3Options:
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None  # for S3-compatible stores (MinIO, R2, Ceph, ...)
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    max_object_bytes: int = 50 * 1024 * 1024
+    timeout: float = 30.0  # seconds, to connect and between bytes read
+
+
+class S3Reader:
+    """Implements `ingest.sources.base.SourceReader` for a bucket and prefix."""
+
+    def __init__(self, options: S3Options, *, page_size: int = 1000) -> None:
+        self.options = options
+        self._page_size = page_size
+        self._listed = 0
+
+    def cursor(self) -> dict[str, Any]:
+        return {"objects": self._listed}
+
+    def scan(
+        self,
+        known: Mapping[str, str],
+        cursor: Mapping[str, Any],  # noqa: ARG002 (ETags alone tell what changed)
+    ) -> Iterator[Item]:
+        client = self._client()
+        try:
+            for entry in self._listing(client):
+                key = f"s3://{self.options.bucket}/{entry['Key']}"
+                if known.get(key) == entry["ETag"]:
+                    yield Unchanged(key)
+                elif entry["Size"] > self.options.max_object_bytes:
+                    limit = self.options.max_object_bytes
+                    yield Failed(key, f"{entry['Size']} bytes, over max_object_bytes ({limit})")
+                elif item := self._get(client, key, entry["Key"]):
+                    yield item
+        finally:
+            client.close()
+
+    def _client(self) -> S3Client:
+        o = self.options
+        config = Config(
+            connect_timeout=o.timeout,
+            read_timeout=o.timeout,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        return boto3.client(
+            "s3",
+            endpoint_url=o.endpoint_url,
+            region_name=o.region,
+            aws_access_key_id=o.access_key_id,
+            aws_secret_access_key=o.secret_access_key,
+            aws_session_token=o.session_token,
+            config=config,
+        )
+
+    def _listing(self, client: S3Client) -> Iterator[ObjectTypeDef]:
+        """Every readable object under the prefix, a page at a time."""
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.options.bucket,
+            Prefix=self.options.prefix,
+            PaginationConfig={"PageSize": self._page_size},
+        )
+        self._listed = 0
+        try:
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    if not entry["Key"].endswith("/") and file_format(entry["Key"]):
+                        self._listed += 1
+                        yield entry
+        except (BotoCoreError, ClientError) as exc:
+            where = f"s3://{self.options.bucket}/{self.options.prefix}"
+            raise SourceUnavailable(f"listing {where} failed: {exc}") from exc
+
+    def _get(self, client: S3Client, key: str, name: str) -> Fetched | Failed | None:
+        """The object's bytes and ETag (None when it was deleted since it was listed)."""
+        cap = self.options.max_object_bytes
+        try:
+            answer = client.get_object(Bucket=self.options.bucket, Key=name)
+            with answer["Body"] as body:
+                data = body.read(cap + 1)
+        except _UNREACHABLE as exc:
+            raise SourceUnavailable(f"{key}: the endpoint did not answer ({exc})") from exc
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+                return None
+            return Failed(key, f"GetObject failed: {exc}")
+        except BotoCoreError as exc:
+            return Failed(key, f"GetObject failed: {exc}")
+        if len(data) > cap:
+            return Failed(key, f"over max_object_bytes ({cap})")
+        return Fetched(key, answer["ETag"], data, name, answer.get("ContentType"))
