@@ -4,19 +4,19 @@ Each object whose name pgask reads (`ingest.loaders.file_format`) is a document 
 `s3://bucket/key`; its version is its ETag, so an object whose ETag the last sync recorded
 is `Unchanged` without a GetObject. The listing (ListObjectsV2, page by page) failing, or the
 endpoint going away, makes the scan unavailable; one object that cannot be read is `Failed`.
-Credentials come from the options, else boto3's usual chain (environment, shared files,
-instance roles). Decision 0030 says why boto3.
+Decision 0030 says why boto3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.loaders import file_format
 from ingest.sources.base import Failed, Fetched, Item, SourceUnavailable, Unchanged
@@ -29,17 +29,30 @@ if TYPE_CHECKING:
 _UNREACHABLE = (ConnectionError, HTTPClientError)
 
 
-@dataclass(frozen=True)
-class S3Options:
-    bucket: str
-    prefix: str = ""
+class S3Options(BaseModel):
+    """An s3 source's options (`sources add --kind s3`). No secret is accepted here: options
+    are stored as they are and shown to whoever may read the source; credentials come from
+    boto3's chain on the process that syncs (environment, `profile` in the shared files,
+    instance or container roles)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bucket: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+    prefix: str = Field("", max_length=1024, pattern=r"^[^\x00-\x1f]*$")
     endpoint_url: str | None = None  # for S3-compatible stores (MinIO, R2, Ceph, ...)
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    max_object_bytes: int = 50 * 1024 * 1024
-    timeout: float = 30.0  # seconds, to connect and between bytes read
+    region: str | None = Field(None, pattern=r"^[a-z0-9-]{1,64}$")
+    profile: str | None = Field(None, pattern=r"^[A-Za-z0-9._@+-]{1,128}$")
+    max_object_bytes: int = Field(50 * 1024 * 1024, ge=1, le=2**31)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)  # to connect, and between bytes read
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
 
 
 class S3Reader:
@@ -53,11 +66,8 @@ class S3Reader:
     def cursor(self) -> dict[str, Any]:
         return {"objects": self._listed}
 
-    def scan(
-        self,
-        known: Mapping[str, str],
-        cursor: Mapping[str, Any],  # noqa: ARG002 (ETags alone tell what changed)
-    ) -> Iterator[Item]:
+    def scan(self, known: Mapping[str, str], cursor: Mapping[str, Any]) -> Iterator[Item]:
+        del cursor  # the ETags say what changed: nothing else to start from
         client = self._client()
         try:
             for entry in self._listing(client):
@@ -75,19 +85,15 @@ class S3Reader:
     def _client(self) -> S3Client:
         o = self.options
         config = Config(
-            connect_timeout=o.timeout,
-            read_timeout=o.timeout,
+            connect_timeout=o.timeout_seconds,
+            read_timeout=o.timeout_seconds,
             retries={"mode": "standard", "max_attempts": 2},
         )
-        return boto3.client(
-            "s3",
-            endpoint_url=o.endpoint_url,
-            region_name=o.region,
-            aws_access_key_id=o.access_key_id,
-            aws_secret_access_key=o.secret_access_key,
-            aws_session_token=o.session_token,
-            config=config,
-        )
+        try:
+            session = boto3.Session(profile_name=o.profile, region_name=o.region)
+            return session.client("s3", endpoint_url=o.endpoint_url, config=config)
+        except BotoCoreError as exc:  # an unknown profile, a region or endpoint it refuses
+            raise SourceUnavailable(f"s3://{o.bucket}: {exc}") from exc
 
     def _listing(self, client: S3Client) -> Iterator[ObjectTypeDef]:
         """Every readable object under the prefix, a page at a time."""

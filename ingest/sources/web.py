@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from ingest.sources.base import Failed, Fetched, Item, SourceUnavailable, Unchanged
 from ingest.sources.web_http import (
     READABLE,
@@ -36,18 +38,41 @@ from ingest.sources.web_parse import read_sitemap as parse_sitemap
 _MAX_SITEMAPS = 1000  # files of one sitemap index tree
 
 
-@dataclass(frozen=True)
-class WebOptions:
+class WebOptions(BaseModel):
+    """A web source's options (`sources add --kind web`); URLs are http(s) only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     url: str  # the page a crawl starts from (and, without `prefix`, whose folder is the site)
     sitemap: str | None = None  # list the pages from this sitemap (or index) instead of crawling
     prefix: str | None = None  # only URLs that start with it are pages of the source
-    max_depth: int = 5  # links followed from the start page (a crawl)
-    max_pages: int = 1000
-    max_page_bytes: int = 10 * 1024 * 1024
-    timeout: float = 10.0  # seconds, per request
-    delay: float = 0.0  # seconds between requests, at least (robots.txt may ask for more)
-    max_crawl_delay: float = 10.0  # a site asking for more between requests is not synced
-    user_agent: str = "pgask"
+    max_depth: int = Field(5, ge=0, le=1000)  # links followed from the start page (a crawl)
+    max_pages: int = Field(1000, ge=1, le=1_000_000)
+    max_page_bytes: int = Field(10 * 1024 * 1024, ge=1, le=2**31)
+    timeout_seconds: float = Field(10.0, gt=0, le=600)  # per request
+    delay_seconds: float = Field(0.0, ge=0, le=600)  # between requests (robots.txt may ask more)
+    max_crawl_delay: float = Field(10.0, ge=0, le=3600)  # a site asking more is not synced
+    user_agent: str = Field("pgask", pattern=r"^[\x20-\x7e]{1,200}$")  # no CR/LF: a header
+
+    @field_validator("url", "sitemap", "prefix")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from exc
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return normalize(value.strip())
+
+    @model_validator(mode="after")
+    def _inside(self) -> WebOptions:
+        if not self.sitemap and not self.url.startswith(site_prefix(self)):
+            raise ValueError(f"the start page {self.url} is outside the prefix {self.prefix}")
+        return self
 
 
 def site_prefix(options: WebOptions) -> str:
@@ -136,13 +161,15 @@ class WebReader:
 
     def scan(self, known: Mapping[str, str], cursor: Mapping[str, Any]) -> Iterator[Item]:
         o = self.options
-        limits = Limits(o.max_page_bytes, o.timeout, o.max_crawl_delay, o.delay, o.user_agent)
+        limits = Limits(
+            o.max_page_bytes, o.timeout_seconds, o.max_crawl_delay, o.delay_seconds, o.user_agent
+        )
         fetcher = Fetcher(self.prefix, limits, self.stats)
         scan = _Scan(fetcher, known, o.max_pages)
         try:
             fetcher.read_robots()
             if o.sitemap:
-                yield from self._from_sitemap(scan, normalize(o.sitemap))
+                yield from self._from_sitemap(scan, o.sitemap)
                 self._cursor = scan.summary()
             else:
                 links: dict[str, list[str]] = {}
@@ -192,9 +219,7 @@ class WebReader:
         """Breadth first from the start page, to `max_depth` links away. A page not
         downloaded (304, failed) is walked through by its links from the last scan (`cached`);
         one with none cached is downloaded whole, unless its links would not be followed."""
-        start = normalize(self.options.url)
-        if not scan.fetcher.inside(start):
-            raise SourceUnavailable(f"the start page {start} is outside the prefix {self.prefix}")
+        start = self.options.url
         queue, queued = deque([(start, 0)]), {start}
         while queue:
             if scan.full():

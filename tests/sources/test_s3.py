@@ -5,27 +5,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from pydantic import ValidationError
 from types_boto3_s3.client import S3Client
 
 from ingest.sources.base import Failed, Fetched, SourceUnavailable, Unchanged
 from ingest.sources.s3 import S3Options, S3Reader
 
 
-def _options(bucket: str, endpoint: str, **limits: Any) -> S3Options:
-    """Options for moto (which takes any credentials)."""
-    return S3Options(
-        bucket,
-        endpoint_url=endpoint,
-        access_key_id="test",
-        secret_access_key="test",
-        region="us-east-1",
-        **limits,
+@pytest.fixture(autouse=True)
+def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto takes any credentials; boto3 finds these in a shared credentials file (profile
+    `team`) or in the environment, and reads nothing of the machine's own."""
+    (tmp_path / "credentials").write_text(
+        "[team]\naws_access_key_id = team\naws_secret_access_key = secret\n"
     )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def _options(bucket: str, endpoint: str, **limits: Any) -> S3Options:
+    return S3Options(bucket=bucket, endpoint_url=endpoint, region="us-east-1", **limits)
 
 
 def _start() -> tuple[ThreadedMotoServer, str]:
@@ -50,13 +59,7 @@ def endpoint() -> Iterator[str]:
 
 
 def _bucket(endpoint: str, objects: dict[str, bytes]) -> S3Client:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="docs")
     for key, data in objects.items():
         s3.put_object(Bucket="docs", Key=key, Body=data, ContentType="text/plain")
@@ -112,9 +115,29 @@ def test_a_listing_that_fails_is_unavailable(endpoint: str) -> None:
 def test_the_server_stopped_mid_scan_makes_the_scan_unavailable() -> None:
     server, endpoint = _start()
     _bucket(endpoint, {f"{n}.md": b"Some text." for n in range(3)})
-    reader = S3Reader(_options("docs", endpoint, timeout=2), page_size=1)
+    reader = S3Reader(_options("docs", endpoint, timeout_seconds=2, profile="team"), page_size=1)
     scan = reader.scan({}, {})
     assert isinstance(next(scan), Fetched)
     _stop(server)
     with pytest.raises(SourceUnavailable):
         list(scan)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"bucket": "a"},
+        {"bucket": "docs", "endpoint_url": "ftp://127.0.0.1"},
+        {"bucket": "docs", "secret_access_key": "never stored"},
+        {"bucket": "docs", "prefix": "a\nb"},
+    ],
+)
+def test_bad_options_are_refused(bad: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        S3Options.model_validate(bad)
+
+
+def test_an_unknown_profile_makes_the_scan_unavailable(endpoint: str) -> None:
+    reader = S3Reader(_options("docs", endpoint, profile="nobody"))
+    with pytest.raises(SourceUnavailable, match="nobody"):
+        list(reader.scan({}, {}))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pydantic import ValidationError
 
 from ingest.sources.base import Failed, Fetched, SourceUnavailable, Unchanged
 from ingest.sources.web import WebOptions, WebReader
@@ -225,8 +226,25 @@ def test_the_server_stopped_mid_scan_makes_the_scan_unavailable(server: Server) 
     server.site.html("/docs/", "Home.", "a.html", "b.html")
     server.site.html("/docs/a.html", "Alpha.")
     server.site.html("/docs/b.html", "Beta.")
-    scan = WebReader(WebOptions(url=docs, timeout=2)).scan({}, {})
+    scan = WebReader(WebOptions(url=docs, timeout_seconds=2)).scan({}, {})
     assert next(scan).key == docs
     server.stop()
     with pytest.raises(SourceUnavailable, match="did not answer"):
         list(scan)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"url": "ftp://127.0.0.1/docs/"},
+        {"url": "http:///docs/"},
+        {"url": "http://127.0.0.1:port/"},
+        {"url": "http://127.0.0.1/docs/", "prefix": "http://127.0.0.1/other/"},
+        {"url": "http://127.0.0.1/", "user_agent": "pgask\r\nX-Injected: 1"},
+        {"url": "http://127.0.0.1/", "max_pages": 0},
+        {"url": "http://127.0.0.1/", "follow": True},
+    ],
+)
+def test_bad_options_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        WebOptions.model_validate(bad)
