@@ -1,7 +1,7 @@
 """The `s3` source: the objects under a prefix of an S3-compatible bucket.
 
-Each object whose name pgask reads (`ingest.loaders.file_format`) is a document keyed
-`s3://bucket/key`; its version is its ETag, so an object whose ETag the last sync recorded
+Each object whose name pgask reads (`ingest.loaders.file_format`) is an item keyed by its
+object key (`guide/intro.md`, the prefix included); its version is its ETag, so an object whose ETag the last sync recorded
 is `Unchanged` without a GetObject. The listing (ListObjectsV2, page by page) failing, or the
 endpoint going away, makes the scan unavailable; one object that cannot be read is `Failed`.
 Decision 0030 says why boto3.
@@ -71,13 +71,13 @@ class S3Reader:
         client = self._client()
         try:
             for entry in self._listing(client):
-                key = f"s3://{self.options.bucket}/{entry['Key']}"
+                key = entry["Key"]
                 if known.get(key) == entry["ETag"]:
                     yield Unchanged(key)
                 elif entry["Size"] > self.options.max_object_bytes:
                     limit = self.options.max_object_bytes
                     yield Failed(key, f"{entry['Size']} bytes, over max_object_bytes ({limit})")
-                elif item := self._get(client, key, entry["Key"]):
+                elif item := self._get(client, key):
                     yield item
         finally:
             client.close()
@@ -113,11 +113,11 @@ class S3Reader:
             where = f"s3://{self.options.bucket}/{self.options.prefix}"
             raise SourceUnavailable(f"listing {where} failed: {exc}") from exc
 
-    def _get(self, client: S3Client, key: str, name: str) -> Fetched | Failed | None:
+    def _get(self, client: S3Client, key: str) -> Fetched | Failed | None:
         """The object's bytes and ETag (None when it was deleted since it was listed)."""
         cap = self.options.max_object_bytes
         try:
-            answer = client.get_object(Bucket=self.options.bucket, Key=name)
+            answer = client.get_object(Bucket=self.options.bucket, Key=key)
             with answer["Body"] as body:
                 data = body.read(cap + 1)
         except _UNREACHABLE as exc:
@@ -130,4 +130,4 @@ class S3Reader:
             return Failed(key, f"GetObject failed: {exc}")
         if len(data) > cap:
             return Failed(key, f"over max_object_bytes ({cap})")
-        return Fetched(key, answer["ETag"], data, name, answer.get("ContentType"))
+        return Fetched(key, answer["ETag"], data, key, answer.get("ContentType"))

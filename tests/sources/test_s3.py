@@ -82,7 +82,7 @@ def test_two_scans_read_only_what_changed(endpoint: str, caplog: pytest.LogCaptu
     options = _options("docs", endpoint, prefix="guide/", max_object_bytes=1000)
     reader = S3Reader(options, page_size=2)
     first = {item.key: item for item in reader.scan({}, {})}
-    url = "s3://docs/guide/"
+    url = "guide/"
     assert sorted(first) == [f"{url}a.md", f"{url}b.txt", f"{url}big.md", f"{url}c.html"]
     assert isinstance(first[f"{url}big.md"], Failed)
     fetched = first[f"{url}a.md"]
