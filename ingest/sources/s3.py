@@ -1,10 +1,10 @@
 """The `s3` source: the objects under a prefix of an S3-compatible bucket.
 
 Each object whose name pgask reads (`ingest.loaders.file_format`) is an item keyed by its
-object key (`guide/intro.md`, the prefix included); its version is its ETag, so an object whose ETag the last sync recorded
-is `Unchanged` without a GetObject. The listing (ListObjectsV2, page by page) failing, or the
-endpoint going away, makes the scan unavailable; one object that cannot be read is `Failed`.
-Decision 0030 says why boto3.
+object key (`guide/intro.md`, the prefix included); its version is its ETag, so an object
+whose ETag the last sync recorded is `Unchanged` without a GetObject. The listing
+(ListObjectsV2, page by page) failing, or the endpoint going away, makes the scan
+unavailable; one object that cannot be read is `Failed`. Decision 0030 says why boto3.
 """
 
 from __future__ import annotations
