@@ -227,6 +227,7 @@ class WebReader:
                 return
             url, depth = queue.popleft()
             if not scan.fetcher.allowed(url):
+                _no_start_page(depth, url, "robots.txt disallows it")
                 scan.skipped["disallowed by robots.txt"] += 1
                 continue
             relative = url[len(self.prefix) :]
@@ -237,6 +238,9 @@ class WebReader:
                 links[relative] = [] if found.nofollow else [u[len(self.prefix) :] for u in inside]
             elif isinstance(item, Unchanged | Failed) and relative in cached:
                 links[relative] = cached[relative]
+            if depth == 0 and relative not in links and not isinstance(item, Fetched | Unchanged):
+                why = item.reason if item else "not a page (a 404, another type, a redirect away)"
+                _no_start_page(depth, url, why)
             if item is not None:
                 yield item
             for child in links.get(relative, []) if follow else []:
@@ -244,6 +248,13 @@ class WebReader:
                 if absolute_url not in queued:
                     queued.add(absolute_url)
                     queue.append((absolute_url, depth + 1))
+
+
+def _no_start_page(depth: int, url: str, why: str) -> None:
+    """A crawl whose start page gives no links lists nothing: that must not delete the site
+    (a deploy answering 404 or 500 everywhere, a robots.txt closed for a while)."""
+    if depth == 0:
+        raise SourceUnavailable(f"the start page {url} cannot be crawled: {why}")
 
 
 def _name(url: str, media_type: str) -> str:

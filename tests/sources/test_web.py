@@ -205,20 +205,27 @@ def test_limits_failures_and_redirects(server: Server) -> None:
 
 
 @pytest.mark.parametrize(
-    ("robots", "sitemap"),
-    [("User-agent: *\nCrawl-delay: 60\n", None), ("", "sitemap.xml")],
-    ids=["crawl-delay-too-long", "sitemap-not-xml"],
+    ("robots", "sitemap", "home"),
+    [
+        ("User-agent: *\nCrawl-delay: 60\n", None, "200"),
+        ("", "sitemap.xml", "200"),
+        ("", None, "500"),
+        ("", None, "404"),
+        ("User-agent: *\nDisallow: /docs/\n", None, "200"),
+    ],
+    ids=["crawl-delay-too-long", "sitemap-not-xml", "home-500", "home-404", "home-disallowed"],
 )
 def test_a_site_that_cannot_be_listed_is_unavailable(
-    server: Server, robots: str, sitemap: str | None
+    server: Server, robots: str, sitemap: str | None, home: str
 ) -> None:
+    """Each would otherwise list nothing, and the sync would delete every page it has."""
     docs = f"{server.url}/docs/"
     server.site.put("/robots.txt", robots, "text/plain")
     server.site.put("/docs/sitemap.xml", "<html>not a sitemap</html>")
-    server.site.html("/docs/", "Home.")
+    server.site.put("/docs/", "<a href='a.html'>A</a>", Status=home)
     reader = WebReader(WebOptions(url=docs, sitemap=sitemap and f"{docs}{sitemap}"))
     with pytest.raises(SourceUnavailable):
-        list(reader.scan({}, {}))
+        list(reader.scan({f"{docs}a.html": "{}"}, {}))
 
 
 def test_the_server_stopped_mid_scan_makes_the_scan_unavailable(server: Server) -> None:
