@@ -32,6 +32,7 @@ READABLE = {
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_HOPS = 5
 _GONE = {404, 410}
+_WHOLE_BODY = 4  # a page's body may take this many times the timeout, in all
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,8 @@ class Fetcher:
 
     def _body(self, url: str, response: httpx.Response, cap: int) -> bytes | None:
         try:
-            return _read_capped(response, cap, self.stats)
+            deadline = time.monotonic() + _WHOLE_BODY * self.limits.timeout
+            return _read_capped(response, cap, self.stats, deadline)
         except httpx.TimeoutException as exc:
             raise _PageTimeout(url) from exc
         except httpx.TransportError as exc:
@@ -290,15 +292,18 @@ class _PageTimeout(Exception):
         self.url = url
 
 
-def _read_capped(response: httpx.Response, cap: int, stats: Stats) -> bytes | None:
+def _read_capped(response: httpx.Response, cap: int, stats: Stats, deadline: float) -> bytes | None:
     """The body, gunzipped as it arrives; None once it passes `cap` bytes (a gzip bomb stops
-    there too: each step of decompression is bounded)."""
+    there too: each step of decompression is bounded). A body still arriving at `deadline`
+    (a server sending a byte at a time) times out."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in {"identity", "gzip", "x-gzip"}:
         return None
     inflate = zlib.decompressobj(wbits=31) if encoding != "identity" else None
     out = bytearray()
     for raw in response.iter_raw():
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the body took too long", request=response.request)
         stats.bytes += len(raw)
         chunk = raw
         while chunk:
