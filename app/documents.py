@@ -1,5 +1,6 @@
 """One document by its external id: reading it with or without its chunks (GET
-/v1/collections/{c}/documents/{id}, the MCP `get_document` tool) and deleting it."""
+/v1/collections/{c}/documents/{id}, the MCP `get_document` tool). Deleting it is
+ingestion's (`ingest.removal`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit
-from app.collections import get_collection
-from app.db.database import driver_connection
+from app.catalog import get_collection
 from app.db.models import Chunk, Document
 from app.errors import NotFound
-from ingest.writer import delete_documents
 
 
 async def find_document(session: AsyncSession, collection: str, external_id: str) -> Document:
@@ -36,15 +34,3 @@ async def document_chunks(session: AsyncSession, document: Document) -> Sequence
         .order_by(Chunk.ordinal)
     )
     return rows.all()
-
-
-async def delete_document(
-    session: AsyncSession, collection: str, external_id: str, actor: str | None
-) -> None:
-    """Delete the document and its chunks as the session's principal (a document it cannot
-    read is a NotFound, like a missing one) with the writer's own delete, and audit it."""
-    document = await find_document(session, collection, external_id)
-    conn = await driver_connection(session)
-    await delete_documents(conn, document.collection_id, [external_id])
-    await audit.record(session, actor, "document.deleted", f"{collection}/{external_id}")
-    await session.commit()

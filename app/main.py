@@ -39,7 +39,7 @@ from app.observability import Metrics
 from app.services import Services
 from app.web import routes as web
 from ingest.context import Ingestion
-from ingest.jobs import BackgroundWorker
+from ingest.worker import BackgroundWorker
 
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's files
 

@@ -26,7 +26,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 @dataclass
 class IngestCounts:
     """What an ingest run (API batch, job or CLI) did: documents by outcome, chunks written.
-    `ingest.pipeline.Report` extends it."""
+    `ingest.report.Report` extends it."""
 
     added: int = 0
     updated: int = 0

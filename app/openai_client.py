@@ -3,9 +3,9 @@ Settings, and the conversion of its errors into ours (reusable by the chat/answe
 
 Everything is passed explicitly: the `openai` package would otherwise read OPENAI_API_KEY,
 OPENAI_BASE_URL, AZURE_OPENAI_* from the environment itself, and only `app/config.py` may.
-The client's own retries are switched off (`max_retries=0`): `app/retry.py`
-retries instead, so the retry count, backoff and Retry-After handling are ours and visible
-in logs, and retries do not multiply (client retries x our retries).
+The client's own retries are switched off (`max_retries=0`) on every client: `app/retry.py`
+is the one retry mechanism for this provider, embeddings, the start-up probe and answers
+alike (docs/decisions/0032-one-retry-mechanism.md).
 """
 
 from __future__ import annotations
@@ -60,27 +60,18 @@ def endpoint_from(settings: Settings) -> Endpoint:
     return Endpoint("OpenAI", OPENAI_URL, "OPENAI_API_KEY", key)
 
 
-def _arguments(endpoint: Endpoint, timeout: float, max_retries: int) -> dict[str, Any]:
-    common = {"api_key": endpoint.api_key, "timeout": timeout, "max_retries": max_retries}
+def _arguments(endpoint: Endpoint, timeout: float) -> dict[str, Any]:
+    common = {"api_key": endpoint.api_key, "timeout": timeout, "max_retries": 0}
     if endpoint.api_version is not None:
         return common | {"azure_endpoint": endpoint.url, "api_version": endpoint.api_version}
     return common | {"base_url": endpoint.url}
 
 
 def async_client(endpoint: Endpoint, timeout: float) -> openai.AsyncOpenAI:
-    arguments = _arguments(endpoint, timeout, max_retries=0)
+    arguments = _arguments(endpoint, timeout)
     if endpoint.api_version is not None:
         return openai.AsyncAzureOpenAI(**arguments)
     return openai.AsyncOpenAI(**arguments)
-
-
-def sync_client(endpoint: Endpoint, timeout: float, max_retries: int) -> openai.OpenAI:
-    """For one-off calls at start-up from synchronous code (the dimensions probe), where our
-    async retry loop cannot run: there the client's own retries are used."""
-    arguments = _arguments(endpoint, timeout, max_retries)
-    if endpoint.api_version is not None:
-        return openai.AzureOpenAI(**arguments)
-    return openai.OpenAI(**arguments)
 
 
 def is_retryable(exc: openai.OpenAIError) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.access import Principal, apply_principal
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.config import load_settings
 from app.db import migrate
 from app.db.database import Database

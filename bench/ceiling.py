@@ -57,7 +57,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.collections import create_collection, delete_collection
+from app.catalog import create_collection, delete_collection
 from app.config import Settings
 from app.db.embedded import libpq_url
 from app.embeddings.base import Embedder, ModelSpec
@@ -68,9 +68,9 @@ from bench.instant import InstantEmbedder
 from bench.systems import opened_services
 from bench.vs_http import free_port, wait_ready
 from bench.vs_load import parser
+from ingest.batches import BATCH_CHUNKS
 from ingest.context import Ingestion
 from ingest.parsing import workers_skip_main
-from ingest.pipeline import BATCH_CHUNKS
 from ingest.service import ingest_paths
 from ingest.writer import (
     ChunkRecord,

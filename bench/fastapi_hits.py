@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.config import load_settings
 from app.db import migrate
 from app.errors import NotFound

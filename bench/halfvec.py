@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.collections import collection_stats, create_collection
+from app.catalog import collection_stats, create_collection
 from app.db.embedded import libpq_url
 from app.db.models import Collection
 from app.db.schema import VECTOR_TYPES, VectorType

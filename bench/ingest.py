@@ -40,16 +40,16 @@ if not os.environ.get("DATABASE_URL"):
 
 import numpy as np  # noqa: E402
 
-from app.collections import create_collection, delete_collection  # noqa: E402
+from app.catalog import create_collection, delete_collection  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.embedded import database_url, libpq_url  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from app.services import Services  # noqa: E402
+from ingest.batches import BATCH_CHUNKS  # noqa: E402
 from ingest.chunker import chunk_blocks  # noqa: E402
 from ingest.context import Ingestion  # noqa: E402
 from ingest.files import load_named  # noqa: E402
-from ingest.pipeline import BATCH_CHUNKS  # noqa: E402
 from ingest.service import ingest_paths  # noqa: E402
 from ingest.writer import (  # noqa: E402
     ChunkRecord,

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import MSMARCO, machine, package_versions, write_result
-from ingest.parse_worker import Source
+from ingest.parse_worker import FileInput
 from ingest.parsing import FileBudget, ParsePool, workers_skip_main
 from ingest.prepare import Chunking, Prepared
 
@@ -38,7 +38,7 @@ CHUNKING = Chunking(256, 32)  # a collection's defaults
 
 
 async def parse_once(corpus: Path, method: Method) -> dict[str, Any]:
-    async def files() -> AsyncIterator[tuple[str, Source]]:
+    async def files() -> AsyncIterator[tuple[str, FileInput]]:
         yield "msmarco/corpus.jsonl", corpus
 
     loadavg, started = os.getloadavg()[0], time.perf_counter()

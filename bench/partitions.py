@@ -15,7 +15,7 @@ first on PYTHONPATH, on a fresh embedded server, with the same data, in alternat
   started in (`write`, `build`);
 - vector search on A: p50/p99 latency and recall@10 against exact neighbours, same queries
   in both layouts (after one untimed pass over them);
-- deleting A (`app.collections.delete_collection`), once autovacuum is done with the
+- deleting A (`app.catalog.delete_collection`), once autovacuum is done with the
   tables (the wait is recorded): seconds, and the dead tuples it left in documents and
   chunks (n_dead_tup, summed over the tables and their partitions).
 
@@ -311,7 +311,7 @@ async def search_quality(dsn: str, collection: Any, vectors: Any, queries: Any) 
 
 
 async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
-    from app.collections import create_collection, delete_collection
+    from app.catalog import create_collection, delete_collection
     from app.config import load_settings
     from app.db import migrate
     from app.db.database import Database

@@ -46,11 +46,11 @@ def describe(values: list[float]) -> dict[str, float]:
 
 
 async def run(folder: Path, glob: str | None) -> dict[str, Any]:
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from app.commands.common import started
     from app.config import get_settings
     from ingest.context import Ingestion
-    from ingest.pipeline import Progress
+    from ingest.report import Progress
     from ingest.service import ingest_paths
 
     settings = get_settings()

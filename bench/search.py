@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EMBEDDING_MODEL_PATH", str(SHARED / "models" / "all-MiniLM-L6-v2-onnx"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from app.collections import create_collection, get_collection  # noqa: E402
+from app.catalog import create_collection, get_collection  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.schema import (  # noqa: E402

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from app.collections import create_collection, delete_collection, get_collection
+from app.catalog import create_collection, delete_collection, get_collection
 from app.config import load_settings
 from app.db import migrate
 from app.db.embedded import libpq_url

@@ -47,7 +47,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.access import Principal, apply_principal
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.db.embedded import libpq_url
 from app.errors import NotFound
 from app.search.service import Mode, SearchRequest, SearchTarget, ef_search_for, search

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import numpy.typing as npt
 
-from app.collections import create_collection, delete_collection
+from app.catalog import create_collection, delete_collection
 from app.db.embedded import libpq_url
 from app.embeddings.base import ModelSpec
 from app.services import Services

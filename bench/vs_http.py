@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.db.embedded import libpq_url
 from app.errors import NotFound
 from bench.common import GENERATOR, SEED, connect, pgask_bulk_load, synthetic, write_result

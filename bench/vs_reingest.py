@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contextlib
 
-from app.collections import create_collection, delete_collection
+from app.catalog import create_collection, delete_collection
 from app.db.embedded import libpq_url
 from app.embeddings.base import Embedder, EmbedProgress, Vectors
 from app.errors import NotFound

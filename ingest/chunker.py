@@ -49,7 +49,7 @@ _WORD = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class Chunk:
+class TextChunk:
     text: str
     token_count: int
     section: str
@@ -294,7 +294,7 @@ def chunk_blocks(
     overlap: int,
     model_limit: ModelLimit | None = None,
     title: str | None = None,
-) -> list[Chunk]:
+) -> list[TextChunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
     the model's own tokens with their context line) over all blocks, in order. Given a
     `title`, each chunk carries its context line; without one, none."""
@@ -307,7 +307,7 @@ def iter_chunks(
     overlap: int,
     model_limit: ModelLimit | None = None,
     title: str | None = None,
-) -> Iterator[Chunk]:
+) -> Iterator[TextChunk]:
     """`chunk_blocks` one chunk at a time, for a caller that need not hold them all."""
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"need 0 <= overlap ({overlap}) < size ({size})")
@@ -323,7 +323,7 @@ def iter_chunks(
                 covered = e
                 mended = mender.mend(s, e, limit)
                 count = tokens(s, e) if mended is None else count_tokens(mended)
-                yield Chunk(
+                yield TextChunk(
                     text[s:e] if mended is None else mended,
                     count,
                     block.section,

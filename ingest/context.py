@@ -19,6 +19,7 @@ class IngestSettings:
     pgask_ingest_bulk_threshold: int  # documents in a first load that make it a bulk load
     pgask_ingest_maintenance_work_mem_mb: int  # for HNSW builds
     pgask_ingest_max_file_mb: int
+    pgask_ingest_max_batch_documents: int  # documents in one synchronous API request
     pgask_ingest_max_queued_jobs: int
     pgask_ingest_file_timeout_seconds: float
     pgask_ingest_file_max_memory_mb: int

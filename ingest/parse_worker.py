@@ -21,7 +21,7 @@ from ingest.files import Part, load_named, load_part
 from ingest.loaders import LoadedDocument
 from ingest.prepare import Chunking, Failure, Prepared, prepare
 
-Source = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
+FileInput = bytes | Path  # a file's bytes (uploads, from the database) or its path (the CLI)
 
 _chunking = Chunking(1, 0)  # set in each worker by start
 _memory_mb = 0
@@ -46,7 +46,7 @@ def start(chunking: Chunking, memory_mb: int, started: SimpleQueue[tuple[int, in
     started.put((os.getpid(), psutil.Process().memory_info().rss))
 
 
-def parse(name: str, source: Source, part: Part | None = None) -> list[Prepared | Failure]:
+def parse(name: str, source: FileInput, part: Part | None = None) -> list[Prepared | Failure]:
     """One file's (or part's) documents, prepared, or its failure, whatever the parser
     raised. A part of a file given by path is read from there; given as bytes, the bytes
     are the part's."""
@@ -66,7 +66,7 @@ def parse(name: str, source: Source, part: Part | None = None) -> list[Prepared 
 
 
 def _load(
-    name: str, source: Source, part: Part | None
+    name: str, source: FileInput, part: Part | None
 ) -> tuple[list[LoadedDocument], list[Failure]]:
     if part is None:
         return load_named(name, source.read_bytes() if isinstance(source, Path) else source)

@@ -44,9 +44,9 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingest.context import IngestSettings
 from ingest.files import Part, jsonl_parts
+from ingest.items import Item
 from ingest.loaders import file_format
-from ingest.parse_worker import Source, over_memory, parse, start
-from ingest.pipeline import Item
+from ingest.parse_worker import FileInput, over_memory, parse, start
 from ingest.prepare import Chunking, Failure, Prepared
 
 # JSON Lines per parse task: a corpus file is cut into parts, so every worker parses and
@@ -166,7 +166,7 @@ class ParsePool:
         if self._memory is not None:
             self._memory.close()
 
-    async def parse(self, files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[Item]:
+    async def parse(self, files: AsyncIterable[tuple[str, FileInput]]) -> AsyncIterator[Item]:
         """Each file's prepared documents and failures, in file order; as many files (or
         parts of a JSON Lines file) are parsed at once as there are workers (one more
         waits, so none sits idle)."""
@@ -207,10 +207,10 @@ class ParsePool:
             return [Failure(name, f"its parse worker died (exit code {exc.exitcode})")]
 
 
-Task = tuple[str, Source, Part | None]
+Task = tuple[str, FileInput, Part | None]
 
 
-async def _tasks(files: AsyncIterable[tuple[str, Source]]) -> AsyncIterator[tuple[str, Task]]:
+async def _tasks(files: AsyncIterable[tuple[str, FileInput]]) -> AsyncIterator[tuple[str, Task]]:
     """Each file's parse tasks: the whole file, or its parts. An upload's part travels
     alone; a path's part is read by the worker."""
     async for name, source in files:
@@ -239,7 +239,7 @@ def _spawn() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-async def _parts(name: str, source: Source) -> list[Part | None]:
+async def _parts(name: str, source: FileInput) -> list[Part | None]:
     """The parts a file is parsed in: a JSON Lines file of more than PART_LINES lines is cut
     at line ends (in a thread: it is read once, not parsed); any other file is one task."""
     if file_format(name) != "beir":
@@ -251,7 +251,7 @@ async def _parts(name: str, source: Source) -> list[Part | None]:
     return [None] if len(parts) == 1 else list(parts)
 
 
-def _cut(source: Source) -> list[Part]:
+def _cut(source: FileInput) -> list[Part]:
     with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
         return jsonl_parts(handle, PART_LINES)
 

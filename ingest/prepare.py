@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
 from app.validation import check_document_fields, check_text, shown_id
-from ingest.chunker import Chunk, ModelLimit, iter_chunks
+from ingest.chunker import ModelLimit, TextChunk, iter_chunks
 from ingest.embedded import RECIPE
 from ingest.loaders import LoadedDocument
 
@@ -58,7 +58,7 @@ class SpilledChunks:
         self.path, self.count = path, count
 
     @classmethod
-    def write(cls, chunks: Iterable[Chunk]) -> SpilledChunks:
+    def write(cls, chunks: Iterable[TextChunk]) -> SpilledChunks:
         handle, path = tempfile.mkstemp(prefix="pgask-chunks-")
         count, stream = 0, iter(chunks)
         with os.fdopen(handle, "wb") as out:
@@ -73,7 +73,7 @@ class SpilledChunks:
     def __len__(self) -> int:
         return self.count
 
-    def __iter__(self) -> Iterator[Chunk]:
+    def __iter__(self) -> Iterator[TextChunk]:
         with open(self.path, "rb") as handle:
             for _ in range(0, self.count, SPILL_CHUNKS):
                 yield from pickle.load(handle)
@@ -97,7 +97,7 @@ class Prepared:
 
     doc: LoadedDocument
     hash: str
-    chunks: Sequence[Chunk] | SpilledChunks
+    chunks: Sequence[TextChunk] | SpilledChunks
     vectors: Vectors | None = None  # one per chunk when given (never embedded), else None
 
 
@@ -141,6 +141,6 @@ def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
     return Prepared(replace(doc, blocks=[]), content_hash(doc), kept)
 
 
-def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[Chunk]:
+def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[TextChunk]:
     """A document's chunks, cut one at a time."""
     return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit, doc.title)

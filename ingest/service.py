@@ -13,16 +13,18 @@ from sqlalchemy import ARRAY, Text, any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
-from app.collections import check_compatible
+from app.catalog import check_compatible
 from app.db.models import Collection, Document
 from app.embeddings.base import Embedder
 from ingest.chunker import ModelLimit
 from ingest.context import Ingestion
 from ingest.files import FileEntry, discover, estimate_documents
-from ingest.parse_worker import Source
+from ingest.items import Item, with_access
+from ingest.parse_worker import FileInput
 from ingest.parsing import FileBudget, ParsePool
-from ingest.pipeline import Item, Pipeline, Plan, ProgressCallback, Report, with_access
+from ingest.pipeline import Pipeline, Plan
 from ingest.prepare import Chunking, Failure
+from ingest.report import ProgressCallback, Report
 from ingest.writer import Target, custom_plans
 
 
@@ -169,12 +171,12 @@ async def ingest_paths(
         kept = {f.name for f in found.files if _has_failure(f.name, report.errors)}
         async with ingestion.db.owner_connection(autocommit=True) as conn:
             report.deleted = await prune_documents(
-                conn, collection.id, found.scopes, seen=pipeline.seen, keep_sources=kept
+                conn, collection.id, found.scopes, seen=pipeline.admission.seen, keep_sources=kept
             )
     return report, found.skipped
 
 
-async def _sources(files: Sequence[FileEntry]) -> AsyncIterator[tuple[str, Source]]:
+async def _sources(files: Sequence[FileEntry]) -> AsyncIterator[tuple[str, FileInput]]:
     for entry in files:
         yield entry.name, entry.path
 

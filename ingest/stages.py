@@ -8,10 +8,14 @@ ran another stage's Python between two of its awaits: busy times overlap, waits 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,3 +50,21 @@ class Stages:
     embed: Stage = field(default_factory=Stage)
     write: Stage = field(default_factory=Stage)
     index: Stage = field(default_factory=Stage)
+
+
+async def timed(items: AsyncIterable[T], stage: Stage) -> AsyncIterator[T]:
+    """`items`, the time spent waiting for each counted as the stage's waiting."""
+    iterator = aiter(items)
+    while True:
+        with stage.waits():
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+        yield item
+
+
+async def get(queue: asyncio.Queue[T], stage: Stage) -> T:
+    """The next of `queue`, the wait counted as the stage's waiting."""
+    with stage.waits():
+        return await queue.get()

@@ -39,7 +39,7 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
-from app.collections import create_collection  # noqa: E402
+from app.catalog import create_collection  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.db.database import Database  # noqa: E402

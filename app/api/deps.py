@@ -1,4 +1,6 @@
-"""Dependencies that hand the lifespan's long-lived objects to routes."""
+"""Dependencies that hand the lifespan's long-lived objects to routes. A route names what
+it uses (`DatabaseDep`, `EmbedderDep`, `AnswererDep`, ...); only the providers here reach
+into the `Services` the lifespan built."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal, key_name
 from app.config import Settings
+from app.db.database import Database
 from app.db.replicas import read_intent
 from app.embeddings import Embedder
+from app.observability import Metrics
+from app.rag.service import Answerer
 from app.services import Services
+from app.status import Readiness, readiness
 from ingest.context import Ingestion
 
 
-def get_services(request: Request) -> Services:
+def _get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -26,11 +32,11 @@ def get_ingestion(request: Request) -> Ingestion:
     return ingestion
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+_ServicesDep = Annotated[Services, Depends(_get_services)]
 IngestionDep = Annotated[Ingestion, Depends(get_ingestion)]
 
 
-def get_settings_dep(services: ServicesDep) -> Settings:
+def get_settings_dep(services: _ServicesDep) -> Settings:
     return services.settings
 
 
@@ -50,7 +56,7 @@ def actor(principal: Principal | None) -> str | None:
 
 
 async def get_session(
-    services: ServicesDep, principal: PrincipalDep
+    services: _ServicesDep, principal: PrincipalDep
 ) -> AsyncIterator[AsyncSession]:
     """The request's session, acting as its principal: for a read route (`app.api.reads`)
     a read session, which a replica may serve; otherwise one on the primary."""
@@ -60,10 +66,37 @@ async def get_session(
         yield session
 
 
-def get_embedder(services: ServicesDep) -> Embedder:
+def get_embedder(services: _ServicesDep) -> Embedder:
+    """The embedder; ServiceUnavailable with the reason when it did not load."""
     return services.embedder
+
+
+def get_database(services: _ServicesDep) -> Database:
+    """For the routes whose service function opens its own connections (export, import,
+    metrics): never a connection in the route."""
+    return services.db
+
+
+def get_metrics(services: _ServicesDep) -> Metrics:
+    return services.metrics
+
+
+def get_answerer(services: _ServicesDep, principal: PrincipalDep) -> Answerer:
+    """What answers the request, searching as its principal."""
+    return services.answerer(principal)
+
+
+async def get_readiness(services: _ServicesDep) -> Readiness:
+    """Whether this process can do its job, checked now (/readyz)."""
+    return await readiness(
+        services.db, services.keeper, services.loaded_embedder, services.embedder_error
+    )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+ReadinessDep = Annotated[Readiness, Depends(get_readiness)]

@@ -1,4 +1,5 @@
-"""Server-sent events for streamed answers."""
+"""Server-sent events for streamed answers: the framing, the response, and the OpenAPI
+description of a stream (docs/decisions/0033-sse-framing.md says why they are pgask's own)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,14 @@ def stream_doc(*events: str) -> dict[str, Any]:
 
 def format_event(event: AnswerEvent) -> str:
     """An answer event as SSE: its name, and its fields as the JSON data."""
-    return f"event: {event.name}\ndata: {json.dumps(asdict(event), default=str)}\n\n"
+    return f"event: {event.name}\n{format_data(asdict(event))}"
+
+
+def format_data(payload: object) -> str:
+    """An unnamed event whose data is `payload` as JSON (the OpenAI streaming format). JSON
+    as `json.dumps` writes it holds no line break, so the data is one `data:` line."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    return f"data: {text}\n\n"
 
 
 async def _guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:

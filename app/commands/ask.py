@@ -17,7 +17,7 @@ from app.config import Settings
 from app.errors import UpstreamError
 from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.service import Answerer, AskRequest
-from app.rag.sources import Source, place
+from app.rag.sources import AnswerSource, place
 from app.search.service import Mode
 
 
@@ -98,7 +98,7 @@ class _Answer:
 
 
 async def _stream(answerer: Answerer, request: AskRequest) -> None:
-    sources: list[Source] = []
+    sources: list[AnswerSource] = []
     answer = _Answer()
     try:
         await _events(answerer, request, answer, sources)
@@ -108,7 +108,7 @@ async def _stream(answerer: Answerer, request: AskRequest) -> None:
 
 
 async def _events(
-    answerer: Answerer, request: AskRequest, answer: _Answer, sources: list[Source]
+    answerer: Answerer, request: AskRequest, answer: _Answer, sources: list[AnswerSource]
 ) -> None:
     async for event in answerer.stream(request):
         match event:
@@ -135,7 +135,7 @@ async def _events(
                 assert_never(event)  # a new kind of event must be handled here
 
 
-def _print_sources(sources: list[Source], cited: set[int]) -> None:
+def _print_sources(sources: list[AnswerSource], cited: set[int]) -> None:
     for source in sources:
         page = f", page {source.page}" if source.page else ""
         mark = "*" if source.n in cited else " "

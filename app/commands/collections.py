@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from app.collections import list_collections
+from app.catalog import list_collections
 from app.commands.common import JsonOption, console, print_json, run_async, started
 from app.config import Settings
 

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn
 from rich.text import Text
 
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.commands.common import (
     Interrupted,
     JsonOption,
@@ -29,10 +29,10 @@ from app.embeddings import Embedder
 from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.keys import parse_groups
 from ingest.context import Ingestion
-from ingest.jobs import run_worker
-from ingest.pipeline import Progress as IngestProgress
-from ingest.pipeline import Report
+from ingest.report import Progress as IngestProgress
+from ingest.report import Report
 from ingest.service import ingest_paths
+from ingest.worker import run_worker
 
 
 async def _collection(

@@ -36,7 +36,7 @@ def mcp_cmd() -> None:
         # Refuses to start without a valid key when keys are configured; each call looks
         # the key up again, so revoking it later stops the calls too.
         async with started(settings, migrated=True, key=True) as services:
-            yield McpState(services)
+            yield McpState.of(services)
 
     try:
         anyio.run(build_server(lifespan).run_stdio_async)

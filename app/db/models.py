@@ -213,7 +213,7 @@ class IngestJob(Base):
 class IngestJobFile(Base):
     """A piece of an uploaded file waiting for its job, kept in PostgreSQL so that a
     `pgask worker` on another machine can process it; deleted when the job finishes. A file
-    is stored in pieces of at most `ingest.jobs.PIECE_BYTES` (`part` 0, 1, ...), written as
+    is stored in pieces of at most `ingest.uploads.PIECE_BYTES` (`part` 0, 1, ...), written as
     the upload is read and fetched one at a time, so no process holds a whole upload."""
 
     __tablename__ = "ingest_job_files"

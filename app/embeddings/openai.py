@@ -16,6 +16,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -26,12 +27,7 @@ from pydantic import BaseModel, ValidationError
 from app.config import Settings
 from app.embeddings.base import Embedder, EmbedProgress, Vectors, first_row, unit_rows
 from app.errors import ConfigError, InvalidInput, UpstreamError
-from app.openai_client import (
-    async_client,
-    convert_error,
-    endpoint_from,
-    sync_client,
-)
+from app.openai_client import async_client, endpoint_from
 from app.retry import RetryPolicy, call_with_retries
 from app.tokens import cl100k_tokens
 
@@ -68,7 +64,6 @@ class OpenAIEmbedder(Embedder):
         self._batch_size = min(settings.embedding_batch_size, MAX_INPUTS_PER_REQUEST)
         self._batch_tokens = settings.embedding_max_batch_tokens
         self._retry = retry or RetryPolicy(max_retries=settings.embedding_max_retries)
-        self._max_retries = settings.embedding_max_retries
         self._concurrency = settings.embedding_max_concurrency
         self._semaphore = asyncio.Semaphore(self._concurrency)
         self._encoding = _cl100k()
@@ -187,17 +182,24 @@ class OpenAIEmbedder(Embedder):
         return unit_rows(matrix)
 
     def _probe_dimensions(self) -> int:
-        """Ask the server once. This runs at start-up from synchronous code (the embedder is
-        built in a worker thread), so it uses the synchronous client and lets that client do
-        the retrying for this single call."""
-        client = sync_client(self._endpoint, self._timeout, max_retries=self._max_retries)
-        try:
-            with client:
-                response = client.embeddings.create(
+        """Ask the server once, retried as every other call is (`app/retry.py`). The
+        embedder is built from synchronous code (a worker thread at start-up, or a caller
+        with its own event loop), so the probe runs on a loop of its own, in a thread of its
+        own."""
+        with ThreadPoolExecutor(1, thread_name_prefix="pgask-probe") as pool:
+            return pool.submit(asyncio.run, self._probe()).result()
+
+    async def _probe(self) -> int:
+        async with async_client(self._endpoint, self._timeout) as client:
+
+            async def call() -> Any:
+                return await client.embeddings.create(
                     model=self.model, input=["dimension probe"], encoding_format="float"
                 )
-        except openai.OpenAIError as exc:
-            raise convert_error(exc, self._endpoint, self.model, "EMBEDDING_MODEL") from exc
+
+            response = await call_with_retries(
+                call, self._retry, self._endpoint, self.model, "EMBEDDING_MODEL"
+            )
         if not response.data:
             raise UpstreamError(f"{self._endpoint} returned no vector for model {self.model!r}")
         return len(response.data[0].embedding)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from app.rag.sources import Numbered, Source
+from app.rag.sources import AnswerSource, Numbered
 from app.search.passage import Passage
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ _CODE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*?(?:^[ \t]*\1|\Z)|`[^`\n]*`", re.MULT
 
 
 @dataclass(frozen=True, kw_only=True)
-class Citation(Passage, Numbered):  # `n` first, as in `Source`
+class Citation(Passage, Numbered):  # `n` first, as in `AnswerSource`
     quote: str  # the cited source's text
 
 
@@ -36,7 +36,7 @@ def cited_numbers(answer: str) -> list[int]:
     return seen
 
 
-def parse_citations(answer: str, sources: Sequence[Source]) -> list[Citation]:
+def parse_citations(answer: str, sources: Sequence[AnswerSource]) -> list[Citation]:
     """Citations for the markers that point at a source; others are dropped and logged."""
     by_number = {s.n: s for s in sources}
     citations = []
@@ -168,7 +168,7 @@ def _backticks(text: str, at: int) -> int:
     return len(text[at:]) - len(text[at:].lstrip("`"))
 
 
-def clean_answer(answer: str, sources: Sequence[Source]) -> str:
+def clean_answer(answer: str, sources: Sequence[AnswerSource]) -> str:
     """`answer` without the markers that cite no source (`CitationFilter`)."""
     cleaner = CitationFilter({s.n for s in sources})
     return cleaner.feed(answer) + cleaner.finish()

@@ -14,7 +14,7 @@ from typing import ClassVar
 from app.completion import Usage
 from app.errors import PgaskError
 from app.rag.citations import Citation
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class SourcesEvent:
     """What the answer will cite, before its first word."""
 
     name: ClassVar[str] = "sources"
-    sources: list[Source]
+    sources: list[AnswerSource]
     search_query: str  # the question, or its standalone rewrite
     rewritten: bool
     generated: bool  # False: an extractive answer (no model configured)

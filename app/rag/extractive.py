@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 
 NOTICE = (
     "No language model is configured (LLM_PROVIDER=none), so this answer is extractive: "
@@ -145,7 +145,7 @@ def _join(found: list[Unit]) -> str:
     return "".join(parts)
 
 
-def quote(source: Source, terms: set[str], seen: set[str], max_chars: int) -> str:
+def quote(source: AnswerSource, terms: set[str], seen: set[str], max_chars: int) -> str:
     """The relevant part of one passage with "…" where text was left out, cited; "" when
     every unit of it was already quoted."""
     found = [u for u in units(source.text) if u.text.casefold() not in seen]
@@ -164,7 +164,7 @@ def quote(source: Source, terms: set[str], seen: set[str], max_chars: int) -> st
     return f"{body} [{source.n}]" if chosen[-1].kind == "prose" else f"{body}\n\n[{source.n}]"
 
 
-def _best_code(sources: Sequence[Source], terms: set[str], seen: set[str]) -> str:
+def _best_code(sources: Sequence[AnswerSource], terms: set[str], seen: set[str]) -> str:
     """The code block among `sources` sharing most words with the question, with the
     sentence before it, cited; "" when they hold none."""
     candidates = []
@@ -182,7 +182,7 @@ def _best_code(sources: Sequence[Source], terms: set[str], seen: set[str]) -> st
 
 
 def extractive_answer(
-    sources: Sequence[Source], question: str = "", *, passages: int = 3, max_chars: int = 700
+    sources: Sequence[AnswerSource], question: str = "", *, passages: int = 3, max_chars: int = 700
 ) -> str:
     if not sources:
         return NOTHING_FOUND

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import tiktoken
 
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 
 SYSTEM_PROMPT = """\
 You answer questions using only the numbered sources provided with each question.
@@ -52,7 +52,7 @@ def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
-def fence(source: Source) -> str:
+def fence(source: AnswerSource) -> str:
     """A source as a labelled block that its own text cannot close or imitate."""
     body = source.text.replace("<", "&lt;")  # no "</source>" or fake "<source n=..." inside
     page = f' page="{source.page}"' if source.page is not None else ""
@@ -74,14 +74,14 @@ def user_message(question: str, fenced: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class Prompt:
     messages: list[dict[str, str]]
-    sources: list[Source]  # the sources that fit, in rank order
+    sources: list[AnswerSource]  # the sources that fit, in rank order
     dropped: int  # how many lower-ranked sources were left out to fit the budget
     tokens: int
 
 
 def build_prompt(
     question: str,
-    sources: Sequence[Source],
+    sources: Sequence[AnswerSource],
     *,
     history: Sequence[dict[str, str]] = (),
     context_tokens: int,
@@ -97,7 +97,7 @@ def build_prompt(
         raise ValueError(
             f"the question and history take {used} tokens, over the budget of {budget}"
         )
-    kept: list[Source] = []
+    kept: list[AnswerSource] = []
     fenced: list[str] = []
     for source in sources:
         block = fence(source)

@@ -23,7 +23,7 @@ from app.rag.citations import Citation, CitationFilter, clean_answer, parse_cita
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
 from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 from app.search.kinds import default_kinds
 from app.search.service import Mode, SearchRequest, per_document_cap, run_search
 
@@ -56,7 +56,7 @@ class AskRequest:
 class Retrieval:
     query: str  # what was searched: the question, or its standalone rewrite
     rewritten: bool
-    sources: list[Source]
+    sources: list[AnswerSource]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -65,7 +65,7 @@ class Answer:
     answer: str
     generated: bool
     citations: list[Citation]
-    sources: list[Source]
+    sources: list[AnswerSource]
     search_query: str
     rewritten: bool
     usage: Usage
@@ -90,7 +90,7 @@ class AnswerSettings:
         )
 
 
-def sources_payload(sources: Sequence[Source]) -> list[dict[str, Any]]:
+def sources_payload(sources: Sequence[AnswerSource]) -> list[dict[str, Any]]:
     return [asdict(s) for s in sources]
 
 
@@ -135,7 +135,7 @@ class Answerer:
                 result = await run_search(session, self.embedder, request.collection, search)
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
         sources = [
-            Source(n=n, text=h.text or "", score=h.score, **h.passage_fields())
+            AnswerSource(n=n, text=h.text or "", score=h.score, **h.passage_fields())
             for n, h in enumerate(result.hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)

@@ -15,7 +15,7 @@ class Numbered:
 # Bases in this order put `n` first: dataclass fields follow the reverse MRO (Numbered,
 # Passage, own fields), which keeps the JSON of sources and citations as clients know it.
 @dataclass(frozen=True, kw_only=True)
-class Source(Passage, Numbered):
+class AnswerSource(Passage, Numbered):
     text: str
     score: float
 

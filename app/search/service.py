@@ -25,7 +25,7 @@ from psycopg.rows import class_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import session_principal
-from app.collections import check_compatible, get_collection
+from app.catalog import check_compatible, get_collection
 from app.db.database import driver_connection
 from app.db.models import Collection
 from app.db.schema import VectorType, partition_name

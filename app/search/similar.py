@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import get_collection
+from app.catalog import get_collection
 from app.db.database import driver_connection
 from app.db.schema import collection_predicate, vector_expression
 from app.errors import NotFound

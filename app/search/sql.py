@@ -19,6 +19,10 @@ from app.search.filters import Compiled
 
 # The document of chunk `c`, found in the same collection's partition.
 DOCUMENT_JOIN = "d.collection_id = c.collection_id AND d.id = c.document_id"
+# ... as a LATERAL subquery per hit (see `Scope.chunk_of_hit`).
+DOCUMENT_OF_HIT = (
+    f"SELECT d.external_id, d.title, d.source FROM documents d WHERE {DOCUMENT_JOIN} LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,22 @@ class Scope:
     def chunk_join(self) -> str:
         """`chunks c` joined to `r.id` within the collection's partition."""
         return f"chunks c ON {collection_predicate(self.collection_id)} AND c.id = r.id"
+
+    @property
+    def chunk_of_hit(self) -> str:
+        """The chunk `r.id`, looked up by its key for each hit (a LATERAL subquery).
+
+        Joined as a plain join, a scoped principal's chunks could be hashed whole: row-level
+        security's test is not leakproof, so the planner cannot push `c.id = r.id` below it
+        and, for a key that sees most rows, estimates every visible row; at 200,000 chunks
+        a key seeing 99% of them took 20x the admin's time for a 10-hit vector search
+        (docs/decisions/0016-scoped-text-candidates.md). `LIMIT 1` per hit keeps it a
+        primary-key probe whatever the estimate."""
+        return (
+            "SELECT c.id, c.collection_id, c.document_id, c.section, c.page, c.text, "
+            f"c.metadata FROM chunks c WHERE {collection_predicate(self.collection_id)} "
+            "AND c.id = r.id LIMIT 1"
+        )
 
     @property
     def predicate(self) -> str:
@@ -204,7 +224,8 @@ def hits_sql(scope: Scope, ctes: str, *, include_text: bool, capped: bool = Fals
         f"WITH {ctes} "
         "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
         f"c.page, {text} AS text, r.score, c.metadata "
-        f"FROM {source} r JOIN {scope.chunk_join} JOIN documents d ON {DOCUMENT_JOIN} "
+        f"FROM {source} r CROSS JOIN LATERAL ({scope.chunk_of_hit}) c "
+        f"CROSS JOIN LATERAL ({DOCUMENT_OF_HIT}) d "
         "ORDER BY r.score DESC, c.id"
     )
 

@@ -14,7 +14,7 @@ from typing import get_type_hints
 
 import pyarrow as pa
 
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.db.schema import VECTOR_TYPES, VectorType
 from app.errors import InvalidInput
 from app.validation import MAX_DESCRIPTION_CHARS, MAX_DIMENSIONS, check_text
@@ -107,7 +107,7 @@ def read_header(schema: pa.Schema) -> tuple[CollectionHeader, Counts]:
 
 def _check_header(header: CollectionHeader, counts: Counts) -> None:
     """Each value of the type and within the bounds a collection created through the API
-    has (app/validation.py, app/collections.py)."""
+    has (app/validation.py, app/catalog.py)."""
     for item in (header, counts):
         for name, kind in get_type_hints(type(item)).items():
             value = getattr(item, name)

@@ -27,7 +27,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.db.database import Database
 from app.db.schema import (
     PARTITION_DDL_LOCK,

@@ -3,7 +3,8 @@
 A file was one `bytea` value, so the server read each upload whole to insert it, and the
 worker fetched it whole again to write it to its job folder: a 16 MB upload grew
 `pgask serve` by 59 MB. Pieces are written as they are read from the request and fetched
-one at a time (`ingest/jobs.py`), so neither side holds more than one piece of a file.
+one at a time (`ingest/uploads.py`, `ingest/job_queue.py`), so neither side holds more than
+one piece of a file.
 
 Stored files become their part 0. Downgrading joins each file's pieces back into one value.
 

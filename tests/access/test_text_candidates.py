@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal, apply_principal
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.service import SearchRequest, SearchTarget, search

@@ -7,14 +7,14 @@ from app.api.sse import format_event
 from app.completion import Usage
 from app.rag.citations import Citation
 from app.rag.events import DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 from app.search.passage import Passage
 
 PASSAGE = Passage(chunk_id=7, document_id=3, title="Guide", source="a.md", section="", page=2)
 
 
 def test_sources_event_bytes() -> None:
-    source = Source(n=1, text="Foo costs 5.", score=0.5, **PASSAGE.passage_fields())
+    source = AnswerSource(n=1, text="Foo costs 5.", score=0.5, **PASSAGE.passage_fields())
     event = SourcesEvent(sources=[source], search_query="foo?", rewritten=False, generated=True)
     assert format_event(event) == (
         "event: sources\n"

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from app.access import UNRESTRICTED, Principal
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.config import Settings
 from app.db import migrate
 from app.db.database import Database

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import SCOPED_ROLE
-from app.collections import create_collection, delete_collection
+from app.catalog import create_collection, delete_collection
 from app.db import migrate
 from app.db.models import Collection
 from app.db.schema import hnsw_index_name, partition_name

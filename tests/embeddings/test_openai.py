@@ -217,6 +217,17 @@ async def test_unknown_model_dimensions_are_probed_once(
     assert "dimensions" not in request.json
 
 
+async def test_the_probe_retries_as_every_call_does(
+    fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture, embedder: Make
+) -> None:
+    fake_openai.script(Reply(429, retry_after="0"))
+    with caplog.at_level(logging.WARNING, logger="app.retry"):
+        model = embedder(embedding_model="nomic-embed-text", embedding_dimensions=None)
+    assert model.dimensions == fake_openai.default_dimensions
+    assert [r.status for r in fake_openai.requests] == [429, 200]
+    assert any("retry 1/3" in r.getMessage() for r in caplog.records)  # our policy's, FAST
+
+
 async def test_vectors_of_the_wrong_length_are_refused(
     fake_openai: FakeOpenAI, embedder: Make
 ) -> None:

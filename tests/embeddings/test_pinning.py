@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import check_compatible, create_collection, get_collection
+from app.catalog import check_compatible, create_collection, get_collection
 from app.config import Settings
 from app.embeddings.local import LocalEmbedder
 from app.errors import Conflict

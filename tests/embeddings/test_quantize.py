@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.collections import check_compatible
+from app.catalog import check_compatible
 from app.config import load_settings
 from app.db.models import Collection
 from app.embeddings import build_embedder

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from ingest.pipeline import BATCH_CHUNKS
+from ingest.batches import BATCH_CHUNKS
 from tests.ingest.conftest import docs_path
 from tests.ingest.pdfs import make_pdf
 

@@ -22,10 +22,10 @@ import pytest
 from app.config import Settings
 from app.embeddings import Embedder, build_embedder
 from ingest.chunker import chunk_blocks, count_tokens
+from ingest.items import Item
 from ingest.loaders import Block, load_file
-from ingest.parse_worker import Source, over_memory
+from ingest.parse_worker import FileInput, over_memory
 from ingest.parsing import FileBudget, ParsePool
-from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 from ingest.service import model_limit
 from tests.cli import env_without_pgask_settings
@@ -39,8 +39,8 @@ LINE_MB = 12
 HEADINGS = 300_000  # 4.6 MB of "# heading N" lines
 
 
-async def _parsed(name: str, source: Source, memory_mb: int) -> list[Item]:
-    async def files() -> AsyncIterator[tuple[str, Source]]:
+async def _parsed(name: str, source: FileInput, memory_mb: int) -> list[Item]:
+    async def files() -> AsyncIterator[tuple[str, FileInput]]:
         yield name, source
 
     budget = FileBudget(seconds=600, memory_mb=memory_mb, workers=1)
@@ -131,7 +131,7 @@ async def test_as_many_parse_workers_start_as_there_are_files_to_parse_at_once(
 ) -> None:
     """One file is parsed by one worker: a second idle worker cost an upload 68 MB of RSS."""
 
-    async def sources() -> AsyncIterator[tuple[str, Source]]:
+    async def sources() -> AsyncIterator[tuple[str, FileInput]]:
         for number in range(files):
             yield f"{number}.md", b"# Title\n\nSome text."
 
@@ -180,7 +180,7 @@ async def test_a_parser_holding_the_gil_is_stopped_at_its_memory_budget() -> Non
     data = empty_objects_line(24)
     budget = FileBudget(seconds=600, memory_mb=budget_mb, workers=1)
 
-    async def files() -> AsyncIterator[tuple[str, Source]]:
+    async def files() -> AsyncIterator[tuple[str, FileInput]]:
         yield "objects.jsonl", data
 
     async with ParsePool(budget, Chunking(256, 32)) as pool:

@@ -122,7 +122,7 @@ def _word_pieces_of_chunks(
     *,
     embedded: bool = False,
 ) -> list[int]:
-    from app.collections import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+    from app.catalog import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 
     counts = []
     for i, data in enumerate(samples):

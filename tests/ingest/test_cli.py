@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from app.db.schema import hnsw_index_name
-from ingest.pipeline import BATCH_CHUNKS
+from ingest.batches import BATCH_CHUNKS
 from tests.cli import PGASK, ROOT, pgask
 from tests.ingest.conftest import write
 from tests.sql import scalar
@@ -169,9 +169,9 @@ def test_killed_ingest_leaves_no_half_document_and_rerun_completes(
 def test_worker_runs_jobs_and_stops_on_sigterm(db_url, pg_dsn, collection_name) -> None:
     import asyncio
 
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from app.config import load_settings
-    from ingest.jobs import create_job
+    from ingest.uploads import create_job
     from tests.conftest import MINILM
     from tests.ingest.conftest import opened
 

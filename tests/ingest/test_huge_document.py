@@ -12,15 +12,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.collections import delete_collection
+from app.catalog import delete_collection
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings.openai import OpenAIEmbedder
 from app.errors import CollectionDeleted, PgaskError
 from app.search.service import SearchRequest, SearchTarget, search
+from ingest.batches import BATCH_CHUNKS
 from ingest.context import Ingestion
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import BATCH_CHUNKS, EMBED_STEP, QUEUE_DEPTH, Pipeline, Plan, Progress
+from ingest.pipeline import EMBED_STEP, QUEUE_DEPTH, Pipeline, Plan
+from ingest.report import Progress
 from ingest.writer import Target
 from tests.fake_openai import FakeOpenAI, Reply
 

@@ -16,7 +16,9 @@ from app.access import UNRESTRICTED
 from app.db.models import IngestJob
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from ingest.context import Ingestion
-from ingest.jobs import PIECE_BYTES, FilledLines, create_job, get_job, run_worker
+from ingest.job_queue import get_job
+from ingest.uploads import PIECE_BYTES, FilledLines, create_job
+from ingest.worker import run_worker
 from ingest.writer import BULK_LOAD_LOCK
 from tests.ingest.conftest import opened
 

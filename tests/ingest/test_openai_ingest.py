@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.config import Settings
 from app.embeddings.openai import OpenAIEmbedder
 from ingest.context import Ingestion
+from ingest.items import Item
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import EMBED_STEP, Item, Pipeline
+from ingest.pipeline import EMBED_STEP, Pipeline
 from ingest.service import make_plan
 from tests.fake_openai import FakeOpenAI
 

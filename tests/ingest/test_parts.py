@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from ingest.files import Part, jsonl_parts
-from ingest.parse_worker import Source
+from ingest.items import Item
+from ingest.parse_worker import FileInput
 from ingest.parsing import PART_LINES, FileBudget, ParsePool
-from ingest.pipeline import Item
 from ingest.prepare import Chunking, Failure, Prepared
 
 pytestmark = pytest.mark.anyio
@@ -44,8 +44,8 @@ def test_parts_tile_the_file_at_line_ends() -> None:
     assert jsonl_parts(io.BytesIO(b'{"_id": "a", "text": "x"}'), PART_LINES) == [Part(0, 25, 1)]
 
 
-async def _parsed(source: Source) -> list[Item]:
-    async def files() -> AsyncIterator[tuple[str, Source]]:
+async def _parsed(source: FileInput) -> list[Item]:
+    async def files() -> AsyncIterator[tuple[str, FileInput]]:
         yield "corpus.jsonl", source
 
     async with ParsePool(

@@ -12,7 +12,7 @@ import pytest
 
 from app.db.models import Collection
 from app.db.schema import hnsw_index_name
-from ingest.pipeline import Progress, Report
+from ingest.report import Progress, Report
 from ingest.service import ingest_paths
 from tests.ingest.conftest import write
 from tests.ingest.pdfs import make_pdf
@@ -148,7 +148,7 @@ async def test_large_first_load_builds_the_index_after_loading(
 async def test_collection_pinned_to_another_model_is_refused(
     tmp_path, ingestion, embedder, session, collection_name
 ) -> None:
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from app.embeddings.base import ModelSpec
     from app.errors import Conflict
 

@@ -16,8 +16,9 @@ from app.db.schema import hnsw_index_name
 from app.embeddings import Embedder
 from app.search.service import SearchRequest, SearchTarget, search
 from ingest.context import Ingestion
+from ingest.items import Item, with_vector
 from ingest.loaders import Block, LoadedDocument
-from ingest.pipeline import Item, Pipeline, Plan, with_vector
+from ingest.pipeline import Pipeline, Plan
 from ingest.prepare import Prepared
 from ingest.service import (
     REBUILD_FACTOR,

@@ -132,7 +132,7 @@ async def test_concurrent_writers_leave_no_duplicates(
 
 
 async def test_text_config_follows_the_collection(conn, session, collection_name) -> None:
-    from app.collections import create_collection
+    from app.catalog import create_collection
     from tests.conftest import MINILM
 
     simple = await create_collection(session, MINILM, name=collection_name, text_config="simple")

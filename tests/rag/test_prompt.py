@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from app.rag.citations import cited_numbers, parse_citations
 from app.rag.extractive import NOTHING_FOUND, NOTICE, extractive_answer
 from app.rag.prompt import SYSTEM_PROMPT, build_prompt, count_tokens, fence
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 
 
-def _source(n: int, text: str = "", **kw) -> Source:
+def _source(n: int, text: str = "", **kw) -> AnswerSource:
     defaults = {
         "chunk_id": 100 + n,
         "document_id": 10 + n,
@@ -24,7 +24,7 @@ def _source(n: int, text: str = "", **kw) -> Source:
         "page": None,
         "score": 1.0 / n,
     }
-    return Source(
+    return AnswerSource(
         n=n, text=text or f"Passage number {n} says something. " * 5, **{**defaults, **kw}
     )
 

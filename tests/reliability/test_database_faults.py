@@ -22,7 +22,7 @@ import pytest
 from app.config import Settings, load_settings
 from app.db import migrate
 from app.db.embedded import database_url, libpq_url
-from ingest.pipeline import BATCH_CHUNKS
+from ingest.batches import BATCH_CHUNKS
 from tests.reliability.conftest import seed, snapshot, stored_documents
 from tests.servers import ServerThread
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.config import Settings
 from app.db.models import Collection
 from app.embeddings import build_embedder

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.errors import InvalidInput
 from app.search.filters import MAX_DEPTH, compile_filter
 from app.search.service import SearchRequest, SearchTarget, search

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection, get_collection
+from app.catalog import create_collection, get_collection
 from app.db.models import Collection
 from app.db.schema import VECTOR_TYPES, hnsw_index_name, partition_name
 from app.errors import InvalidInput

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.collections import create_collection
+from app.catalog import create_collection
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from app.search.service import SearchRequest, SearchTarget, search
 from tests.conftest import MINILM

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import PrincipalDep, ServicesDep
+from app.api.deps import AnswererDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.reads import QueryRoute
 from app.api.schemas.ask import AskIn, AskOut
@@ -28,10 +28,7 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/v1/ask", response_model=AskOut, responses=_STREAM_DOC)
-async def ask(
-    body: AskIn, services: ServicesDep, principal: PrincipalDep
-) -> AskOut | StreamingResponse:
-    answerer = services.answerer(principal)
+async def ask(body: AskIn, answerer: AnswererDep) -> AskOut | StreamingResponse:
     request = AskRequest(**body.model_dump(exclude={"stream"}))
     if not body.stream:
         return AskOut.model_validate(await answerer.answer(request))

@@ -3,7 +3,6 @@ so any OpenAI client or chat UI gets cited answers."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +11,7 @@ from typing import Any, assert_never
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import PrincipalDep, ServicesDep
+from app.api.deps import AnswererDep
 from app.api.problems import OPENAI_ERROR_RESPONSES
 from app.api.reads import QueryRoute
 from app.api.schemas.ask import MAX_QUESTION_CHARS
@@ -23,7 +22,7 @@ from app.api.schemas.chat import (
     ChatResponse,
     ChatUsage,
 )
-from app.api.sse import SSE_HEADERS, prepend, stream_doc
+from app.api.sse import SSE_HEADERS, format_data, prepend, stream_doc
 from app.errors import InvalidInput, NotFound
 from app.rag.citations import Citation
 from app.rag.events import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, SourcesEvent
@@ -59,11 +58,9 @@ def sources_footer(citations: list[Citation]) -> str:
     response_model=ChatResponse,
     responses={200: {"content": stream_doc()}},
 )
-async def chat_completions(
-    body: ChatRequest, services: ServicesDep, principal: PrincipalDep
-) -> Any:
+async def chat_completions(body: ChatRequest, answerer: AnswererDep) -> Any:
     try:
-        return await _complete(body, services.answerer(principal))
+        return await _complete(body, answerer)
     except NotFound as exc:
         # All an answer can miss is its collection: tell OpenAI clients the way OpenAI does.
         raise NotFound(exc.detail, code="model_not_found", param="model") from exc
@@ -106,7 +103,7 @@ def _chunk(
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
-    return f"data: {json.dumps(payload)}\n\n"
+    return format_data(payload)
 
 
 async def _chunks(
@@ -130,9 +127,9 @@ async def _chunks(
                 # An error object in the stream, as OpenAI-compatible servers send one: the
                 # openai client raises it (APIError), so a broken answer never looks finished.
                 error = {"message": event.detail, "type": event.title, "code": event.status}
-                yield f"data: {json.dumps({'error': error})}\n\n"
+                yield format_data({"error": error})
             case SourcesEvent():
                 pass  # the chat format has no place for them; the footer names the cited ones
             case _:
                 assert_never(event)  # a new kind of event must be handled here
-    yield "data: [DONE]\n\n"
+    yield format_data("[DONE]")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Response, status
 
-from app import audit
-from app import collections as service
+from app import audit, catalog
 from app.api.deps import EmbedderDep, PrincipalDep, SessionDep, actor
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.reads import ReadRoute
@@ -14,7 +13,7 @@ from app.api.schemas.collections import (
     CollectionList,
     CollectionOut,
 )
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 
 router = APIRouter(
     prefix="/v1/collections",
@@ -28,7 +27,7 @@ CollectionName = Path(pattern=COLLECTION_NAME_PATTERN, description="Collection n
 
 @router.get("", response_model=CollectionList)
 async def list_collections(session: SessionDep) -> CollectionList:
-    stats = await service.list_collections(session)
+    stats = await catalog.list_collections(session)
     return CollectionList(collections=[CollectionOut.model_validate(s) for s in stats])
 
 
@@ -37,7 +36,7 @@ async def create_collection(
     body: CollectionCreate, session: SessionDep, embedder: EmbedderDep, principal: PrincipalDep
 ) -> CollectionOut:
     await audit.record(session, actor(principal), "collection.created", body.name)
-    await service.create_collection(
+    await catalog.create_collection(
         session,
         embedder,
         name=body.name,
@@ -47,12 +46,12 @@ async def create_collection(
         text_config=body.text_config,
         vector_type=body.vector_type,
     )
-    return CollectionOut.model_validate(await service.collection_stats(session, body.name))
+    return CollectionOut.model_validate(await catalog.collection_stats(session, body.name))
 
 
 @router.get("/{collection}", response_model=CollectionOut)
 async def get_collection(session: SessionDep, collection: str = CollectionName) -> CollectionOut:
-    return CollectionOut.model_validate(await service.collection_stats(session, collection))
+    return CollectionOut.model_validate(await catalog.collection_stats(session, collection))
 
 
 @router.delete("/{collection}", status_code=status.HTTP_204_NO_CONTENT)
@@ -60,5 +59,5 @@ async def delete_collection(
     session: SessionDep, principal: PrincipalDep, collection: str = CollectionName
 ) -> Response:
     await audit.record(session, actor(principal), "collection.deleted", collection)
-    await service.delete_collection(session, collection)
+    await catalog.delete_collection(session, collection)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

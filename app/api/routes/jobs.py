@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from app.api.deps import IngestionDep, PrincipalDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.schemas.jobs import JobInCollection, JobOut
-from ingest.jobs import get_job
+from ingest.job_queue import get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 

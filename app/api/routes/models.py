@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from app.api.deps import SessionDep
 from app.api.problems import OPENAI_ERROR_RESPONSES
 from app.api.schemas.chat import ModelList, ModelOut
-from app.collections import all_collections
+from app.catalog import all_collections
 
 router = APIRouter(tags=["answers"], responses=OPENAI_ERROR_RESPONSES)
 

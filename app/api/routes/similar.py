@@ -10,7 +10,7 @@ from app.api.deps import SessionDep
 from app.api.problems import PROBLEM_RESPONSES
 from app.api.reads import ReadRoute
 from app.api.schemas.search import SimilarList
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.search.service import MAX_K
 from app.search.similar import similar_in
 

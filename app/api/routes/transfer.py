@@ -14,9 +14,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.api.deps import PrincipalDep, ServicesDep
+from app.api.deps import DatabaseDep, PrincipalDep
 from app.api.problems import PROBLEM_RESPONSES
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.errors import ServiceUnavailable
 from ingest.transfer.exporter import Export, start_export
 from ingest.transfer.importer import import_into as import_into_database
@@ -38,13 +38,13 @@ class ImportOut(BaseModel):
 
 @router.get("/{collection}/export", response_class=StreamingResponse)
 async def export_collection(
-    services: ServicesDep, principal: PrincipalDep, collection: CollectionName
+    db: DatabaseDep, principal: PrincipalDep, collection: CollectionName
 ) -> StreamingResponse:
     """The collection as a pgask export (docs/export-format.md), streamed as it is read.
     Admin keys only: an export is the whole collection, embeddings included."""
     # A missing collection is a 404 here, before any byte is sent; then the export holds its
     # connection (and snapshot) until the last byte is.
-    export = await start_export(services.db, principal, collection)
+    export = await start_export(db, principal, collection)
     headers = {"Content-Disposition": f'attachment; filename="{collection}.parquet"'}
     return StreamingResponse(_stream(export), media_type=PARQUET, headers=headers)
 
@@ -60,7 +60,7 @@ async def _stream(export: Export) -> AsyncIterator[bytes]:
 @router.post("/{collection}/import", response_model=ImportOut, status_code=status.HTTP_201_CREATED)
 async def import_into(
     request: Request,
-    services: ServicesDep,
+    db: DatabaseDep,
     collection: CollectionName,
     replace: Annotated[bool, Query(description="Replace an existing collection")] = False,
 ) -> ImportOut:
@@ -72,7 +72,7 @@ async def import_into(
         await _spool(request, path)
         # Admin keys only (AuthMiddleware).
         result = await import_into_database(
-            services.db, path, name=collection, replace=replace, shown_as="the uploaded export"
+            db, path, name=collection, replace=replace, shown_as="the uploaded export"
         )
     return ImportOut.model_validate(result, from_attributes=True)
 

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.completion import Usage
 from app.rag.citations import Citation
-from app.rag.sources import Source
+from app.rag.sources import AnswerSource
 
 MAX_HISTORY = 40
 MAX_QUESTION_CHARS = 4000
@@ -50,7 +50,7 @@ class AskOut(BaseModel):  # validated from the pipeline's `Answer`
     answer: str
     generated: bool = Field(description="False for an extractive answer (no model configured)")
     citations: list[Citation]
-    sources: list[Source]
+    sources: list[AnswerSource]
     search_query: str = Field(description="What was searched: the question or its rewrite")
     rewritten: bool
     usage: Usage

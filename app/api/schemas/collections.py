@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator
 
 from app.api.schemas.attributes import read_through, renamed
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.db.schema import VectorType
 from app.validation import MAX_DESCRIPTION_CHARS, text_problem
 

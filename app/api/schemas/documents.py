@@ -24,7 +24,9 @@ from app.validation import (
     check_metadata,
     text_problem,
 )
-from ingest.pipeline import Report
+from ingest.loaders import Block, LoadedDocument
+from ingest.report import Report
+from ingest.sent import SentDocument
 
 
 def groups_or_value_error(groups: list[str]) -> list[str]:
@@ -78,6 +80,19 @@ class DocumentIn(BaseModel):
     @classmethod
     def _check_access(cls, value: list[str]) -> list[str]:
         return groups_or_value_error(value)
+
+    def sent(self) -> SentDocument:
+        """The document as ingestion takes it."""
+        loaded = LoadedDocument(
+            self.id,
+            [Block(self.text.strip())],
+            title=self.title,
+            source=self.source,
+            metadata=self.metadata,
+            format="api",
+            access=tuple(self.access),
+        )
+        return SentDocument(loaded, self.vector)
 
     @field_validator("id")
     @classmethod

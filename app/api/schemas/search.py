@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.collections import COLLECTION_NAME_PATTERN
+from app.catalog import COLLECTION_NAME_PATTERN
 from app.search.service import EF_SEARCH_MAX, MAX_K, Hit, HybridOptions
 from app.search.similar import SimilarDocument
 
