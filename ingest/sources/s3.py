@@ -13,8 +13,6 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -83,6 +81,9 @@ class S3Reader:
             client.close()
 
     def _client(self) -> S3Client:
+        import boto3  # here: its 0.15 s import is paid by a sync, not by every CLI start
+        from botocore.config import Config
+
         o = self.options
         config = Config(
             connect_timeout=o.timeout_seconds,
