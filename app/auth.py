@@ -108,6 +108,8 @@ def required_role(method: str, path: str) -> Role | None:
         return "admin"
     if method in ("GET", "HEAD", "OPTIONS") or path in _READ_POSTS:
         return "read"
+    if method == "POST" and _SOURCE_SYNC.match(path):
+        return "write"  # a sync only reads what the source's admin configured
     found = _DOCUMENT_WRITE.match(path)
     if found and (method, found.group(1) or found.group(2)) in _WRITES:
         return "write"
@@ -128,4 +130,5 @@ _READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
 # POST .../documents and .../files, DELETE .../documents/{id}: what write keys may do
 _DOCUMENT_WRITE = re.compile(r"^/v1/collections/[^/]+/(?:(documents|files)|(documents/).+)$")
 _WRITES = {("POST", "documents"), ("POST", "files"), ("DELETE", "documents/")}
+_SOURCE_SYNC = re.compile(r"^/v1/sources/[^/]+/sync$")
 _COLLECTION_PATH = re.compile(r"^/v1/collections/([^/]+)")

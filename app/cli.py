@@ -18,7 +18,18 @@ from typing import NoReturn
 import typer
 
 from app import tempdir
-from app.commands import ask, backup, collections, ingest, keys, mcp, search, serve, transfer
+from app.commands import (
+    ask,
+    backup,
+    collections,
+    ingest,
+    keys,
+    mcp,
+    search,
+    serve,
+    sources,
+    transfer,
+)
 from app.errors import InvalidInput, PgaskError
 from app.observability import configure_logging
 from app.validation import text_problem
@@ -49,6 +60,7 @@ for _name, _command in COMMANDS.items():
     app.command(_name)(_command)
 app.add_typer(serve.db_app, name="db")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(sources.sources_app, name="sources")
 
 
 def main() -> NoReturn:

@@ -31,6 +31,7 @@ from app.api.routes import (
     models,
     search,
     similar,
+    sources,
     transfer,
 )
 from app.config import Settings, get_settings
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # `{id:path}` matches every rest of the path, so ids may contain '/'.
     for module in (health, metrics, collections, transfer, search, similar, ask, chat, models):
         app.include_router(module.router)
-    for module in (documents, jobs, keys):
+    for module in (documents, jobs, keys, sources):
         app.include_router(module.router)
     app.router.routes.extend(mcp_server.http_routes(mcp, settings.pgask_host))
     web.install(app)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from app.config import Settings
 from app.db.database import Database
@@ -42,9 +43,10 @@ class Ingestion:
     db: Database
     settings: IngestSettings
     count: Callable[[IngestCounts], None] = _uncounted  # told about every finished run
+    data_dir: Path | None = None  # where sources keep their working copies (git clones)
 
     @classmethod
     def of(
         cls, db: Database, settings: Settings, count: Callable[[IngestCounts], None] = _uncounted
     ) -> Ingestion:
-        return cls(db, IngestSettings.of(settings), count)
+        return cls(db, IngestSettings.of(settings), count, settings.data_dir)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from ingest.formats.sniff import package_verdict
+
 # (offset, signature, kind); the kinds become the reason shown to the user.
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x89PNG\r\n\x1a\n", "PNG image"),
@@ -114,5 +116,7 @@ def skip_reason(name: str, head: bytes) -> str | None:
         return "a Sphinx copy of a page's source (_sources/): the page is read as HTML"
     if is_pdf(head):
         return None
+    if (verdict := package_verdict(name, head)) is not None:  # DOCX, XLSX, EPUB... are ZIPs
+        return verdict or None
     kind = content_kind(head) or _EXTENSIONS.get(PurePosixPath(name).suffix.lower())
     return f"not prose: {kind}" if kind else None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
 from app.validation import parse_json
+from ingest import formats
 
 if TYPE_CHECKING:
     from ingest.html_text import LinkCounts
@@ -111,6 +112,15 @@ def _pdf(data: bytes) -> tuple[str, list[Block]]:
     return title, blocks
 
 
+def _formatted(kind: str, data: bytes) -> tuple[str, list[Block], dict[str, Any]]:
+    """A format of ingest/formats/: its blocks, and its metadata with notes on what was
+    skipped (pictures, attachments) under "notes"."""
+    parsed = formats.read(kind, data, decode_text)
+    blocks = [Block(s.text, SECTION_SEPARATOR.join(s.path), s.page) for s in parsed.sections]
+    notes = {"notes": parsed.notes} if parsed.notes else {}
+    return parsed.title, blocks, {**parsed.metadata, **notes}
+
+
 def _beir_line(line: str, number: int, source: str) -> LoadedDocument:
     where = f"line {number}"
     try:
@@ -168,11 +178,11 @@ _FORMATS: dict[str, str] = {
     ".markdown": "markdown",
     ".txt": "text",
     ".text": "text",
-    ".rst": "text",
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
     ".jsonl": "beir",
+    **formats.SUFFIXES,  # Office, EPUB, RST, CSV/TSV, EML: ingest/formats/
 }
 
 
@@ -199,8 +209,10 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
         raise InvalidInput(f"{name}: not a single-document format")
     from ingest.html_text import page_kind
 
-    links = None
-    if kind == "pdf":
+    links, extra = None, dict[str, Any]()
+    if kind in formats.SUFFIXES.values():
+        title, blocks, extra = _formatted(kind, data)
+    elif kind == "pdf":
         if not data.strip():
             raise InvalidInput("file is empty")
         title, blocks = _pdf(data)
@@ -211,7 +223,7 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
     if not blocks:
         raise InvalidInput("no text in file")
     title = title or PurePosixPath(name).stem
-    metadata: dict[str, Any] = {"path": name, "format": kind}
+    metadata: dict[str, Any] = {**extra, "path": name, "format": kind}
     if document_kind := page_kind(title, name, links):
         metadata["doc_kind"] = document_kind
     return LoadedDocument(name, blocks, title=title, source=name, metadata=metadata, format=kind)

@@ -30,6 +30,8 @@ from ingest.parsing import FileBudget, ParsePool
 from ingest.prepare import Failure
 from ingest.report import Report
 from ingest.service import build_pipeline
+from ingest.sources.schedule import enqueue_due
+from ingest.sources.sync import open_sync
 from ingest.writer import repair_indexes
 
 log = logging.getLogger(__name__)
@@ -83,10 +85,16 @@ async def _run_pipeline(
             )
             try:
                 budget = FileBudget.of(ingestion.settings)
+                sync = await open_sync(ingestion, job.id, pipeline)  # None: an upload's job
                 with tempfile.TemporaryDirectory(prefix="pgask-job-") as folder:
                     async with ParsePool(budget, pipeline.plan.chunking) as pool:
-                        parsed = pool.parse(job_files(files_conn, job, Path(folder)))
+                        if sync is None:
+                            parsed = pool.parse(job_files(files_conn, job, Path(folder)))
+                        else:
+                            parsed = sync.documents(pool.parse(sync.files(Path(folder))))
                         report = await pipeline.run(with_access(parsed, job.access))
+                if sync is not None:
+                    await sync.finish()
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)
@@ -132,6 +140,7 @@ async def run_worker(
             async with ingestion.db.owner_connection(autocommit=True) as conn:
                 await _repair(conn, ingestion.settings)
                 while not stop.is_set():
+                    await enqueue_due(conn)  # sources whose sync is due: a job each
                     job = await claim_job(conn, name, ingestion.settings)
                     if job is None:
                         if until_idle:

@@ -57,6 +57,8 @@ from tests.servers import ServerThread  # noqa: E402
 SLOW_TIER = (
     "tests/bench/",
     "tests/reliability/",
+    "tests/sources/test_git_daemon.py",
+    "tests/sources/test_kill.py",
     "tests/web/",
     "tests/deploy/",
     "tests/access/test_cli.py",

@@ -132,7 +132,8 @@ def ingest(
     ] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Load files into a collection: Markdown, text, HTML, PDF and BEIR JSON Lines.
+    """Load files into a collection: Markdown, text, HTML, PDF, DOCX, PPTX, XLSX, ODT, EPUB,
+    reStructuredText, CSV/TSV, e-mail (EML) and BEIR JSON Lines.
 
     Unchanged documents are skipped without embedding; changed ones are replaced atomically.
     """

@@ -19,6 +19,7 @@ from typing import Any
 from pgvector.sqlalchemy import HALFVEC, Vector
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -263,3 +264,44 @@ class AuditEvent(Base):
 
     # Inserted by write keys' role, which may not read it back: no RETURNING (app/audit.py).
     __table_args__ = ({"implicit_returning": False},)
+
+
+class Source(Base):
+    """A folder, repository, site or bucket a collection is kept in sync with (shape and
+    rules: ingest/sources/, migration 0011_sources)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql_text("'{}'::text[]"))
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    next_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ingest_jobs.id", ondelete="SET NULL")
+    )
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql_text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("interval_seconds > 0", name="interval"),
+        Index("sources_due", "next_sync_at", postgresql_where=sql_text("next_sync_at IS NOT NULL")),
+    )
+
+
+class SourceItem(Base):
+    """The version of a source's item its last sync stored."""
+
+    __tablename__ = "source_items"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[str] = mapped_column(Text)
+    skipped: Mapped[bool] = mapped_column(Boolean, server_default=sql_text("false"))

@@ -19,10 +19,6 @@ from app.search.filters import Compiled
 
 # The document of chunk `c`, found in the same collection's partition.
 DOCUMENT_JOIN = "d.collection_id = c.collection_id AND d.id = c.document_id"
-# ... as a LATERAL subquery per hit (see `Scope.chunk_of_hit`).
-DOCUMENT_OF_HIT = (
-    f"SELECT d.external_id, d.title, d.source FROM documents d WHERE {DOCUMENT_JOIN} LIMIT 1"
-)
 
 
 @dataclass(frozen=True)
@@ -74,6 +70,16 @@ class Scope:
             "SELECT c.id, c.collection_id, c.document_id, c.section, c.page, c.text, "
             f"c.metadata FROM chunks c WHERE {collection_predicate(self.collection_id)} "
             "AND c.id = r.id LIMIT 1"
+        )
+
+    @property
+    def document_of_hit(self) -> str:
+        """The document of the hit's chunk `c`, by its key, in the collection's partition
+        (the constant collection id prunes it when planned; `c.collection_id` would not)."""
+        return (
+            "SELECT d.external_id, d.title, d.source FROM documents d "
+            f"WHERE {collection_predicate(self.collection_id, alias='d')} "
+            "AND d.id = c.document_id LIMIT 1"
         )
 
     @property
@@ -225,7 +231,7 @@ def hits_sql(scope: Scope, ctes: str, *, include_text: bool, capped: bool = Fals
         "SELECT c.id AS chunk_id, c.document_id, d.external_id, d.title, d.source, c.section, "
         f"c.page, {text} AS text, r.score, c.metadata "
         f"FROM {source} r CROSS JOIN LATERAL ({scope.chunk_of_hit}) c "
-        f"CROSS JOIN LATERAL ({DOCUMENT_OF_HIT}) d "
+        f"CROSS JOIN LATERAL ({scope.document_of_hit}) d "
         "ORDER BY r.score DESC, c.id"
     )
 

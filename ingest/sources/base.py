@@ -5,9 +5,10 @@ previous sync recorded. It never touches the database: the sync (ingest job) com
 parses through `ingest.loaders`, writes, and deletes what left the source.
 
 Rules every reader keeps:
-- `key` is stable across syncs for the same item (a relative path, or a URL) and becomes
-  the document's external id; `version` changes whenever the item's content may have
-  changed (a git blob id, an ETag, a Last-Modified date, a size and mtime).
+- `key` is stable across syncs for the same item (a relative path, or a URL) and names
+  its document (`<source name>/<key>`, `ingest.sources.sync`); `version` changes whenever
+  the item's content may have changed (a git blob id, an ETag, a Last-Modified date, a size
+  and mtime).
 - A `scan` yields every item the source holds now, exactly once: `Unchanged` when its
   version equals `known[key]` (its bytes are not read), `Fetched` with the bytes otherwise,
   `Failed` when that one item could not be read (the sync keeps its current document and
@@ -15,6 +16,8 @@ Rules every reader keeps:
 - A scan that cannot finish (the source is unreachable, the listing is cut short) raises
   `SourceUnavailable`: the sync then deletes nothing, so a half listing never empties a
   collection.
+- `Fetched.name` ends in the extension of the item's format when its key does not (a URL):
+  the item is parsed as that format.
 - `cursor()` after a completed scan is the JSON-ready state the next scan starts from
   (a commit id, a sitemap's Last-Modified); the sync stores it with the source.
 - Per-item and per-scan limits (file size, page count, crawl depth) are the reader's:
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.errors import PgaskError
@@ -59,6 +63,19 @@ class Failed:
 
 
 Item = Unchanged | Fetched | Failed
+
+
+@dataclass(frozen=True)
+class ReaderContext:
+    """What a reader is built with besides its options (`ingest.sources.kinds`)."""
+
+    work_dir: Path  # the source's own folder for working copies (a clone); may not exist yet
+    max_file_bytes: int  # PGASK_INGEST_MAX_FILE_MB: a larger item is `Failed`
+
+
+def too_large(size: int, most: int) -> str:
+    """The reason an item over PGASK_INGEST_MAX_FILE_MB is `Failed`."""
+    return f"{size / 2**20:.1f} MiB, above PGASK_INGEST_MAX_FILE_MB ({most // 2**20} MiB)"
 
 
 class SourceReader(Protocol):

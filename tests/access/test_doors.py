@@ -21,6 +21,7 @@ LEAKS = "tests.access.test_leaks"
 DENY = "tests.access.test_default_deny"
 MCP = "tests.access.test_mcp"
 RLS = "tests.access.test_rls"
+SOURCES = "tests.access.test_sources::test_sources_obey_collections_and_groups"
 
 # door -> the tests that try it as a key that must not see everything ("module::function")
 CASES: dict[str, tuple[str, ...]] = {
@@ -83,6 +84,11 @@ CASES: dict[str, tuple[str, ...]] = {
     ),
     "DELETE /v1/keys/{name}": (f"{DENY}::test_admin_doors_refuse_other_keys",),
     "GET /v1/audit": (f"{DENY}::test_admin_doors_refuse_other_keys",),
+    "POST /v1/sources": (SOURCES, "tests.access.test_sources::test_bad_sources_are_problems"),
+    "GET /v1/sources": (SOURCES,),
+    "GET /v1/sources/{name}": (SOURCES,),
+    "POST /v1/sources/{name}/sync": (SOURCES,),
+    "DELETE /v1/sources/{name}": (SOURCES,),
     "* /mcp": (f"{MCP}::test_mcp_tools_and_resources_never_leak_the_other_group",),
     "tool list_collections": (f"{MCP}::test_mcp_tools_and_resources_never_leak_the_other_group",),
     "tool search": (f"{MCP}::test_mcp_tools_and_resources_never_leak_the_other_group",),
