@@ -17,7 +17,15 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.loaders import file_format
-from ingest.sources.base import Failed, Fetched, Item, SourceUnavailable, Unchanged
+from ingest.sources.base import (
+    Failed,
+    Fetched,
+    Item,
+    ReaderContext,
+    SourceUnavailable,
+    Unchanged,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
@@ -40,7 +48,6 @@ class S3Options(BaseModel):
     endpoint_url: str | None = None  # for S3-compatible stores (MinIO, R2, Ceph, ...)
     region: str | None = Field(None, pattern=r"^[a-z0-9-]{1,64}$")
     profile: str | None = Field(None, pattern=r"^[A-Za-z0-9._@+-]{1,128}$")
-    max_object_bytes: int = Field(50 * 1024 * 1024, ge=1, le=2**31)
     timeout_seconds: float = Field(30.0, gt=0, le=600)  # to connect, and between bytes read
 
     @field_validator("endpoint_url")
@@ -56,8 +63,11 @@ class S3Options(BaseModel):
 class S3Reader:
     """Implements `ingest.sources.base.SourceReader` for a bucket and prefix."""
 
-    def __init__(self, options: S3Options, *, page_size: int = 1000) -> None:
+    def __init__(
+        self, options: S3Options, context: ReaderContext, *, page_size: int = 1000
+    ) -> None:
         self.options = options
+        self.max_bytes = context.max_file_bytes
         self._page_size = page_size
         self._listed = 0
 
@@ -72,9 +82,8 @@ class S3Reader:
                 key = entry["Key"]
                 if known.get(key) == entry["ETag"]:
                     yield Unchanged(key)
-                elif entry["Size"] > self.options.max_object_bytes:
-                    limit = self.options.max_object_bytes
-                    yield Failed(key, f"{entry['Size']} bytes, over max_object_bytes ({limit})")
+                elif entry["Size"] > self.max_bytes:
+                    yield Failed(key, too_large(entry["Size"], self.max_bytes))
                 elif item := self._get(client, key):
                     yield item
         finally:
@@ -116,7 +125,7 @@ class S3Reader:
 
     def _get(self, client: S3Client, key: str) -> Fetched | Failed | None:
         """The object's bytes and ETag (None when it was deleted since it was listed)."""
-        cap = self.options.max_object_bytes
+        cap = self.max_bytes
         try:
             answer = client.get_object(Bucket=self.options.bucket, Key=key)
             with answer["Body"] as body:
@@ -130,5 +139,5 @@ class S3Reader:
         except BotoCoreError as exc:
             return Failed(key, f"GetObject failed: {exc}")
         if len(data) > cap:
-            return Failed(key, f"over max_object_bytes ({cap})")
+            return Failed(key, too_large(len(data), cap))
         return Fetched(key, answer["ETag"], data, key, answer.get("ContentType"))

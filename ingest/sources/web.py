@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ingest.sources.base import Failed, Fetched, Item, SourceUnavailable, Unchanged
+from ingest.sources.base import (
+    Failed,
+    Fetched,
+    Item,
+    ReaderContext,
+    SourceUnavailable,
+    Unchanged,
+)
 from ingest.sources.web_http import (
     READABLE,
     Fetcher,
@@ -32,7 +39,13 @@ from ingest.sources.web_http import (
     Validators,
     normalize,
 )
-from ingest.sources.web_parse import SITEMAP_BYTES, PageLinks, UnreadableSitemap, page_links
+from ingest.sources.web_parse import (
+    SITEMAP_BYTES,
+    Entry,
+    PageLinks,
+    UnreadableSitemap,
+    page_links,
+)
 from ingest.sources.web_parse import read_sitemap as parse_sitemap
 
 _MAX_SITEMAPS = 1000  # files of one sitemap index tree
@@ -48,7 +61,6 @@ class WebOptions(BaseModel):
     prefix: str | None = None  # only URLs that start with it are pages of the source
     max_depth: int = Field(5, ge=0, le=1000)  # links followed from the start page (a crawl)
     max_pages: int = Field(1000, ge=1, le=1_000_000)
-    max_page_bytes: int = Field(10 * 1024 * 1024, ge=1, le=2**31)
     timeout_seconds: float = Field(10.0, gt=0, le=600)  # per request
     delay_seconds: float = Field(0.0, ge=0, le=600)  # between requests (robots.txt may ask more)
     max_crawl_delay: float = Field(10.0, ge=0, le=3600)  # a site asking more is not synced
@@ -150,8 +162,9 @@ def _no_version(_url: str) -> Validators:
 class WebReader:
     """Implements `ingest.sources.base.SourceReader` for a web site."""
 
-    def __init__(self, options: WebOptions) -> None:
+    def __init__(self, options: WebOptions, context: ReaderContext) -> None:
         self.options = options
+        self.max_bytes = context.max_file_bytes
         self.prefix = site_prefix(options)
         self.stats = Stats()
         self._cursor: dict[str, Any] = {}
@@ -162,7 +175,7 @@ class WebReader:
     def scan(self, known: Mapping[str, str], cursor: Mapping[str, Any]) -> Iterator[Item]:
         o = self.options
         limits = Limits(
-            o.max_page_bytes, o.timeout_seconds, o.max_crawl_delay, o.delay_seconds, o.user_agent
+            self.max_bytes, o.timeout_seconds, o.max_crawl_delay, o.delay_seconds, o.user_agent
         )
         fetcher = Fetcher(self.prefix, limits, self.stats)
         scan = _Scan(fetcher, known, o.max_pages)
@@ -197,7 +210,7 @@ class WebReader:
                 if item is not None:
                     yield item
 
-    def _sitemap_entries(self, fetcher: Fetcher, first: str) -> Iterator[Any]:
+    def _sitemap_entries(self, fetcher: Fetcher, first: str) -> Iterator[Entry]:
         pending, seen = deque([first]), {first}
         while pending:
             url = pending.popleft()

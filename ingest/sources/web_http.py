@@ -18,7 +18,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from ingest.sources.base import SourceUnavailable
+from ingest.sources.base import SourceUnavailable, too_large
 
 # What pgask reads (ingest.loaders), by media type: the suffix the page's name gets.
 READABLE = {
@@ -240,11 +240,12 @@ class Fetcher:
         if media_type not in READABLE:
             return Skipped(url, f"not a readable type ({media_type or 'none given'})")
         length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.limits.max_page_bytes:
-            return PageFailed(url, f"larger than max_page_bytes ({self.limits.max_page_bytes})")
-        data = self._body(url, response, self.limits.max_page_bytes)
+        cap = self.limits.max_page_bytes
+        if length.isdigit() and int(length) > cap:
+            return PageFailed(url, too_large(int(length), cap))
+        data = self._body(url, response, cap)
         if data is None:
-            return PageFailed(url, f"larger than max_page_bytes ({self.limits.max_page_bytes})")
+            return PageFailed(url, too_large(cap + 1, cap))
         validators = Validators(
             etag=response.headers.get("etag"), modified=response.headers.get("last-modified")
         )

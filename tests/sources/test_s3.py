@@ -1,4 +1,4 @@
-"""The S3 reader against moto's S3 server on 127.0.0.1 (ThreadedMotoServer, real HTTP):
+"""The S3 reader against moto's S3 server on 127.0.0.1 (real HTTP, `tests/sources/s3_server.py`):
 two scans with changes between, listing errors, and the server stopped mid-scan."""
 
 from __future__ import annotations
@@ -8,67 +8,31 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from pydantic import ValidationError
-from types_boto3_s3.client import S3Client
 
-from ingest.sources.base import Failed, Fetched, SourceUnavailable, Unchanged
+from ingest.sources.base import Failed, Fetched, ReaderContext, SourceUnavailable, Unchanged
 from ingest.sources.s3 import S3Options, S3Reader
+from tests.sources.s3_server import S3Server, credentials, s3_serving  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto takes any credentials; boto3 finds these in a shared credentials file (profile
-    `team`) or in the environment, and reads nothing of the machine's own."""
-    (tmp_path / "credentials").write_text(
-        "[team]\naws_access_key_id = team\naws_secret_access_key = secret\n"
-    )
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+@pytest.fixture
+def moto() -> Iterator[S3Server]:
+    with s3_serving() as server:
+        yield server
 
 
 def _options(bucket: str, endpoint: str, **limits: Any) -> S3Options:
     return S3Options(bucket=bucket, endpoint_url=endpoint, region="us-east-1", **limits)
 
 
-def _start() -> tuple[ThreadedMotoServer, str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+def _context(max_bytes: int = 2**20) -> ReaderContext:
+    return ReaderContext(work_dir=Path("/nonexistent"), max_file_bytes=max_bytes)
 
 
-def _stop(server: ThreadedMotoServer) -> None:
-    server.stop()
-    assert server._server is not None
-    server._server.server_close()  # stop() leaves the socket listening: close it, as a kill does
-
-
-@pytest.fixture
-def endpoint() -> Iterator[str]:
-    server, url = _start()
-    yield url
-    if server._server_ready_event.is_set():
-        _stop(server)
-
-
-def _bucket(endpoint: str, objects: dict[str, bytes]) -> S3Client:
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket="docs")
-    for key, data in objects.items():
-        s3.put_object(Bucket="docs", Key=key, Body=data, ContentType="text/plain")
-    return s3
-
-
-def test_two_scans_read_only_what_changed(endpoint: str, caplog: pytest.LogCaptureFixture) -> None:
-    s3 = _bucket(
-        endpoint,
+def test_two_scans_read_only_what_changed(moto: S3Server, caplog: pytest.LogCaptureFixture) -> None:
+    s3 = moto.bucket(
+        "docs",
         {
             "guide/a.md": b"# Alpha\n\nFirst.",
             "guide/b.txt": b"Beta.",
@@ -79,8 +43,8 @@ def test_two_scans_read_only_what_changed(endpoint: str, caplog: pytest.LogCaptu
             "other/x.md": b"Outside the prefix.",
         },
     )
-    options = _options("docs", endpoint, prefix="guide/", max_object_bytes=1000)
-    reader = S3Reader(options, page_size=2)
+    options = _options("docs", moto.url, prefix="guide/")
+    reader = S3Reader(options, _context(1000), page_size=2)
     first = {item.key: item for item in reader.scan({}, {})}
     url = "guide/"
     assert sorted(first) == [f"{url}a.md", f"{url}b.txt", f"{url}big.md", f"{url}c.html"]
@@ -106,19 +70,19 @@ def test_two_scans_read_only_what_changed(endpoint: str, caplog: pytest.LogCaptu
     assert "GET /docs/guide/b.txt" in requests and "GET /docs/guide/a.md" not in requests
 
 
-def test_a_listing_that_fails_is_unavailable(endpoint: str) -> None:
-    reader = S3Reader(_options("no-such-bucket", endpoint))
+def test_a_listing_that_fails_is_unavailable(moto: S3Server) -> None:
+    reader = S3Reader(_options("no-such-bucket", moto.url), _context())
     with pytest.raises(SourceUnavailable, match="NoSuchBucket"):
         list(reader.scan({}, {}))
 
 
-def test_the_server_stopped_mid_scan_makes_the_scan_unavailable() -> None:
-    server, endpoint = _start()
-    _bucket(endpoint, {f"{n}.md": b"Some text." for n in range(3)})
-    reader = S3Reader(_options("docs", endpoint, timeout_seconds=2, profile="team"), page_size=1)
+def test_the_server_stopped_mid_scan_makes_the_scan_unavailable(moto: S3Server) -> None:
+    moto.bucket("stopped", {f"{n}.md": b"Some text." for n in range(3)})
+    options = _options("stopped", moto.url, timeout_seconds=2, profile="team")
+    reader = S3Reader(options, _context(), page_size=1)
     scan = reader.scan({}, {})
     assert isinstance(next(scan), Fetched)
-    _stop(server)
+    moto.stop()
     with pytest.raises(SourceUnavailable):
         list(scan)
 
@@ -137,7 +101,7 @@ def test_bad_options_are_refused(bad: dict[str, str]) -> None:
         S3Options.model_validate(bad)
 
 
-def test_an_unknown_profile_makes_the_scan_unavailable(endpoint: str) -> None:
-    reader = S3Reader(_options("docs", endpoint, profile="nobody"))
+def test_an_unknown_profile_makes_the_scan_unavailable(moto: S3Server) -> None:
+    reader = S3Reader(_options("docs", moto.url, profile="nobody"), _context())
     with pytest.raises(SourceUnavailable, match="nobody"):
         list(reader.scan({}, {}))

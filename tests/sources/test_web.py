@@ -5,96 +5,27 @@ a generated site: robots.txt, a sitemap index (one part gzipped), ETags and Last
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from ingest.sources.base import Failed, Fetched, SourceUnavailable, Unchanged
+from ingest.sources.base import Failed, Fetched, ReaderContext, SourceUnavailable, Unchanged
 from ingest.sources.web import WebOptions, WebReader
-
-
-@dataclass
-class Site:
-    """Paths to (content type, body, headers); every request is logged as (path, status)."""
-
-    pages: dict[str, tuple[str, bytes, dict[str, str]]] = field(default_factory=dict)
-    log: list[tuple[str, int]] = field(default_factory=list)
-
-    def put(self, path: str, body: str | bytes, kind: str = "text/html", **headers: str) -> None:
-        data = body.encode() if isinstance(body, str) else body
-        self.pages[path] = (kind, data, headers)
-
-    def html(self, path: str, text: str, *links: str, etag: str | None = None) -> None:
-        anchors = "".join(f'<p><a href="{link}">{link}</a></p>' for link in links)
-        body = f"<html><head><title>{path}</title></head><body><p>{text}</p>{anchors}</body>"
-        self.put(path, body, **({"ETag": etag} if etag else {}))
-
-    def statuses(self, path: str) -> list[int]:
-        return [status for logged, status in self.log if logged == path]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    site: Site
-
-    def do_GET(self) -> None:
-        found = self.site.pages.get(self.path)
-        if found is None:
-            return self._answer(404, b"", {})
-        kind, body, headers = found
-        if "Location" in headers:
-            return self._answer(int(headers.get("Status", "301")), b"", headers)
-        if "Status" in headers:
-            return self._answer(int(headers["Status"]), body, {})
-        etag, modified = headers.get("ETag"), headers.get("Last-Modified")
-        if (etag and self.headers.get("If-None-Match") == etag) or (
-            modified and self.headers.get("If-Modified-Since") == modified
-        ):
-            return self._answer(304, b"", headers)
-        self._answer(200, body, {"Content-Type": kind, **headers})
-
-    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.site.log.append((self.path, status))
-        self.send_response(status)
-        for name, value in headers.items():
-            if name != "Status":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@dataclass
-class Server:
-    site: Site
-    httpd: ThreadingHTTPServer
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.sources.web_site import Server, serving
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    site = Site()
-    handler = type("Handler", (_Handler,), {"site": site})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    running = Server(site, httpd)
-    yield running
-    if thread.is_alive():
-        running.stop()
+    with serving() as running:
+        yield running
+
+
+def _reader(max_bytes: int = 2**20, **options: Any) -> WebReader:
+    context = ReaderContext(work_dir=Path("/nonexistent"), max_file_bytes=max_bytes)
+    return WebReader(WebOptions(**options), context)
 
 
 def _scan(reader: WebReader, known: dict[str, str], cursor: dict) -> dict[str, object]:
@@ -120,7 +51,7 @@ def test_crawl_reads_changes_and_answers_304s_without_bodies(server: Server) -> 
     site.html("/docs/b.html", "Beta.", "c.txt", etag='"b1"')
     site.put("/docs/c.txt", "Gâmma.".encode("latin-1"), "text/plain; charset=latin-1", ETag="c")
     site.html("/docs/private.html", "Secret.")
-    reader = WebReader(WebOptions(url=docs))
+    reader = _reader(url=docs)
     known: dict[str, str] = {}
 
     first = _scan(reader, known, {})
@@ -168,7 +99,7 @@ def test_sitemap_index_gzip_and_lastmod(server: Server) -> None:
     site.put("/docs/two.xml", urlset(("b.pdf", "1"), ("/elsewhere.html", "1")), "text/xml")
     site.html("/docs/a.html", "Alpha.", etag='"a1"')
     site.put("/docs/b.pdf", b"%PDF-1.4 ...", "application/pdf", Last_Modified="Mon, 1 Jan 2024")
-    reader = WebReader(WebOptions(url=docs, sitemap=f"{docs}sitemap.xml"))
+    reader = _reader(url=docs, sitemap=f"{docs}sitemap.xml")
     known: dict[str, str] = {}
     first = _scan(reader, known, {})
     assert sorted(first) == [f"{docs}a.html", f"{docs}b.pdf"]
@@ -193,10 +124,10 @@ def test_limits_failures_and_redirects(server: Server) -> None:
     site.put("/docs/away.html", "", Location=f"{server.url}/elsewhere.html")
     site.html("/docs/new.html", "New home.")
     site.html("/docs/more.html", "Past the page limit.")
-    reader = WebReader(WebOptions(url=docs, max_page_bytes=1000, max_pages=4))
+    reader = _reader(url=docs, max_pages=4, max_bytes=1000)
     items = _scan(reader, {}, {})
     assert isinstance(items[f"{docs}big.html"], Failed)
-    assert "max_page_bytes" in items[f"{docs}big.html"].reason  # type: ignore[attr-defined]
+    assert "PGASK_INGEST_MAX_FILE_MB" in items[f"{docs}big.html"].reason  # type: ignore[attr-defined]
     assert items[f"{docs}broken.html"] == Failed(f"{docs}broken.html", "HTTP 500")
     assert isinstance(items[f"{docs}new.html"], Fetched) and len(items) == 4
     cursor = reader.cursor()
@@ -223,7 +154,7 @@ def test_a_site_that_cannot_be_listed_is_unavailable(
     server.site.put("/robots.txt", robots, "text/plain")
     server.site.put("/docs/sitemap.xml", "<html>not a sitemap</html>")
     server.site.put("/docs/", "<a href='a.html'>A</a>", Status=home)
-    reader = WebReader(WebOptions(url=docs, sitemap=sitemap and f"{docs}{sitemap}"))
+    reader = _reader(url=docs, sitemap=sitemap and f"{docs}{sitemap}")
     with pytest.raises(SourceUnavailable):
         list(reader.scan({f"{docs}a.html": "{}"}, {}))
 
@@ -233,7 +164,7 @@ def test_the_server_stopped_mid_scan_makes_the_scan_unavailable(server: Server) 
     server.site.html("/docs/", "Home.", "a.html", "b.html")
     server.site.html("/docs/a.html", "Alpha.")
     server.site.html("/docs/b.html", "Beta.")
-    scan = WebReader(WebOptions(url=docs, timeout_seconds=2)).scan({}, {})
+    scan = _reader(url=docs, timeout_seconds=2).scan({}, {})
     assert next(scan).key == docs
     server.stop()
     with pytest.raises(SourceUnavailable, match="did not answer"):
