@@ -1,9 +1,10 @@
 """The `s3` source: the objects under a prefix of an S3-compatible bucket.
 
-Each object whose name pgask reads (`ingest.loaders.file_format`) is an item keyed by its
-object key (`guide/intro.md`, the prefix included); its version is its ETag, so an object
-whose ETag the last sync recorded is `Unchanged` without a GetObject. The listing
-(ListObjectsV2, page by page) failing, or the endpoint going away, makes the scan
+Each object is an item keyed by its object key (`guide/intro.md`, the prefix included); its
+version is its ETag, so an object whose ETag the last sync recorded is `Unchanged` without a
+GetObject. Folder markers and objects whose names say they are not prose (images, video,
+archives: `ingest.filetypes.skip_reason`) are not listed, so they are never downloaded. The
+listing (ListObjectsV2, page by page) failing, or the endpoint going away, makes the scan
 unavailable; one object that cannot be read is `Failed`. Decision 0030 says why boto3.
 """
 
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.loaders import file_format
+from ingest.filetypes import skip_reason
 from ingest.sources.base import (
     Failed,
     Fetched,
@@ -106,7 +107,7 @@ class S3Reader:
             raise SourceUnavailable(f"s3://{o.bucket}: {exc}") from exc
 
     def _listing(self, client: S3Client) -> Iterator[ObjectTypeDef]:
-        """Every readable object under the prefix, a page at a time."""
+        """Every object under the prefix that may be prose, a page at a time."""
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=self.options.bucket,
             Prefix=self.options.prefix,
@@ -116,7 +117,7 @@ class S3Reader:
         try:
             for page in pages:
                 for entry in page.get("Contents", []):
-                    if not entry["Key"].endswith("/") and file_format(entry["Key"]):
+                    if not entry["Key"].endswith("/") and not skip_reason(entry["Key"], b""):
                         self._listed += 1
                         yield entry
         except (BotoCoreError, ClientError) as exc:

@@ -37,7 +37,8 @@ def test_two_scans_read_only_what_changed(moto: S3Server, caplog: pytest.LogCapt
             "guide/a.md": b"# Alpha\n\nFirst.",
             "guide/b.txt": b"Beta.",
             "guide/c.html": b"<p>Gamma.</p>",
-            "guide/logo.png": b"\x89PNG",  # not a format pgask reads
+            "guide/logo.png": b"\x89PNG",  # its name says it is not prose: not listed
+            "guide/NOTES": b"No extension: listed, the sync sniffs it.",
             "guide/sub/": b"",  # a folder marker
             "guide/big.md": b"x" * 2000,
             "other/x.md": b"Outside the prefix.",
@@ -47,12 +48,18 @@ def test_two_scans_read_only_what_changed(moto: S3Server, caplog: pytest.LogCapt
     reader = S3Reader(options, _context(1000), page_size=2)
     first = {item.key: item for item in reader.scan({}, {})}
     url = "guide/"
-    assert sorted(first) == [f"{url}a.md", f"{url}b.txt", f"{url}big.md", f"{url}c.html"]
+    assert sorted(first) == [
+        f"{url}NOTES",
+        f"{url}a.md",
+        f"{url}b.txt",
+        f"{url}big.md",
+        f"{url}c.html",
+    ]
     assert isinstance(first[f"{url}big.md"], Failed)
     fetched = first[f"{url}a.md"]
     assert isinstance(fetched, Fetched) and fetched.data == b"# Alpha\n\nFirst."
     assert fetched.name == "guide/a.md" and fetched.content_type == "text/plain"
-    assert reader.cursor() == {"objects": 4}
+    assert reader.cursor() == {"objects": 5}
     known = {k: v.version for k, v in first.items() if isinstance(v, Fetched)}
 
     s3.put_object(Bucket="docs", Key="guide/b.txt", Body=b"Beta, changed.")
@@ -61,7 +68,13 @@ def test_two_scans_read_only_what_changed(moto: S3Server, caplog: pytest.LogCapt
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="werkzeug"):  # the server logs each request
         second = {item.key: item for item in reader.scan(known, reader.cursor())}
-    assert sorted(second) == [f"{url}a.md", f"{url}b.txt", f"{url}big.md", f"{url}d.md"]
+    assert sorted(second) == [
+        f"{url}NOTES",
+        f"{url}a.md",
+        f"{url}b.txt",
+        f"{url}big.md",
+        f"{url}d.md",
+    ]
     assert second[f"{url}a.md"] == Unchanged(f"{url}a.md")
     changed = second[f"{url}b.txt"]
     assert isinstance(changed, Fetched) and changed.data == b"Beta, changed."
