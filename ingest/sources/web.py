@@ -28,7 +28,6 @@ from ingest.sources.base import (
     Unchanged,
 )
 from ingest.sources.web_http import (
-    READABLE,
     Fetcher,
     Limits,
     NotModified,
@@ -149,7 +148,7 @@ class _Scan:
         if self.known.get(page.url) == version:  # the server ignored the conditional request
             return Unchanged(page.url)
         data = _utf8(page.data, page.content_type)
-        return Fetched(page.url, version, data, _name(page.url, page.media_type), page.content_type)
+        return Fetched(page.url, version, data, _name(page.url, page.suffix), page.content_type)
 
     def summary(self) -> dict[str, Any]:
         return {"pages": len(self.yielded), "stopped": self.stopped, "skipped": dict(self.skipped)}
@@ -270,11 +269,10 @@ def _no_start_page(depth: int, url: str, why: str) -> None:
         raise SourceUnavailable(f"the start page {url} cannot be crawled: {why}")
 
 
-def _name(url: str, media_type: str) -> str:
+def _name(url: str, suffix: str) -> str:
     """A file name for the loader: the URL's host and path, with the suffix of its type."""
     parts = urlsplit(url)
     name = parts.netloc + (parts.path if not parts.path.endswith("/") else parts.path + "index")
-    suffix = READABLE[media_type]
     lower = name.lower()
     if lower.endswith(suffix) or (suffix == ".html" and lower.endswith(".htm")):
         return name
@@ -288,7 +286,7 @@ def _utf8(data: bytes, content_type: str) -> bytes:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
-    if not charset or content_type.startswith("application/pdf"):
+    if not charset or not content_type.lower().startswith(("text/", "application/xhtml")):
         return data
     try:
         if codecs.lookup(charset).name == "utf-8":

@@ -13,21 +13,34 @@ import zlib
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from ingest.loaders import file_format
 from ingest.sources.base import SourceUnavailable, too_large
 
-# What pgask reads (ingest.loaders), by media type: the suffix the page's name gets.
+# What pgask reads (ingest.loaders, ingest.formats), by media type: the suffix the page's name
+# gets. A server that only says application/octet-stream is believed by the URL's suffix.
+_OOXML = "application/vnd.openxmlformats-officedocument"
 READABLE = {
     "text/html": ".html",
     "application/xhtml+xml": ".html",
     "text/plain": ".txt",
     "text/markdown": ".md",
     "text/x-markdown": ".md",
+    "text/x-rst": ".rst",
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
     "application/pdf": ".pdf",
+    f"{_OOXML}.wordprocessingml.document": ".docx",
+    f"{_OOXML}.presentationml.presentation": ".pptx",
+    f"{_OOXML}.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/epub+zip": ".epub",
+    "message/rfc822": ".eml",
 }
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_HOPS = 5
@@ -77,6 +90,7 @@ class Page:
     url: str  # after redirects
     data: bytes
     media_type: str
+    suffix: str  # of the format it is read as
     content_type: str
     validators: Validators
 
@@ -237,7 +251,8 @@ class Fetcher:
             return PageFailed(url, f"HTTP {status}")
         content_type = response.headers.get("content-type", "")
         media_type = content_type.split(";")[0].strip().lower()
-        if media_type not in READABLE:
+        suffix = READABLE.get(media_type) or _suffix_of(url, media_type)
+        if suffix is None:
             return Skipped(url, f"not a readable type ({media_type or 'none given'})")
         length = response.headers.get("content-length", "")
         cap = self.limits.max_page_bytes
@@ -249,7 +264,7 @@ class Fetcher:
         validators = Validators(
             etag=response.headers.get("etag"), modified=response.headers.get("last-modified")
         )
-        return Page(url, data, media_type, content_type, validators)
+        return Page(url, data, media_type, suffix, content_type, validators)
 
     def _body(self, url: str, response: httpx.Response, cap: int) -> bytes | None:
         try:
@@ -283,6 +298,14 @@ class Fetcher:
         if pause > 0:
             time.sleep(pause)
         self._last = time.monotonic()
+
+
+def _suffix_of(url: str, media_type: str) -> str | None:
+    """The URL's suffix, for a body whose type the server does not name."""
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    if media_type in {"", "application/octet-stream"} and file_format(f"x{suffix}"):
+        return suffix
+    return None
 
 
 class _PageTimeout(Exception):

@@ -96,14 +96,21 @@ def test_sitemap_index_gzip_and_lastmod(server: Server) -> None:
         "application/xml",
     )
     site.put("/docs/one.xml.gz", gzip.compress(urlset(("a.html", "1")).encode()), "x/gzip")
-    site.put("/docs/two.xml", urlset(("b.pdf", "1"), ("/elsewhere.html", "1")), "text/xml")
+    listed = [("b.pdf", "1"), ("/elsewhere.html", "1"), ("notes.md", "1"), ("data.bin", "1")]
+    site.put("/docs/two.xml", urlset(*listed), "text/xml")
+    site.put("/docs/notes.md", "# Notes", "application/octet-stream")  # named by its suffix
+    site.put("/docs/data.bin", b"\x00\x01", "application/octet-stream")
     site.html("/docs/a.html", "Alpha.", etag='"a1"')
     site.put("/docs/b.pdf", b"%PDF-1.4 ...", "application/pdf", Last_Modified="Mon, 1 Jan 2024")
     reader = _reader(url=docs, sitemap=f"{docs}sitemap.xml")
     known: dict[str, str] = {}
     first = _scan(reader, known, {})
-    assert sorted(first) == [f"{docs}a.html", f"{docs}b.pdf"]
-    assert reader.cursor()["skipped"] == {"listed outside the prefix": 1}
+    assert sorted(first) == [f"{docs}a.html", f"{docs}b.pdf", f"{docs}notes.md"]
+    assert first[f"{docs}notes.md"].name.endswith("/docs/notes.md")  # type: ignore[attr-defined]
+    assert reader.cursor()["skipped"] == {
+        "listed outside the prefix": 1,
+        "not a readable type (application/octet-stream)": 1,
+    }
 
     site.put("/docs/two.xml", urlset(("b.pdf", "2")), "text/xml")
     site.log.clear()
