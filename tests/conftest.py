@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 from pgvector.psycopg import register_vector_async
+from psycopg import sql as pgsql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,7 @@ from app.db import migrate  # noqa: E402
 from app.db.database import Database  # noqa: E402
 from app.db.embedded import database_url  # noqa: E402
 from app.db.models import Collection  # noqa: E402
+from app.embeddings import Embedder, build_embedder  # noqa: E402
 from app.embeddings.base import ModelSpec  # noqa: E402
 from tests.fake_openai import fake_openai, fake_openai_server  # noqa: E402, F401
 from tests.servers import ServerThread  # noqa: E402
@@ -53,7 +55,9 @@ from tests.servers import ServerThread  # noqa: E402
 # benchmark (they start `pgask` processes, kill servers, make replicas, drive Chromium).
 # `pytest -m "not slow"` is the everyday tier; `pytest` (and CI) runs both. A module goes
 # here when what it tests needs its own processes; one that only uses the session's server
-# and in-process clients stays in the fast tier.
+# and in-process clients stays in the fast tier. Entries are node id prefixes: a module, or
+# the tests of one whose subject is the process (MCP over stdio, argv bytes); the MCP tests
+# run over both transports mark their stdio case slow in tests/mcp/conftest.py.
 SLOW_TIER = (
     "tests/bench/",
     "tests/reliability/",
@@ -61,7 +65,6 @@ SLOW_TIER = (
     "tests/sources/test_kill.py",
     "tests/web/",
     "tests/deploy/",
-    "tests/access/test_cli.py",
     "tests/access/test_mcp.py",
     "tests/access/test_revocation.py",
     "tests/api/test_replicas.py",
@@ -72,7 +75,11 @@ SLOW_TIER = (
     "tests/ingest/test_cli.py",
     "tests/ingest/test_huge_document.py",
     "tests/mcp/test_stdio.py",
-    "tests/search/test_cli.py",
+    "tests/mcp/test_keys.py::test_stdio_",
+    "tests/mcp/test_errors.py::test_a_call_cancelled_over_stdio_",
+    "tests/ingest/test_bad_text.py::test_pgask_ingest_refuses_the_same_lines",
+    "tests/ingest/test_bad_text.py::test_cli_arguments_and_filters_that_are_not_text_",
+    "tests/ingest/test_parts.py::test_spawned_workers_skip_the_main_script",
     "tests/test_cli.py",
     "tests/test_cli_schema.py",
     "tests/test_cli_start.py",
@@ -85,8 +92,7 @@ SLOW_TIER = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.path.relative_to(ROOT).as_posix()
-        if path.startswith(SLOW_TIER):
+        if item.nodeid.startswith(SLOW_TIER):
             item.add_marker(pytest.mark.slow)
 
 
@@ -106,6 +112,63 @@ def db_url(data_dir: Path) -> str:
     url = database_url(load_settings(pgask_data_dir=data_dir, _env_file=None))
     migrate.upgrade(url)
     return url.render_as_string(hide_password=False)
+
+
+class Databases:
+    """More databases on the session's server, each with a name of its own: empty, migrated
+    to a revision, or to head. Head is cloned from a template migrated once per session
+    (`CREATE DATABASE ... TEMPLATE` copies files; running the migrations takes seconds)."""
+
+    def __init__(self, admin_dsn: str, session_url: str) -> None:
+        self._admin_dsn, self._url = admin_dsn, make_url(session_url)
+        self._template: str | None = None
+        self._made: list[str] = []
+
+    def create(self, revision: str | None = "head", prefix: str = "pgask_t") -> str:
+        """A new database's SQLAlchemy URL; `revision` None: empty."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        template = self._head_template() if revision == "head" else None
+        create = pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name))
+        if template is not None:
+            create += pgsql.SQL(" TEMPLATE {}").format(pgsql.Identifier(template))
+        self._admin(create)
+        self._made.append(name)
+        url = self._url.set(database=name)
+        if revision is not None and template is None:
+            migrate.upgrade(url, revision)
+        return url.render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database or ""
+        self._admin(
+            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+        )
+
+    def drop_all(self) -> None:
+        for name in [*self._made, *([self._template] if self._template else [])]:
+            self._admin(
+                pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+            )
+
+    def _head_template(self) -> str:
+        if self._template is None:
+            name = f"pgask_template_{uuid.uuid4().hex[:8]}"
+            self._admin(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+            migrate.upgrade(self._url.set(database=name))  # its engine holds no connection after
+            self._template = name
+        return self._template
+
+    def _admin(self, statement: pgsql.Composed) -> None:
+        with psycopg.connect(self._admin_dsn, autocommit=True) as admin:
+            admin.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def databases(db_url: str) -> Iterator[Databases]:
+    """New databases on the session's server, dropped at the end of the session."""
+    made = Databases(db_url.replace("postgresql+psycopg://", "postgresql://"), db_url)
+    yield made
+    made.drop_all()
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +197,12 @@ def client(server: ServerThread) -> Iterator[httpx.Client]:
 def collection_name() -> str:
     """A fresh collection name, so tests sharing the session database never collide."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    """The local model, loaded once per session (a load takes a second or more)."""
+    return build_embedder(settings)
 
 
 MINILM = ModelSpec("local", "sentence-transformers/all-MiniLM-L6-v2", 384, 256)

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from app.db import migrate
 from tests.cli import env_without_pgask_settings, pgask
+from tests.conftest import Databases
 
 
 @pytest.fixture(params=[None, "0002"], ids=["empty", "at-0002"])
-def behind_url(request: pytest.FixtureRequest, pg_dsn: str, db_url: str) -> Iterator[str]:
+def behind_url(request: pytest.FixtureRequest, databases: Databases) -> Iterator[str]:
     """A new database on the test server, not migrated or migrated to an old revision."""
-    name = f"pgask_behind_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(db_url).set(database=name)
-    if request.param is not None:
-        migrate.upgrade(url, request.param)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    url = databases.create(request.param, prefix="pgask_behind")
+    yield url
+    databases.drop(url)
 
 
 def test_collections_on_an_unmigrated_database_is_one_error_line(behind_url: str) -> None:

@@ -75,10 +75,10 @@ def test_read_urls_are_split_and_trimmed() -> None:
     ],
 )
 def test_a_malformed_key_entry_is_never_echoed(entry: str) -> None:
-    """`pgask collections` (a real process) refuses the entry in one line naming its place."""
-    from tests.cli import env_without_pgask_settings, pgask
+    """`pgask collections` refuses the entry in one line naming its place."""
+    from tests.cli import env_without_pgask_settings, pgask_in_process
 
-    run = pgask(
+    run = pgask_in_process(
         ["collections"], env_without_pgask_settings(PGASK_API_KEYS=f"ok:{'k' * 16},{entry}")
     )
     assert run.returncode != 0

@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
@@ -47,7 +48,8 @@ def run_async(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     async def main() -> T:
         task = asyncio.current_task()
         assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        if threading.current_thread() is threading.main_thread():  # the only one signals reach
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         return await factory(get_settings())
 
     try:

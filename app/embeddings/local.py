@@ -46,6 +46,29 @@ _MAX_INPUT_TOKENS: dict[str, int] = {
 }
 
 
+# Cells (texts x padded word pieces) in one run of the model. ONNX Runtime's working memory
+# follows the run's input shape (the attention scores alone are texts x 12 heads x length^2
+# floats) and its arena keeps the most it ever took: runs of 64 texts of 256 word pieces grew
+# the process by 1.2 GB, runs of at most 2,048 cells by under 200 MB, no slower
+# (docs/decisions/0038-embedding-runs-bounded-by-cells.md).
+MAX_CELLS = 2048
+
+
+def runs(lengths: Sequence[int], batch_size: int, max_cells: int) -> list[int]:
+    """Where each run of the model ends, for texts of these padded lengths in ascending
+    order: at most `batch_size` texts and `max_cells` cells a run (a text longer than
+    `max_cells` runs alone)."""
+    ends: list[int] = []
+    start = 0
+    for i, length in enumerate(lengths):
+        if i > start and ((i - start + 1) * length > max_cells or i - start == batch_size):
+            ends.append(i)
+            start = i
+    if lengths:
+        ends.append(len(lengths))
+    return ends
+
+
 def available_cores() -> int:
     """Cores this process may run on (the affinity mask, not the machine's total)."""
     if hasattr(os, "sched_getaffinity"):
@@ -64,6 +87,7 @@ class LocalEmbedder(Embedder):
         cache_dir: Path | None = None,
         batch_size: int = 64,
         threads: int | None = None,
+        max_cells: int = MAX_CELLS,
     ) -> None:
         from fastembed import TextEmbedding
 
@@ -71,6 +95,7 @@ class LocalEmbedder(Embedder):
         variant = variant_of(model_path)
         self.model = f"{model}@{variant}" if variant else model
         self.batch_size = batch_size
+        self.max_cells = max_cells
         self.threads = threads or available_cores()
         # Without a model folder fastembed downloads the model unless it is cached, retrying
         # an unreachable hub with sleeps of 3, 9 and 27 s; with the hub unreachable, only the
@@ -141,29 +166,32 @@ class LocalEmbedder(Embedder):
         # Batches are padded to their longest text: embedding texts in length order wastes
         # far less work on padding. The rows are put back in input order.
         order = np.argsort(lengths, kind="stable")
+        padded = np.minimum(lengths[order], self.max_input_tokens or lengths.max()).tolist()
+        ends = runs(padded, self.batch_size, self.max_cells)
         with self._lock:
-            rows = self._rows([texts[i] for i in order], on_progress, stop)
+            rows = self._rows([texts[i] for i in order], ends, on_progress, stop)
         vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
         vectors[order] = unit_rows(rows)
         return vectors
 
     def _rows(
-        self, texts: list[str], on_progress: EmbedProgress | None, stop: threading.Event | None
+        self,
+        texts: list[str],
+        ends: list[int],
+        on_progress: EmbedProgress | None,
+        stop: threading.Event | None,
     ) -> list[Any]:
-        """The model's rows, telling `on_progress` after each of its batches (fastembed
-        runs the model a batch at a time and yields that batch's rows); raises
-        CancelledError between two batches once `stop` is set."""
+        """The model's rows, one run of the model per `texts[previous end:end]`, telling
+        `on_progress` after each run; raises CancelledError between two runs once `stop` is
+        set."""
         rows: list[Any] = []
-        told = 0
-        for row in self._model.embed(texts, batch_size=self.batch_size):
-            rows.append(row)
-            if len(rows) - told < self.batch_size and len(rows) < len(texts):
-                continue
+        for end in ends:
+            run = texts[len(rows) : end]
+            rows.extend(self._model.embed(run, batch_size=len(run)))
             if stop is not None and stop.is_set():
                 raise asyncio.CancelledError  # nobody waits for these rows any more
             if on_progress is not None:
-                on_progress(len(rows) - told)
-            told = len(rows)
+                on_progress(len(run))
         return rows
 
     def _warn_if_cut(self, lengths: np.ndarray, kind: str) -> None:

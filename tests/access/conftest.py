@@ -3,19 +3,15 @@ on a database), with two groups' documents planted in it and three keys."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from app.config import Settings, load_settings
-from app.db import migrate
 from app.main import create_app
+from tests.conftest import Databases
 from tests.servers import ServerThread
 
 BOOT = "boot-admin-secret-0123456789"
@@ -38,13 +34,8 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def access_db_url(pg_dsn: str, db_url: str) -> str:
-    name = f"pgask_access_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(db_url).set(database=name)
-    migrate.upgrade(url)
-    return url.render_as_string(hide_password=False)
+def access_db_url(databases: Databases) -> str:
+    return databases.create(prefix="pgask_access")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.access.conftest import PHRASE_B, World, group_keys
-from tests.cli import env_without_pgask_settings, pgask
+from tests.cli import env_without_pgask_settings
+from tests.cli import pgask_in_process as pgask  # what the command does, not its process
 
 
 def _env(access_db_url: str, **extra: str) -> dict[str, str]:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db.migrate import head_revision
 from app.main import create_app
+from tests.conftest import Databases
 from tests.servers import ServerThread
 
 
@@ -34,13 +34,8 @@ def test_openapi_is_served(client: httpx.Client) -> None:
 
 
 @pytest.fixture
-def unmigrated_url(db_url: str) -> str:
-    admin = db_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
-    base, query = admin[0], admin[1].split("?", 1)[1]
-    with psycopg.connect(f"{base}/postgres?{query}", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS pgask_unmigrated")
-        conn.execute("CREATE DATABASE pgask_unmigrated")
-    return f"{base.replace('postgresql://', 'postgresql+psycopg://')}/pgask_unmigrated?{query}"
+def unmigrated_url(databases: Databases) -> str:
+    return databases.create(None, prefix="pgask_unmigrated")
 
 
 def test_readyz_is_503_with_the_reason_before_migrations(

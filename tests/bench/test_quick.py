@@ -278,8 +278,7 @@ def test_partitions(tmp_path: Path) -> None:
 
 
 def test_textscale(tmp_path: Path, bench_dir: Path) -> None:
-    if not MSMARCO.is_dir():
-        pytest.skip(f"needs the msmarco-5k corpus at {MSMARCO}")
+    needs_msmarco()  # its sentences and queries
     result = run("textscale.py", tmp_path / "textscale.json", bench_dir, timeout=900)
     check_versions(result)
     assert [r["chunks"] for r in result["runs"]] == [2000, 8000]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 from sqlalchemy.engine import URL, make_url
 
 from app.db import migrate
+from tests.conftest import Databases
 
 # Two collections (1 `vector`, 2 `halfvec`) of 20 documents x 3 chunks in the layout of
 # 0004_access; vectors are small integers, exact as 16-bit floats.
@@ -51,14 +50,10 @@ def seeded_before_partitions(scratch_db: str) -> Scratch:
 
 
 @pytest.fixture
-def scratch_db(pg_dsn: str) -> Iterator[str]:
+def scratch_db(databases: Databases) -> Iterator[str]:
     """An empty database on the test server, for running migrations both ways."""
-    name = f"pgask_mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    url = make_url(pg_dsn.replace("postgresql://", "postgresql+psycopg://")).set(database=name)
+    url = databases.create(None, prefix="pgask_mig")
     try:
-        yield url.render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(pg_dsn, autocommit=True) as admin:
-            admin.execute(pgsql.SQL("DROP DATABASE {} WITH (FORCE)").format(pgsql.Identifier(name)))
+        databases.drop(url)

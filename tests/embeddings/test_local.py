@@ -9,7 +9,7 @@ import pytest
 
 from app.config import load_settings
 from app.embeddings import build_embedder
-from app.embeddings.local import LocalEmbedder, available_cores
+from app.embeddings.local import LocalEmbedder, available_cores, runs
 
 pytestmark = pytest.mark.anyio
 
@@ -114,3 +114,31 @@ def test_offline_without_a_model_the_error_says_to_set_embedding_model_path(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what a machine without network sees
     with pytest.raises(ConfigError, match="set EMBEDDING_MODEL_PATH to a folder"):
         LocalEmbedder("sentence-transformers/all-MiniLM-L6-v2", cache_dir=tmp_path)
+
+
+def test_runs_of_the_model_are_bounded_by_texts_and_cells() -> None:
+    """Padded lengths in ascending order: a run ends before it would pass `max_cells`
+    (texts x its longest) or `batch_size` texts; a text longer than `max_cells` runs alone."""
+    lengths = [10] * 100 + [200] * 30 + [256] * 3 + [600]
+    ends = runs(lengths, batch_size=64, max_cells=2048)
+    sizes = np.diff([0, *ends])
+    assert ends[-1] == len(lengths) and sizes.sum() == len(lengths)
+    for start, end in zip([0, *ends], ends, strict=False):
+        assert end - start <= 64
+        assert end - start == 1 or (end - start) * lengths[end - 1] <= 2048
+    assert sizes.tolist() == [64, 36, 10, 10, 10, 3, 1]
+    assert runs([], batch_size=64, max_cells=2048) == []
+
+
+async def test_texts_split_into_many_runs_keep_their_vectors_and_order(
+    local_embedder: LocalEmbedder,
+) -> None:
+    """Runs of one text each (the smallest cell budget) give the vectors of one run."""
+    texts = [*TEXTS, LONG, "short"]
+    whole = await local_embedder.embed_documents(texts)
+    single = LocalEmbedder(
+        local_embedder.model,
+        model_path=load_settings(_env_file=None).embedding_model_path,
+        max_cells=1,
+    )
+    np.testing.assert_allclose(await single.embed_documents(texts), whole, atol=1e-5)

@@ -1,4 +1,4 @@
-"""Fixtures for ingestion tests: the real local embedder and an `Ingestion` (a `Database`
+"""Fixtures for ingestion tests: an `Ingestion` (a `Database`
 on the test database) as the server and CLI build it."""
 
 from __future__ import annotations
@@ -12,14 +12,8 @@ import pytest
 
 from app.config import Settings
 from app.db.database import Database
-from app.embeddings import Embedder, build_embedder
 from ingest.context import Ingestion
 from tests.servers import ServerThread
-
-
-@pytest.fixture(scope="session")
-def embedder(settings: Settings) -> Embedder:
-    return build_embedder(settings)
 
 
 @asynccontextmanager

@@ -125,7 +125,8 @@ def stdio_connect(parameters: StdioServerParameters) -> Connect:
     return connect
 
 
-@pytest.fixture(params=["http", "stdio"])
+# Over stdio each test starts `pgask mcp`: the slow tier (tests/conftest.py SLOW_TIER).
+@pytest.fixture(params=["http", pytest.param("stdio", marks=pytest.mark.slow)])
 def connect(
     request: pytest.FixtureRequest,
     server: ServerThread,

@@ -20,7 +20,7 @@ from app.main import create_app
 from app.rag.extractive import NOTICE
 from app.rag.prompt import SYSTEM_PROMPT, count_tokens
 from app.rag.service import REWRITE_PROMPT
-from tests.cli import pgask
+from tests.cli import pgask_in_process as pgask  # the answer, not the process, is tested
 from tests.fake_openai import FakeOpenAI, Reply, chat_settings
 from tests.servers import ServerThread, sse_events
 

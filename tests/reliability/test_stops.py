@@ -88,6 +88,10 @@ def test_a_signal_stops_ingest_says_what_it_stored_and_stops_its_postgres(
     log = tmp_path / "ingest.log"
     process = _start(["ingest", str(_corpus(tmp_path / "kb")), "-c", "stop"], env, log)
     _wait_for(lambda: "created collection" in log.read_text(), "collection", process)
+    # Signalled mid-load: once its first batch is stored (2,000 documents still to go), not
+    # as soon as the collection exists, when a fast run could finish before the signal came.
+    dsn = _embedded_dsn(data / "pg")
+    _wait_for(lambda: _count(dsn, "SELECT count(*) FROM documents") > 0, "a batch", process)
     process.send_signal(sig)
     assert process.wait(timeout=120) == 130, log.read_text()
     output = log.read_text()

@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import create_collection
-from app.config import Settings
 from app.db.models import Collection
-from app.embeddings import build_embedder
+from app.embeddings import Embedder
 from app.embeddings.base import ModelSpec
 from app.search.service import SearchRequest, SearchTarget, search
 from tests.conftest import MINILM
@@ -39,8 +38,7 @@ META = {
 
 
 @pytest.fixture
-async def loaded(conn, collection: Collection, settings: Settings) -> Collection:
-    embedder = build_embedder(settings)
+async def loaded(conn, collection: Collection, embedder: Embedder) -> Collection:
     docs = []
     for name, texts in CORPUS.items():
         vectors = await embedder.embed_documents(texts)
@@ -125,8 +123,8 @@ async def test_filters_and_include_text(client, loaded: Collection) -> None:
     assert _ids(response) == ["dogs"]
 
 
-async def test_query_vector(client, loaded: Collection, settings: Settings) -> None:
-    vector = (await build_embedder(settings).embed_query("relational database")).tolist()
+async def test_query_vector(client, loaded: Collection, embedder: Embedder) -> None:
+    vector = (await embedder.embed_query("relational database")).tolist()
     response = _search(client, collection=loaded.name, vector=vector, k=1)
     assert response.json()["mode"] == "vector"
     assert _ids(response) == ["postgres"]
@@ -214,11 +212,10 @@ async def test_text_config_of_the_collection(conn, session, collection_name: str
 
 
 async def test_link_pages_are_left_out_unless_asked_for(
-    client, conn, loaded: Collection, settings: Settings
+    client, conn, loaded: Collection, embedder: Embedder
 ) -> None:
     """A page ingestion marked `doc_kind: links` (an index) matches words of every query and
     answers none: default search leaves it out, a filter naming `doc_kind` finds it."""
-    embedder = build_embedder(settings)
     text = "Index: cats, purr, mice, kittens, yarn, dogs, bark, Python, PostgreSQL, Rust"
     index = document(
         "genindex",
@@ -239,9 +236,8 @@ async def test_link_pages_are_left_out_unless_asked_for(
 
 
 async def test_changelogs_only_answer_queries_about_versions(
-    client, conn, loaded: Collection, settings: Settings
+    client, conn, loaded: Collection, embedder: Embedder
 ) -> None:
-    embedder = build_embedder(settings)
     text = "Release 2.0: cats purr louder; kittens sleep more."
     notes = document(
         "release-notes",

@@ -10,8 +10,9 @@ import pytest
 
 from app.config import Settings
 from app.db.models import Collection
-from app.embeddings import build_embedder
-from tests.cli import env_without_pgask_settings, pgask
+from app.embeddings import Embedder
+from tests.cli import env_without_pgask_settings
+from tests.cli import pgask_in_process as pgask  # what the command does, not its process
 from tests.search.conftest import document, load
 
 pytestmark = pytest.mark.anyio
@@ -25,8 +26,7 @@ PASSAGES = {
 
 
 @pytest.fixture
-async def passages(conn, collection: Collection, settings: Settings) -> Collection:
-    embedder = build_embedder(settings)
+async def passages(conn, collection: Collection, embedder: Embedder) -> Collection:
     docs = []
     for pid, text in PASSAGES.items():
         vectors = await embedder.embed_documents([text])
@@ -92,9 +92,8 @@ async def test_eval_on_a_beir_folder(
 
 
 async def test_search_caps_hits_per_document(
-    conn, collection: Collection, settings: Settings
+    conn, collection: Collection, settings: Settings, embedder: Embedder
 ) -> None:
-    embedder = build_embedder(settings)
     texts = [f"Mountain climbing guide, part {n}: ropes and ice axes." for n in range(4)]
     docs = [
         document("guide", texts, await embedder.embed_documents(texts)),

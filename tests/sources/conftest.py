@@ -17,7 +17,7 @@ from ingest.context import Ingestion
 from ingest.job_queue import get_job
 from ingest.sources.service import sync_now
 from ingest.worker import run_worker
-from tests.ingest.conftest import embedder, opened  # noqa: F401  # the session's embedder
+from tests.ingest.conftest import opened
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def ingestion(settings: Settings, tmp_path: Path) -> AsyncIterator[Ingesti
         yield running
 
 
-async def synced(ingestion: Ingestion, embedder: Embedder, name: str) -> IngestJob:  # noqa: F811
+async def synced(ingestion: Ingestion, embedder: Embedder, name: str) -> IngestJob:
     """Queue a sync of source `name`, run the queue here, and return its finished job."""
     job_id = await sync_now(ingestion, UNRESTRICTED, name)
     await run_worker(ingestion, embedder, asyncio.Event(), until_idle=True)

@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from app.config import Settings
-from app.db import migrate
 from app.db.models import Collection
-from app.embeddings import build_embedder
+from app.embeddings import Embedder
 from ingest.writer import ChunkRecord, DocumentRecord
+from tests.cli import pgask_in_process
+from tests.conftest import Databases
 from tests.search.conftest import load
 
 PASSAGES = {
@@ -42,14 +40,9 @@ def _environment(settings: Settings, **env: str) -> dict[str, str]:
 
 
 def pgask(args: list[str], settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env=_environment(settings, **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """In this process: what export and import do and say is the subject, not their process
+    (`test_concurrent.py` runs real ones beside HTTP)."""
+    return pgask_in_process(args, _environment(settings, **env))
 
 
 def pgask_popen(args: list[str], settings: Settings) -> subprocess.Popen[str]:
@@ -65,11 +58,10 @@ def pgask_popen(args: list[str], settings: Settings) -> subprocess.Popen[str]:
 
 @pytest.fixture
 async def filled(
-    conn: psycopg.AsyncConnection, collection: Collection, settings: Settings
+    conn: psycopg.AsyncConnection, collection: Collection, embedder: Embedder
 ) -> Collection:
     """Four documents (1-3 chunks each, pages, sections, metadata, two with access groups)
     and one without chunks."""
-    embedder = build_embedder(settings)
     documents = []
     for n, (external_id, texts) in enumerate(PASSAGES.items()):
         vectors = await embedder.embed_documents(texts)
@@ -103,14 +95,9 @@ def exported(filled: Collection, settings: Settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fresh_db_url(pg_dsn: str, db_url: str) -> Iterator[str]:
+def fresh_db_url(databases: Databases) -> Iterator[str]:
     """A newly created database on the embedded server, migrated to head: a second pgask
     installation with nothing in it. Dropped afterwards."""
-    name = f"pgask_fresh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(db_url).set(database=name)
-    migrate.upgrade(url)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    url = databases.create(prefix="pgask_fresh")
+    yield url
+    databases.drop(url)

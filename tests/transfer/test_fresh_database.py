@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.database import Database
 from app.db.models import Collection
-from app.embeddings import build_embedder
+from app.embeddings import Embedder
 from app.search.service import Hit, SearchRequest, run_search
 from tests.transfer.conftest import pgask
 from tests.transfer.test_round_trip import QUERIES
@@ -43,13 +43,13 @@ async def test_import_into_a_fresh_database_gives_the_same_results(
     session: AsyncSession,
     fresh_db_url: str,
     fresh_session: AsyncSession,
+    embedder: Embedder,
 ) -> None:
     fresh = settings.model_copy(update={"database_url": fresh_db_url})
     done = pgask(["import", str(exported)], fresh)
     assert done.returncode == 0, done.stderr
     assert f"created {filled.name}: 5 documents, 8 chunks" in done.stdout
 
-    embedder = build_embedder(settings)
     compared = 0
     for mode in ("vector", "text", "hybrid"):
         for query in QUERIES:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import create_collection
 from app.config import Settings
 from app.db.models import Collection
-from app.embeddings import build_embedder
+from app.embeddings import Embedder
 from app.search.service import SearchRequest, run_search
 from ingest.transfer.importer import import_collection
 from tests.conftest import MINILM
@@ -48,6 +48,7 @@ async def test_round_trip_keeps_rows_and_search_results(
     conn: psycopg.AsyncConnection,
     fake_openai: FakeOpenAI,
     collection_name: str,
+    embedder: Embedder,
 ) -> None:
     copy = f"{collection_name}-copy"
     # Configured for OpenAI: any embedding call would reach the fake server and be counted.
@@ -63,7 +64,6 @@ async def test_round_trip_keeps_rows_and_search_results(
     assert fake_openai.requests == []
 
     assert await rows(conn, copy) == await rows(conn, filled.name)
-    embedder = build_embedder(settings)
     for mode in ("vector", "text", "hybrid"):
         for query in QUERIES:
             request = SearchRequest(mode, k=5, query=query)
