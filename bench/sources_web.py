@@ -19,7 +19,7 @@ collection by a job worker in this process (bench/sources_sync.py's timing): fir
 nothing changed, and after 3 of its pages were edited (a paragraph added) and 1 deleted.
 
     flock /tmp/pgask-bench.lock python bench/sources_web.py [--repetitions 3]
-    flock /tmp/pgask-bench.lock python bench/sources_web.py --sync [--sync-pages 300]
+    flock /tmp/pgask-bench.lock python bench/sources_web.py --sync [--sync-pages 200]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from ingest.sources.web import WebOptions, WebReader
 MANUAL = Path("/usr/share/doc/postgresql-doc-15/html")
 MAX_PAGES, MAX_DEPTH = 5000, 50
 CONTEXT = ReaderContext(work_dir=Path("/nonexistent"), max_file_bytes=10 * 2**20)
-# Pages of the first 300 a crawl reaches, edited and deleted before the third sync.
+# Pages of the first 200 a crawl reaches, edited and deleted before the third sync.
 EDITED = ("tutorial-start.html", "tutorial-sql.html", "tutorial-advanced.html")
 DELETED = "tutorial-conclusion.html"
 NOTE = "<p>A paragraph added by bench/sources_web.py, about synchronised manuals.</p>"
@@ -192,7 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--sync", action="store_true", help="measure syncs, not the reader")
-    parser.add_argument("--sync-pages", type=int, default=300)
+    parser.add_argument("--sync-pages", type=int, default=200)
     args = parser.parse_args()
     if not MANUAL.is_dir():
         sys.exit(f"{MANUAL} is missing: apt-get install postgresql-doc-15")
