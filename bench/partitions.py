@@ -310,8 +310,19 @@ async def search_quality(dsn: str, collection: Any, vectors: Any, queries: Any) 
     return {**summary(latencies), "recall@10": float(np.mean(recalls))}
 
 
+def _catalog() -> Any:
+    """The collections service: `app.catalog`, called `app.collections` in OLD_COMMIT's tree."""
+    import importlib
+
+    import app
+
+    old = (Path(app.__file__).parent / "collections.py").is_file()
+    return importlib.import_module("app.collections" if old else "app.catalog")
+
+
 async def one_layout(args: argparse.Namespace) -> dict[str, Any]:
-    from app.catalog import create_collection, delete_collection
+    catalog = _catalog()
+    create_collection, delete_collection = catalog.create_collection, catalog.delete_collection
     from app.config import load_settings
     from app.db import migrate
     from app.db.database import Database
