@@ -26,7 +26,6 @@ import contextlib
 import csv
 import json
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -230,6 +229,9 @@ def measure(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
     errors: list[str] = []
     with contextlib.suppress(Exception):  # a failure is counted below
         read(paths[0])  # imports and first-use set-up are not what is measured
+    # The peak resident size is reset (Linux: clear_refs 5) so imports and the warm-up
+    # read do not count; VmHWM is then the peak while reading.
+    Path("/proc/self/clear_refs").write_text("5")
     start_rss = Process().memory_info().rss
     started = time.perf_counter()
     for path in paths:
@@ -250,7 +252,8 @@ def measure(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
             truth = _words(pgask(source))
             found, wanted = found + len(truth & _words(text)), wanted + len(truth)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    status = Path("/proc/self/status").read_text()
+    peak = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) * 1024  # type: ignore[index]
     return {
         **counts,
         "words_found": round(found / wanted, 3) if wanted else None,
@@ -260,9 +263,14 @@ def measure(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
     }
 
 
-def _one(reader: str, paths: list[Path], html: Path) -> dict[str, Any]:
+def _one(reader: str, paths: list[Path], html: Path, timeout: float = 900) -> dict[str, Any]:
+    """`measure` in a fresh process; one still reading after `timeout` seconds is stopped
+    and recorded so."""
     command = [sys.executable, __file__, "--one", reader, "--html", str(html), *map(str, paths)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"stopped_after_seconds": timeout}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -323,7 +331,7 @@ def readings(corpus: Path) -> dict[str, Any]:
         path = big_sheet(corpus, rows)
         sheets[path.name] = {
             "bytes": path.stat().st_size,
-            **{r: _one(r, [path], corpus / "html") for r in ("pgask", "markitdown")},
+            **{r: _one(r, [path], corpus / "html", 300) for r in ("pgask", "markitdown")},
         }
         print(path.name, json.dumps(sheets[path.name]), flush=True)
     results["big_sheets"] = sheets

@@ -48,8 +48,8 @@ _MAX_INPUT_TOKENS: dict[str, int] = {
 
 # Cells (texts x padded word pieces) in one run of the model. ONNX Runtime's working memory
 # follows the run's input shape (the attention scores alone are texts x 12 heads x length^2
-# floats) and its arena keeps the most it ever took: runs of 64 texts of 256 word pieces grew
-# the process by 1.2 GB, runs of at most 2,048 cells by under 200 MB, no slower
+# floats) and its arena keeps the most it ever took: embedding 1,000 chunks in runs of 64 texts
+# grew the process by 1.2 GB, in runs of at most 2,048 cells by 200 MB
 # (docs/decisions/0038-embedding-runs-bounded-by-cells.md).
 MAX_CELLS = 2048
 
