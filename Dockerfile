@@ -12,7 +12,11 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY ingest ./ingest
 COPY migrations ./migrations
-RUN pip install . \
+# git: the `git` source kind reads repositories through the git CLI (docs/sources.md).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install . \
     && useradd --create-home --uid 10001 pgask \
     && mkdir -p /data && chown pgask /data
 

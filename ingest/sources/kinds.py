@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from app.errors import InvalidInput
-from ingest.sources import folder, git
+from ingest.sources import folder, git, s3, web
 from ingest.sources.base import ReaderContext, SourceReader
 
 
@@ -40,6 +40,16 @@ KINDS: dict[str, Kind] = {
         git.GitOptions,
         git.GitReader,
         git.check,
+    ),
+    "web": Kind(
+        "a web site: its sitemap, or a crawl within a URL prefix (robots.txt, ETags)",
+        web.WebOptions,
+        web.WebReader,
+    ),
+    "s3": Kind(
+        "the objects under a prefix of an S3-compatible bucket (ETags)",
+        s3.S3Options,
+        s3.S3Reader,
     ),
 }
 
