@@ -34,6 +34,9 @@ def warm() -> None:
     import markdown_it  # noqa: F401
     import pypdf  # noqa: F401
 
+    import ingest.html_text
+    import ingest.markdown_text  # noqa: F401
+
 
 def start(chunking: Chunking, memory_mb: int, started: SimpleQueue[tuple[int, int]]) -> None:
     """Worker initializer: what every file needs is loaded, then the worker tells its pool
