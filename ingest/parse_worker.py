@@ -27,6 +27,27 @@ _chunking = Chunking(1, 0)  # set in each worker by start
 _memory_mb = 0
 
 
+_PROC_STATUS = Path("/proc/self/status").exists()
+
+
+def private_memory(pid: int) -> int:
+    """A process's resident anonymous memory (its heap and the objects in it), in bytes: what
+    a file's parse can grow. Not its RSS: a forked worker faults the shared libraries' and
+    mapped files' pages back in as it first touches them (fork copies no page table entries
+    of file-backed mappings), which counted several MB of a small budget differently from
+    one machine state to the next. Without /proc (macOS), the RSS."""
+    if not _PROC_STATUS:
+        return int(psutil.Process(pid).memory_info().rss)
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError) as exc:
+        raise psutil.NoSuchProcess(pid) from exc
+    return int(psutil.Process(pid).memory_info().rss)  # a kernel without RssAnon
+
+
 def warm() -> None:
     """Load the tokenizer and the parsers (a no-op in a worker forked from a warm server)."""
     encoding()
@@ -46,7 +67,7 @@ def start(chunking: Chunking, memory_mb: int, started: SimpleQueue[tuple[int, in
     global _chunking, _memory_mb
     _chunking, _memory_mb = chunking, memory_mb
     warm()
-    started.put((os.getpid(), psutil.Process().memory_info().rss))
+    started.put((os.getpid(), private_memory(os.getpid())))
 
 
 def parse(name: str, source: FileInput, part: Part | None = None) -> list[Prepared | Failure]:

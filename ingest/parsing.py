@@ -46,7 +46,7 @@ from app.config import IngestionSettings
 from ingest.files import Part, jsonl_parts
 from ingest.items import Item
 from ingest.loaders import file_format
-from ingest.parse_worker import FileInput, over_memory, parse, start
+from ingest.parse_worker import FileInput, over_memory, parse, private_memory, start
 from ingest.prepare import Chunking, Failure, Prepared
 
 # JSON Lines per parse task: a corpus file is cut into parts, so every worker parses and
@@ -72,8 +72,9 @@ class FileBudget:
 
 
 class MemoryWatch:
-    """Kills a parse worker that grew by more than `memory_mb` since it started, from a
-    thread of the pool's own process (a C parser holding the worker's GIL cannot stop it).
+    """Kills a parse worker whose private memory (`private_memory`) grew by more than
+    `memory_mb` since it started, from a thread of the pool's own process (a C parser
+    holding the worker's GIL cannot stop it).
     Workers announce themselves on `started` once warm; `killed` holds the pids it killed,
     so the pool tells their files' failure from any other death."""
 
@@ -88,7 +89,7 @@ class MemoryWatch:
         self._thread.start()
 
     def _watch(self) -> None:
-        workers: dict[int, tuple[psutil.Process, int]] = {}  # pid: process, RSS limit
+        workers: dict[int, tuple[psutil.Process, int]] = {}  # pid: process, memory limit
         while not self._stop.wait(self.INTERVAL):
             while not self.started.empty():
                 pid, rss = self.started.get()
@@ -96,7 +97,7 @@ class MemoryWatch:
                     workers[pid] = (psutil.Process(pid), rss + self._budget)
             for pid, (process, limit) in list(workers.items()):
                 try:
-                    if process.memory_info().rss <= limit:
+                    if private_memory(process.pid) <= limit:
                         continue
                     self.killed.add(pid)  # before the kill: the pool may see it die at once
                     process.kill()
