@@ -308,8 +308,13 @@ class EnvironmentSource(PydanticBaseSettingsSource):
         self.env_file = dotenv.env_file
         self.encoding = dotenv.env_file_encoding
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        raise NotImplementedError  # __call__ reads every variable at once
+    def get_field_value(
+        self,
+        field: FieldInfo,  # noqa: ARG002 (the base class's signature)
+        field_name: str,
+    ) -> tuple[Any, str, bool]:
+        """One group's variables (a dict, `True`: complex), as `__call__` finds them."""
+        return self().get(field_name), field_name, True
 
     def _dotenv(self) -> dict[str, str]:
         files = self.env_file
