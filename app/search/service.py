@@ -37,6 +37,7 @@ from app.search.kinds import default_kinds
 from app.search.passage import Passage
 from app.search.terms import (
     MATCH_BUDGET,
+    RANK_CAP,
     LexemeStatistics,
     StatisticsCache,
     TermPlan,
@@ -201,26 +202,33 @@ async def search(
         "rrf_k": request.hybrid.rrf_k,
     }
     async with conn.transaction():
+        await set_search_settings(conn)
         if target.restricted and request.mode != "vector":
             scope = replace(scope, narrow=await _sees_few(conn, scope))
         plan = None
+        if request.mode != "vector":
+            params["tcap"] = RANK_CAP
         if request.mode != "vector" and request.any_word:
             plan = await plan_text_query(conn, target, query, request.match_budget)
-            params |= {"tmatch": plan.match, "trank": plan.rank}
+            if not plan.tiers:  # stop words only: the empty tsquery, which matches nothing
+                plan = TermPlan("", ("",))
+            params |= plan.parameters()
+        tiers = len(plan.tiers) if plan is not None else 1
         if request.mode == "text":
-            ctes = sql.text_ranked(scope, any_word=request.any_word)
+            ctes = sql.text_ranked(scope, any_word=request.any_word, tiers=tiers)
             query_sql = sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
             hits = await _fetch(conn, query_sql, params)
             if len(hits) < request.k and plan is not None and plan.pruned:
-                # The rare words matched fewer than k chunks: every word matches. A scoped
-                # key finds these through the access index too: most are not its rows when
-                # its rare words found it fewer than k.
+                # The rare words matched fewer than k chunks: every word matches, after
+                # them (within the cap). A scoped key finds these through the access index
+                # too: most are not its rows when its rare words found it fewer than k.
                 wider = replace(scope, narrow=True)
-                ctes = sql.text_ranked(wider, any_word=request.any_word)
+                widened = plan.widened()
+                ctes = sql.text_ranked(wider, any_word=request.any_word, tiers=len(widened.tiers))
                 query_sql = sql.hits_sql(
                     wider, ctes, include_text=request.include_text, capped=capped
                 )
-                hits = await _fetch(conn, query_sql, {**params, "tmatch": plan.rank})
+                hits = await _fetch(conn, query_sql, {**params, **widened.parameters()})
             return hits
         depth = params["k"] if request.mode == "vector" else params["depth"]
         # Row-level security filters like a WHERE clause the SQL does not show.
@@ -233,7 +241,8 @@ async def search(
         # runs) scanned the whole collection under row-level security, 80 ms instead of 3.
         await set_vector_settings(conn, ef_search, filtered=filtered)
         exact = await _needs_exact(conn, scope, params, request.allow_exact and filtered)
-        hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), params)
+        statement = _vector_or_hybrid_sql(scope, request, exact=exact, tiers=tiers)
+        hits = await _fetch(conn, statement, params)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
             # The iterative scan hit max_scan_tuples before finding k matches.
             hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=True), params)
@@ -263,12 +272,18 @@ async def plan_text_query(
     return plan_terms(statistics.collected(lexemes, float(rows or 0)), budget)
 
 
-def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bool) -> str:
+def _vector_or_hybrid_sql(
+    scope: sql.Scope, request: SearchRequest, *, exact: bool, tiers: int = 1
+) -> str:
     if request.mode == "vector":
         ctes = sql.vector_ranked(scope, exact=exact)
     else:
         ctes = sql.hybrid_ranked(
-            scope, exact=exact, any_word=request.any_word, fusion=request.hybrid.fusion
+            scope,
+            exact=exact,
+            any_word=request.any_word,
+            fusion=request.hybrid.fusion,
+            tiers=tiers,
         )
     capped = request.max_per_document is not None
     return sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)
@@ -296,6 +311,14 @@ async def _needs_exact(
     cursor = await conn.execute(sql.count_sql(scope), {**params, "cap": EXACT_MAX_ROWS})
     row = await cursor.fetchone()
     return row is not None and row[0] < EXACT_MAX_ROWS
+
+
+async def set_search_settings(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Settings every search statement of this transaction runs with: no JIT compilation,
+    which PostgreSQL starts for a statement estimated above `jit_above_cost` and which
+    costs tens of milliseconds before the first row: a full-text or filtered search of a
+    large collection is estimated that high though it reads a few thousand rows."""
+    await conn.execute("SELECT set_config('jit', 'off', true)")
 
 
 async def set_vector_settings(

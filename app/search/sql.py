@@ -118,11 +118,11 @@ def plain_words(query: str) -> bool:
 
 def tsquery(*, any_word: bool, rank: bool = False) -> str:
     """The full-text query. A query of plain words (`any_word`) is OR'ed lexemes, planned
-    from the collection's statistics (`app/search/terms.py`): `%(tmatch)s` finds the
-    candidates, `%(trank)s` (every lexeme) ranks them. Quotes, OR and -negation keep
-    websearch_to_tsquery's meaning on the collection's parser, for both."""
-    if any_word:
-        return "%(trank)s::tsquery" if rank else "%(tmatch)s::tsquery"
+    from the collection's statistics (`app/search/terms.py`): tiers of them find the
+    candidates (`text_candidates`), `%(trank)s` (every lexeme) ranks them. Quotes, OR and
+    -negation keep websearch_to_tsquery's meaning on the collection's parser, for both."""
+    if any_word and rank:
+        return "%(trank)s::tsquery"
     return "websearch_to_tsquery(%(cfg)s::regconfig, %(qtext)s::text)"
 
 
@@ -143,20 +143,34 @@ GROUPS_TEST = (
 )
 
 
-def text_candidates(scope: Scope, limit: str, *, any_word: bool) -> str:
+def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1) -> str:
     """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
+
+    A plain-word question's candidates are found by `tiers` tsqueries, `%(tier0)s`, ...,
+    surest first (`terms.TermPlan`); tier i adds the rows the tiers before it
+    (`%(before<i>)s`) did not find. At most `%(tcap)s` candidates are ranked
+    (`terms.RANK_CAP`): the LIMIT stops the heap scans beneath it, so a search's cost does
+    not follow an estimate that was wrong, and the first tiers' rows are the ones kept.
 
     `ts_rank` (term frequency, title and headings weighted above the body) rather than
     `ts_rank_cd` (cover density): with any-word queries it scored nDCG@10 0.718 against
     0.655 on msmarco-5k (docs/benchmarks/search.md)."""
-    match = tsquery(any_word=any_word)
     ranked = tsquery(any_word=any_word, rank=True)
     narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
+    matching = f"SELECT c.id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
+    if any_word:
+        parts = [f"{matching}{narrowed} AND c.tsv @@ %(tier0)s::tsquery"]
+        parts += [
+            f"{matching}{narrowed} AND c.tsv @@ %(tier{i})s::tsquery"
+            f" AND NOT c.tsv @@ %(before{i})s::tsquery"
+            for i in range(1, tiers)
+        ]
+    else:
+        parts = [f"{matching}{narrowed} AND c.tsv @@ {tsquery(any_word=False)}"]
     return (
-        f"SELECT c.id, ts_rank('{RANK_WEIGHTS}'::float4[], c.tsv, {ranked}) AS rank"
-        f" FROM {scope.text_from_clause}"
-        f" WHERE {scope.predicate} AND c.tsv @@ {match}{narrowed}"
-        f" ORDER BY rank DESC, c.id LIMIT %({limit})s::int"
+        f"SELECT m.id, ts_rank('{RANK_WEIGHTS}'::float4[], m.tsv, {ranked}) AS rank"
+        f" FROM ({' UNION ALL '.join(parts)} LIMIT %(tcap)s::int) AS m"
+        f" ORDER BY rank DESC, m.id LIMIT %({limit})s::int"
     )
 
 
@@ -177,8 +191,8 @@ def vector_ranked(scope: Scope, *, exact: bool) -> str:
     return f"ranked AS MATERIALIZED (SELECT id, 1 - distance AS score FROM ({candidates}) v)"
 
 
-def text_ranked(scope: Scope, *, any_word: bool) -> str:
-    candidates = text_candidates(scope, "k", any_word=any_word)
+def text_ranked(scope: Scope, *, any_word: bool, tiers: int = 1) -> str:
+    candidates = text_candidates(scope, "k", any_word=any_word, tiers=tiers)
     return f"ranked AS MATERIALIZED (SELECT id, rank AS score FROM ({candidates}) t)"
 
 
@@ -193,14 +207,14 @@ _CONTRIBUTION = {
 }
 
 
-def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> str:
+def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str, tiers: int = 1) -> str:
     """Vector and text candidates (`depth` each) fused in one statement."""
     template = _CONTRIBUTION[fusion]
     vside = template.format(w="wv", order="distance, id", s="(1 - distance)")
     tside = template.format(w="wt", order="rank DESC, id", s="rank")
     return (
         f"v AS MATERIALIZED ({vector_candidates(scope, 'depth', exact=exact)}), "
-        f"t AS MATERIALIZED ({text_candidates(scope, 'depth', any_word=any_word)}), "
+        f"t AS MATERIALIZED ({text_candidates(scope, 'depth', any_word=any_word, tiers=tiers)}), "
         "fused AS ("
         f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t), "
         "ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused GROUP BY id "

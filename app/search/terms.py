@@ -8,8 +8,9 @@ from ANALYZE: `pgask_lexeme_statistics`, migrations/versions/0010_text_index.py)
 rarest are OR'ed into the *match* query until the rows they are expected to match reach a
 budget; every lexeme still counts in the *rank* query (`ts_rank`) of the rows matched. A
 chunk holding only the common words of a question is not a candidate, which costs little
-quality (measured: docs/decisions/0015-text-ranking.md) and bounds the rows ranked by the
-budget plus the lexemes too rare for the statistics to list, whatever the collection's size.
+quality (measured: docs/decisions/0015-text-ranking.md) and keeps the rows ranked near the
+budget, whatever the collection's size. Estimates can be wrong (words that come together,
+questions of common words only), so the rows ranked are also capped (`RANK_CAP`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from typing import Self
 # 200,000 chunks on the shared 2-core machine, against 105 ms when every word matched
 # (bench/textscale.py, docs/decisions/0015-text-ranking.md).
 MATCH_BUDGET = 2000
+# Rows ranked at most, whatever the estimates said (`app/search/sql.py` text_candidates):
+# the budget above is an expectation, and words that come together (a pair's rows are
+# estimated as if its words were independent) or a question whose every word is common
+# matched 4-40x more rows than expected; each costs a heap row read and a `ts_rank`.
+RANK_CAP = 5000
 
 
 @dataclass(frozen=True)
@@ -94,14 +100,38 @@ class StatisticsCache:
 
 @dataclass(frozen=True)
 class TermPlan:
-    """tsquery texts: `match` finds the candidates, `rank` scores them (all lexemes)."""
+    """A plain-word question's tsquery texts. `rank` (every lexeme) scores the candidates;
+    `tiers` find them, surest first: the rare words (their counts are ANALYZE's), pairs of
+    common words (estimated as if independent, often well below what they match), and,
+    when no word fits the budget alone, the rarest word. Each tier adds the rows earlier
+    tiers did not find, until the cap on rows ranked (`RANK_CAP`, `app/search/sql.py`)."""
 
-    match: str
     rank: str
+    tiers: tuple[str, ...]
+
+    @property
+    def match(self) -> str:
+        """Every tier at once: the lexemes and pairs that find candidates."""
+        return " | ".join(self.tiers)
 
     @property
     def pruned(self) -> bool:
+        """True when some lexeme of the question finds no candidate by itself."""
         return self.match != self.rank
+
+    def widened(self) -> TermPlan:
+        """The same, with every lexeme matching last."""
+        return TermPlan(self.rank, (*self.tiers, self.rank))
+
+    def parameters(self) -> dict[str, str]:
+        """The statement's parameters (`sql.text_candidates`): `tier0`..., the rows each
+        tier excludes as `before1`... (the tiers before it), and `trank`."""
+        found = {f"tier{i}": tier for i, tier in enumerate(self.tiers)}
+        before = {
+            f"before{i}": " | ".join(f"({t})" for t in self.tiers[:i])
+            for i in range(1, len(self.tiers))
+        }
+        return {**found, **before, "trank": self.rank}
 
 
 def quoted(lexeme: str) -> str:
@@ -119,16 +149,18 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
 
     Without statistics (a collection never analysed) every lexeme matches. Otherwise the
     lexemes are taken rarest first while the rows they are expected to match stay within
-    `budget` (always the rarest one); a lexeme the statistics do not list is counted at
-    their floor, the most it can hold. Then pairs of the lexemes left out, both words in
-    one chunk (`a & b`, expected at the product of their frequencies), fewest first while
-    the budget lasts: a chunk holding several common words of the question stays a
-    candidate (msmarco-5k text nDCG@10 at a budget of 2% of the chunks: 0.704 without
-    the pairs, 0.722 with them; docs/decisions/0015-text-ranking.md)."""
+    `budget`; a lexeme the statistics do not list is counted at their floor, the most it
+    can hold. Then pairs of the lexemes left out, both words in one chunk (`a & b`, expected
+    at the product of their frequencies), fewest first while the budget lasts: a chunk
+    holding several common words of the question stays a candidate (msmarco-5k text
+    nDCG@10 at a budget of 2% of the chunks: 0.704 without the pairs, 0.722 with them;
+    docs/decisions/0015-text-ranking.md). When no word fits alone (every word of the
+    question is common), the pairs match first, at least the one expected to match
+    fewest, and the rarest word `then`: its rows fill what the cap on rows ranked leaves."""
     unique = {t.lexeme: t for t in collected.terms}
     everything = any_of(sorted(unique))
     if collected.floor is None or collected.rows <= 0:
-        return TermPlan(everything, everything)
+        return TermPlan(everything, (everything,) if everything else ())
     floor, rows = collected.floor, collected.rows
 
     def share(term: TermStats) -> float:
@@ -137,8 +169,8 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
     chosen: list[str] = []
     reached = 0.0
     left_out: list[TermStats] = []
-    for term in sorted(unique.values(), key=share):
-        if chosen and reached + share(term) * rows > budget:
+    for term in sorted(unique.values(), key=lambda t: (share(t), t.lexeme)):
+        if reached + share(term) * rows > budget:
             left_out.append(term)
             continue
         reached += share(term) * rows
@@ -148,9 +180,18 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
         for i, a in enumerate(left_out)
         for b in left_out[i + 1 :]
     )
+    matched: list[str] = []
+    if not chosen and len(left_out) == 1:  # one word, and a common one
+        return TermPlan(everything, (everything,))
+    if not chosen and pairs:
+        matched.append(pairs[0][1])
+        reached += pairs[0][0]
+        pairs = pairs[1:]
     for expected, pair in pairs:
         if reached + expected > budget:
             break
         reached += expected
-        chosen.append(pair)
-    return TermPlan(" | ".join(sorted(chosen)), everything)
+        matched.append(pair)
+    then = [quoted(left_out[0].lexeme)] if not chosen and left_out else []
+    tiers = (" | ".join(sorted(chosen)), " | ".join(sorted(matched)), *then)
+    return TermPlan(everything, tuple(t for t in tiers if t))

@@ -15,6 +15,7 @@ from app.catalog import create_collection
 from app.search import sql
 from app.search.filters import compile_filter
 from app.search.service import SearchRequest, SearchTarget, search
+from app.search.terms import RANK_CAP
 from tests.conftest import MINILM
 from tests.search.conftest import clustered, document, load
 
@@ -121,7 +122,13 @@ async def test_the_narrow_and_the_wide_form_find_the_same_candidates(
                 async with conn.transaction():
                     await apply_principal(conn, principal)
                     cursor = await conn.execute(
-                        query, {"tmatch": "'vacuum'", "trank": "'vacuum' | 'note'", "k": 100}
+                        query,
+                        {
+                            "tier0": "'vacuum'",
+                            "trank": "'vacuum' | 'note'",
+                            "k": 100,
+                            "tcap": RANK_CAP,
+                        },
                     )
                     found.append(await cursor.fetchall())
             assert found[0] == found[1], principal.name

@@ -8,6 +8,8 @@ from dataclasses import replace
 import pytest
 
 from app.db.models import Collection
+from app.search import sql
+from app.search.filters import compile_filter
 from app.search.service import SearchRequest, SearchTarget, plan_text_query, search
 from app.search.terms import Collected, TermStats, plan_terms, quoted
 from tests.search.conftest import clustered, document, load
@@ -119,9 +121,33 @@ def test_pairs_of_the_words_left_out_use_what_is_left_of_the_budget() -> None:
     assert plan.match == "'b' | 'c' | ('d' & 'a')"
 
 
-def test_the_rarest_word_matches_even_beyond_the_budget() -> None:
-    plan = plan_terms(_stats(0.001, 1_000_000, a=0.3, b=0.2), budget=10)
-    assert plan.match == "'b'"
+def test_when_no_word_fits_the_pairs_match_first_and_the_rarest_word_then() -> None:
+    plan = plan_terms(_stats(0.001, 1_000_000, a=0.3, b=0.2, c=0.1), budget=10)
+    # No word alone, no pair within 10 rows: the pair expected fewest (b & c, 20,000) still
+    # matches first, then the rarest word's own rows, as far as the cap on rows ranked goes.
+    assert plan.tiers == ("('c' & 'b')", "'c'")
+    assert plan.rank == "'a' | 'b' | 'c'"
+    # Within 50,000 rows: b & c (20,000) and a & c (30,000), not a & b (60,000).
+    enough = plan_terms(_stats(0.001, 1_000_000, a=0.3, b=0.2, c=0.1), budget=50_000)
+    assert enough.tiers == ("('c' & 'a') | ('c' & 'b')", "'c'")
+
+
+def test_rare_words_come_before_pairs_of_common_ones() -> None:
+    plan = plan_terms(_stats(0.001, 100_000, a=0.2, b=0.01, c=None, d=0.05), budget=2100)
+    assert plan.tiers == ("'b' | 'c'", "('d' & 'a')")
+    assert plan.parameters() == {
+        "tier0": "'b' | 'c'",
+        "tier1": "('d' & 'a')",
+        "before1": "('b' | 'c')",
+        "trank": "'a' | 'b' | 'c' | 'd'",
+    }
+    widened = plan.widened()
+    assert widened.tiers[-1] == plan.rank
+    assert widened.parameters()["before2"] == "('b' | 'c') | (('d' & 'a'))"
+
+
+def test_a_lone_common_word_matches_within_the_cap() -> None:
+    assert plan_terms(_stats(0.001, 1_000_000, a=0.3), budget=10).tiers == ("'a'",)
 
 
 def test_a_small_collection_or_no_statistics_match_every_word() -> None:
@@ -132,3 +158,35 @@ def test_a_small_collection_or_no_statistics_match_every_word() -> None:
 def test_lexemes_are_quoted_as_tsquery_operands() -> None:
     assert quoted("it's") == "'it''s'"
     assert quoted("a\\b") == "'a\\\\b'"
+
+
+async def test_rows_ranked_are_capped_the_match_first_then_the_rarest_word(
+    conn, collection: Collection
+) -> None:
+    """`%(tcap)s` bounds the rows ranked whatever the estimates: the match query's rows
+    come first, then rows of `then` it did not find, until the cap."""
+    pair = {"d03", "d13", "d23"}
+    vectors = clustered(30, seed=8)
+    docs = [
+        document(f"d{i:02d}", [f"apple {'banana' if f'd{i:02d}' in pair else 'plain'}"], v)
+        for i, v in enumerate(vectors[:, None])
+    ]
+    await load(conn, collection, docs)
+    scope = sql.Scope(collection.id, 384, compile_filter(None))
+    ranked = sql.text_ranked(scope, any_word=True, tiers=2)
+    params = {
+        "tier0": "'banana'",
+        "tier1": "'appl'",
+        "before1": "'banana'",
+        "trank": "'appl' | 'banana'",
+        "k": 100,
+    }
+    found = []
+    for cap in (2, 5, 100):
+        cursor = await conn.execute(
+            sql.hits_sql(scope, ranked, include_text=False), {**params, "tcap": cap}
+        )
+        found.append([row[2] for row in await cursor.fetchall()])
+    assert len(found[0]) == 2 and set(found[0]) < pair
+    assert len(found[1]) == 5 and set(found[1][:3]) == pair
+    assert len(found[2]) == 30 and set(found[2][:3]) == pair  # no row twice
