@@ -43,12 +43,15 @@ from app.search.terms import (
     TermPlan,
     plan_terms,
 )
+from app.search.visibility import EXACT_MAX_VISIBLE_ROWS, NARROW_MAX_ROWS, visible_share
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
 
 MAX_K = 100
-STATISTICS = StatisticsCache()  # lexeme frequencies per collection, for full-text planning
+# lexeme frequencies (full-text planning) and access groups' shares (`visible_rows`) per
+# collection
+STATISTICS = StatisticsCache(size=128)
 MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
 EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
 # 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
@@ -203,8 +206,10 @@ async def search(
     }
     async with conn.transaction():
         await set_search_settings(conn)
+        visible = await visible_rows(conn, target) if target.restricted else None
         if target.restricted and request.mode != "vector":
-            scope = replace(scope, narrow=await _sees_few(conn, scope))
+            few = await _sees_few(conn, scope) if visible is None else visible < NARROW_MAX_ROWS
+            scope = replace(scope, narrow=few)
         plan = None
         if request.mode != "vector":
             params["tcap"] = RANK_CAP
@@ -240,7 +245,7 @@ async def search(
         # Custom plans for the count too: a generic plan of it (psycopg prepares after 5
         # runs) scanned the whole collection under row-level security, 80 ms instead of 3.
         await set_vector_settings(conn, ef_search, filtered=filtered)
-        exact = await _needs_exact(conn, scope, params, request.allow_exact and filtered)
+        exact = await _needs_exact(conn, scope, params, request.allow_exact and filtered, visible)
         statement = _vector_or_hybrid_sql(scope, request, exact=exact, tiers=tiers)
         hits = await _fetch(conn, statement, params)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
@@ -270,6 +275,28 @@ async def plan_text_query(
         statistics = LexemeStatistics.of(*(await found.fetchone() or (None, None)))
         STATISTICS.put(key, statistics)
     return plan_terms(statistics.collected(lexemes, float(rows or 0)), budget)
+
+
+async def visible_rows(conn: psycopg.AsyncConnection[Any], target: SearchTarget) -> float | None:
+    """How many of the collection's chunks this transaction's key sees, estimated from the
+    collection's statistics (`app/search/visibility.py`); None when it was never analysed."""
+    cursor = await conn.execute(
+        sql.VISIBILITY_INPUT, {"partition": partition_name("chunks", target.collection_id)}
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    oid, analyzed, rows, groups = row
+    key = ("access", target.collection_id, oid, analyzed)
+    statistics = STATISTICS.get(key)
+    if statistics is None:
+        found = await conn.execute(sql.ACCESS_STATISTICS, (target.collection_id,))
+        statistics = LexemeStatistics.of(*(await found.fetchone() or (None, None)))
+        STATISTICS.put(key, statistics)
+    share = visible_share(statistics, groups)
+    if share is None or rows is None or rows < 0:
+        return None
+    return share * float(rows)
 
 
 def _vector_or_hybrid_sql(
@@ -302,12 +329,23 @@ async def _sees_few(conn: psycopg.AsyncConnection[Any], scope: sql.Scope) -> boo
 
 
 async def _needs_exact(
-    conn: psycopg.AsyncConnection[Any], scope: sql.Scope, params: dict[str, Any], allowed: bool
+    conn: psycopg.AsyncConnection[Any],
+    scope: sql.Scope,
+    params: dict[str, Any],
+    allowed: bool,
+    visible: float | None = None,
 ) -> bool:
     """True when a filter (or row-level security: the count sees only visible rows) leaves
-    so few rows that scanning them beats walking the graph."""
+    so few rows that scanning them beats walking the graph. `visible`, the rows a scoped key
+    sees as estimated (`visible_rows`), decides without a count when it is small, and when
+    it is not and no filter narrows further."""
     if not allowed:
         return False
+    if visible is not None:
+        if visible < EXACT_MAX_VISIBLE_ROWS:
+            return True
+        if scope.where.sql == "TRUE":
+            return False
     cursor = await conn.execute(sql.count_sql(scope), {**params, "cap": EXACT_MAX_ROWS})
     row = await cursor.fetchone()
     return row is not None and row[0] < EXACT_MAX_ROWS

@@ -184,6 +184,16 @@ TEXT_PLAN_INPUT = (
     " AS lexemes) AS l LEFT JOIN pg_class c ON c.oid = to_regclass(%(partition)s::text)"
 )
 LEXEME_STATISTICS = "SELECT lexemes, frequencies FROM pgask_lexeme_statistics(%s::int)"
+# What estimating a scoped key's visible rows needs (app/search/visibility.py): the
+# collection's partition, when it was last analysed, its estimated rows, and the groups the
+# key holds as the chunks policy reads them (migrations/versions/0004_access.py).
+VISIBILITY_INPUT = (
+    "SELECT c.oid, greatest(pg_stat_get_last_analyze_time(c.oid),"
+    " pg_stat_get_last_autoanalyze_time(c.oid)), c.reltuples,"
+    " coalesce(nullif(current_setting('pgask.groups', true), ''), '{}')::text[]"
+    " FROM pg_class c WHERE c.oid = to_regclass(%(partition)s::text)"
+)
+ACCESS_STATISTICS = "SELECT groups, frequencies FROM pgask_access_statistics(%s::int)"
 
 
 def vector_ranked(scope: Scope, *, exact: bool) -> str:

@@ -21,7 +21,7 @@ from app.access import Principal, apply_principal
 from app.catalog import create_collection
 from app.search import sql
 from app.search.filters import compile_filter
-from app.search.service import SearchRequest, SearchTarget, search
+from app.search.service import SearchRequest, SearchTarget, search, visible_rows
 from tests.conftest import MINILM
 from tests.search.conftest import clustered, document, load, reindex
 
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.anyio
 ROWS = 1_000
 K = 10
 WIDE = Principal("other", "read", None, ("other",))  # sees 99% of the rows
+NARROW = Principal("team", "read", None, ("team",))  # sees 1%
 
 
 def group(row: int) -> list[str]:
@@ -92,3 +93,37 @@ async def test_a_wide_key_finds_the_admins_hits_it_may_read(conn, target: Search
     assert found[: len(visible)] == visible
     assert all(group(int(h.external_id[1:])) == ["other"] for h in wide)
     assert len(wide) == 50
+
+
+async def test_the_rows_a_key_sees_are_estimated_from_the_statistics(
+    conn, target: SearchTarget
+) -> None:
+    """`visible_rows` reads ANALYZE's shares of the access groups (the fixture analysed):
+    99% and 1% of the 1,000 rows, and next to nothing for a group the collection lacks."""
+    estimates = {}
+    for principal in (WIDE, NARROW, Principal("none", "read", None, ("absent",))):
+        async with conn.transaction():
+            await apply_principal(conn, principal)
+            estimate = await visible_rows(conn, replace(target, restricted=True))
+        assert estimate is not None
+        estimates[principal.name] = estimate
+    assert 985 <= estimates["other"] <= 1000
+    assert 9 <= estimates["team"] <= 12
+    assert estimates["none"] < 1
+
+
+async def test_a_narrow_key_gets_the_exact_nearest_of_its_rows(conn, target: SearchTarget) -> None:
+    """Seeing 10 rows (estimated), the key's vector and hybrid searches scan its rows: every
+    one of them comes back, the vector search's nearest first."""
+    query = clustered(1, seed=9)[0]
+    vectors = clustered(ROWS, seed=3)  # the fixture's
+    theirs = [i for i in range(ROWS) if group(i) == ["team"]]
+    nearest = [f"d{i}" for i in sorted(theirs, key=lambda i: -float(vectors[i] @ query))]
+    for mode in ("vector", "hybrid"):
+        request = SearchRequest(mode, k=K, vector=query, query="vacuum row")
+        async with conn.transaction():
+            await apply_principal(conn, NARROW)
+            found = await search(conn, replace(target, restricted=True), request)
+        assert sorted(h.external_id for h in found) == sorted(nearest), mode
+        if mode == "vector":
+            assert [h.external_id for h in found] == nearest
