@@ -122,6 +122,8 @@ class SearchRequest:
     #: rows a plain-word full-text query aims to match (`app/search/terms.py`); benchmarks
     #: vary it to measure what it costs in quality
     match_budget: int = MATCH_BUDGET
+    #: full-text candidates ranked at most (`terms.RANK_CAP`); benchmarks raise it to compare
+    rank_cap: int = RANK_CAP
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +159,8 @@ def check_request(request: SearchRequest, dimensions: int) -> None:
         )
     if request.match_budget < 1:
         raise InvalidInput(f"match_budget must be at least 1, got {request.match_budget}")
+    if request.rank_cap < request.k:
+        raise InvalidInput(f"rank_cap must be at least k ({request.k}), got {request.rank_cap}")
     if request.mode in ("text", "hybrid") and not (request.query or "").strip():
         raise InvalidInput(f"mode {request.mode!r} needs a non-empty query")
     if request.mode in ("vector", "hybrid") and request.vector is None:
@@ -212,7 +216,7 @@ async def search(
             scope = replace(scope, narrow=few)
         plan = None
         if request.mode != "vector":
-            params["tcap"] = RANK_CAP
+            params["tcap"] = request.rank_cap
         if request.mode != "vector" and request.any_word:
             plan = await plan_text_query(conn, target, query, request.match_budget)
             if not plan.tiers:  # stop words only: the empty tsquery, which matches nothing
