@@ -87,6 +87,7 @@ MODE_OF: dict[str, Mode] = {
     "text_all": "text",
 }
 UNLIMITED = 10**9
+CAP_SWEEP = (2000, 5000, 10000)  # caps on the rows a text search ranks (RANK_CAP is 5,000)
 EF_SWEEP = (
     100,
     200,
@@ -273,6 +274,49 @@ async def ef_sweep(
     return out
 
 
+async def cap_sweep(dsn: str, target: SearchTarget, queries: list[str]) -> dict[str, Any]:
+    """Admin text search at each cap on the rows ranked (CAP_SWEEP; UNLIMITED: none):
+    p50/p95 and overlap@10 with every word ranked uncapped (`text_all`)."""
+    runs: dict[int, dict[str, Any]] = {}
+    conn = await connect(dsn)
+    try:
+        for cap in (UNLIMITED, *CAP_SWEEP):
+            budget = UNLIMITED if cap == UNLIMITED else MATCH_BUDGET
+            times, hits = [], []
+            for query in queries:
+                request = SearchRequest(
+                    "text",
+                    k=K,
+                    query=query,
+                    filter=default_kinds(None, query),
+                    include_text=False,
+                    match_budget=budget,
+                    rank_cap=cap,
+                )
+                started = time.perf_counter()
+                async with conn.transaction():
+                    found = await search(conn, target, request)
+                times.append((time.perf_counter() - started) * 1000)
+                hits.append({h.external_id for h in found})
+            runs[cap] = {"times_ms": times, "hits": hits}
+    finally:
+        await conn.close()
+    every = runs.pop(UNLIMITED)["hits"]
+
+    def overlap(hits: list[set[str]]) -> float:
+        shares = [len(a & b) / max(len(b), 1) for a, b in zip(hits, every, strict=True)]
+        return round(float(np.mean(shares)), 4)
+
+    return {
+        str(cap): {
+            "p50_ms": round(percentile(r["times_ms"], 50), 2),
+            "p95_ms": round(percentile(r["times_ms"], 95), 2),
+            "overlap@10_with_text_all": overlap(r["hits"]),
+        }
+        for cap, r in runs.items()
+    }
+
+
 def exact_ids(
     query_vectors: npt.NDArray[np.float32],
     rows: int,
@@ -368,11 +412,15 @@ def guide_section(result: dict[str, Any]) -> list[str]:
         f" {params['queries']} questions x {params['repetitions']} repetitions, one at a"
         " time on one connection, `apply_principal` included.",
         "",
-        "p50 / p95 ms as an admin (no row-level security); `text, every word` is the"
+        "p50 / p95 ms as an admin (no row-level security), default search (link pages and"
+        " changelogs left out, as `run_search` adds it); `text, every word` is the"
         " full-text ranking of every chunk sharing a word with the question (pgask before"
         f" the match budget of {params['match_budget']:,} rows, docs/decisions/"
-        "0015-text-ranking.md), for comparison; overlap@10 is how many of its top 10 the"
-        " default text search returns:",
+        f"0015-text-ranking.md, and the cap of {params['rank_cap']:,} rows ranked, 0042),"
+        " for comparison; overlap@10 is how many of its top 10 the default text search"
+        " returns. Server: "
+        + ", ".join(f"{k} {v}" for k, v in params["server_settings"].items())
+        + ":",
         "",
         "| chunks | vector | text | hybrid (default) | text, every word | overlap@10 |"
         " vector recall@10 |",
@@ -409,6 +457,22 @@ def guide_section(result: dict[str, Any]) -> list[str]:
                 + " | ".join(scoped)
                 + " |"
             )
+    caps = list(runs[0]["rank_cap"])
+    lines += [
+        "",
+        "Text search (admin) at each cap on the rows ranked: p50 / p95 ms, overlap@10 with"
+        " every word ranked (docs/decisions/0042-full-text-rows-ranked-capped.md):",
+        "",
+        "| chunks | " + " | ".join(f"at most {int(c):,}" for c in caps) + " |",
+        "| --- | " + " | ".join("---" for _ in caps) + " |",
+    ]
+    for r in runs:
+        cells = [
+            f"{r['rank_cap'][c]['p50_ms']:.1f} / {r['rank_cap'][c]['p95_ms']:.1f},"
+            f" {r['rank_cap'][c]['overlap@10_with_text_all']:.2f}"
+            for c in caps
+        ]
+        lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
     efs = list(runs[0]["ef_search"])
     lines += [
         "",
@@ -482,8 +546,12 @@ async def main() -> None:
             if args.load_only:
                 print(rows, "loaded", phases, flush=True)
                 continue
+            # One untimed pass first: the pages the searches read come into memory (as for
+            # a service in use), so the first size is not the only one measured cold.
+            await measure(dsn, target, queries, query_vectors, 1)
             measured = await measure(dsn, target, queries, query_vectors, repetitions)
             swept = await ef_sweep(dsn, target, query_vectors)
+            capped = await cap_sweep(dsn, target, queries)
             truth = exact_ids(query_vectors, rows, sentences, source, passage_vectors)
             row: dict[str, Any] = {
                 "chunks": rows,
@@ -499,6 +567,7 @@ async def main() -> None:
                     }
                     for ef, r in swept.items()
                 },
+                "rank_cap": capped,
                 "times_ms": {k: [round(t, 3) for t in v] for k, v in measured["times_ms"].items()},
             }
             results.append(row)
