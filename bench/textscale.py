@@ -38,6 +38,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -391,6 +392,28 @@ async def chunk_bytes(dsn: str, collection_id: int) -> dict[str, int]:
     return {"chunks_heap_bytes": int(heap or 0), "gin_bytes": int(gin or 0)}
 
 
+def sweep_table(
+    runs: list[dict[str, Any]],
+    key: str,
+    title: str,
+    heading: Callable[[str], str],
+    cell: Callable[[dict[str, Any]], str],
+) -> list[str]:
+    """A guide table of one sweep (`key` of each run: setting -> measures), a row per size."""
+    settings = list(runs[0][key])
+    lines = [
+        "",
+        title,
+        "",
+        "| chunks | " + " | ".join(heading(x) for x in settings) + " |",
+        "| --- | " + " | ".join("---" for _ in settings) + " |",
+    ]
+    for r in runs:
+        cells = [cell(r[key][x]) for x in settings]
+        lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def guide_section(result: dict[str, Any]) -> list[str]:
     """docs/sizing.md's section on search latency as a collection grows, from a result
     file of this benchmark (bench/sizing.py writes the guide)."""
@@ -457,36 +480,21 @@ def guide_section(result: dict[str, Any]) -> list[str]:
                 + " | ".join(scoped)
                 + " |"
             )
-    caps = list(runs[0]["rank_cap"])
-    lines += [
-        "",
+    lines += sweep_table(
+        runs,
+        "rank_cap",
         "Text search (admin) at each cap on the rows ranked: p50 / p95 ms, overlap@10 with"
         " every word ranked (docs/decisions/0042-full-text-rows-ranked-capped.md):",
-        "",
-        "| chunks | " + " | ".join(f"at most {int(c):,}" for c in caps) + " |",
-        "| --- | " + " | ".join("---" for _ in caps) + " |",
-    ]
-    for r in runs:
-        cells = [
-            f"{r['rank_cap'][c]['p50_ms']:.1f} / {r['rank_cap'][c]['p95_ms']:.1f},"
-            f" {r['rank_cap'][c]['overlap@10_with_text_all']:.2f}"
-            for c in caps
-        ]
-        lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
-    efs = list(runs[0]["ef_search"])
-    lines += [
-        "",
+        lambda c: f"at most {int(c):,}",
+        lambda v: f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f}, {v['overlap@10_with_text_all']:.2f}",
+    )
+    lines += sweep_table(
+        runs,
+        "ef_search",
         "Vector recall@10 / p50 ms at each ef_search (admin):",
-        "",
-        "| chunks | " + " | ".join(f"ef {ef}" for ef in efs) + " |",
-        "| --- | " + " | ".join("---" for _ in efs) + " |",
-    ]
-    for r in runs:
-        cells = [
-            f"{r['ef_search'][ef]['recall@10']:.3f} / {r['ef_search'][ef]['p50_ms']:.1f}"
-            for ef in efs
-        ]
-        lines.append(f"| {r['chunks']:,} | " + " | ".join(cells) + " |")
+        lambda ef: f"ef {ef}",
+        lambda v: f"{v['recall@10']:.3f} / {v['p50_ms']:.1f}",
+    )
     lines += [
         "",
         "ef_search advice, from this table (requests may set `ef_search`, up to 1,000):",

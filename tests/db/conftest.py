@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+from alembic import command
 from sqlalchemy.engine import URL, make_url
 
 from app.db import migrate
 from tests.conftest import Databases
+from tests.sql import scalar
 
 # Two collections (1 `vector`, 2 `halfvec`) of 20 documents x 3 chunks in the layout of
 # 0004_access; vectors are small integers, exact as 16-bit floats.
@@ -57,3 +59,26 @@ def scratch_db(databases: Databases) -> Iterator[str]:
         yield url
     finally:
         databases.drop(url)
+
+
+def check_storage_round_trip(
+    scratch: Scratch, revision: str, columns: tuple[str, ...], before: str, after: str
+) -> None:
+    """Migrating from `revision` to head changes the storage of chunks' `columns` (on the
+    parent and every partition) from `before` to `after`, and downgrading back restores it
+    (pg_attribute.attstorage letters: e EXTERNAL, m MAIN, x EXTENDED)."""
+    storage = (
+        "SELECT string_agg(DISTINCT a.attstorage::text, '') FROM pg_attribute a"
+        " WHERE a.attname = ANY(%s)"
+        " AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
+    )
+    migrate.upgrade(scratch.url, revision)
+    with psycopg.connect(scratch.dsn) as conn:
+        assert scalar(conn, storage, (list(columns),)) == before
+        assert scalar(conn, "SELECT count(*) FROM pg_partition_tree('chunks')") == 3
+    migrate.upgrade(scratch.url)
+    with psycopg.connect(scratch.dsn) as conn:
+        assert scalar(conn, storage, (list(columns),)) == after
+    command.downgrade(migrate.alembic_config(scratch.url), revision)
+    with psycopg.connect(scratch.dsn) as conn:
+        assert scalar(conn, storage, (list(columns),)) == before

@@ -6,36 +6,18 @@ from __future__ import annotations
 import random
 import string
 
-import psycopg
 import pytest
-from alembic import command
 
-from app.db import migrate
 from app.db.models import Collection
-from tests.db.conftest import Scratch
+from tests.db.conftest import Scratch, check_storage_round_trip
 from tests.search.conftest import clustered, document, load
-from tests.sql import scalar
 
 pytestmark = pytest.mark.anyio
 
-_STORAGE = (
-    "SELECT string_agg(DISTINCT a.attstorage::text, '') FROM pg_attribute a"
-    " WHERE a.attname IN ('access', 'metadata')"
-    " AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
-)
-
 
 def test_migration_sets_storage_both_ways(seeded_before_partitions: Scratch) -> None:
-    url, dsn = seeded_before_partitions.url, seeded_before_partitions.dsn
-    migrate.upgrade(url, "0011_sources")
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "x"
-    migrate.upgrade(url)
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "m"
-    command.downgrade(migrate.alembic_config(url), "0011_sources")
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "x"
+    columns = ("access", "metadata")
+    check_storage_round_trip(seeded_before_partitions, "0011_sources", columns, "x", "m")
 
 
 async def test_a_wide_rows_access_stays_in_the_row(conn, collection: Collection) -> None:

@@ -3,38 +3,19 @@ partitions it finds and on every partition made later; downgrade restores EXTERN
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from alembic import command
 
-from app.db import migrate
 from app.db.models import Collection
-from tests.db.conftest import Scratch
+from tests.db.conftest import Scratch, check_storage_round_trip
 from tests.search.conftest import clustered, document, load
-from tests.sql import scalar
 
 pytestmark = pytest.mark.anyio
 
-# attstorage of both vector columns on chunks and each of its partitions.
-_STORAGE = (
-    "SELECT string_agg(DISTINCT a.attstorage::text, '') FROM pg_attribute a"
-    " WHERE a.attname IN ('embedding', 'embedding_half')"
-    " AND a.attrelid IN (SELECT relid FROM pg_partition_tree('chunks'))"
-)
-
 
 def test_migration_sets_storage_both_ways(seeded_before_partitions: Scratch) -> None:
-    url, dsn = seeded_before_partitions.url, seeded_before_partitions.dsn
-    migrate.upgrade(url, "0006_halfvec_heap")
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "e"  # pgvector's default: EXTERNAL
-        assert scalar(conn, "SELECT count(*) FROM pg_partition_tree('chunks')") == 3
-    migrate.upgrade(url)
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "m"
-    command.downgrade(migrate.alembic_config(url), "0006_halfvec_heap")
-    with psycopg.connect(dsn) as conn:
-        assert scalar(conn, _STORAGE) == "e"
+    # pgvector's default, EXTERNAL, to MAIN and back.
+    columns = ("embedding", "embedding_half")
+    check_storage_round_trip(seeded_before_partitions, "0006_halfvec_heap", columns, "e", "m")
 
 
 async def test_a_new_collections_vectors_stay_in_the_row(conn, collection: Collection) -> None:
