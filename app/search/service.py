@@ -43,7 +43,8 @@ from app.search.terms import (
     TermPlan,
     plan_terms,
 )
-from app.search.visibility import EXACT_MAX_VISIBLE_ROWS, NARROW_MAX_ROWS, visible_share
+from app.search.visibility import EXACT_MAX_ROWS as EXACT_MAX_ROWS  # re-exported
+from app.search.visibility import Visible, visible_share
 
 Mode = Literal["vector", "text", "hybrid"]
 Fusion = Literal["rrf", "score"]
@@ -53,7 +54,6 @@ MAX_K = 100
 # collection
 STATISTICS = StatisticsCache(size=128)
 MAX_QUERY_CHARS = 1000  # websearch_to_tsquery of a whole page is slow and matches nothing
-EXACT_MAX_ROWS = 2000  # a filter matching fewer rows is searched exactly (~ms for 2,000)
 # 100 (not pgvector's 40): on 100,000 clustered vectors ef_search 40 found 0.88 of the true
 # top 10, 80 found 0.94, 160 found 0.98, for a few ms more (docs/benchmarks/search.md,
 # bench/search.py).
@@ -212,7 +212,7 @@ async def search(
         await set_search_settings(conn)
         visible = await visible_rows(conn, target) if target.restricted else None
         if target.restricted and request.mode != "vector":
-            few = await _sees_few(conn, scope) if visible is None else visible < NARROW_MAX_ROWS
+            few = await _sees_few(conn, scope) if visible is None else visible.narrow
             scope = replace(scope, narrow=few)
         plan = None
         if request.mode != "vector":
@@ -281,7 +281,7 @@ async def plan_text_query(
     return plan_terms(statistics.collected(lexemes, float(rows or 0)), budget)
 
 
-async def visible_rows(conn: psycopg.AsyncConnection[Any], target: SearchTarget) -> float | None:
+async def visible_rows(conn: psycopg.AsyncConnection[Any], target: SearchTarget) -> Visible | None:
     """How many of the collection's chunks this transaction's key sees, estimated from the
     collection's statistics (`app/search/visibility.py`); None when it was never analysed."""
     cursor = await conn.execute(
@@ -300,7 +300,7 @@ async def visible_rows(conn: psycopg.AsyncConnection[Any], target: SearchTarget)
     share = visible_share(statistics, groups)
     if share is None or rows is None or rows < 0:
         return None
-    return share * float(rows)
+    return Visible(float(rows), share * float(rows))
 
 
 def _vector_or_hybrid_sql(
@@ -337,7 +337,7 @@ async def _needs_exact(
     scope: sql.Scope,
     params: dict[str, Any],
     allowed: bool,
-    visible: float | None = None,
+    visible: Visible | None = None,
 ) -> bool:
     """True when a filter (or row-level security: the count sees only visible rows) leaves
     so few rows that scanning them beats walking the graph. `visible`, the rows a scoped key
@@ -346,7 +346,7 @@ async def _needs_exact(
     if not allowed:
         return False
     if visible is not None:
-        if visible < EXACT_MAX_VISIBLE_ROWS:
+        if visible.exact:
             return True
         if scope.where.sql == "TRUE":
             return False

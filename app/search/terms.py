@@ -28,8 +28,11 @@ MATCH_BUDGET = 2000
 # Rows ranked at most, whatever the estimates said (`app/search/sql.py` text_candidates):
 # the budget above is an expectation, and words that come together (a pair's rows are
 # estimated as if its words were independent) or a question whose every word is common
-# matched 4-40x more rows than expected; each costs a heap row read and a `ts_rank`.
-RANK_CAP = 5000
+# matched 4-40x more rows than expected; each costs a heap row read and a `ts_rank`. At
+# 200,000 generated chunks 3,000 keeps the text p95 within 2x of 20,000 chunks' and 0.998
+# of the every-word ranking's top-10 `ts_rank` (5,000: 3.2x, 0.999; 1,000,000 chunks:
+# 0.980, 5,000 0.989): docs/decisions/0042-full-text-rows-ranked-capped.md.
+RANK_CAP = 3000
 
 
 @dataclass(frozen=True)

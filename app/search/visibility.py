@@ -16,18 +16,51 @@ sees the rows holding one of its groups or `*` (documents without groups).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.access import EVERYONE
 from app.search.terms import LexemeStatistics
 
-# Below these many visible rows (estimated) a scoped key's full-text candidates come through
-# the access index, and its vector search scans its rows exactly. On 1,000,000 chunks
-# (bench/textscale.py) a key seeing 1% of them (10,000 rows) took p50 278 ms for a vector
-# search through the HNSW index and 39 ms exactly; text 108 ms with the text index alone,
-# 28 ms with both. Building the access index's bitmap of a key seeing most rows costs more
-# than it saves (a 198,000-row bitmap took 45 ms: migrations/versions/0010_text_index.py).
-NARROW_MAX_ROWS = 20_000
+# A key that sees a small share of a collection is served through the access index: its
+# full-text candidates from the text and access indexes together (`narrow`: with the text
+# index alone, 1% of its candidates survive the groups filter), and its vector search by
+# an exact scan of its rows while they are few enough (an HNSW scan passes about 1/share
+# rows for each of its own). On 1,000,000 chunks (bench/textscale.py) a key seeing 1%
+# (10,000 rows) took p50 278 ms for a vector search through the HNSW index and 39 ms
+# exactly; text 108 ms with the text index alone, 28 ms with both. A key that sees most rows
+# is served by the indexes alone: on 10,000 chunks a key seeing 99% took p50 15 ms to scan
+# its 9,900 rows exactly against 5 ms for the admin's HNSW search, and building the access
+# index's bitmap of most rows costs more than it saves (198,000 rows: 45 ms,
+# migrations/versions/0010_text_index.py). Below EXACT_MAX_ROWS rows any key is "few".
+EXACT_MAX_ROWS = 2000  # a filter (or key) leaving fewer rows is searched exactly (~ms)
+NARROW_MAX_SHARE = 0.10
+EXACT_MAX_SHARE = 0.05
 EXACT_MAX_VISIBLE_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Visible:
+    """A scoped key's view of a collection, estimated: the collection's rows, and at most how
+    many of them the key sees."""
+
+    rows: float
+    visible: float
+
+    @property
+    def share(self) -> float:
+        return self.visible / self.rows if self.rows > 0 else 0.0
+
+    @property
+    def narrow(self) -> bool:
+        """Full-text candidates through the access index too (`sql.GROUPS_TEST`)."""
+        return self.visible < EXACT_MAX_ROWS or self.share <= NARROW_MAX_SHARE
+
+    @property
+    def exact(self) -> bool:
+        """The vector side scans the key's rows instead of walking the HNSW graph."""
+        if self.visible < EXACT_MAX_ROWS:
+            return True
+        return self.share <= EXACT_MAX_SHARE and self.visible < EXACT_MAX_VISIBLE_ROWS
 
 
 # ANALYZE lists every element of an array column above a small share (with the default

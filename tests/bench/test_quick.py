@@ -291,7 +291,7 @@ def test_textscale(tmp_path: Path, bench_dir: Path) -> None:
         assert 0 <= r["summary"]["admin/text"]["overlap@10_with_text_all"] <= 1
         assert r["summary"]["admin/vector"]["fewest_hits"] == 10
         assert list(r["ef_search"]) == ["100", "200", "400", "1000"]
-        assert list(r["rank_cap"]) == ["2000", "5000", "10000"]
+        assert list(r["rank_cap"]) == ["2000", "3000", "5000", "10000"]
         assert all(0 <= c["overlap@10_with_text_all"] <= 1 for c in r["rank_cap"].values())
         assert all(0 < e["recall@10"] <= 1 for e in r["ef_search"].values())
         assert r["chunks_heap_bytes"] > 0 and r["gin_bytes"] > 0

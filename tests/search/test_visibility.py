@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.search.terms import LexemeStatistics
-from app.search.visibility import UNCUT_LIST, UNLISTED_SHARE, visible_share
+from app.search.visibility import UNCUT_LIST, UNLISTED_SHARE, Visible, visible_share
 
 
 def _statistics(floor: float | None, **shares: float) -> LexemeStatistics:
@@ -35,3 +35,16 @@ def test_a_group_missing_from_a_long_list_counts_at_its_floor() -> None:
 
 def test_no_statistics_no_estimate() -> None:
     assert visible_share(_statistics(None), ["a"]) is None
+
+
+def test_a_small_share_is_searched_through_the_access_index() -> None:
+    one_percent = Visible(1_000_000, 10_000)
+    assert one_percent.narrow and one_percent.exact
+    # 5% of a million is too many rows to scan: the HNSW index, with text candidates
+    # through the access index still.
+    five = Visible(1_000_000, 50_000)
+    assert five.narrow and not five.exact
+    most = Visible(10_000, 9_900)  # 99%: the indexes alone, as for an admin
+    assert not most.narrow and not most.exact
+    tiny = Visible(1_500, 1_485)  # under 2,000 rows any key scans exactly
+    assert tiny.narrow and tiny.exact
