@@ -12,11 +12,14 @@ are {"question", "expected": [document ids], "terms": [strings]}):
 - python: Python 3.11's HTML docs (Sphinx), Debian's python3-doc package
   (`apt-get install python3-doc`: /usr/share/doc/python3.11/html),
   bench/python_questions.jsonl (25 questions).
+- postgres: PostgreSQL 15's HTML manual (DocBook), Debian's postgresql-doc-15 package
+  (`apt-get install postgresql-doc-15`: /usr/share/doc/postgresql-doc-15/html),
+  bench/postgres_questions.jsonl (25 questions).
 
 A set whose folder is missing is reported as skipped. Collections are ingested first
 (unchanged files are skipped, so a second run costs only the questions).
 
-    python bench/realdocs.py [--sets fastapi python] [--data-dir DIR] [--output FILE]
+    python bench/realdocs.py [--sets fastapi python postgres] [--data-dir DIR] [--output FILE]
 """
 
 from __future__ import annotations
@@ -70,6 +73,12 @@ SETS = {
         Path("/usr/share/doc/python3.11/html"),
         ROOT / "bench" / "python_questions.jsonl",
         "apt-get install python3-doc (Debian 12: Python 3.11 docs, Sphinx HTML)",
+    ),
+    "postgres": DocSet(
+        "postgres",
+        Path("/usr/share/doc/postgresql-doc-15/html"),
+        ROOT / "bench" / "postgres_questions.jsonl",
+        "apt-get install postgresql-doc-15 (Debian 12: PostgreSQL 15 manual, DocBook HTML)",
     ),
 }
 
