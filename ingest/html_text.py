@@ -205,6 +205,10 @@ _CHANGELOG = re.compile(
     r"|^(?:release|version)[ _-]?v?\d",
     re.IGNORECASE,
 )
+# A numbered section's number: "E.19. ", "2.4. ", "Chapter 26. ", "Appendix E. ".
+_SECTION_NUMBER = re.compile(
+    r"^(?:(?:chapter|appendix|part|section)\s+)?[A-Z0-9]+(?:\.[0-9]+)*\.\s+", re.I
+)
 # A page is "links" (an index, a table of contents, a site map) when it has at least
 # _LINKS_MIN links and either LINKS_SHARE of its text is link text, or it has no prose
 # (under PROSE_SHARE of its text in paragraphs, outside links) and at most
@@ -444,7 +448,12 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
     if links is not None and links.mostly_links():
         return "links"
     path = name.rsplit(".", 1)[0].replace("-", " ")  # folders count: whatsnew/3.11.html
-    if _CHANGELOG.search(title) or _CHANGELOG.search(path):
+    # "Release 15.2" at the start of the file's own name or of the title without its
+    # section number: what an ingested folder's name ("html/release-15-2.html") or a
+    # numbered manual ("E.19. Release 15.2") puts before it hides it from `^release`.
+    stem = path.rsplit("/", 1)[-1]
+    unnumbered = _SECTION_NUMBER.sub("", title)
+    if any(_CHANGELOG.search(text) for text in (title, path, stem, unnumbered)):
         return "changelog"
     return ""
 
