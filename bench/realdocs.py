@@ -93,7 +93,6 @@ FUSIONS = (
     HybridOptions(),
     *(HybridOptions("score", 150, 1 - w, w) for w in (0.1, 0.2, 0.4, 0.5, 0.6)),
     *(HybridOptions("score", d, 0.7, 0.3) for d in (50, 300)),
-    *(HybridOptions(title_weight=w) for w in (0.05, 0.1, 0.2, 0.3)),
     HybridOptions("rrf", 100, 1.0, 1.0),
     *(HybridOptions("rrf", 100, 1.0, w) for w in (0.5, 2.0)),
 )
@@ -103,7 +102,7 @@ def fusion_label(options: HybridOptions) -> str:
     return (
         f"{options.fusion} depth={options.depth} wv={options.vector_weight:g} "
         f"wt={options.text_weight:g}"
-    ) + (f" title={options.title_weight:g}" if options.title_weight else "")
+    )
 
 
 @dataclass(frozen=True)

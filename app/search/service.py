@@ -73,8 +73,6 @@ class HybridOptions:
     vector_weight: float = 0.7
     text_weight: float = 0.3
     rrf_k: int = 60
-    #: added times how well a hit's document title names the question (`sql.title_match`)
-    title_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,6 @@ async def search(
         "wv": request.hybrid.vector_weight,
         "wt": request.hybrid.text_weight,
         "rrf_k": request.hybrid.rrf_k,
-        "wq": request.hybrid.title_weight,
     }
     async with conn.transaction():
         if target.restricted and request.mode != "vector":
@@ -277,11 +274,7 @@ def _vector_or_hybrid_sql(scope: sql.Scope, request: SearchRequest, *, exact: bo
         ctes = sql.vector_ranked(scope, exact=exact)
     else:
         ctes = sql.hybrid_ranked(
-            scope,
-            exact=exact,
-            any_word=request.any_word,
-            fusion=request.hybrid.fusion,
-            titled=request.hybrid.title_weight > 0,
+            scope, exact=exact, any_word=request.any_word, fusion=request.hybrid.fusion
         )
     capped = request.max_per_document is not None
     return sql.hits_sql(scope, ctes, include_text=request.include_text, capped=capped)

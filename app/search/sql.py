@@ -193,53 +193,18 @@ _CONTRIBUTION = {
 }
 
 
-def title_match(scope: Scope) -> str:
-    """How well the title of candidate `f.id`'s document names the question: the Dice
-    overlap of their lexemes (the collection's text configuration, so stop words drop
-    out), 0 to 1. A short title the question spells out ("VACUUM" for "what does VACUUM
-    FULL do", "Static Files" for "serve static files like images") scores high; a long
-    title sharing one word, or none, low. Both sides are a few words: this costs a key
-    lookup and two short `to_tsvector` per candidate."""
-    title_lexemes = "tsvector_to_array(to_tsvector(%(cfg)s::regconfig, coalesce(d.title, '')))"
-    return (
-        "SELECT coalesce(2.0 * cardinality(ARRAY(SELECT unnest(tl.lexemes) INTERSECT "
-        "SELECT unnest(q.lexemes))) / nullif(cardinality(tl.lexemes) + cardinality(q.lexemes),"
-        " 0), 0) AS score FROM chunks c JOIN documents d ON "
-        f"{collection_predicate(scope.collection_id, alias='d')} AND d.id = c.document_id "
-        f"CROSS JOIN LATERAL (SELECT {title_lexemes} AS lexemes) tl "
-        f"WHERE {collection_predicate(scope.collection_id)} AND c.id = f.id LIMIT 1"
-    )
-
-
-def hybrid_ranked(
-    scope: Scope, *, exact: bool, any_word: bool, fusion: str, titled: bool = False
-) -> str:
-    """Vector and text candidates (`depth` each) fused in one statement; `titled` adds
-    `%(wq)s` times how well each candidate's document title names the question
-    (`title_match`)."""
+def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str) -> str:
+    """Vector and text candidates (`depth` each) fused in one statement."""
     template = _CONTRIBUTION[fusion]
     vside = template.format(w="wv", order="distance, id", s="(1 - distance)")
     tside = template.format(w="wt", order="rank DESC, id", s="rank")
-    fused = (
+    return (
         f"v AS MATERIALIZED ({vector_candidates(scope, 'depth', exact=exact)}), "
         f"t AS MATERIALIZED ({text_candidates(scope, 'depth', any_word=any_word)}), "
         "fused AS ("
-        f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t)"
-    )
-    if not titled:
-        return (
-            f"{fused}, ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused "
-            "GROUP BY id ORDER BY score DESC, id LIMIT %(k)s::int)"
-        )
-    question = (
-        "q AS MATERIALIZED (SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, "
-        "%(qtext)s::text)) AS lexemes)"
-    )
-    return (
-        f"{fused}, {question}, summed AS (SELECT id, sum(part) AS score FROM fused GROUP BY id), "
-        "ranked AS MATERIALIZED (SELECT f.id, f.score + %(wq)s::float8 * m.score AS score "
-        f"FROM summed f CROSS JOIN q CROSS JOIN LATERAL ({title_match(scope)}) m "
-        "ORDER BY score DESC, f.id LIMIT %(k)s::int)"
+        f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t), "
+        "ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused GROUP BY id "
+        "ORDER BY score DESC, id LIMIT %(k)s::int)"
     )
 
 

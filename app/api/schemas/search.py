@@ -22,12 +22,6 @@ class HybridIn(BaseModel):
     vector_weight: float = Field(default=DEFAULT_HYBRID.vector_weight, ge=0, le=100)
     text_weight: float = Field(default=DEFAULT_HYBRID.text_weight, ge=0, le=100)
     rrf_k: int = Field(default=DEFAULT_HYBRID.rrf_k, ge=1, le=1000)
-    title_weight: float = Field(
-        default=DEFAULT_HYBRID.title_weight,
-        ge=0,
-        le=100,
-        description="Added times how well a hit's document title names the query (0 to 1)",
-    )
 
     def options(self) -> HybridOptions:
         return HybridOptions(**self.model_dump())
