@@ -238,8 +238,8 @@ async def search(
             # One long document filled the pool: the cap reads every fused candidate.
             # (The Python manual's argparse page held the 50 best chunks for "parse command
             # line arguments with subcommands": an answer got 2 sources instead of 8.)
-            wider = {**params, "k": 2 * params["depth"]}
-            hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), wider)
+            deeper = {**params, "k": 2 * params["depth"]}
+            hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=exact), deeper)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
             # The iterative scan hit max_scan_tuples before finding k matches.
             hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=True), params)
