@@ -200,9 +200,11 @@ _SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+)")
 # A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
 _TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
+# "Changes" alone is a page's subject as often as a list of them ("Visibility of Data
+# Changes" is about triggers): it counts first in a title or before "in", "since", "for".
 _CHANGELOG = re.compile(
-    r"\b(?:release[ _-]?notes?|change[ _-]?log|changes|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
-    r"|^(?:release|version)[ _-]?v?\d",
+    r"\b(?:release[ _-]?notes?|change[ _-]?log|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
+    r"|^(?:release|version)[ _-]?v?\d|^changes\b|\bchanges (?:in|since|for)\b",
     re.IGNORECASE,
 )
 # A numbered section's number: "E.19. ", "2.4. ", "Chapter 26. ", "Appendix E. ".

@@ -164,6 +164,10 @@ def test_release_notes_are_marked_as_changelog() -> None:
     assert page_kind("E.19. Release 15.2", "html/e19.html") == "changelog"
     assert page_kind("Chapter 26. Backup and Restore", "html/backup.html") == ""
     assert page_kind("2.4. Populating a Table With Rows", "html/tutorial-populate.html") == ""
+    # a page about changes is not a list of them
+    assert page_kind("39.2. Visibility of Data Changes", "html/trigger-datachanges.html") == ""
+    assert page_kind("Summary of Changes since Protocol 2.0", "html/p.html") == "changelog"
+    assert page_kind("Changes", "CHANGES.md") == "changelog"
     whatsnew = "<html><head><title>What\u2019s New In Python 3.11</title></head><body><p>x</p>"
     assert load_file("html/whatsnew/3.11.html", whatsnew.encode()).metadata["doc_kind"] == (
         "changelog"
