@@ -157,13 +157,19 @@ def weights(question: str, sources: Sequence[AnswerSource]) -> Weights:
 
 def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
     """The units around `best` to quote: forward first, then back, up to `max_chars`; the
-    code block or table right after an introducing sentence always comes along."""
+    code block or table right after an introducing sentence always comes along. A quote
+    starts no earlier than its definition's term; a definition the question names ends
+    before the next term, while a description the question matches runs on into the
+    entries after it (the list of methods of which it is one)."""
     first = last = best
     size = len(found[best].text)
+    named = found[best].label  # the question names this definition: quote it alone
     while last + 1 < len(found):
         following = found[last + 1]
         introduced = found[last].text.rstrip().endswith(":") and following.kind != "prose"
-        if (size + len(following.text) > max_chars and not introduced) or following.label:
+        if (size + len(following.text) > max_chars and not introduced) or (
+            named and following.label
+        ):
             break  # the next definition's term starts another entry
         last += 1
         size += len(following.text)

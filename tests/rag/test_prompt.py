@@ -243,3 +243,13 @@ def test_an_ordered_task_gets_a_code_block_from_another_passage() -> None:
         "load a data file into a table",
     )
     assert "```\nCOPY weather FROM '/home/user/weather.txt';\n```\n\n[4]" in answer
+
+
+def test_a_matched_description_runs_on_into_the_entries_after_it() -> None:
+    text = (
+        "`reject`\n\nReject the connection from these hosts unconditionally.\n\n"
+        "`scram-sha-256`\n\nPerform SCRAM-SHA-256 authentication to verify the password."
+        "\n\n`md5`\n\nPerform MD5 authentication to verify the password."
+    )
+    body = extractive_answer([_source(1, text)], "allow connections from other hosts")
+    assert body.removeprefix(NOTICE + "\n\n") == text + " [1]"
