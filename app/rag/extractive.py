@@ -160,7 +160,8 @@ def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
     code block or table right after an introducing sentence always comes along. A quote
     starts no earlier than its definition's term; a definition the question names ends
     before the next term, while a description the question matches runs on into the
-    entries after it (the list of methods of which it is one)."""
+    entries after it (the list of methods of which it is one); a quote never ends on a
+    term whose description it leaves out."""
     first = last = best
     size = len(found[best].text)
     named = found[best].label  # the question names this definition: quote it alone
@@ -173,6 +174,8 @@ def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
             break  # the next definition's term starts another entry
         last += 1
         size += len(following.text)
+    while last > best and found[last].label:
+        last -= 1  # a term without its description says nothing
     while not found[first].label and first > 0:
         if size + len(found[first - 1].text) > max_chars:
             break

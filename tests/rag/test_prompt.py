@@ -253,3 +253,15 @@ def test_a_matched_description_runs_on_into_the_entries_after_it() -> None:
     )
     body = extractive_answer([_source(1, text)], "allow connections from other hosts")
     assert body.removeprefix(NOTICE + "\n\n") == text + " [1]"
+
+
+def test_a_quote_never_ends_on_a_term_without_its_description() -> None:
+    text = (
+        "Durations of statements are logged when they exceed the threshold.\n\n"
+        "`log_error_verbosity` (`enum`)\n\nControls the amount of detail written in the "
+        "server log for each message that is logged, from terse to verbose."
+    )
+    body = extractive_answer([_source(1, text)], "log slow statements", max_chars=90)
+    assert body.removeprefix(NOTICE + "\n\n") == (
+        "Durations of statements are logged when they exceed the threshold. \u2026 [1]"
+    )
