@@ -200,10 +200,16 @@ _SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+)")
 # A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
 _TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
+# "Changes" alone is a page's subject as often as a list of them ("Visibility of Data
+# Changes" is about triggers): it counts first in a title or before "in", "since", "for".
 _CHANGELOG = re.compile(
-    r"\b(?:release[ _-]?notes?|change[ _-]?log|changes|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
-    r"|^(?:release|version)[ _-]?v?\d",
+    r"\b(?:release[ _-]?notes?|change[ _-]?log|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
+    r"|^(?:release|version)[ _-]?v?\d|^changes\b|\bchanges (?:in|since|for)\b",
     re.IGNORECASE,
+)
+# A numbered section's number: "E.19. ", "2.4. ", "Chapter 26. ", "Appendix E. ".
+_SECTION_NUMBER = re.compile(
+    r"^(?:(?:chapter|appendix|part|section)\s+)?[A-Z0-9]+(?:\.[0-9]+)*\.\s+", re.I
 )
 # A page is "links" (an index, a table of contents, a site map) when it has at least
 # _LINKS_MIN links and either LINKS_SHARE of its text is link text, or it has no prose
@@ -444,7 +450,12 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
     if links is not None and links.mostly_links():
         return "links"
     path = name.rsplit(".", 1)[0].replace("-", " ")  # folders count: whatsnew/3.11.html
-    if _CHANGELOG.search(title) or _CHANGELOG.search(path):
+    # "Release 15.2" at the start of the file's own name or of the title without its
+    # section number: what an ingested folder's name ("html/release-15-2.html") or a
+    # numbered manual ("E.19. Release 15.2") puts before it hides it from `^release`.
+    stem = path.rsplit("/", 1)[-1]
+    unnumbered = _SECTION_NUMBER.sub("", title)
+    if any(_CHANGELOG.search(text) for text in (title, path, stem, unnumbered)):
         return "changelog"
     return ""
 

@@ -13,6 +13,7 @@ other passages too.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ _HOW_TO = re.compile(
     r"|\bhow (?:do|can|to|should)\b|\bcommand\b|\bsyntax\b",
     re.IGNORECASE,
 )
+# A question that asks for an explanation rather than a task: a task phrased as an order
+# ("compress a file with gzip", "load a CSV file into a table") wants its command too.
+_EXPLAIN = re.compile(
+    r"^\s*(?:what|why|when|where|which|who|whose|is|are|was|were|does|did|do|can|could|"
+    r"should|explain|describe|define|difference|meaning)\b",
+    re.IGNORECASE,
+)
+# A definition's term standing alone: DocBook and Sphinx definition lists put an option's or
+# setting's name on its own line ("`work_mem` (`integer`)", "`FULL`", "`-B nbuffers`"),
+# the description after it; an option's short and long forms are two spans ("`-F` `--format`").
+_LABEL = re.compile(r"^`[^`\n]+`(?:,? `[^`\n]+`)*(?:\s*\(`?[^()`\n]{1,40}`?\))?:?$")
 # Words that say nothing about what a passage is about.
 _STOP = frozenset(
     " ".join(
@@ -54,6 +66,11 @@ class Unit:
     text: str
     paragraph: int
     kind: str  # "prose", "code" or "table"
+
+    @property
+    def label(self) -> bool:
+        """The term of a definition list entry, its description following."""
+        return self.kind == "prose" and _LABEL.match(self.text) is not None
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
@@ -107,27 +124,61 @@ def _terms(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def _score(unit: Unit, terms: set[str]) -> int:
-    """Question words in the unit; a word also counts by its first five letters (stems:
+Weights = dict[str, float]
+
+
+def _matched(unit: Unit, terms: Weights) -> list[str]:
+    """The question words in the unit; a word also counts by its first five letters (stems:
     "compress" and "compressed")."""
     words = _terms(unit.text)
     stems = {w[:5] for w in words if len(w) >= 5}
-    return sum(1 for t in terms if t in words or (len(t) >= 5 and t[:5] in stems))
+    return [t for t in terms if t in words or (len(t) >= 5 and t[:5] in stems)]
+
+
+def _score(unit: Unit, terms: Weights) -> float:
+    """The weights of the question words in the unit; a definition's term that names one
+    counts it twice (its description follows)."""
+    found = sum(terms[t] for t in _matched(unit, terms))
+    return 2 * found if unit.label else found
+
+
+def weights(question: str, sources: Sequence[AnswerSource]) -> Weights:
+    """Each question word, weighted by how few of the sources' units hold it (BM25's inverse
+    document frequency over units): "work_mem" or "gzip" says more about which sentence
+    answers than "table" or "file", which most units of a manual's page share."""
+    terms = _terms(question)
+    found = [u for source in sources for u in units(source.text)]
+    held = dict.fromkeys(terms, 0)
+    for unit in found:
+        for term in _matched(unit, dict.fromkeys(terms, 1.0)):
+            held[term] += 1
+    return {t: math.log(1 + (len(found) - held[t] + 0.5) / (held[t] + 0.5)) for t in terms}
 
 
 def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
     """The units around `best` to quote: forward first, then back, up to `max_chars`; the
-    code block or table right after an introducing sentence always comes along."""
+    code block or table right after an introducing sentence always comes along. A quote
+    starts no earlier than its definition's term; a definition the question names ends
+    before the next term, while a description the question matches runs on into the
+    entries after it (the list of methods of which it is one); a quote never ends on a
+    term whose description it leaves out."""
     first = last = best
     size = len(found[best].text)
+    named = found[best].label  # the question names this definition: quote it alone
     while last + 1 < len(found):
         following = found[last + 1]
         introduced = found[last].text.rstrip().endswith(":") and following.kind != "prose"
-        if size + len(following.text) > max_chars and not introduced:
-            break
+        if (size + len(following.text) > max_chars and not introduced) or (
+            named and following.label
+        ):
+            break  # the next definition's term starts another entry
         last += 1
         size += len(following.text)
-    while first > 0 and size + len(found[first - 1].text) <= max_chars:
+    while last > best and found[last].label:
+        last -= 1  # a term without its description says nothing
+    while not found[first].label and first > 0:
+        if size + len(found[first - 1].text) > max_chars:
+            break
         first -= 1
         size += len(found[first].text)
     if found[best].kind != "prose" and first == best and best > 0:
@@ -145,7 +196,7 @@ def _join(found: list[Unit]) -> str:
     return "".join(parts)
 
 
-def quote(source: AnswerSource, terms: set[str], seen: set[str], max_chars: int) -> str:
+def quote(source: AnswerSource, terms: Weights, seen: set[str], max_chars: int) -> str:
     """The relevant part of one passage with "…" where text was left out, cited; "" when
     every unit of it was already quoted."""
     found = [u for u in units(source.text) if u.text.casefold() not in seen]
@@ -164,7 +215,7 @@ def quote(source: AnswerSource, terms: set[str], seen: set[str], max_chars: int)
     return f"{body} [{source.n}]" if chosen[-1].kind == "prose" else f"{body}\n\n[{source.n}]"
 
 
-def _best_code(sources: Sequence[AnswerSource], terms: set[str], seen: set[str]) -> str:
+def _best_code(sources: Sequence[AnswerSource], terms: Weights, seen: set[str]) -> str:
     """The code block among `sources` sharing most words with the question, with the
     sentence before it, cited; "" when they hold none."""
     candidates = []
@@ -186,7 +237,7 @@ def extractive_answer(
 ) -> str:
     if not sources:
         return NOTHING_FOUND
-    terms = _terms(question)
+    terms = weights(question, sources)
     seen: set[str] = set()
     quoted: list[str] = []
     for source in sources:
@@ -194,7 +245,14 @@ def extractive_answer(
             break
         if passage := quote(source, terms, seen, max_chars):
             quoted.append(passage)
-    wants_code = _HOW_TO.search(question) and not any("```" in q for q in quoted)
+    wants_code = wants_command(question) and not any("```" in q for q in quoted)
     if wants_code and (code := _best_code(sources, terms, seen)):
         quoted.append(code)
     return NOTICE + "\n\n" + "\n\n".join(quoted)
+
+
+def wants_command(question: str) -> bool:
+    """A how-to question, or a task phrased as an order: its answer should show code."""
+    if _HOW_TO.search(question):
+        return True
+    return bool(question.strip()) and _EXPLAIN.match(question) is None

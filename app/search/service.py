@@ -252,6 +252,12 @@ async def search(
         exact = await _needs_exact(conn, scope, params, request.allow_exact and filtered, visible)
         statement = _vector_or_hybrid_sql(scope, request, exact=exact, tiers=tiers)
         hits = await _fetch(conn, statement, params)
+        if capped and request.mode == "hybrid" and len(hits) < request.k:
+            # One long document filled the pool: the cap reads every fused candidate.
+            # (The Python manual's argparse page held the 50 best chunks for "parse command
+            # line arguments with subcommands": an answer got 2 sources instead of 8.)
+            deeper = {**params, "k": 2 * params["depth"]}
+            hits = await _fetch(conn, statement, deeper)
         if len(hits) < request.k and not exact and request.allow_exact and request.mode == "vector":
             # The iterative scan hit max_scan_tuples before finding k matches.
             hits = await _fetch(conn, _vector_or_hybrid_sql(scope, request, exact=True), params)

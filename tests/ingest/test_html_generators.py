@@ -4,6 +4,7 @@ kept is what a reader sees, without the generator's navigation."""
 from __future__ import annotations
 
 from ingest.chunker import chunk_blocks
+from ingest.html_text import page_kind
 from ingest.loaders import Block, load_file
 
 DOCBOOK = """<html><head><title>pg_restore</title></head><body id="docContent">
@@ -158,6 +159,15 @@ def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
 def test_release_notes_are_marked_as_changelog() -> None:
     page = "<html><head><title>E.1. Release 15.18</title></head><body><p>Fixes.</p></body></html>"
     assert load_file("release-15-18.html", page.encode()).metadata["doc_kind"] == "changelog"
+    # as an ingested folder names it, and by its numbered title alone
+    assert load_file("html/release-15-2.html", page.encode()).metadata["doc_kind"] == ("changelog")
+    assert page_kind("E.19. Release 15.2", "html/e19.html") == "changelog"
+    assert page_kind("Chapter 26. Backup and Restore", "html/backup.html") == ""
+    assert page_kind("2.4. Populating a Table With Rows", "html/tutorial-populate.html") == ""
+    # a page about changes is not a list of them
+    assert page_kind("39.2. Visibility of Data Changes", "html/trigger-datachanges.html") == ""
+    assert page_kind("Summary of Changes since Protocol 2.0", "html/p.html") == "changelog"
+    assert page_kind("Changes", "CHANGES.md") == "changelog"
     whatsnew = "<html><head><title>What\u2019s New In Python 3.11</title></head><body><p>x</p>"
     assert load_file("html/whatsnew/3.11.html", whatsnew.encode()).metadata["doc_kind"] == (
         "changelog"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rag.citations import cited_numbers, parse_citations
-from app.rag.extractive import NOTHING_FOUND, NOTICE, extractive_answer
+from app.rag.extractive import NOTHING_FOUND, NOTICE, extractive_answer, wants_command
 from app.rag.prompt import SYSTEM_PROMPT, build_prompt, count_tokens, fence
 from app.rag.sources import AnswerSource
 
@@ -192,3 +192,76 @@ def test_a_source_is_placed_by_title_and_heading_path() -> None:
 def test_brackets_inside_code_cite_nothing() -> None:
     answer = "Read `sys.argv[1]` [2]:\n\n```python\nprint(argv[3])\n```\n\nas shown [1]."
     assert cited_numbers(answer) == [2, 1]
+
+
+def test_a_definition_named_by_the_question_is_quoted_without_its_neighbours() -> None:
+    # A DocBook or Sphinx definition list as pgask reads it: each term on its own line.
+    text = (
+        "`temp_buffers` (`integer`)\n\nSets the maximum amount of memory used for temporary "
+        "buffers within each database session.\n\n`work_mem` (`integer`)\n\nSets the base "
+        "maximum amount of memory to be used by a query operation (such as a sort or hash "
+        "table) before writing to temporary disk files.\n\n`maintenance_work_mem` (`integer`)"
+        "\n\nSpecifies the maximum amount of memory to be used by maintenance operations."
+    )
+    body = extractive_answer([_source(1, text)], "what does the work_mem setting do")
+    body = body.removeprefix(NOTICE + "\n\n")
+    assert body == (
+        "\u2026 `work_mem` (`integer`)\n\nSets the base maximum amount of memory to be used "
+        "by a query operation (such as a sort or hash table) before writing to temporary "
+        "disk files. \u2026 [1]"
+    )
+
+
+def test_a_rare_question_word_outweighs_common_ones() -> None:
+    common = "The table and the file of the table are kept in a file per table."
+    rare = "Compress it with gzip."
+    text = f"{common}\n\n{common} {common}\n\n{rare}"
+    body = extractive_answer([_source(1, text)], "table file gzip", max_chars=30)
+    assert body.removeprefix(NOTICE + "\n\n") == f"\u2026 {rare} [1]"
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("how do I restore a dump", True),
+        ("load a CSV file into a table", True),
+        ("compress a file with gzip", True),
+        ("what does VACUUM FULL do", False),
+        ("why is my query slow", False),
+        ("", False),
+    ],
+)
+def test_a_task_phrased_as_an_order_wants_its_command(question: str, wanted: bool) -> None:
+    assert wants_command(question) is wanted
+
+
+def test_an_ordered_task_gets_a_code_block_from_another_passage() -> None:
+    prose = "Data files are plain text. Each line of a data file is one row of the table."
+    command = "Load it with:\n\n```\nCOPY weather FROM '/home/user/weather.txt';\n```"
+    answer = extractive_answer(
+        [_source(1, prose), _source(2, "Other text."), _source(3, "More."), _source(4, command)],
+        "load a data file into a table",
+    )
+    assert "```\nCOPY weather FROM '/home/user/weather.txt';\n```\n\n[4]" in answer
+
+
+def test_a_matched_description_runs_on_into_the_entries_after_it() -> None:
+    text = (
+        "`reject`\n\nReject the connection from these hosts unconditionally.\n\n"
+        "`scram-sha-256`\n\nPerform SCRAM-SHA-256 authentication to verify the password."
+        "\n\n`md5`\n\nPerform MD5 authentication to verify the password."
+    )
+    body = extractive_answer([_source(1, text)], "allow connections from other hosts")
+    assert body.removeprefix(NOTICE + "\n\n") == text + " [1]"
+
+
+def test_a_quote_never_ends_on_a_term_without_its_description() -> None:
+    text = (
+        "Durations of statements are logged when they exceed the threshold.\n\n"
+        "`log_error_verbosity` (`enum`)\n\nControls the amount of detail written in the "
+        "server log for each message that is logged, from terse to verbose."
+    )
+    body = extractive_answer([_source(1, text)], "log slow statements", max_chars=90)
+    assert body.removeprefix(NOTICE + "\n\n") == (
+        "Durations of statements are logged when they exceed the threshold. \u2026 [1]"
+    )

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import create_collection
+from app.db.models import Collection
 from app.db.schema import drop_hnsw_index_sql, hnsw_index_name
 from app.search.service import SearchRequest, SearchTarget, search
 from tests.conftest import MINILM
@@ -290,3 +291,20 @@ async def test_a_bad_cap_is_refused(corpus: Corpus, raw) -> None:
     request = SearchRequest("text", k=10, query="chunk", max_per_document=0)
     with pytest.raises(InvalidInput, match="max_per_document must be between 1 and 100"):
         await search(raw, corpus.target, request)
+
+
+async def test_a_capped_hybrid_search_reaches_past_a_document_that_fills_the_pool(
+    conn, collection: Collection
+) -> None:
+    """One long page holds the 60 best chunks (more than the pool of 50 a cap ranks): the
+    cap still finds the other pages' chunks among the fused candidates."""
+    vectors = clustered(66, seed=21, clusters=1, spread=0.05)
+    long_page = document("long", ["vacuum reclaims space"] * 60, vectors[:60])
+    others = [document(f"other-{i}", ["vacuum"], vectors[60 + i : 61 + i]) for i in range(6)]
+    await load(conn, collection, [long_page, *others])
+    request = SearchRequest(
+        "hybrid", k=8, query="vacuum reclaims space", vector=vectors[0], max_per_document=2
+    )
+    hits = await search(conn, SearchTarget.of(collection), request)
+    counts = Counter(h.external_id for h in hits)
+    assert counts["long"] == 2 and len(hits) == 8
