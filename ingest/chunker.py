@@ -390,7 +390,9 @@ class _Mender:
         for head in ([*header], []) if header else ([],):
             lines = head + ([fence] if fence is not None else [])
             mended = "\n".join([*lines, piece]) if lines else piece
-            if opened is not None:
+            if opened is not None and self.text[end:].strip():
+                # Closed only when the block goes on in the next chunk: a fence the text
+                # itself never closes stays as it is.
                 mended += "\n" + _fence_run(opened)
             if mended == piece:
                 return None
