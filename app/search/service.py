@@ -219,8 +219,6 @@ async def search(
             params["tcap"] = request.rank_cap
         if request.mode != "vector" and request.any_word:
             plan = await plan_text_query(conn, target, query, request.match_budget)
-            if not plan.tiers:  # stop words only: the empty tsquery, which matches nothing
-                plan = TermPlan("", ("",))
             params |= plan.parameters()
         tiers = len(plan.tiers) if plan is not None else 1
         if request.mode == "text":

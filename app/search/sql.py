@@ -159,11 +159,10 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1)
     narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
     matching = f"SELECT c.id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
     if any_word:
-        parts = [f"{matching}{narrowed} AND c.tsv @@ %(tier0)s::tsquery"]
-        parts += [
+        parts = [
             f"{matching}{narrowed} AND c.tsv @@ %(tier{i})s::tsquery"
-            f" AND NOT c.tsv @@ %(before{i})s::tsquery"
-            for i in range(1, tiers)
+            + (f" AND NOT c.tsv @@ %(before{i})s::tsquery" if i else "")
+            for i in range(tiers)
         ]
     else:
         parts = [f"{matching}{narrowed} AND c.tsv @@ {tsquery(any_word=False)}"]

@@ -107,7 +107,9 @@ class TermPlan:
     `tiers` find them, surest first: the rare words (their counts are ANALYZE's), pairs of
     common words (estimated as if independent, often well below what they match), and,
     when no word fits the budget alone, the rarest word. Each tier adds the rows earlier
-    tiers did not find, until the cap on rows ranked (`RANK_CAP`, `app/search/sql.py`)."""
+    tiers did not find, until the cap on rows ranked (`RANK_CAP`, `app/search/sql.py`).
+    There is always a tier: a question of stop words only has the empty one, which matches
+    nothing."""
 
     rank: str
     tiers: tuple[str, ...]
@@ -163,7 +165,7 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
     unique = {t.lexeme: t for t in collected.terms}
     everything = any_of(sorted(unique))
     if collected.floor is None or collected.rows <= 0:
-        return TermPlan(everything, (everything,) if everything else ())
+        return TermPlan(everything, (everything,))
     floor, rows = collected.floor, collected.rows
 
     def share(term: TermStats) -> float:
@@ -197,4 +199,5 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
         matched.append(pair)
     then = [quoted(left_out[0].lexeme)] if not chosen and left_out else []
     tiers = (" | ".join(sorted(chosen)), " | ".join(sorted(matched)), *then)
-    return TermPlan(everything, tuple(t for t in tiers if t))
+    # No lexeme at all (stop words only): one empty tier, the empty tsquery, matches nothing.
+    return TermPlan(everything, tuple(t for t in tiers if t) or ("",))
