@@ -127,6 +127,10 @@ class AnswerSettings(_Group):
     # Most sources one document may give an answer (0: no cap): one long document cannot
     # fill the context (docs/benchmarks/search.md, "Result diversity").
     max_per_document: int = Field(default=2, ge=0, le=100)
+    # More passages of the first source's page, beyond the cap (0: none): the page that
+    # answers holds the command or definition asked for in passages ranked below other
+    # pages' (docs/decisions/0041-answers-read-more-of-the-best-page.md).
+    page_passages: int = Field(default=2, ge=0, le=20)
 
 
 class OpenAISettings(_Group):
@@ -243,6 +247,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "LLM_CONTEXT_TOKENS": ("answers", "context_tokens"),
     "LLM_ANSWER_TOKENS": ("answers", "answer_tokens"),
     "PGASK_ASK_MAX_PER_DOCUMENT": ("answers", "max_per_document"),
+    "PGASK_ASK_PAGE_PASSAGES": ("answers", "page_passages"),
     "OPENAI_API_KEY": ("openai", "api_key"),
     "OPENAI_BASE_URL": ("openai", "base_url"),
     "AZURE_OPENAI_ENDPOINT": ("openai", "azure_endpoint"),

@@ -29,7 +29,10 @@ ELLIPSIS = "\u2026"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
 _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
-_WORD = re.compile(r"[a-z0-9_][a-z0-9_.\-]*[a-z0-9_]|[a-z0-9_]")
+_WORD = re.compile(r"[a-z0-9_][a-z0-9_.\-]*[a-z0-9_]|[a-z0-9_]", re.IGNORECASE)
+# Where a name splits into the words it is made of: "max_length", "gzip.open",
+# "sub-commands", "BaseSettings", "HTTPBasicAuthHandler".
+_NAME_PART = re.compile(r"[._\-]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _HOW_TO = re.compile(
     r"^\s*(?:how\b|what (?:is the )?command\b|which command\b|show me\b|example\b)"
     r"|\bhow (?:do|can|to|should)\b|\bcommand\b|\bsyntax\b",
@@ -46,6 +49,11 @@ _EXPLAIN = re.compile(
 # setting's name on its own line ("`work_mem` (`integer`)", "`FULL`", "`-B nbuffers`"),
 # the description after it; an option's short and long forms are two spans ("`-F` `--format`").
 _LABEL = re.compile(r"^`[^`\n]+`(?:,? `[^`\n]+`)*(?:\s*\(`?[^()`\n]{1,40}`?\))?:?$")
+# How much a passage's rank discounts its best unit's score when the passages to quote are
+# chosen (`_relevance`): at 0.5 the second passage must match 1.5x as well as the first to
+# be quoted before it. 0.2-1.0 carried the same terms within 1 of 82 questions on the real
+# manuals (docs/decisions/0041-answers-read-more-of-the-best-page.md).
+RANK_DISCOUNT = 0.5
 # Words that say nothing about what a passage is about.
 _STOP = frozenset(
     " ".join(
@@ -121,7 +129,19 @@ def units(text: str) -> list[Unit]:
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """The words of `text`, lower-cased, without stop words. A name also gives the words it
+    is made of, and a hyphenated word its closed form: a question says "maximum length",
+    "pydantic settings" or "subcommands" where the manual writes `max_length`,
+    `BaseSettings` or "sub-commands"."""
+    out: set[str] = set()
+    for token in _WORD.findall(text):
+        parts = [p.lower() for p in _NAME_PART.split(token) if p]
+        out.add(token.lower())
+        if len(parts) > 1:
+            out.update(parts)
+            if "-" in token:
+                out.add("".join(parts))
+    return out - _STOP
 
 
 Weights = dict[str, float]
@@ -136,10 +156,24 @@ def _matched(unit: Unit, terms: Weights) -> list[str]:
 
 
 def _score(unit: Unit, terms: Weights) -> float:
-    """The weights of the question words in the unit; a definition's term that names one
-    counts it twice (its description follows)."""
-    found = sum(terms[t] for t in _matched(unit, terms))
-    return 2 * found if unit.label else found
+    """The weights of the question words in the unit; a definition's term that is a name the
+    question uses counts it twice (its description follows), a part of a name only once
+    ("log" does not make `log_error_verbosity` the answer to "log slow queries")."""
+    matched = _matched(unit, terms)
+    found = sum(terms[t] for t in matched)
+    if unit.label:
+        names = {token.lower() for token in _WORD.findall(unit.text)}
+        found += sum(terms[t] for t in matched if t in names)
+    return found
+
+
+def _scores(found: Sequence[Unit], terms: Weights) -> list[float]:
+    """Each unit's score; a definition's term that ends the passage scores nothing: the
+    chunk cut off its description."""
+    scores = [_score(u, terms) for u in found]
+    if found and found[-1].label:
+        scores[-1] = 0.0
+    return scores
 
 
 def weights(question: str, sources: Sequence[AnswerSource]) -> Weights:
@@ -202,7 +236,7 @@ def quote(source: AnswerSource, terms: Weights, seen: set[str], max_chars: int) 
     found = [u for u in units(source.text) if u.text.casefold() not in seen]
     if not found:
         return ""
-    scores = [_score(u, terms) for u in found]
+    scores = _scores(found, terms)
     best = max(range(len(found)), key=lambda i: (scores[i], -i))
     first, last = _window(found, best, max_chars)
     chosen = found[first : last + 1]
@@ -232,6 +266,13 @@ def _best_code(sources: Sequence[AnswerSource], terms: Weights, seen: set[str]) 
     return f"{ELLIPSIS} {body}\n\n[{source.n}]" if start > 0 else f"{body}\n\n[{source.n}]"
 
 
+def _relevance(source: AnswerSource, rank: int, terms: Weights) -> float:
+    """How well the passage's best unit matches the question, discounted by the passage's
+    rank: a passage ranked lower must match better to be quoted first."""
+    best = max(_scores(units(source.text), terms), default=0.0)
+    return best / (1 + RANK_DISCOUNT * rank)
+
+
 def extractive_answer(
     sources: Sequence[AnswerSource], question: str = "", *, passages: int = 3, max_chars: int = 700
 ) -> str:
@@ -240,10 +281,11 @@ def extractive_answer(
     terms = weights(question, sources)
     seen: set[str] = set()
     quoted: list[str] = []
-    for source in sources:
+    ranked = sorted(range(len(sources)), key=lambda i: (-_relevance(sources[i], i, terms), i))
+    for i in ranked:
         if len(quoted) == passages:
             break
-        if passage := quote(source, terms, seen, max_chars):
+        if passage := quote(sources[i], terms, seen, max_chars):
             quoted.append(passage)
     wants_code = wants_command(question) and not any("```" in q for q in quoted)
     if wants_code and (code := _best_code(sources, terms, seen)):

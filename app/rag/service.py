@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.access import Principal
 from app.completion import Completion, Usage
 from app.config import AnswerSettings
@@ -25,7 +27,15 @@ from app.rag.extractive import extractive_answer
 from app.rag.prompt import Prompt, build_prompt
 from app.rag.sources import AnswerSource
 from app.search.kinds import default_kinds
-from app.search.service import Mode, SearchRequest, per_document_cap, run_search
+from app.search.service import (
+    MAX_K,
+    Hit,
+    Mode,
+    SearchRequest,
+    SearchResult,
+    per_document_cap,
+    run_search,
+)
 
 if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
     from app.llm import ChatModel
@@ -116,12 +126,38 @@ class Answerer:
             ):  # only changelogs match: they answer after all
                 search = replace(search, filter=default_kinds(request.filter))
                 result = await run_search(session, self.embedder, request.collection, search)
-        timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms)
+            hits, page_ms = await self._with_page(session, request.collection, search, result)
+        timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms + page_ms)
         sources = [
             AnswerSource(n=n, text=h.text or "", score=h.score, **h.passage_fields())
-            for n, h in enumerate(result.hits, start=1)
+            for n, h in enumerate(hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)
+
+    async def _with_page(
+        self, session: AsyncSession, collection: str, search: SearchRequest, result: SearchResult
+    ) -> tuple[list[Hit], float]:
+        """The hits with up to `page_passages` more passages of the first hit's page right
+        after it, found by the same search within that page. The page that answers often
+        holds the command or the definition asked for in a passage ranked below other
+        pages' (docs/decisions/0041-answers-read-more-of-the-best-page.md). Also the
+        milliseconds that search took."""
+        wanted = self.settings.page_passages
+        if not wanted or not result.hits:
+            return result.hits, 0.0
+        first = result.hits[0]
+        page = {"external_id": first.external_id}
+        have = {h.chunk_id for h in result.hits}
+        within = replace(
+            search,
+            k=min(MAX_K, wanted + sum(h.document_id == first.document_id for h in result.hits)),
+            vector=result.vector,
+            filter={"$and": [search.filter, page]} if search.filter else page,
+            max_per_document=None,
+        )
+        more = await run_search(session, self.embedder, collection, within)
+        extra = [h for h in more.hits if h.chunk_id not in have][:wanted]
+        return [first, *extra, *result.hits[1:]], more.search_ms
 
     async def _search_query(
         self, request: AskRequest, timings: dict[str, float]

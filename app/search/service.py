@@ -399,6 +399,9 @@ class SearchResult:
     hits: list[Hit]
     embed_ms: float
     search_ms: float
+    #: the query's vector as searched (None for text search): a follow-up search of the
+    #: same question reuses it
+    vector: npt.NDArray[np.float32] | None = None
 
 
 async def run_search(
@@ -423,7 +426,7 @@ async def run_search(
     target = session_target(session, collection)
     hits = await search(await driver_connection(session), target, request)
     done = time.perf_counter()
-    return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
+    return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000, request.vector)
 
 
 def session_target(session: AsyncSession, collection: Collection) -> SearchTarget:

@@ -156,13 +156,46 @@ def test_one_long_document_cannot_fill_the_sources(client: httpx.Client) -> None
         return sorted(counts.values(), reverse=True)
 
     assert sources_per_document(max_per_document=0)[0] > 2
-    assert sources_per_document(max_per_document=2) == [2, 1, 1]  # only 3 documents exist
+    # only 3 documents exist; the first source's page gives up to 2 passages more
+    capped = sources_per_document(max_per_document=2)
+    assert capped[1:] == [1, 1] and 2 <= capped[0] <= 4
     assert (
         client.post(
             "/v1/ask", json={"collection": name, "question": "x", "max_per_document": -1}
         ).status_code
         == 422
     )
+
+
+def test_the_first_sources_page_gives_more_passages_right_after_it(
+    client: httpx.Client, settings: Settings
+) -> None:
+    """The best page's other passages (found by the same search within it) follow its first
+    one, beyond the per-document cap; PGASK_ASK_PAGE_PASSAGES=0 turns this off."""
+    name = f"page-{uuid.uuid4().hex[:8]}"
+    assert client.post("/v1/collections", json={"name": name, "chunk_size": 40}).status_code == 201
+    manual = "\n\n".join(
+        f"The Foo widget manual, part {n}: the widget price is {20 + n} euros this year."
+        for n in range(8)
+    )
+    others = [{"id": f"note-{n}", "text": f"Bar gadget note {n}: shipping is free."} for n in "ab"]
+    documents = [{"id": "manual", "text": manual}, *others]
+    stored = client.post(f"/v1/collections/{name}/documents", json={"documents": documents})
+    assert stored.status_code == 200, stored.text
+    question = {"collection": name, "question": "Foo widget price", "k": 4, "max_per_document": 2}
+
+    response = client.post("/v1/ask", json=question)
+    assert response.status_code == 200, response.text
+    sources = response.json()["sources"]
+    assert [s["n"] for s in sources] == list(range(1, 7))
+    manual_id = sources[0]["document_id"]
+    assert [s["document_id"] == manual_id for s in sources] == [True] * 4 + [False] * 2
+    assert len({s["chunk_id"] for s in sources}) == 6
+
+    without = settings.model_copy(update={"pgask_ask_page_passages": 0})
+    with ServerThread(create_app(without)) as running:
+        plain = httpx.post(f"{running.url}/v1/ask", json=question, timeout=60).json()["sources"]
+    assert [s["document_id"] == manual_id for s in plain] == [True, True, False, False]
 
 
 # -- a chat model through the openai client -------------------------------------------------

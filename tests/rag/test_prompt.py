@@ -265,3 +265,54 @@ def test_a_quote_never_ends_on_a_term_without_its_description() -> None:
     assert body.removeprefix(NOTICE + "\n\n") == (
         "Durations of statements are logged when they exceed the threshold. \u2026 [1]"
     )
+
+
+def test_a_name_matches_the_words_it_is_made_of() -> None:
+    """The question says "subcommands" and "pydantic settings"; the manual writes
+    "sub-commands" and `BaseSettings`."""
+    text = (
+        "Settings are read from the environment.\n\n"
+        "Import `BaseSettings` from Pydantic.\n\n"
+        "Many programs split their functionality into sub-commands."
+    )
+    body = extractive_answer([_source(1, text)], "pydantic settings", max_chars=40)
+    assert body.removeprefix(NOTICE + "\n\n").startswith("\u2026 Import `BaseSettings`")
+    body = extractive_answer([_source(1, text)], "add subcommands", max_chars=60)
+    assert body.removeprefix(NOTICE + "\n\n").startswith("\u2026 Many programs split")
+
+
+def test_a_part_of_a_name_does_not_make_a_definition_the_answer() -> None:
+    """ "log" is a part of `log_error_verbosity`: only a whole name counts a definition's term
+    twice, so the sentence about slow statements is quoted."""
+    text = (
+        "`log_error_verbosity` (`enum`)\n\nControls the detail of each message.\n\n"
+        "Slow statements are logged when they run longer than the threshold."
+    )
+    body = extractive_answer([_source(1, text)], "log slow statements", max_chars=70)
+    assert body.removeprefix(NOTICE + "\n\n") == (
+        "\u2026 Slow statements are logged when they run longer than the threshold. [1]"
+    )
+
+
+def test_a_definition_term_the_chunk_cut_from_its_description_is_not_quoted() -> None:
+    text = "Some other setting is described here.\n\n`work_mem` (`integer`)"
+    body = extractive_answer(
+        [_source(1, text), _source(2, "The work_mem setting sizes each sort.")],
+        "what does the work_mem setting do",
+        passages=1,
+    )
+    assert body.removeprefix(NOTICE + "\n\n") == "The work_mem setting sizes each sort. [2]"
+
+
+def test_a_lower_passage_that_matches_much_better_is_quoted_first() -> None:
+    """Passages are quoted by how well their best unit matches, discounted by rank: the
+    fourth passage holds the rare words, the first only a common one."""
+    weak = "The table has a row for each item."
+    strong = "Use `pg_cancel_backend` to cancel a running query of another session."
+    sources = [_source(1, weak), _source(2, "Other."), _source(3, "More."), _source(4, strong)]
+    body = extractive_answer(sources, "cancel a running query in a table", passages=2)
+    assert body.removeprefix(NOTICE + "\n\n").startswith(strong + " [4]")
+    # a close match does not overtake a better-ranked passage
+    close = "The table of queries has a row for each item."
+    body = extractive_answer([_source(1, close), _source(2, weak)], "queries table", passages=1)
+    assert body.removeprefix(NOTICE + "\n\n") == close + " [1]"
