@@ -7,8 +7,9 @@ tables (never cut: on technical documents the command is the answer). The unit t
 most words with the question is kept with what follows it (a sentence ending in ":"
 introduces its command), then what precedes it, up to `max_chars`; a passage quoted in part
 shows "…" where text was left out. A unit already quoted from an overlapping chunk is not
-repeated. A how-to question whose quotes hold no code gets the best code block among the
-other passages too.
+repeated. The passages quoted are those whose best unit matches best, a lower rank
+discounting the match (`RANK_DISCOUNT`). A how-to question whose quotes hold no code gets
+the best code block among the other passages too.
 """
 
 from __future__ import annotations
