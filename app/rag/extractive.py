@@ -129,19 +129,20 @@ def units(text: str) -> list[Unit]:
     return out
 
 
-def _terms(text: str) -> set[str]:
-    """The words of `text`, lower-cased, without stop words. A name also gives the words it
-    is made of, and a hyphenated word its closed form: a question says "maximum length",
-    "pydantic settings" or "subcommands" where the manual writes `max_length`,
-    `BaseSettings` or "sub-commands"."""
+def _terms(text: str, *, parts: bool = True) -> set[str]:
+    """The words of `text`, lower-cased, without stop words, and a hyphenated word's closed
+    form ("sub-commands": subcommands). With `parts`, a name also gives the words it is
+    made of: a question says "pydantic settings" or "maximum length" where the manual
+    writes `BaseSettings` or `max_length`. A question's own names stay whole: "what does
+    shared_buffers control" asks about `shared_buffers`, not about `BUFFERS`."""
     out: set[str] = set()
     for token in _WORD.findall(text):
-        parts = [p.lower() for p in _NAME_PART.split(token) if p]
+        split = [p.lower() for p in _NAME_PART.split(token) if p]
         out.add(token.lower())
-        if len(parts) > 1:
-            out.update(parts)
-            if "-" in token:
-                out.add("".join(parts))
+        if len(split) > 1 and parts:
+            out.update(split)
+        if len(split) > 1 and "-" in token:
+            out.add("".join(split))
     return out - _STOP
 
 
@@ -156,16 +157,21 @@ def _matched(unit: Unit, terms: Weights) -> list[str]:
     return [t for t in terms if t in words or (len(t) >= 5 and t[:5] in stems)]
 
 
+def _named(unit: Unit, terms: Weights) -> list[str]:
+    """The question words that are a whole name of this definition's term (none when the
+    unit is not one): `work_mem` for "what does the work_mem setting do"."""
+    if not unit.label:
+        return []
+    names = {token.lower() for token in _WORD.findall(unit.text)}
+    return [t for t in terms if t in names]
+
+
 def _score(unit: Unit, terms: Weights) -> float:
     """The weights of the question words in the unit; a definition's term that is a name the
     question uses counts it twice (its description follows), a part of a name only once
     ("log" does not make `log_error_verbosity` the answer to "log slow queries")."""
-    matched = _matched(unit, terms)
-    found = sum(terms[t] for t in matched)
-    if unit.label:
-        names = {token.lower() for token in _WORD.findall(unit.text)}
-        found += sum(terms[t] for t in matched if t in names)
-    return found
+    found = sum(terms[t] for t in _matched(unit, terms))
+    return found + sum(terms[t] for t in _named(unit, terms))
 
 
 def _scores(found: Sequence[Unit], terms: Weights) -> list[float]:
@@ -181,7 +187,7 @@ def weights(question: str, sources: Sequence[AnswerSource]) -> Weights:
     """Each question word, weighted by how few of the sources' units hold it (BM25's inverse
     document frequency over units): "work_mem" or "gzip" says more about which sentence
     answers than "table" or "file", which most units of a manual's page share."""
-    terms = _terms(question)
+    terms = _terms(question, parts=False)
     found = [u for source in sources for u in units(source.text)]
     held = dict.fromkeys(terms, 0)
     for unit in found:
@@ -269,8 +275,14 @@ def _best_code(sources: Sequence[AnswerSource], terms: Weights, seen: set[str]) 
 
 def _relevance(source: AnswerSource, rank: int, terms: Weights) -> float:
     """How well the passage's best unit matches the question, discounted by the passage's
-    rank: a passage ranked lower must match better to be quoted first."""
-    best = max(_scores(units(source.text), terms), default=0.0)
+    rank: a passage ranked lower must match better to be quoted first. A passage holding
+    the entry of a definition list that the question names (an option, a setting, a
+    function, with its description) is not discounted: the question asked for it."""
+    found = units(source.text)
+    scores = _scores(found, terms)
+    best = max(scores, default=0.0)
+    if any(score and _named(unit, terms) for unit, score in zip(found, scores, strict=True)):
+        return best
     return best / (1 + RANK_DISCOUNT * rank)
 
 

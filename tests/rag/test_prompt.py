@@ -316,3 +316,24 @@ def test_a_lower_passage_that_matches_much_better_is_quoted_first() -> None:
     close = "The table of queries has a row for each item."
     body = extractive_answer([_source(1, close), _source(2, weak)], "queries table", passages=1)
     assert body.removeprefix(NOTICE + "\n\n") == close + " [1]"
+
+
+def test_the_entry_the_question_names_is_quoted_first_whatever_its_rank() -> None:
+    """A definition list entry the question names by its whole name is what was asked for;
+    a part of the question's name ("buffers" of shared_buffers) names nothing."""
+    sources = [
+        _source(1, "The buffer cache holds recently used pages of shared_buffers size."),
+        _source(2, "`BUFFERS`\n\nInclude information on buffer usage."),
+        _source(3, "Other settings are described in this chapter."),
+        _source(
+            4,
+            "`shared_buffers` (`integer`)\n\nSets the amount of memory the database server "
+            "uses for shared memory buffers.",
+        ),
+    ]
+    body = extractive_answer(sources, "what does shared_buffers control", passages=2)
+    assert body.removeprefix(NOTICE + "\n\n").startswith(
+        "`shared_buffers` (`integer`)\n\nSets the amount of memory the database server uses "
+        "for shared memory buffers. [4]"
+    )
+    assert "[2]" not in body
