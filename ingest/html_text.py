@@ -235,6 +235,9 @@ PROSE_SHARE = 0.05
 _LINKS_MIN = 20
 _TEXT_PER_LINK = 40
 _NEWLINE = "\x00"  # a <br> inside inline text, made a line break after spaces collapse
+# Line ends as an HTML parser reads them (CR LF and a lone CR are LF): AsciiDoc writes CR LF,
+# which `<pre>` kept in every line of git's code blocks.
+_LINE_END = re.compile(r"\r\n?")
 
 
 @dataclass
@@ -488,6 +491,7 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
 
 
 def html_page(text: str) -> HtmlPage:
+    text = _LINE_END.sub("\n", text)
     page = _read(text, drop_tocs=True)
     if not page.sections:  # only a table of contents: read it after all
         page = _read(text, drop_tocs=False)

@@ -181,6 +181,9 @@ def test_asciidoc_man_page_keeps_its_name_line_and_its_notes_as_text() -> None:
         "<2>\n```\n\n1. You type your username and password.\n\n2. The stored credentials are used."
     )
     assert "Last updated" not in "\n".join(blocks.values())
+    # AsciiDoc writes CR LF: code keeps line ends as a browser reads them
+    crlf = load_file("git-credential-store.html", ASCIIDOC.replace("\n", "\r\n").encode())
+    assert [b.text for b in crlf.blocks] == list(blocks.values())
 
 
 def test_ordered_lists_are_numbered_as_a_browser_numbers_them() -> None:
