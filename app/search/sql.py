@@ -144,7 +144,7 @@ GROUPS_TEST = (
 
 
 def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1) -> str:
-    """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
+    """`(id, document_id, rank)` of the best full-text matches (GIN index on `tsv`).
 
     A plain-word question's candidates are found by `tiers` tsqueries, `%(tier0)s`, ...,
     surest first (`terms.TermPlan`); tier i adds the rows the tiers before it
@@ -157,7 +157,9 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1)
     0.655 on msmarco-5k (docs/benchmarks/search.md)."""
     ranked = tsquery(any_word=any_word, rank=True)
     narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
-    matching = f"SELECT c.id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
+    matching = (
+        f"SELECT c.id, c.document_id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
+    )
     if any_word:
         parts = [
             f"{matching}{narrowed} AND c.tsv @@ %(tier{i})s::tsquery"
@@ -167,7 +169,7 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1)
     else:
         parts = [f"{matching}{narrowed} AND c.tsv @@ {tsquery(any_word=False)}"]
     return (
-        f"SELECT m.id, ts_rank('{RANK_WEIGHTS}'::float4[], m.tsv, {ranked}) AS rank"
+        f"SELECT m.id, m.document_id, ts_rank('{RANK_WEIGHTS}'::float4[], m.tsv, {ranked}) AS rank"
         f" FROM ({' UNION ALL '.join(parts)} LIMIT %(tcap)s::int) AS m"
         f" ORDER BY rank DESC, m.id LIMIT %({limit})s::int"
     )
@@ -217,7 +219,13 @@ _CONTRIBUTION = {
 
 
 def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str, tiers: int = 1) -> str:
-    """Vector and text candidates (`depth` each) fused in one statement."""
+    """Vector and text candidates (`depth` each) fused in one statement, then each
+    candidate's document evidence added: `%(wd)s` times the natural log of how many of its
+    document's chunks are among the `%(evidence)s` best fused candidates (nothing for a
+    document with one there). A page that several passages match is more likely the page
+    the question is about than one with a single passage that happens to match best
+    (docs/decisions/0044-document-evidence.md). The window runs over the fused candidates
+    only (at most 2 x depth rows), so the cost does not follow the collection."""
     template = _CONTRIBUTION[fusion]
     vside = template.format(w="wv", order="distance, id", s="(1 - distance)")
     tside = template.format(w="wt", order="rank DESC, id", s="rank")
@@ -225,9 +233,14 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str, tie
         f"v AS MATERIALIZED ({vector_candidates(scope, 'depth', exact=exact)}), "
         f"t AS MATERIALIZED ({text_candidates(scope, 'depth', any_word=any_word, tiers=tiers)}), "
         "fused AS ("
-        f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t), "
-        "ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused GROUP BY id "
-        "ORDER BY score DESC, id LIMIT %(k)s::int)"
+        f"SELECT id, document_id, {vside} AS part FROM v "
+        f"UNION ALL SELECT id, document_id, {tside} AS part FROM t), "
+        "scored AS (SELECT id, document_id, sum(part) AS fused, row_number() OVER "
+        "(ORDER BY sum(part) DESC, id) AS nth FROM fused GROUP BY id, document_id), "
+        "evidenced AS (SELECT id, fused, count(*) FILTER (WHERE nth <= %(evidence)s::int) "
+        "OVER (PARTITION BY document_id) AS evidence FROM scored), "
+        "ranked AS MATERIALIZED (SELECT id, fused + %(wd)s::float8 * ln(greatest(evidence, 1)) "
+        "AS score FROM evidenced ORDER BY score DESC, id LIMIT %(k)s::int)"
     )
 
 
