@@ -108,13 +108,16 @@ FUSIONS = (
     *(HybridOptions("score", d, 0.7, 0.3) for d in (50, 300)),
     HybridOptions("rrf", 100, 1.0, 1.0),
     *(HybridOptions("rrf", 100, 1.0, w) for w in (0.5, 2.0)),
+    # document evidence (decision 0044): off, and around the default
+    *(HybridOptions(document_weight=w) for w in (0.0, 0.03, 0.07, 0.1)),
+    HybridOptions("rrf", 100, 1.0, 1.0, document_weight=0.0),
 )
 
 
 def fusion_label(options: HybridOptions) -> str:
     return (
         f"{options.fusion} depth={options.depth} wv={options.vector_weight:g} "
-        f"wt={options.text_weight:g}"
+        f"wt={options.text_weight:g} wd={options.document_weight:g}"
     )
 
 

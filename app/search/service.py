@@ -65,6 +65,9 @@ MAX_SCAN_TUPLES = 20000  # pgvector's default bound on an iterative scan
 # so k rows still come back when the best chunks crowd into a few documents.
 CAP_POOL_PER_K = 5
 CAP_POOL_MIN = 50
+# Hybrid search counts a document's chunks among this many best fused candidates as its
+# evidence (`HybridOptions.document_weight`): 30 to 150 measured alike on the real manuals.
+EVIDENCE_POOL = 50
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,19 @@ class HybridOptions:
     vector_weight: float = 0.7
     text_weight: float = 0.3
     rrf_k: int = 60
+    #: a candidate's document evidence, as a share of the best fused score there can be,
+    #: per natural log of its document's chunks among the best `EVIDENCE_POOL` candidates
+    #: (`sql.hybrid_ranked`; 0 turns it off). 0.05 on three real manuals: right page first
+    #: 66 -> 68 of 82 questions, in the top 3 76 -> 79 (docs/decisions/0044-document-evidence.md)
+    document_weight: float = 0.05
+
+    def evidence_weight(self) -> float:
+        """`document_weight` in the fused scores' units: the best fused score there can be is
+        the sum of the weights (min-max), or of the weights over rrf_k + 1 (RRF)."""
+        best = self.vector_weight + self.text_weight
+        if self.fusion == "rrf":
+            best /= self.rrf_k + 1
+        return self.document_weight * best
 
 
 @dataclass(frozen=True)
@@ -207,6 +223,8 @@ async def search(
         "wv": request.hybrid.vector_weight,
         "wt": request.hybrid.text_weight,
         "rrf_k": request.hybrid.rrf_k,
+        "wd": request.hybrid.evidence_weight(),
+        "evidence": EVIDENCE_POOL,
     }
     async with conn.transaction():
         await set_search_settings(conn)

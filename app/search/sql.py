@@ -144,7 +144,7 @@ GROUPS_TEST = (
 
 
 def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1) -> str:
-    """`(id, rank)` of the best full-text matches (GIN index on the generated `tsv`).
+    """`(id, document_id, rank)` of the best full-text matches (GIN index on `tsv`).
 
     A plain-word question's candidates are found by `tiers` tsqueries, `%(tier0)s`, ...,
     surest first (`terms.TermPlan`); tier i adds the rows the tiers before it
@@ -154,10 +154,15 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1)
 
     `ts_rank` (term frequency, title and headings weighted above the body) rather than
     `ts_rank_cd` (cover density): with any-word queries it scored nDCG@10 0.718 against
-    0.655 on msmarco-5k (docs/benchmarks/search.md)."""
+    0.655 on msmarco-5k (docs/benchmarks/search.md). A plain-word question's best
+    `%(depth)s` by `ts_rank` are then ranked by `WEIGHTED_RANK`, each word weighed by its
+    rarity: msmarco-5k text nDCG@10 0.718 -> 0.722, hybrid 0.808 -> 0.810
+    (docs/decisions/0045-rare-words-rank-higher.md)."""
     ranked = tsquery(any_word=any_word, rank=True)
     narrowed = f" AND {GROUPS_TEST}" if scope.restricted and scope.narrow else ""
-    matching = f"SELECT c.id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
+    matching = (
+        f"SELECT c.id, c.document_id, c.tsv FROM {scope.text_from_clause} WHERE {scope.predicate}"
+    )
     if any_word:
         parts = [
             f"{matching}{narrowed} AND c.tsv @@ %(tier{i})s::tsquery"
@@ -166,11 +171,29 @@ def text_candidates(scope: Scope, limit: str, *, any_word: bool, tiers: int = 1)
         ]
     else:
         parts = [f"{matching}{narrowed} AND c.tsv @@ {tsquery(any_word=False)}"]
+    rank = f"ts_rank('{RANK_WEIGHTS}'::float4[], m.tsv, {ranked})"
+    found = f"({' UNION ALL '.join(parts)} LIMIT %(tcap)s::int) AS m"
+    if not any_word:
+        return (
+            f"SELECT m.id, m.document_id, {rank} AS rank FROM {found}"
+            f" ORDER BY rank DESC, m.id LIMIT %({limit})s::int"
+        )
+    # One `ts_rank` per word for the best `%(depth)s` rows only: the cost follows depth
+    # and the question, not the rows matched.
+    first = f"SELECT m.id, m.document_id, m.tsv FROM {found} ORDER BY {rank} DESC, m.id"
     return (
-        f"SELECT m.id, ts_rank('{RANK_WEIGHTS}'::float4[], m.tsv, {ranked}) AS rank"
-        f" FROM ({' UNION ALL '.join(parts)} LIMIT %(tcap)s::int) AS m"
-        f" ORDER BY rank DESC, m.id LIMIT %({limit})s::int"
+        f"SELECT f.id, f.document_id, {WEIGHTED_RANK} AS rank"
+        f" FROM ({first} LIMIT %(depth)s::int) AS f"
+        f" ORDER BY rank DESC, f.id LIMIT %({limit})s::int"
     )
+
+
+# `ts_rank` of each lexeme of the question (`%(tlex)s`) weighed by `%(tidf)s`, over the sum
+# of the weights: `ts_rank` itself is the same sum with every weight 1.
+WEIGHTED_RANK = (
+    f"(SELECT coalesce(sum(u.w * ts_rank('{RANK_WEIGHTS}'::float4[], f.tsv, u.q))"
+    " / nullif(sum(u.w), 0), 0) FROM unnest(%(tlex)s::tsquery[], %(tidf)s::float8[]) AS u(q, w))"
+)
 
 
 # What planning a full-text question needs: its lexemes (the collection's parser), and the
@@ -217,7 +240,13 @@ _CONTRIBUTION = {
 
 
 def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str, tiers: int = 1) -> str:
-    """Vector and text candidates (`depth` each) fused in one statement."""
+    """Vector and text candidates (`depth` each) fused in one statement, then each
+    candidate's document evidence added: `%(wd)s` times the natural log of how many of its
+    document's chunks are among the `%(evidence)s` best fused candidates (nothing for a
+    document with one there). A page that several passages match is more likely the page
+    the question is about than one with a single passage that happens to match best
+    (docs/decisions/0044-document-evidence.md). The window runs over the fused candidates
+    only (at most 2 x depth rows), so the cost does not follow the collection."""
     template = _CONTRIBUTION[fusion]
     vside = template.format(w="wv", order="distance, id", s="(1 - distance)")
     tside = template.format(w="wt", order="rank DESC, id", s="rank")
@@ -225,9 +254,14 @@ def hybrid_ranked(scope: Scope, *, exact: bool, any_word: bool, fusion: str, tie
         f"v AS MATERIALIZED ({vector_candidates(scope, 'depth', exact=exact)}), "
         f"t AS MATERIALIZED ({text_candidates(scope, 'depth', any_word=any_word, tiers=tiers)}), "
         "fused AS ("
-        f"SELECT id, {vside} AS part FROM v UNION ALL SELECT id, {tside} AS part FROM t), "
-        "ranked AS MATERIALIZED (SELECT id, sum(part) AS score FROM fused GROUP BY id "
-        "ORDER BY score DESC, id LIMIT %(k)s::int)"
+        f"SELECT id, document_id, {vside} AS part FROM v "
+        f"UNION ALL SELECT id, document_id, {tside} AS part FROM t), "
+        "scored AS (SELECT id, document_id, sum(part) AS fused, row_number() OVER "
+        "(ORDER BY sum(part) DESC, id) AS nth FROM fused GROUP BY id, document_id), "
+        "evidenced AS (SELECT id, fused, count(*) FILTER (WHERE nth <= %(evidence)s::int) "
+        "OVER (PARTITION BY document_id) AS evidence FROM scored), "
+        "ranked AS MATERIALIZED (SELECT id, fused + %(wd)s::float8 * ln(greatest(evidence, 1)) "
+        "AS score FROM evidenced ORDER BY score DESC, id LIMIT %(k)s::int)"
     )
 
 

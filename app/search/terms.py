@@ -15,6 +15,7 @@ questions of common words only), so the rows ranked are also capped (`RANK_CAP`)
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -113,6 +114,8 @@ class TermPlan:
 
     rank: str
     tiers: tuple[str, ...]
+    #: each lexeme of `rank` with its weight in the ranking (`weighted`)
+    weights: tuple[tuple[str, float], ...] = ()
 
     @property
     def match(self) -> str:
@@ -126,17 +129,20 @@ class TermPlan:
 
     def widened(self) -> TermPlan:
         """The same, with every lexeme matching last."""
-        return TermPlan(self.rank, (*self.tiers, self.rank))
+        return TermPlan(self.rank, (*self.tiers, self.rank), self.weights)
 
-    def parameters(self) -> dict[str, str]:
+    def parameters(self) -> dict[str, str | list[str] | list[float]]:
         """The statement's parameters (`sql.text_candidates`): `tier0`..., the rows each
-        tier excludes as `before1`... (the tiers before it), and `trank`."""
+        tier excludes as `before1`... (the tiers before it), `trank`, and each lexeme as a
+        tsquery (`tlex`) with its weight (`tidf`)."""
         found = {f"tier{i}": tier for i, tier in enumerate(self.tiers)}
         before = {
             f"before{i}": " | ".join(f"({t})" for t in self.tiers[:i])
             for i in range(1, len(self.tiers))
         }
-        return {**found, **before, "trank": self.rank}
+        lexemes = [quoted(lexeme) for lexeme, _ in self.weights]
+        weights = [weight for _, weight in self.weights]
+        return {**found, **before, "trank": self.rank, "tlex": lexemes, "tidf": weights}
 
 
 def quoted(lexeme: str) -> str:
@@ -165,11 +171,13 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
     unique = {t.lexeme: t for t in collected.terms}
     everything = any_of(sorted(unique))
     if collected.floor is None or collected.rows <= 0:
-        return TermPlan(everything, (everything,))
+        return TermPlan(everything, (everything,), tuple((lex, 1.0) for lex in sorted(unique)))
     floor, rows = collected.floor, collected.rows
 
     def share(term: TermStats) -> float:
         return floor if term.frequency is None else term.frequency
+
+    weights = tuple((lex, weighted(share(unique[lex]))) for lex in sorted(unique))
 
     chosen: list[str] = []
     reached = 0.0
@@ -187,7 +195,7 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
     )
     matched: list[str] = []
     if not chosen and len(left_out) == 1:  # one word, and a common one
-        return TermPlan(everything, (everything,))
+        return TermPlan(everything, (everything,), weights)
     if not chosen and pairs:
         matched.append(pairs[0][1])
         reached += pairs[0][0]
@@ -200,4 +208,13 @@ def plan_terms(collected: Collected, budget: int = MATCH_BUDGET) -> TermPlan:
     then = [quoted(left_out[0].lexeme)] if not chosen and left_out else []
     tiers = (" | ".join(sorted(chosen)), " | ".join(sorted(matched)), *then)
     # No lexeme at all (stop words only): one empty tier, the empty tsquery, matches nothing.
-    return TermPlan(everything, tuple(t for t in tiers if t) or ("",))
+    return TermPlan(everything, tuple(t for t in tiers if t) or ("",), weights)
+
+
+def weighted(share: float) -> float:
+    """A lexeme's weight in the ranking, from the share of chunks that hold it: the square
+    root of its inverse document frequency, ln(1 / share). `ts_rank` weighs every word of
+    the question alike, so a chunk holding the common words ("query", "run") several times
+    outranked one holding the rare one ("kill", "shared_buffers"); the square root keeps a
+    rare word from deciding alone (docs/decisions/0045-rare-words-rank-higher.md)."""
+    return math.sqrt(math.log(1 / min(max(share, 1e-9), 1.0)))

@@ -126,7 +126,10 @@ async def test_the_narrow_and_the_wide_form_find_the_same_candidates(
                         {
                             "tier0": "'vacuum'",
                             "trank": "'vacuum' | 'note'",
+                            "tlex": ["'vacuum'", "'note'"],
+                            "tidf": [1.0, 1.0],
                             "k": 100,
+                            "depth": 100,
                             "tcap": RANK_CAP,
                         },
                     )

@@ -194,12 +194,15 @@ async def test_hybrid_options(client, loaded: Collection) -> None:
         body = {"collection": loaded.name, "query": "animals that bark", "k": 6, "mode": mode}
         return _ids(_search(client, **body, **extra))
 
-    vector_only = {"fusion": "rrf", "text_weight": 0}
+    # No text side and no document evidence (a page of several matching chunks gains).
+    vector_only = {"fusion": "rrf", "text_weight": 0, "document_weight": 0}
     assert ranked("hybrid", hybrid=vector_only) == ranked("vector")
     for fusion in ("rrf", "score"):
         assert ranked("hybrid", hybrid={"fusion": fusion})[0] == "dogs"
     bad = _search(client, collection=loaded.name, query="x", hybrid={"fusion": "max"})
     assert bad.status_code == 422
+    negative = _search(client, collection=loaded.name, query="x", hybrid={"document_weight": -1})
+    assert negative.status_code == 422
 
 
 async def test_text_config_of_the_collection(conn, session, collection_name: str) -> None:

@@ -3,6 +3,7 @@ question matches on its rare words (within a budget of rows) while every word ra
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -140,6 +141,8 @@ def test_rare_words_come_before_pairs_of_common_ones() -> None:
         "tier1": "('d' & 'a')",
         "before1": "('b' | 'c')",
         "trank": "'a' | 'b' | 'c' | 'd'",
+        "tlex": ["'a'", "'b'", "'c'", "'d'"],
+        "tidf": [math.sqrt(math.log(1 / share)) for share in (0.2, 0.01, 0.001, 0.05)],
     }
     widened = plan.widened()
     assert widened.tiers[-1] == plan.rank
@@ -179,7 +182,10 @@ async def test_rows_ranked_are_capped_the_match_first_then_the_rarest_word(
         "tier1": "'appl'",
         "before1": "'banana'",
         "trank": "'appl' | 'banana'",
+        "tlex": ["'appl'", "'banana'"],
+        "tidf": [1.0, 1.0],
         "k": 100,
+        "depth": 100,
     }
     found = []
     for cap in (2, 5, 100):
@@ -190,3 +196,47 @@ async def test_rows_ranked_are_capped_the_match_first_then_the_rarest_word(
     assert len(found[0]) == 2 and set(found[0]) < pair
     assert len(found[1]) == 5 and set(found[1][:3]) == pair
     assert len(found[2]) == 30 and set(found[2][:3]) == pair  # no row twice
+
+
+def test_each_word_weighs_the_square_root_of_its_inverse_document_frequency() -> None:
+    """A word in a fifth of the chunks weighs sqrt(ln 5), one the statistics do not list
+    weighs as their floor; without statistics every word weighs 1 (plain `ts_rank`)."""
+    plan = plan_terms(_stats(0.001, 100_000, a=0.2, c=None, e=1.0))
+    weights = dict(plan.weights)
+    assert weights["a"] == pytest.approx(math.sqrt(math.log(5)))
+    assert weights["c"] == pytest.approx(math.sqrt(math.log(1000)))
+    assert weights["e"] == 0.0  # in every chunk: it tells nothing
+    assert plan.parameters()["tlex"] == ["'a'", "'c'", "'e'"]
+    assert dict(plan_terms(_stats(None, 100_000, a=0.2, c=None)).weights) == {"a": 1.0, "c": 1.0}
+
+
+async def test_a_rare_word_once_outranks_a_common_word_repeated(
+    conn, collection: Collection
+) -> None:
+    """ "scarce" is in 5 of 200 chunks, "common" in 100. Plain `ts_rank` weighs both words
+    alike, so the chunk saying "common" four times came before the one saying "scarce"
+    once; weighed by rarity the rare word's chunk comes first."""
+    vectors = clustered(200, seed=8)
+    texts = [
+        "common common common common filler"
+        if i == 0
+        else "scarce filler words"
+        if i < 5
+        else "common filler"
+        if i < 100
+        else "other filler"
+        for i in range(200)
+    ]
+    docs = [document(f"d{i:03d}", [t], vectors[i : i + 1]) for i, t in enumerate(texts)]
+    await load(conn, collection, docs)
+    target = SearchTarget.of(collection)
+    hits = await search(conn, target, SearchRequest("text", k=5, query="common scarce"))
+    assert [h.external_id for h in hits[:4]] == ["d001", "d002", "d003", "d004"]
+    plain = await conn.execute(
+        "SELECT d.external_id FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.collection_id = %s AND c.tsv @@ to_tsquery('english', 'common | scarce')"
+        f" ORDER BY ts_rank('{sql.RANK_WEIGHTS}'::float4[], c.tsv,"
+        " to_tsquery('english', 'common | scarce')) DESC, c.id LIMIT 1",
+        (collection.id,),
+    )
+    assert await plain.fetchone() == ("d000",)

@@ -22,6 +22,12 @@ class HybridIn(BaseModel):
     vector_weight: float = Field(default=DEFAULT_HYBRID.vector_weight, ge=0, le=100)
     text_weight: float = Field(default=DEFAULT_HYBRID.text_weight, ge=0, le=100)
     rrf_k: int = Field(default=DEFAULT_HYBRID.rrf_k, ge=1, le=1000)
+    document_weight: float = Field(
+        default=DEFAULT_HYBRID.document_weight,
+        ge=0,
+        le=10,
+        description="Weight of a hit's document evidence: how many of its page's chunks match",
+    )
 
     def options(self) -> HybridOptions:
         return HybridOptions(**self.model_dump())
