@@ -24,9 +24,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ingest.html_generators import is_index, rewrite, without_site
 from ingest.markdown_text import markdown_table
 
 _DROPPED_TAGS = [
@@ -123,12 +124,29 @@ _DROPPED = ", ".join(
         "div.summary",
         "hr.footer",
         "address.footer",
+        ".permalink",  # the "\u25c6" before a member's title
+        "div.dynheader",  # "Inheritance diagram for ...:" and the diagram
+        "div.dyncontent",
+        "div.ttc",  # a code fragment's hover tooltips
+        ".ingroups",  # the groups a page is in, as a breadcrumb in its title
+        "tr.inherit",  # inherited members, hidden by its stylesheet until asked for
+        "tr.inherit_header img",
         # rustdoc
         ".sidebar",
         ".out-of-band",
         "rustdoc-toolbar",
         "rustdoc-search",
         ".search-form",
+        ".sub-logo-container",
+        ".rightside",  # "1.0.0 \u00b7 source"
+        "a.srclink",
+        "a.test-arrow",  # "Run" (on the playground)
+        "summary.hideme",  # "Expand description"
+        ".notable-traits",  # a tooltip
+        "div.information > .tooltip",  # "ⓘ" before an example that panics
+        ".example-wrap > .tooltip",
+        # mdBook: a code example's hidden lines (`# fn main() {`), shown on request
+        "pre .boring",
     ]
 )
 # Tables of contents inside the content: dropped, unless nothing else is left (a chapter
@@ -198,8 +216,9 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _PILCROW = "\u00b6"
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+)")
-# A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
-_TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
+# A title's site suffix: the part after the last em dash, en dash, hyphen, bar or middle dot
+# (MkDocs, mdBook and rustdoc write "Page - Site").
+_TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7-]\s+")
 # "Changes" alone is a page's subject as often as a list of them ("Visibility of Data
 # Changes" is about triggers): it counts first in a title or before "in", "since", "for".
 _CHANGELOG = re.compile(
@@ -221,6 +240,10 @@ LINKS_SHARE = 0.6
 PROSE_SHARE = 0.05
 _LINKS_MIN = 20
 _TEXT_PER_LINK = 40
+# Spaces between tags are kept inside these (BeautifulSoup makes them one space elsewhere):
+# Doxygen's code lines and Javadoc's signatures are monospaced <div>s. Prose collapses
+# them again as it is read.
+_KEEP_SPACES = frozenset({"pre", "textarea", "div"})
 _NEWLINE = "\x00"  # a <br> inside inline text, made a line break after spaces collapse
 
 
@@ -234,14 +257,18 @@ class HtmlPage:
 @dataclass(frozen=True)
 class LinkCounts:
     """Characters (without whitespace) of the page's main region: all its text, its link
-    text and its prose (paragraph text outside links), and its number of links."""
+    text and its prose (paragraph text outside links), and its number of links; `index`
+    when the generator's markup calls the page an index (`html_generators.is_index`)."""
 
     text: int
     linked: int
     prose: int
     links: int
+    index: bool = False
 
     def mostly_links(self) -> bool:
+        if self.index:
+            return True
         if self.links < _LINKS_MIN or not self.text:
             return False
         if self.linked >= LINKS_SHARE * self.text:
@@ -290,7 +317,9 @@ def _inline_parts(element: Any, out: list[str], *, code: bool, in_code: bool) ->
 
 
 def _code_block(pre: Any) -> str:
-    code = pre.get_text().strip("\n")
+    for br in pre.find_all("br"):  # rustdoc's `where` clauses break lines with <br>
+        br.replace_with("\n")
+    code = pre.get_text().replace("\u00a0", " ").strip("\n")
     if not code.strip():
         return ""
     language = ""
@@ -410,10 +439,16 @@ class _Reader:
             self.block(child)
 
     def list_item(self, item: Any, marker: str) -> None:
-        """A list item's first paragraph carries the marker; nested blocks follow it."""
-        start = len(self.parts)
+        """A list item's first paragraph carries the marker; nested blocks follow it. An
+        item holding a heading is layout (Javadoc lists its members), and a code block
+        or table keeps its first line."""
+        start, path = len(self.parts), self.path
         self.block(item)
-        if len(self.parts) > start:
+        if (
+            len(self.parts) > start
+            and self.path is path
+            and not self.parts[start].startswith(("```", "|"))
+        ):
             self.parts[start] = marker + self.parts[start]
 
 
@@ -424,15 +459,21 @@ class _Holder:
         self.children = children
 
 
+def _affix(text: str, part: str) -> bool:
+    return text.startswith(part) or text.endswith(part)
+
+
 def _page_title(raw: str, first_heading: str) -> str:
-    """The page's own title: its first heading when the `<title>` starts with it, else the
-    `<title>` without its last " — " part (the site's name)."""
+    """The page's own title: its first heading when one of heading and `<title>` starts
+    or ends with the other (in any case), else the `<title>` without its last " — " part
+    (the site's name)."""
     raw = _SPACES.sub(" ", raw).strip()
     heading = first_heading.strip()
-    if heading and (not raw or raw.startswith(heading) or heading.startswith(raw)):
+    folded, own = raw.casefold(), heading.casefold()
+    if own and (not raw or _affix(folded, own) or _affix(own, folded)):
         return heading
-    parts = _TITLE_PARTS.split(raw)
-    return " — ".join(parts[:-1]) if len(parts) > 1 else raw or heading
+    parts = list(_TITLE_PARTS.finditer(raw))
+    return raw[: parts[-1].start()] if parts else raw or heading
 
 
 def _chars(element: Any) -> int:
@@ -470,12 +511,14 @@ def html_page(text: str) -> HtmlPage:
 def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(text, "html.parser")
+    soup = BeautifulSoup(text, "html.parser", preserve_whitespace_tags=_KEEP_SPACES)
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
     dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED)]
     for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
         if tag.name not in ("html", "body"):
             tag.decompose()
+    rewrite(soup)  # rustdoc's, Javadoc's and Doxygen's own markup, as plain HTML
     body = soup.body or soup
     root = next((m for s in _MAIN if (m := body.select_one(s)) is not None), None)
     if root is None or not root.get_text(strip=True):
@@ -484,5 +527,5 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     reader.block(root)
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)
-    reader.page.links = _link_counts(root)
+    reader.page.links = replace(_link_counts(root), index=is_index(soup))
     return reader.page
