@@ -69,6 +69,7 @@ SAMPLES: dict[str, tuple[Path, list[str]]] = {
             "net/struct.TcpStream.html",
             "process/struct.Command.html",
             "time/struct.Duration.html",
+            "../src/std/io/copy.rs.html",
         ],
     ),
     "mdbook": (
@@ -139,6 +140,7 @@ SAMPLES: dict[str, tuple[Path, list[str]]] = {
             "org/apache/commons/lang3/reflect/FieldUtils.html",
             "org/apache/commons/lang3/exception/ExceptionUtils.html",
             "org/apache/commons/lang3/function/package-summary.html",
+            "src-html/org/apache/commons/lang3/BitField.html",
         ],
     ),
     "doxygen": (

@@ -109,6 +109,8 @@ _DROPPED = ", ".join(
         ".bottom-nav",
         ".flex-header",
         ".legal-copy",
+        ".source-line-no",  # a source listing's line numbers (JDK 8: sourceLineNo)
+        ".sourceLineNo",
         # Doxygen
         "#titlearea",
         "#side-nav",
@@ -137,6 +139,8 @@ _DROPPED = ", ".join(
         "rustdoc-toolbar",
         "rustdoc-search",
         ".search-form",
+        "pre.line-numbers",  # a source listing's line numbers, a <pre> of their own
+        ".src-line-numbers",
         ".sub-logo-container",
         ".rightside",  # "1.0.0 \u00b7 source"
         "a.srclink",

@@ -367,3 +367,24 @@ def test_doxygen_source_listing_is_code_without_line_numbers() -> None:
             "```\n#ifndef _LMDB_H_\ntypedef struct MDB_val {\n    size_t       mv_size;\n```",
         )
     ]
+
+
+def test_source_listings_lose_their_line_numbers() -> None:
+    # rust-doc 1.63: html/src/std/io/copy.rs.html (the numbers are a <pre> of their own)
+    rustdoc = """<html><head><title>copy.rs - source</title></head><body><main><section
+    id="main-content" class="content"><div class="example-wrap"><pre class="line-numbers"><span
+ id="1">1</span>
+<span id="2">2</span>
+</pre><pre class="rust"><code><span class="kw">use</span> <span class="ident">crate::mem</span>;
+<span class="kw">pub</span> <span class="kw">fn</span> <span
+ class="ident">copy</span>() {}</code></pre>
+    </div></section></main></body></html>"""
+    doc = load_file("src/std/io/copy.rs.html", rustdoc.encode())
+    assert _text(doc) == "```\nuse crate::mem;\npub fn copy() {}\n```"
+    # libcommons-lang3-java-doc: api/src-html/org/apache/commons/lang3/BitField.html
+    javadoc = """<html><head><title>Source code</title></head><body><main role="main"><div
+ class="source-container"><pre><span class="source-line-no">001</span><span id="line-1">/*</span>
+<span class="source-line-no">002</span><span id="line-2"> * Licensed to the ASF</span>
+</pre></div></main></body></html>"""
+    doc = load_file("src-html/org/apache/commons/lang3/BitField.html", javadoc.encode())
+    assert _text(doc) == "```\n/*\n * Licensed to the ASF\n```"
