@@ -3,8 +3,10 @@
 
 - Page furniture goes: the semantic elements (`nav`, `header`, `footer`, `aside`, ARIA
   navigation, banner and content-info roles) and the navigation classes of the common doc
-  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc). The
-  page's main region (`main`, `role="main"`, `article`) is read when it has one.
+  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc,
+  mdBook). The page's main region (`main`, `role="main"`, `article`) is read when it has
+  one. Markup of a generator's own for code, grids and titles is first rewritten as plain
+  HTML (`ingest.html_generators`).
 - Inline elements join as a browser renders them: no space is added around `<code>` or
   `<a>`, runs of whitespace become one space, so "without `FULL`" and "psql." stay whole.
   Inline code keeps its backticks.
