@@ -55,7 +55,9 @@ def first_rank(found: list[str], expected: frozenset[str]) -> int | None:
     return next((n for n, doc in enumerate(found, 1) if doc in expected), None)
 
 
-async def ensure_ingested(services: Services, name: str, docs: Path) -> dict[str, Any]:
+async def ensure_ingested(
+    services: Services, name: str, docs: Path, glob: str | None = None
+) -> dict[str, Any]:
     async with services.db.owner_session() as session:
         try:
             collection = await get_collection(session, name)
@@ -64,7 +66,11 @@ async def ensure_ingested(services: Services, name: str, docs: Path) -> dict[str
             await session.commit()
     started = time.perf_counter()
     report, skipped = await ingest_paths(
-        Ingestion.of(services.db, services.settings), services.embedder, collection, [docs]
+        Ingestion.of(services.db, services.settings),
+        services.embedder,
+        collection,
+        [docs],
+        glob=glob,
     )
     return {
         "seconds": round(time.perf_counter() - started, 1),

@@ -14,12 +14,16 @@ are {"question", "expected": [document ids], "terms": [strings]}):
   bench/python_questions.jsonl (25 questions).
 - postgres: PostgreSQL 15's HTML manual (DocBook), Debian's postgresql-doc-15 package
   (`apt-get install postgresql-doc-15`: /usr/share/doc/postgresql-doc-15/html),
-  bench/postgres_questions.jsonl (25 questions).
+  bench/postgres_questions.jsonl (27 questions).
+- git: git 2.39's manual (AsciiDoc HTML: man pages, the user manual, tutorials, how-tos),
+  Debian's git-doc package (`apt-get install git-doc`: /usr/share/doc/git-doc, its
+  `*.html` only, as `pgask ingest --glob '*.html'`: the folder also holds each page's
+  AsciiDoc source as `.txt`), bench/git_questions.jsonl (25 questions).
 
 A set whose folder is missing is reported as skipped. Collections are ingested first
 (unchanged files are skipped, so a second run costs only the questions).
 
-    python bench/realdocs.py [--sets fastapi python postgres] [--data-dir DIR] [--output FILE]
+    python bench/realdocs.py [--sets fastapi python postgres git] [--data-dir DIR] [--output FILE]
         [--fusions]
 
 `--fusions` also ranks every question with hybrid fusion variants (min-max score fusion at
@@ -51,10 +55,11 @@ from bench.fastapi_hits import ensure_ingested, first_rank
 
 MODES: tuple[Mode, ...] = ("vector", "text", "hybrid")
 # Text only a generator's navigation bars hold (DocBook's Prev/Up/Home/Next, Sphinx's
-# sidebar and related bar, MkDocs' footer): a chunk holding one is furniture left over.
+# sidebar and related bar, MkDocs' footer, AsciiDoc's "Last updated" footer): a chunk
+# holding one is furniture left over.
 NAVIGATION = re.compile(
     r"\bPrev\s+Up\b|\bUp\s+Home\b|\bPrevious topic\b|\bNext topic\b|\bThis Page\b"
-    r"|\bShow Source\b|\bQuick search\b|\bPrevious\s+Next\b"
+    r"|\bShow Source\b|\bQuick search\b|\bPrevious\s+Next\b|\bLast updated\s+\d"
 )
 
 
@@ -64,6 +69,7 @@ class DocSet:
     folder: Path
     questions: Path
     how_to_get: str
+    glob: str | None = None  # as `pgask ingest --glob`
 
 
 SETS = {
@@ -84,6 +90,13 @@ SETS = {
         Path("/usr/share/doc/postgresql-doc-15/html"),
         ROOT / "bench" / "postgres_questions.jsonl",
         "apt-get install postgresql-doc-15 (Debian 12: PostgreSQL 15 manual, DocBook HTML)",
+    ),
+    "git": DocSet(
+        "git",
+        Path("/usr/share/doc/git-doc"),
+        ROOT / "bench" / "git_questions.jsonl",
+        "apt-get install git-doc (Debian 12: git 2.39 manual, AsciiDoc HTML; *.html only)",
+        glob="*.html",
     ),
 }
 
@@ -172,7 +185,7 @@ async def fusion_sweep(
 
 async def run_set(services: Services, doc_set: DocSet, fusions: bool) -> dict[str, Any]:
     collection = f"realdocs-{doc_set.name}"
-    ingest = await ensure_ingested(services, collection, doc_set.folder)
+    ingest = await ensure_ingested(services, collection, doc_set.folder, doc_set.glob)
     questions = load_questions(doc_set.questions)
     answerer = Answerer(
         services.db, services.embedder, None, services.settings.answers, UNRESTRICTED
@@ -209,6 +222,7 @@ async def run_set(services: Services, doc_set: DocSet, fusions: bool) -> dict[st
     sweep = await fusion_sweep(services, collection, questions) if fusions else None
     return {
         "folder": str(doc_set.folder),
+        **({"glob": doc_set.glob} if doc_set.glob else {}),
         "how_to_get": doc_set.how_to_get,
         "questions_file": str(doc_set.questions.relative_to(ROOT)),
         "ingest": ingest,

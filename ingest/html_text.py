@@ -13,8 +13,11 @@
 - `<pre>` keeps its own characters and line breaks (a highlighter's per-token spans add
   nothing) and becomes a fenced block, with the language its classes name.
 - Tables become Markdown tables (a one-column table, such as PostgreSQL's function tables,
-  is read as the blocks of its cells); lists keep their markers; Sphinx API signatures (`dt.sig`)
+  and a note AsciiDoc lays out as a table are read as the blocks of their cells); lists keep
+  their markers, an ordered list its numbers as shown; Sphinx API signatures (`dt.sig`)
   become inline code.
+- An AsciiDoc man page's NAME line, which sits in the page's header, is read with its
+  content.
 - The title loses the site's suffix ("venv — Creation of virtual environments — Python 3.11
   documentation" → the page's own heading).
 - The share of link text is measured, so a page that is mostly links (an index, a table
@@ -25,7 +28,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -217,6 +222,14 @@ _BLOCK_TAGS = frozenset(
 )
 # Callout boxes (DocBook, Sphinx, MkDocs, Docusaurus): a heading inside one is its label.
 _ADMONITIONS = re.compile(r"^(?:note|warning|tip|caution|important|admonition|callout)$")
+# AsciiDoc and Asciidoctor lay a note out as a table: its label in a cell of class `icon`
+# ("Note", or an icon's alt text), its text in the next cell. Read as the blocks of its
+# cells, like a one-column table, not as a Markdown table headed "| Note | ... |".
+_ICON_CELL = "td.icon"
+# An AsciiDoc or Asciidoctor man page keeps its NAME section ("git-stash - Stash the changes
+# in a dirty working directory away", what `whatis` shows) in the page's header, beside its
+# title ("git-stash(1) Manual Page": the `<title>` again), outside its content: read first.
+_MAN_NAME = "body.manpage > #header > h2, body.manpage > #header > .sectionbody"
 _CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _PILCROW = "\u00b6"
@@ -251,6 +264,9 @@ _TEXT_PER_LINK = 40
 # them again as it is read.
 _KEEP_SPACES = frozenset({"pre", "textarea", "div"})
 _NEWLINE = "\x00"  # a <br> inside inline text, made a line break after spaces collapse
+# Line ends as an HTML parser reads them (CR LF and a lone CR are LF): AsciiDoc writes CR LF,
+# which `<pre>` kept in every line of git's code blocks.
+_LINE_END = re.compile(r"\r\n?")
 
 
 @dataclass
@@ -424,16 +440,17 @@ class _Reader:
             self.heading(child)
         elif name == "pre":
             self.add(_code_block(child))
-        elif name == "table" and _columns(child) <= 1:
-            for cell in child.find_all(["td", "th"]):  # a list in a table: read as blocks
+        elif name == "table" and (_columns(child) <= 1 or child.select_one(_ICON_CELL)):
+            for cell in child.find_all(["td", "th"]):  # a list or a note: read as blocks
                 if cell.find_parent("table") is child:
                     self.block(cell)
         elif name == "table":
             self.add(_table(child))
         elif name in ("ul", "ol", "menu"):
-            ordered = name == "ol"
-            for item in child.find_all("li", recursive=False):
-                self.list_item(item, "1. " if ordered else "- ")
+            markers = _markers(child) if name == "ol" else itertools.repeat("- ")
+            items = child.find_all("li", recursive=False)
+            for item, marker in zip(items, markers, strict=False):
+                self.list_item(item, marker)
         elif name == "dt":
             text = _inline(child)
             if "sig" in _classes(child).split() and text:
@@ -456,6 +473,19 @@ class _Reader:
             and not self.parts[start].startswith(("```", "|"))
         ):
             self.parts[start] = marker + self.parts[start]
+
+
+def _markers(ol: Any) -> Iterator[str]:
+    """An ordered list's markers as a browser numbers it: from its `start`, in letters for
+    `type="a"` or `"A"` (callout lists refer to their items by these numbers)."""
+    start = str(ol.get("start") or "1").strip()
+    number = int(start) if start.lstrip("-").isdigit() else 1
+    kind = str(ol.get("type") or "1")
+    for n in itertools.count(number):
+        if kind in ("a", "A") and 1 <= n <= 26:
+            yield chr(ord(kind) + n - 1) + ". "
+        else:
+            yield f"{n}. "
 
 
 class _Holder:
@@ -508,6 +538,7 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
 
 
 def html_page(text: str) -> HtmlPage:
+    text = _LINE_END.sub("\n", text)
     page = _read(text, drop_tocs=True)
     if not page.sections:  # only a table of contents: read it after all
         page = _read(text, drop_tocs=False)
@@ -530,6 +561,8 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     if root is None or not root.get_text(strip=True):
         root = body
     reader = _Reader()
+    for element in soup.select(_MAN_NAME) if root is not body else []:
+        reader.element(element)
     reader.block(root)
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)

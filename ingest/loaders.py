@@ -60,6 +60,33 @@ def decode_text(data: bytes) -> str:
         raise InvalidInput(f"not valid UTF-8 text (byte {exc.start})") from exc
 
 
+# The prescan window the HTML standard gives a `<meta charset>` (WHATWG encoding sniffing).
+_META_PRESCAN_BYTES = 1024
+
+
+def decode_html(data: bytes) -> str:
+    """HTML as text: UTF-8 when it is (a BOM, or bytes that decode), else the charset its
+    `<meta>` declares in the first 1,024 bytes, else windows-1252, as browsers read a page
+    that declares none. Old manuals are often ISO-8859-1 with only a `<meta>` saying so."""
+    try:
+        return decode_text(data)
+    except InvalidInput as exc:
+        if b"\x00" in data or not data.strip():
+            raise
+        original = exc
+    from bs4.dammit import EncodingDetector
+
+    declared = EncodingDetector.find_declared_encoding(data[:_META_PRESCAN_BYTES], is_html=True)
+    if not declared or declared.startswith(("utf-16", "utf-32")):
+        declared = "windows-1252"  # a UTF-16 page has NULs: its <meta> is wrong, as browsers say
+    try:
+        return data.decode(declared)
+    except (LookupError, UnicodeDecodeError):
+        raise InvalidInput(
+            f"{original}; its declared charset {declared!r} does not read it"
+        ) from None
+
+
 def _markdown(text: str) -> tuple[str, list[Block]]:
     from ingest.markdown_text import markdown_sections
 
@@ -223,7 +250,7 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
             raise InvalidInput("file is empty")
         title, blocks = _pdf(data)
     elif kind == "html":
-        title, blocks, links = _html(decode_text(_html_bytes(data)))
+        title, blocks, links = _html(decode_html(_html_bytes(data)))
     else:
         title, blocks = _TEXT_PARSERS[kind](decode_text(data))
     if not blocks:

@@ -191,6 +191,23 @@ class WebReader:
             fetcher.close()
 
     def _from_sitemap(self, scan: _Scan, sitemap: str) -> Iterator[Item]:
+        """The pages the sitemap lists. When not one page of the source can be read from
+        it (every page answers 404, or it lists none inside the prefix) while the source
+        holds some, the source is unavailable: a deploy answering 404 everywhere behind a
+        sitemap still served, or an emptied sitemap, would otherwise delete the whole site
+        (a crawl's start page guards the same way: `_no_start_page`)."""
+        for item in self._sitemap_pages(scan, sitemap):
+            if item is not None:
+                yield item
+        if not scan.yielded and scan.known:
+            why = ", ".join(f"{why}: {n}" for why, n in scan.skipped.items()) or "it lists none"
+            raise SourceUnavailable(
+                f"no page of the source could be read from the sitemap {sitemap} ({why});"
+                " nothing is deleted"
+            )
+
+    def _sitemap_pages(self, scan: _Scan, sitemap: str) -> Iterator[Item | None]:
+        """Each page of the sitemap visited: its item, or None for one not read."""
         for entry in self._sitemap_entries(scan.fetcher, sitemap):
             if not scan.fetcher.inside(entry.url):
                 scan.skipped["listed outside the prefix"] += 1
@@ -205,9 +222,7 @@ class WebReader:
                 scan.yielded.add(entry.url)
                 yield Unchanged(entry.url)
             else:
-                item, _ = scan.visit(entry.url, lastmod=entry.lastmod)
-                if item is not None:
-                    yield item
+                yield scan.visit(entry.url, lastmod=entry.lastmod)[0]
 
     def _sitemap_entries(self, fetcher: Fetcher, first: str) -> Iterator[Entry]:
         pending, seen = deque([first]), {first}

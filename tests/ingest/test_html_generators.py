@@ -131,6 +131,69 @@ def test_mkdocs_material_page_is_its_article() -> None:
     ]
 
 
+ASCIIDOC = """<html><head><meta name="generator" content="AsciiDoc 10.2.0" />
+<title>git-credential-store(1)</title></head><body class="manpage">
+<div id="header"><h1>git-credential-store(1) Manual Page</h1><h2>NAME</h2>
+<div class="sectionbody"><p>git-credential-store -
+   Helper to store credentials on disk
+</p></div></div>
+<div id="content"><div class="sect1"><h2 id="_synopsis">SYNOPSIS</h2><div class="sectionbody">
+<div class="verseblock"><pre class="content"><em>git config credential.helper</em> \
+'store [&lt;options&gt;]'</pre><div class="attribution"></div></div></div></div>
+<div class="sect1"><h2 id="_description">DESCRIPTION</h2><div class="sectionbody">
+<div class="admonitionblock"><table><tr><td class="icon"><div class="title">Note</div></td>
+<td class="content">Using this helper will store your passwords unencrypted on disk, protected
+only by filesystem permissions. Try <a href="git-credential-cache.html">\
+git-credential-cache(1)</a>.</td></tr></table></div>
+<div class="paragraph"><p>This command stores credentials indefinitely on disk.</p></div>
+</div></div>
+<div class="sect1"><h2 id="_options">OPTIONS</h2><div class="sectionbody"><div class="dlist"><dl>
+<dt class="hdlist1">--file=&lt;path&gt;</dt><dd><p>Use <code>&lt;path&gt;</code> to look up and
+store credentials.</p></dd></dl></div></div></div>
+<div class="sect1"><h2 id="_examples">EXAMPLES</h2><div class="sectionbody">
+<div class="listingblock"><div class="content"><pre><code>$ git config credential.helper store
+$ git push http://example.com/repo.git   &lt;1&gt;
+$ git push http://example.com/repo.git   &lt;2&gt;</code></pre></div></div>
+<div class="colist arabic"><ol><li><p>You type your username and password.</p></li>
+<li><p>The stored credentials are used.</p></li></ol></div></div></div></div>
+<div id="footnotes"><hr /></div>
+<div id="footer"><div id="footer-text">Last updated 2024-05-31 00:35:55 UTC</div></div>
+</body></html>"""
+
+
+def test_asciidoc_man_page_keeps_its_name_line_and_its_notes_as_text() -> None:
+    doc = load_file("git-doc/git-credential-store.html", ASCIIDOC.encode())
+    assert doc.title == "git-credential-store(1)"
+    blocks = {b.section: b.text for b in doc.blocks}
+    assert list(blocks) == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXAMPLES"]
+    # the NAME section sits in the page's header, outside its content, without the title
+    assert blocks["NAME"] == "git-credential-store - Helper to store credentials on disk"
+    assert blocks["SYNOPSIS"] == "```\ngit config credential.helper 'store [<options>]'\n```"
+    # a note is its label and its text, not a Markdown table headed "| Note |"
+    assert blocks["DESCRIPTION"] == (
+        "Note\n\nUsing this helper will store your passwords unencrypted on disk, protected"
+        " only by filesystem permissions. Try git-credential-cache(1).\n\n"
+        "This command stores credentials indefinitely on disk."
+    )
+    assert blocks["OPTIONS"] == "--file=<path>\n\nUse `<path>` to look up and store credentials."
+    # callouts <1>, <2> in the code refer to the list's items by their numbers
+    assert blocks["EXAMPLES"].endswith(
+        "<2>\n```\n\n1. You type your username and password.\n\n2. The stored credentials are used."
+    )
+    assert "Last updated" not in "\n".join(blocks.values())
+    # AsciiDoc writes CR LF: code keeps line ends as a browser reads them
+    crlf = load_file("git-credential-store.html", ASCIIDOC.replace("\n", "\r\n").encode())
+    assert [b.text for b in crlf.blocks] == list(blocks.values())
+
+
+def test_ordered_lists_are_numbered_as_a_browser_numbers_them() -> None:
+    page = """<html><body><ol start="3"><li>third</li><li>fourth</li></ol>
+    <ol type="a"><li>first</li><li>second</li></ol></body></html>"""
+    assert load_file("lists.html", page.encode()).blocks[0].text == (
+        "3. third\n\n4. fourth\n\na. first\n\nb. second"
+    )
+
+
 def _index_page(entries: int) -> str:
     rows = "".join(
         f'<tr><td><a href="m{n}.html"><code>module{n}</code></a></td><td></td></tr>'

@@ -166,6 +166,30 @@ def test_a_site_that_cannot_be_listed_is_unavailable(
         list(reader.scan({f"{docs}a.html": "{}"}, {}))
 
 
+@pytest.mark.parametrize("pages", [["a.html", "b.html"], [], ["/elsewhere.html"]])
+def test_a_sitemap_whose_pages_cannot_be_read_deletes_nothing(
+    server: Server, pages: list[str]
+) -> None:
+    """A deploy answering 404 for every page behind a sitemap still served, an emptied
+    sitemap, or one listing no page inside the prefix: the scan is unavailable (so the sync
+    deletes nothing) while the source holds pages; a source holding none just finds none."""
+    docs = f"{server.url}/docs/"
+    urls = "".join(f"<url><loc>{page}</loc></url>" for page in pages)
+    server.site.put("/robots.txt", b"", "text/plain", Status="404")
+    server.site.put("/docs/sitemap.xml", f"<urlset>{urls}</urlset>", "application/xml")
+    for page in pages:
+        server.site.put(f"/docs/{page}", "gone", Status="404")
+    reader = _reader(url=docs, sitemap=f"{docs}sitemap.xml")
+    with pytest.raises(SourceUnavailable, match="nothing is deleted"):
+        list(reader.scan({f"{docs}a.html": "{}"}, {}))
+    assert list(_reader(url=docs, sitemap=f"{docs}sitemap.xml").scan({}, {})) == []
+    # one page still read: the others are gone, as any deleted page
+    server.site.html("/docs/c.html", "Still here.")
+    server.site.put("/docs/sitemap.xml", f"<urlset>{urls}<url><loc>c.html</loc></url></urlset>")
+    items = list(_reader(url=docs, sitemap=f"{docs}sitemap.xml").scan({f"{docs}a.html": "{}"}, {}))
+    assert [item.key for item in items] == [f"{docs}c.html"]
+
+
 def test_the_server_stopped_mid_scan_makes_the_scan_unavailable(server: Server) -> None:
     docs = f"{server.url}/docs/"
     server.site.html("/docs/", "Home.", "a.html", "b.html")
