@@ -388,3 +388,15 @@ def test_source_listings_lose_their_line_numbers() -> None:
 </pre></div></main></body></html>"""
     doc = load_file("src-html/org/apache/commons/lang3/BitField.html", javadoc.encode())
     assert _text(doc) == "```\n/*\n * Licensed to the ASF\n```"
+
+
+def test_a_title_is_the_heading_it_differs_from_in_case_or_site_name_only() -> None:
+    # rust-doc 1.63: html/book/ch04-01-what-is-ownership.html (mdBook)
+    page = """<html><head><title>What is Ownership? - The Rust Programming Language</title>
+    </head><body><main><h1>What Is Ownership?</h1><p>Ownership is a set of rules.</p></main>
+    </body></html>"""
+    assert load_file("book/ch04-01.html", page.encode()).title == "What Is Ownership?"
+    # python3.11-doc: html/index.html (Sphinx): the <title> is the end of the heading
+    page = """<html><head><title>3.11.2 Documentation</title></head><body><div class="body"
+    role="main"><h1>Python 3.11.2 documentation</h1><p>Welcome!</p></div></body></html>"""
+    assert load_file("index.html", page.encode()).title == "Python 3.11.2 documentation"
