@@ -25,6 +25,8 @@ _SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
 _MORE = re.compile(
     r"^\s*(?:Read more|More\.\.\.|Go to the (?:source code|documentation) of this file\.)\s*$"
 )
+_REFRESH = re.compile(r"^refresh$", re.IGNORECASE)
+_REDIRECT = re.compile(r"^\s*0+\s*[;,]\s*\S")  # no delay, and a URL
 _JAVADOC_SITE = re.compile(r"\s+\([^()]*\)$")
 # <body class="..."> of Javadoc's (JDK 16 and later) indexes
 _JAVADOC_INDEXES = {
@@ -55,12 +57,17 @@ def rewrite(soup: Any) -> None:
     _doxygen_title(soup)
 
 
-def is_index(soup: Any) -> bool:
-    """A page the generator itself calls an index of the others: Javadoc's index of every
-    name (its entries quote each one's summary, so it has as much text per link as a
-    class page) and its lists of classes, packages and their hierarchy."""
+def leads_elsewhere(soup: Any) -> bool:
+    """A page whose markup says it only leads to others: an index Javadoc calls one (its
+    index of every name quotes each one's summary, so it has as much text per link as a
+    class page; its lists of classes, packages and their hierarchy), or a redirect, an
+    immediate `<meta http-equiv="refresh">` (rustdoc writes one for each re-exported item,
+    9,962 in the standard library's docs; mdBook one for each moved chapter)."""
     body = soup.body
-    return body is not None and not _JAVADOC_INDEXES.isdisjoint(body.get("class") or [])
+    if body is not None and not _JAVADOC_INDEXES.isdisjoint(body.get("class") or []):
+        return True
+    refresh = soup.find("meta", attrs={"http-equiv": _REFRESH})
+    return refresh is not None and bool(_REDIRECT.match(str(refresh.get("content", ""))))
 
 
 def without_site(soup: Any, title: str) -> str:

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ingest.html_generators import is_index, rewrite, without_site
+from ingest.html_generators import leads_elsewhere, rewrite, without_site
 from ingest.markdown_text import markdown_table
 
 _DROPPED_TAGS = [
@@ -279,17 +279,18 @@ class HtmlPage:
 @dataclass(frozen=True)
 class LinkCounts:
     """Characters (without whitespace) of the page's main region: all its text, its link
-    text and its prose (paragraph text outside links), and its number of links; `index`
-    when the generator's markup calls the page an index (`html_generators.is_index`)."""
+    text and its prose (paragraph text outside links), and its number of links; `elsewhere`
+    when its markup says it only leads to other pages (`html_generators.leads_elsewhere`:
+    an index, a redirect)."""
 
     text: int
     linked: int
     prose: int
     links: int
-    index: bool = False
+    elsewhere: bool = False
 
     def mostly_links(self) -> bool:
-        if self.index:
+        if self.elsewhere:
             return True
         if self.links < _LINKS_MIN or not self.text:
             return False
@@ -551,6 +552,7 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     soup = BeautifulSoup(text, "html.parser", preserve_whitespace_tags=_KEEP_SPACES)
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
+    elsewhere = leads_elsewhere(soup)  # its <head> is about to go
     dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED)]
     for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
         if tag.name not in ("html", "body"):
@@ -566,5 +568,5 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     reader.block(root)
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)
-    reader.page.links = replace(_link_counts(root), index=is_index(soup))
+    reader.page.links = replace(_link_counts(root), elsewhere=elsewhere)
     return reader.page

@@ -400,3 +400,21 @@ def test_a_title_is_the_heading_it_differs_from_in_case_or_site_name_only() -> N
     page = """<html><head><title>3.11.2 Documentation</title></head><body><div class="body"
     role="main"><h1>Python 3.11.2 documentation</h1><p>Welcome!</p></div></body></html>"""
     assert load_file("index.html", page.encode()).title == "Python 3.11.2 documentation"
+
+
+def test_a_redirect_page_is_a_links_page() -> None:
+    # rust-doc 1.63: html/std/macro.eprintln!.html (one of 9,962 such stubs in std, core
+    # and alloc) and html/reference/expressions/enum-variant-expr.html (mdBook)
+    rustdoc = """<!DOCTYPE html><html lang="en"><head><meta http-equiv="refresh"
+    content="0;URL=macro.eprintln.html"><title>Redirection</title></head><body><p>Redirecting
+    to <a href="macro.eprintln.html">macro.eprintln.html</a>...</p></body></html>"""
+    doc = load_file("std/macro.eprintln!.html", rustdoc.encode())
+    assert doc.metadata["doc_kind"] == "links"
+    mdbook = """<html><head><meta http-equiv="Refresh" content="0; URL='struct-expr.html'">
+    <title>Redirecting...</title></head><body><p>Redirecting to... <a
+    href="struct-expr.html">struct-expr.html</a>.</p></body></html>"""
+    doc = load_file("reference/expressions/enum-variant-expr.html", mdbook.encode())
+    assert doc.metadata["doc_kind"] == "links"
+    # a page that reloads itself later is content
+    later = mdbook.replace('content="0; URL=', 'content="300; URL=')
+    assert "doc_kind" not in load_file("status.html", later.encode()).metadata
