@@ -3,8 +3,10 @@
 
 - Page furniture goes: the semantic elements (`nav`, `header`, `footer`, `aside`, ARIA
   navigation, banner and content-info roles) and the navigation classes of the common doc
-  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc). The
-  page's main region (`main`, `role="main"`, `article`) is read when it has one.
+  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc,
+  mdBook). The page's main region (`main`, `role="main"`, `article`) is read when it has
+  one. Markup of a generator's own for code, grids and titles is first rewritten as plain
+  HTML (`ingest.html_generators`).
 - Inline elements join as a browser renders them: no space is added around `<code>` or
   `<a>`, runs of whitespace become one space, so "without `FULL`" and "psql." stay whole.
   Inline code keeps its backticks.
@@ -29,9 +31,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ingest.html_generators import leads_elsewhere, rewrite, without_site
 from ingest.markdown_text import markdown_table
 
 _DROPPED_TAGS = [
@@ -113,6 +116,8 @@ _DROPPED = ", ".join(
         ".bottom-nav",
         ".flex-header",
         ".legal-copy",
+        ".source-line-no",  # a source listing's line numbers (JDK 8: sourceLineNo)
+        ".sourceLineNo",
         # Doxygen
         "#titlearea",
         "#side-nav",
@@ -128,12 +133,31 @@ _DROPPED = ", ".join(
         "div.summary",
         "hr.footer",
         "address.footer",
+        ".permalink",  # the "\u25c6" before a member's title
+        "div.dynheader",  # "Inheritance diagram for ...:" and the diagram
+        "div.dyncontent",
+        "div.ttc",  # a code fragment's hover tooltips
+        ".ingroups",  # the groups a page is in, as a breadcrumb in its title
+        "tr.inherit",  # inherited members, hidden by its stylesheet until asked for
+        "tr.inherit_header img",
         # rustdoc
         ".sidebar",
         ".out-of-band",
         "rustdoc-toolbar",
         "rustdoc-search",
         ".search-form",
+        "pre.line-numbers",  # a source listing's line numbers, a <pre> of their own
+        ".src-line-numbers",
+        ".sub-logo-container",
+        ".rightside",  # "1.0.0 \u00b7 source"
+        "a.srclink",
+        "a.test-arrow",  # "Run" (on the playground)
+        "summary.hideme",  # "Expand description"
+        ".notable-traits",  # a tooltip
+        "div.information > .tooltip",  # "ⓘ" before an example that panics
+        ".example-wrap > .tooltip",
+        # mdBook: a code example's hidden lines (`# fn main() {`), shown on request
+        "pre .boring",
     ]
 )
 # Tables of contents inside the content: dropped, unless nothing else is left (a chapter
@@ -211,8 +235,9 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _PILCROW = "\u00b6"
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+)")
-# A title's site suffix: the part after the last em dash, en dash, bar or middle dot.
-_TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7]\s+")
+# A title's site suffix: the part after the last em dash, en dash, hyphen, bar or middle dot
+# (MkDocs, mdBook and rustdoc write "Page - Site").
+_TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7-]\s+")
 # "Changes" alone is a page's subject as often as a list of them ("Visibility of Data
 # Changes" is about triggers): it counts first in a title or before "in", "since", "for".
 _CHANGELOG = re.compile(
@@ -234,6 +259,10 @@ LINKS_SHARE = 0.6
 PROSE_SHARE = 0.05
 _LINKS_MIN = 20
 _TEXT_PER_LINK = 40
+# Spaces between tags are kept inside these (BeautifulSoup makes them one space elsewhere):
+# Doxygen's code lines and Javadoc's signatures are monospaced <div>s. Prose collapses
+# them again as it is read.
+_KEEP_SPACES = frozenset({"pre", "textarea", "div"})
 _NEWLINE = "\x00"  # a <br> inside inline text, made a line break after spaces collapse
 # Line ends as an HTML parser reads them (CR LF and a lone CR are LF): AsciiDoc writes CR LF,
 # which `<pre>` kept in every line of git's code blocks.
@@ -250,14 +279,19 @@ class HtmlPage:
 @dataclass(frozen=True)
 class LinkCounts:
     """Characters (without whitespace) of the page's main region: all its text, its link
-    text and its prose (paragraph text outside links), and its number of links."""
+    text and its prose (paragraph text outside links), and its number of links; `elsewhere`
+    when its markup says it only leads to other pages (`html_generators.leads_elsewhere`:
+    an index, a redirect)."""
 
     text: int
     linked: int
     prose: int
     links: int
+    elsewhere: bool = False
 
     def mostly_links(self) -> bool:
+        if self.elsewhere:
+            return True
         if self.links < _LINKS_MIN or not self.text:
             return False
         if self.linked >= LINKS_SHARE * self.text:
@@ -306,7 +340,9 @@ def _inline_parts(element: Any, out: list[str], *, code: bool, in_code: bool) ->
 
 
 def _code_block(pre: Any) -> str:
-    code = pre.get_text().strip("\n")
+    for br in pre.find_all("br"):  # rustdoc's `where` clauses break lines with <br>
+        br.replace_with("\n")
+    code = pre.get_text().replace("\u00a0", " ").strip("\n")
     if not code.strip():
         return ""
     language = ""
@@ -427,10 +463,16 @@ class _Reader:
             self.block(child)
 
     def list_item(self, item: Any, marker: str) -> None:
-        """A list item's first paragraph carries the marker; nested blocks follow it."""
-        start = len(self.parts)
+        """A list item's first paragraph carries the marker; nested blocks follow it. An
+        item holding a heading is layout (Javadoc lists its members), and a code block
+        or table keeps its first line."""
+        start, path = len(self.parts), self.path
         self.block(item)
-        if len(self.parts) > start:
+        if (
+            len(self.parts) > start
+            and self.path is path
+            and not self.parts[start].startswith(("```", "|"))
+        ):
             self.parts[start] = marker + self.parts[start]
 
 
@@ -454,15 +496,21 @@ class _Holder:
         self.children = children
 
 
+def _affix(text: str, part: str) -> bool:
+    return text.startswith(part) or text.endswith(part)
+
+
 def _page_title(raw: str, first_heading: str) -> str:
-    """The page's own title: its first heading when the `<title>` starts with it, else the
-    `<title>` without its last " — " part (the site's name)."""
+    """The page's own title: its first heading when one of heading and `<title>` starts
+    or ends with the other (in any case), else the `<title>` without its last " — " part
+    (the site's name)."""
     raw = _SPACES.sub(" ", raw).strip()
     heading = first_heading.strip()
-    if heading and (not raw or raw.startswith(heading) or heading.startswith(raw)):
+    folded, own = raw.casefold(), heading.casefold()
+    if own and (not raw or _affix(folded, own) or _affix(own, folded)):
         return heading
-    parts = _TITLE_PARTS.split(raw)
-    return " — ".join(parts[:-1]) if len(parts) > 1 else raw or heading
+    parts = list(_TITLE_PARTS.finditer(raw))
+    return raw[: parts[-1].start()] if parts else raw or heading
 
 
 def _chars(element: Any) -> int:
@@ -501,12 +549,15 @@ def html_page(text: str) -> HtmlPage:
 def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(text, "html.parser")
+    soup = BeautifulSoup(text, "html.parser", preserve_whitespace_tags=_KEEP_SPACES)
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
+    elsewhere = leads_elsewhere(soup)  # its <head> is about to go
     dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED)]
     for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
         if tag.name not in ("html", "body"):
             tag.decompose()
+    rewrite(soup)  # rustdoc's, Javadoc's and Doxygen's own markup, as plain HTML
     body = soup.body or soup
     root = next((m for s in _MAIN if (m := body.select_one(s)) is not None), None)
     if root is None or not root.get_text(strip=True):
@@ -517,5 +568,5 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     reader.block(root)
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)
-    reader.page.links = _link_counts(root)
+    reader.page.links = replace(_link_counts(root), elsewhere=elsewhere)
     return reader.page

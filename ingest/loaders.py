@@ -103,6 +103,12 @@ def _append(blocks: list[Block], text: str, path: list[tuple[int, str]]) -> None
         blocks.append(Block(text.strip(), SECTION_SEPARATOR.join(h for _, h in path)))
 
 
+def _html_bytes(data: bytes) -> bytes:
+    """A browser ignores a NUL in HTML text (Javadoc's index quotes the NUL constant as
+    one); many of them are binary or UTF-16 bytes, which `decode_text` refuses."""
+    return data.replace(b"\x00", b"") if data.count(b"\x00") * 100 < len(data) else data
+
+
 def _html(text: str) -> tuple[str, list[Block], LinkCounts]:
     from ingest.html_text import html_page
 
@@ -244,7 +250,7 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
             raise InvalidInput("file is empty")
         title, blocks = _pdf(data)
     elif kind == "html":
-        title, blocks, links = _html(decode_html(data))
+        title, blocks, links = _html(decode_html(_html_bytes(data)))
     else:
         title, blocks = _TEXT_PARSERS[kind](decode_text(data))
     if not blocks:
