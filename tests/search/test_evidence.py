@@ -6,6 +6,7 @@ better (docs/decisions/0044-document-evidence.md)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +49,7 @@ async def load_pages(conn, collection: Collection) -> None:
     )
 
 
-def hybrid(**options: float) -> SearchRequest:
+def hybrid(**options: Any) -> SearchRequest:
     return SearchRequest("hybrid", k=4, query=WORDS, vector=QUERY, hybrid=HybridOptions(**options))
 
 
