@@ -26,6 +26,7 @@ _MORE = re.compile(
     r"^\s*(?:Read more|More\.\.\.|Go to the (?:source code|documentation) of this file\.)\s*$"
 )
 _REFRESH = re.compile(r"^refresh$", re.IGNORECASE)
+_ROBOTS = re.compile(r"^robots$", re.IGNORECASE)
 _REDIRECT = re.compile(r"^\s*0+\s*[;,]\s*\S")  # no delay, and a URL
 _JAVADOC_SITE = re.compile(r"\s+\([^()]*\)$")
 # <body class="..."> of Javadoc's (JDK 16 and later) indexes
@@ -62,12 +63,27 @@ def leads_elsewhere(soup: Any) -> bool:
     index of every name quotes each one's summary, so it has as much text per link as a
     class page; its lists of classes, packages and their hierarchy), or a redirect, an
     immediate `<meta http-equiv="refresh">` (rustdoc writes one for each re-exported item,
-    9,962 in the standard library's docs; mdBook one for each moved chapter)."""
+    9,962 in the standard library's docs; mdBook one for each moved chapter), or a page
+    kept out of search (`kept_out_of_search`)."""
     body = soup.body
     if body is not None and not _JAVADOC_INDEXES.isdisjoint(body.get("class") or []):
         return True
     refresh = soup.find("meta", attrs={"http-equiv": _REFRESH})
-    return refresh is not None and bool(_REDIRECT.match(str(refresh.get("content", ""))))
+    if refresh is not None and _REDIRECT.match(str(refresh.get("content", ""))):
+        return True
+    return kept_out_of_search(soup)
+
+
+def kept_out_of_search(soup: Any) -> bool:
+    """A page its author keeps out of search engines (`<meta name="robots"
+    content="noindex">`, as the web source reads it): mdBook's print.html is the whole book
+    again in one page (1,418 chunks beside the chapters' 1,417 in the Rust book), and
+    would split every question's hits between a chapter and its copy."""
+    robots = soup.find("meta", attrs={"name": _ROBOTS})
+    words = (
+        set(str(robots.get("content", "")).lower().replace(",", " ").split()) if robots else set()
+    )
+    return bool(words & {"noindex", "none"})
 
 
 def without_site(soup: Any, title: str) -> str:

@@ -418,3 +418,24 @@ def test_a_redirect_page_is_a_links_page() -> None:
     # a page that reloads itself later is content
     later = mdbook.replace('content="0; URL=', 'content="300; URL=')
     assert "doc_kind" not in load_file("status.html", later.encode()).metadata
+
+
+def test_a_page_kept_out_of_search_engines_is_left_out_of_default_search() -> None:
+    # rust-doc 1.63: html/book/print.html, mdBook's whole book in one page
+    page = """<!DOCTYPE HTML><html lang="en"><head><meta charset="UTF-8">
+    <title>The Rust Programming Language</title><meta name="robots" content="noindex" />
+    </head><body><main><h1>The Rust Programming Language</h1><p>by Steve Klabnik and Carol
+    Nichols, with contributions from the Rust Community</p><h2>Installation</h2><p>The first
+    step is to install Rust. We'll download Rust through rustup.</p></main></body></html>"""
+    doc = load_file("book/print.html", page.encode())
+    assert doc.metadata["doc_kind"] == "links"
+    assert "install Rust" in _text(doc)  # still read and stored: a filter naming it finds it
+    for content in ("NOINDEX, follow", "none"):
+        assert (
+            load_file("p.html", page.replace('"noindex"', f'"{content}"').encode()).metadata[
+                "doc_kind"
+            ]
+            == "links"
+        )
+    indexed = page.replace('content="noindex"', 'content="index, follow"')
+    assert "doc_kind" not in load_file("book/ch01-01-installation.html", indexed.encode()).metadata
