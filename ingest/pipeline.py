@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from ingest.chunker import ModelLimit
 from ingest.items import Item
 from ingest.loaders import LoadedDocument
 from ingest.prepare import Chunking, Failure, Prepared, chunk, content_hash
+from ingest.repeated import RepeatedChunks
 from ingest.report import Progress, ProgressCallback, Report
 from ingest.spill import PartFailed, copy_spilled, spill_parts
 from ingest.stages import get, timed
@@ -71,6 +72,9 @@ class Plan:
     bulk: bool = False  # drop the HNSW index first and build it after loading
     maintenance_work_mem_mb: int = 512
     model_limit: ModelLimit | None = None  # the embedder's own token count and limit
+    # Leave out the short chunks that many documents of the run repeat (`ingest.repeated`):
+    # files and sources' pages, not the documents an API client sends one by one.
+    drop_repeated: bool = False
 
     @property
     def chunking(self) -> Chunking:
@@ -103,6 +107,7 @@ class Pipeline:
         self._on_progress = on_progress or (lambda _progress: None)
         self._prepared_documents = 0
         self._prepared_chunks = 0
+        self._repeated = RepeatedChunks(plan.chunk_size) if plan.drop_repeated else None
         self._embedding = 0  # chunks of the batch in the embedder that it has done
         self._dropped: set[str] = set()  # documents in parts whose later parts are skipped
 
@@ -194,10 +199,22 @@ class Pipeline:
                 else:
                     regrouped.append(doc)
                 continue
-            batch = await self._add(item, digest, batch, out)
+            batch = await self._add(self._without_repeated(item), digest, batch, out)
         await self._update_access(conn, regrouped)
         self._tell()
         return batch
+
+    def _without_repeated(self, item: LoadedDocument | Prepared) -> LoadedDocument | Prepared:
+        """The document without the short chunks the run's earlier documents repeat
+        (`ingest.repeated`), when the plan says so; a document whose chunks are spilled to
+        a file (a very long one) or come with their vectors (an import) is kept as given."""
+        if self._repeated is None or not isinstance(item, Prepared) or item.vectors is not None:
+            return item
+        if not isinstance(item.chunks, Sequence):
+            return item
+        kept = self._repeated.kept(item.chunks)
+        self.report.repeated = self._repeated.dropped
+        return item if len(kept) == len(item.chunks) else replace(item, chunks=kept)
 
     async def _add(
         self,

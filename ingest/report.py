@@ -15,6 +15,7 @@ from ingest.stages import Stages
 @dataclass
 class Report(IngestCounts):
     embedded: int = 0
+    repeated: int = 0  # short chunks left out: earlier documents of the run repeat them
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
     stages: Stages = field(default_factory=Stages)  # where the time went (not in as_dict)
@@ -37,7 +38,8 @@ class Report(IngestCounts):
         return (
             f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
             f" {self.deleted} deleted, {self.failed} failed; {self.chunks} chunks"
-            f" in {self.seconds:.1f} s"
+            + (f" ({self.repeated} repeated left out)" if self.repeated else "")
+            + f" in {self.seconds:.1f} s"
         )
 
 

@@ -59,6 +59,7 @@ async def make_plan(
     *,
     expected_documents: int,
     incoming: Sequence[str] = (),
+    drop_repeated: bool = False,
 ) -> Plan:
     """Bulk-load (index dropped, built after) a large first load into an empty collection,
     or, given the ids of the documents coming (an API batch), when those not stored yet
@@ -81,6 +82,7 @@ async def make_plan(
         bulk=first_load or rebuild_is_cheaper(stored, new),
         maintenance_work_mem_mb=settings.maintenance_work_mem_mb,
         model_limit=model_limit(embedder, collection.chunk_size),
+        drop_repeated=drop_repeated,
     )
 
 
@@ -119,13 +121,19 @@ async def build_pipeline(
     on_progress: ProgressCallback | None = None,
     strict: bool = False,
     writer: Principal | None = None,
+    drop_repeated: bool = False,
 ) -> Pipeline:
     """A pipeline into `collection`, after checking the collection pins this embedder
     (`incoming`: the documents' ids, when known before the run: see `make_plan`; `writer`:
-    the key the documents come from, see `Pipeline`)."""
+    the key the documents come from, see `Pipeline`; `drop_repeated`: see `Plan`)."""
     check_compatible(collection, embedder)
     plan = await make_plan(
-        ingestion, collection, embedder, expected_documents=expected_documents, incoming=incoming
+        ingestion,
+        collection,
+        embedder,
+        expected_documents=expected_documents,
+        incoming=incoming,
+        drop_repeated=drop_repeated,
     )
     return Pipeline(
         ingestion.db, embedder, plan, on_progress=on_progress, strict=strict, writer=writer
@@ -157,7 +165,12 @@ async def ingest_paths(
         if on_start is not None:
             on_start(expected, len(found.files))
         pipeline = await build_pipeline(
-            ingestion, embedder, collection, expected_documents=expected, on_progress=on_progress
+            ingestion,
+            embedder,
+            collection,
+            expected_documents=expected,
+            on_progress=on_progress,
+            drop_repeated=True,
         )
 
         async def items() -> AsyncIterator[Item]:

@@ -79,6 +79,7 @@ async def _run_pipeline(
                 expected_documents=job.total,
                 on_progress=lambda _report: progressed.set(),
                 writer=job.writer,
+                drop_repeated=True,  # an upload's files, a source's pages
             )
             report = pipeline.report
             beat = asyncio.create_task(

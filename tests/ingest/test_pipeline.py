@@ -178,3 +178,35 @@ async def test_progress_is_reported_per_model_batch_while_a_batch_embeds(
     while_embedding = [embedded for written, embedded in seen if written == 0 and embedded]
     assert while_embedding == [*range(step, 200, step), 200]
     assert seen[-1] == (200, 200)
+
+
+async def test_a_block_many_pages_repeat_is_stored_three_times(
+    tmp_path, ingestion, embedder, collection, conn
+) -> None:
+    """Eight pages end with the same closing section (as all 195 of git's man pages end
+    with "Part of the git(1) suite"): the run stores it for the first three documents that
+    hold it; each page keeps its own text, and a page holding nothing else keeps it too (a
+    fourth copy when it comes after the first three: the parse workers' order decides)."""
+    footer = "## GIT\n\nPart of the example suite.\n"
+    pages = {
+        f"page{n}.md": f"# Page {n}\n\nTopic {n} is explained here.\n\n{footer}" for n in range(8)
+    }
+    root = write(tmp_path / "kb", {**pages, "only.md": f"# Only\n\n{footer}"})
+    report = await _run(ingestion, embedder, collection, root)
+    assert report.added == 9
+    cursor = await conn.execute(
+        "SELECT d.external_id, c.ordinal, c.text FROM chunks c JOIN documents d"
+        " ON d.id = c.document_id WHERE c.collection_id = %s ORDER BY 1, 2",
+        (collection.id,),
+    )
+    rows = await cursor.fetchall()
+    by_page: dict[str, list[str]] = {}
+    for external_id, ordinal, text in rows:
+        by_page.setdefault(external_id, []).append(text)
+        assert ordinal == len(by_page[external_id]) - 1  # ordinals stay consecutive
+    holding = sorted(
+        page for page, texts in by_page.items() if any("example suite" in t for t in texts)
+    )
+    assert "kb/only.md" in holding and len(holding) in (3, 4)
+    assert report.repeated == 9 - len(holding) and report.chunks == 8 + len(holding)
+    assert all(any(f"Topic {n}" in t for t in by_page[f"kb/page{n}.md"]) for n in range(8))
