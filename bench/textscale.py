@@ -26,7 +26,7 @@ ANALYZE) and reused by later runs with the same sizes and seed.
 
     python bench/textscale.py                       # 10k, 20k, 100k, 200k, 1M chunks
     python bench/textscale.py --sizes 20000 200000  # without the 1M collection
-    python bench/textscale.py --quick               # 1,000 and 10,000 chunks, 10 questions
+    python bench/textscale.py --quick               # 500 and 5,000 chunks, 10 questions
     python bench/textscale.py --sizes 1000000 --load-only   # load now, measure later
 """
 
@@ -74,7 +74,7 @@ NOISE = 0.02  # per dimension, before normalising (a unit vector's entries are ~
 BATCH = 1000
 BUILD_MB = 4096  # the 1M HNSW index (2 GB) builds in memory, as in bench/sizing.py runs
 DEFAULT_SIZES = [10_000, 20_000, 100_000, 200_000, 1_000_000]
-QUICK_SIZES = [1000, 10000]
+QUICK_SIZES = [500, 5000]
 PRINCIPALS: dict[str, Principal | None] = {
     "admin": None,
     "scoped_1pct": Principal("team", "read", None, ("team",)),
