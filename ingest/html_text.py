@@ -239,10 +239,14 @@ _LANGUAGE = re.compile(r"(?:^|\s)(?:language|lang|highlight|brush:?)-?([\w+#.-]+
 # (MkDocs, mdBook and rustdoc write "Page - Site").
 _TITLE_PARTS = re.compile(r"\s+[\u2014\u2013|\u00b7-]\s+")
 # "Changes" alone is a page's subject as often as a list of them ("Visibility of Data
-# Changes" is about triggers): it counts first in a title or before "in", "since", "for".
+# Changes" is about triggers, "Tracking changes in a file" is a how-to): it counts first in
+# a title, or before "in", "since", "for" and a version ("Changes since Protocol 2.0",
+# "Changes in this release"). "News" counts as the whole name of a page ("NEWS", "Project
+# news"), not as a word in one ("Reading news feeds").
 _CHANGELOG = re.compile(
-    r"\b(?:release[ _-]?notes?|change[ _-]?log|what['\u2019]?s[ _-]?new|whatsnew|news)\b"
-    r"|^(?:release|version)[ _-]?v?\d|^changes\b|\bchanges (?:in|since|for)\b",
+    r"\b(?:release[ _-]?notes?|change[ _-]?log|what['\u2019]?s[ _-]?new|whatsnew)\b"
+    r"|^(?:release|version)[ _-]?v?\d|^changes\b|^(?:[\w.-]+ )?news$"
+    r"|\bchanges (?:in|since|for) (?:[\w.+-]+ ){0,2}(?:v?\d|versions?\b|releases?\b)",
     re.IGNORECASE,
 )
 # A numbered section's number: "E.19. ", "2.4. ", "Chapter 26. ", "Appendix E. ".
