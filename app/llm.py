@@ -65,7 +65,7 @@ class ChatModel:
     @classmethod
     def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> ChatModel:
         return cls(
-            endpoint_from(settings),
+            endpoint_from(settings.openai),
             settings.llm.model,
             max_tokens=settings.answers.answer_tokens,
             temperature=settings.llm.temperature,

@@ -1,5 +1,6 @@
 """The `openai` client for OpenAI, Azure OpenAI or any OpenAI-compatible server, built from
-Settings, and the conversion of its errors into ours (reusable by the chat/answers code).
+the `openai` settings group, and the conversion of its errors into ours (reusable by the
+chat/answers code).
 
 Everything is passed explicitly: the `openai` package would otherwise read OPENAI_API_KEY,
 OPENAI_BASE_URL, AZURE_OPENAI_* from the environment itself, and only `app/config.py` may.
@@ -15,7 +16,7 @@ from typing import Any
 
 import openai
 
-from app.config import Settings
+from app.config import OpenAISettings
 from app.errors import ConfigError, PgaskError, UpstreamError, UpstreamTimeout
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -37,20 +38,20 @@ class Endpoint:
         return f"{self.kind} at {self.url}"
 
 
-def endpoint_from(settings: Settings) -> Endpoint:
-    if settings.openai.azure_endpoint:
-        if settings.openai.azure_api_key is None:
+def endpoint_from(config: OpenAISettings) -> Endpoint:
+    if config.azure_endpoint:
+        if config.azure_api_key is None:
             raise ConfigError("AZURE_OPENAI_API_KEY: must be set with AZURE_OPENAI_ENDPOINT")
         return Endpoint(
             "Azure OpenAI",
-            settings.openai.azure_endpoint,
+            config.azure_endpoint,
             "AZURE_OPENAI_API_KEY",
-            settings.openai.azure_api_key.get_secret_value(),
-            settings.openai.azure_api_version,
+            config.azure_api_key.get_secret_value(),
+            config.azure_api_version,
         )
-    key = settings.openai.api_key.get_secret_value() if settings.openai.api_key else None
-    if settings.openai.base_url:
-        url = settings.openai.base_url
+    key = config.api_key.get_secret_value() if config.api_key else None
+    if config.base_url:
+        url = config.base_url
         return Endpoint("OpenAI-compatible server", url, "OPENAI_API_KEY", key or NO_KEY)
     if not key:
         raise ConfigError(

@@ -416,7 +416,8 @@ async def openai_provider(
         for rep in range(repetitions):
             alone += await fake_alone(port, texts, batch, levels, watch, rep)
             for level in levels:
-                embedder = OpenAIEmbedder(openai_settings(services.settings, port, level))
+                configured = openai_settings(services.settings, port, level)
+                embedder = OpenAIEmbedder(configured.embeddings, configured.openai)
                 try:
                     run = await pipeline_run(services, embedder, corpus, watch=watch)
                 finally:

@@ -19,4 +19,4 @@ def build_embedder(settings: Settings) -> Embedder:
         )
     from app.embeddings.openai import OpenAIEmbedder
 
-    return OpenAIEmbedder(settings)
+    return OpenAIEmbedder(settings.embeddings, settings.openai)

@@ -24,7 +24,7 @@ import openai
 import tiktoken
 from pydantic import BaseModel, ValidationError
 
-from app.config import Settings
+from app.config import EmbeddingSettings, OpenAISettings
 from app.embeddings.base import Embedder, EmbedProgress, Vectors, first_row, unit_rows
 from app.errors import ConfigError, InvalidInput, UpstreamError
 from app.openai_client import async_client, endpoint_from
@@ -57,14 +57,20 @@ class EmbeddingAnswer(BaseModel):
 class OpenAIEmbedder(Embedder):
     provider = "openai"
 
-    def __init__(self, settings: Settings, *, retry: RetryPolicy | None = None) -> None:
-        self.model = settings.embeddings.model
-        self._endpoint = endpoint_from(settings)
-        self._timeout = settings.embeddings.timeout_seconds
-        self._batch_size = min(settings.embeddings.batch_size, MAX_INPUTS_PER_REQUEST)
-        self._batch_tokens = settings.embeddings.max_batch_tokens
-        self._retry = retry or RetryPolicy(max_retries=settings.embeddings.max_retries)
-        self._concurrency = settings.embeddings.max_concurrency
+    def __init__(
+        self,
+        embeddings: EmbeddingSettings,
+        endpoint: OpenAISettings,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.model = embeddings.model
+        self._endpoint = endpoint_from(endpoint)
+        self._timeout = embeddings.timeout_seconds
+        self._batch_size = min(embeddings.batch_size, MAX_INPUTS_PER_REQUEST)
+        self._batch_tokens = embeddings.max_batch_tokens
+        self._retry = retry or RetryPolicy(max_retries=embeddings.max_retries)
+        self._concurrency = embeddings.max_concurrency
         self._semaphore = asyncio.Semaphore(self._concurrency)
         self._encoding = _cl100k()
         known = KNOWN_MODELS.get(self.model)
@@ -72,7 +78,7 @@ class OpenAIEmbedder(Embedder):
         self.max_input_tokens = MAX_INPUT_TOKENS if known else None
         self.counts_cl100k = known is not None
         dimensions, self._send_dimensions = resolve_dimensions(
-            self.model, known, settings.embeddings.dimensions
+            self.model, known, embeddings.dimensions
         )
         self.dimensions = dimensions or self._probe_dimensions()
         self._client = async_client(self._endpoint, self._timeout)

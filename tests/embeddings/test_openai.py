@@ -44,7 +44,7 @@ async def embedder(fake_openai: FakeOpenAI) -> AsyncIterator[Callable[..., OpenA
 
     def make(retry: RetryPolicy = FAST, **overrides: Any) -> OpenAIEmbedder:
         settings = openai_settings(fake_openai, **({"embedding_dimensions": 64} | overrides))
-        built.append(OpenAIEmbedder(settings, retry=retry))
+        built.append(OpenAIEmbedder(settings.embeddings, settings.openai, retry=retry))
         return built[-1]
 
     yield make

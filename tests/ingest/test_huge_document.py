@@ -47,7 +47,7 @@ async def embedder(settings: Settings, fake_openai: FakeOpenAI) -> AsyncIterator
             "embedding_max_retries": 0,
         }
     )
-    embedder = OpenAIEmbedder(openai_settings)
+    embedder = OpenAIEmbedder(openai_settings.embeddings, openai_settings.openai)
     yield embedder
     await embedder.aclose()  # a cancelled run leaves a request's connection open
 

@@ -28,18 +28,17 @@ BATCH, CONCURRENCY = 64, 16
 async def openai_embedder(
     settings: Settings, fake_openai: FakeOpenAI
 ) -> AsyncIterator[OpenAIEmbedder]:
-    embedder = OpenAIEmbedder(
-        settings.model_copy(
-            update={
-                "embedding_provider": "openai",
-                "embedding_model": "text-embedding-3-small",
-                "embedding_dimensions": 8,
-                "openai_base_url": fake_openai.base_url,
-                "embedding_batch_size": BATCH,
-                "embedding_max_concurrency": CONCURRENCY,
-            }
-        )
+    configured = settings.model_copy(
+        update={
+            "embedding_provider": "openai",
+            "embedding_model": "text-embedding-3-small",
+            "embedding_dimensions": 8,
+            "openai_base_url": fake_openai.base_url,
+            "embedding_batch_size": BATCH,
+            "embedding_max_concurrency": CONCURRENCY,
+        }
     )
+    embedder = OpenAIEmbedder(configured.embeddings, configured.openai)
     yield embedder
     await embedder.aclose()
 
