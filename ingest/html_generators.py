@@ -37,12 +37,40 @@ _JAVADOC_INDEXES = {
     "tree-page",
     "package-tree-page",
 }
+# <html class="..."> of Docusaurus's lists of posts and tags (its `ThemeClassNames.page`):
+# a blog's index, tag and author pages repeat its posts' first paragraphs
+_DOCUSAURUS_LISTS = {
+    "blog-list-page",
+    "blog-tags-list-page",
+    "blog-tags-post-list-page",
+    "blog-authors-list-page",
+    "blog-authors-posts-page",
+    "docs-tags-list-page",
+    "docs-tags-doc-list-page",
+}
+# Sphinx's general and module indexes (any theme)
+_SPHINX_INDEXES = "table.genindextable, table.modindextable"
+# The open elements a start tag closes when their end tags were left out (HTML's "optional
+# tags"), where `html.parser` would nest them: a row closes a cell and a row.
+_CELLS = frozenset({"td", "th"})
+_CLOSES = {
+    "li": frozenset({"li"}),
+    "dt": frozenset({"dt", "dd"}),
+    "dd": frozenset({"dt", "dd"}),
+    "p": frozenset({"p"}),
+    "td": _CELLS,
+    "th": _CELLS,
+    "tr": _CELLS | {"tr"},
+    "tbody": _CELLS | {"tr", "thead", "tbody", "tfoot"},
+    "tfoot": _CELLS | {"tr", "thead", "tbody"},
+}
 _JAVADOC_BLOCKS = {"parameters", "exceptions", "type-parameters-long"}
 _JAVADOC_COLUMNS = {"two-column-summary": 2, "three-column-summary": 3, "four-column-summary": 4}
 
 
 def rewrite(soup: Any) -> None:
     """Rewrite `soup` in place (after its navigation is dropped)."""
+    _close_implied(soup)
     for link in soup.find_all("a", string=_MORE):
         link.decompose()
     for grid in soup.select("div.summary-table"):
@@ -58,15 +86,31 @@ def rewrite(soup: Any) -> None:
     _doxygen_title(soup)
 
 
+def _close_implied(soup: Any) -> None:
+    """End tags that HTML lets a page leave out (`</li>`, `</td>`, `</tr>`, `</p>`...) and
+    minifiers do leave out (Docusaurus), which `html.parser` does not imply: an element
+    read into one its start tag closes (an item into the previous item, a cell into the
+    previous cell, a row into the last cell) goes after it, as a browser places it."""
+    for element in soup.find_all(list(_CLOSES)):
+        closes = _CLOSES[element.name]
+        while element.parent is not None and element.parent.name in closes:
+            element.parent.insert_after(element.extract())
+
+
 def leads_elsewhere(soup: Any) -> bool:
     """A page whose markup says it only leads to others: an index Javadoc calls one (its
     index of every name quotes each one's summary, so it has as much text per link as a
-    class page; its lists of classes, packages and their hierarchy), or a redirect, an
+    class page; its lists of classes, packages and their hierarchy), a Sphinx index, a
+    Docusaurus list of blog posts or tags (`_DOCUSAURUS_LISTS`), or a redirect, an
     immediate `<meta http-equiv="refresh">` (rustdoc writes one for each re-exported item,
     9,962 in the standard library's docs; mdBook one for each moved chapter), or a page
     kept out of search (`kept_out_of_search`)."""
-    body = soup.body
+    body, html = soup.body, soup.html
     if body is not None and not _JAVADOC_INDEXES.isdisjoint(body.get("class") or []):
+        return True
+    if html is not None and not _DOCUSAURUS_LISTS.isdisjoint(html.get("class") or []):
+        return True
+    if soup.select_one(_SPHINX_INDEXES) is not None:
         return True
     refresh = soup.find("meta", attrs={"http-equiv": _REFRESH})
     if refresh is not None and _REDIRECT.match(str(refresh.get("content", ""))):

@@ -45,7 +45,6 @@ _DROPPED_TAGS = [
     "head",
     "title",  # read first, as the page's title; in a page without <head> it is no text
     "nav",
-    "header",
     "footer",
     "aside",
     "form",
@@ -76,6 +75,10 @@ _DROPPED = ", ".join(
         ".hash-link",
         ".copybutton",
         ".edit-this-page",
+        ".skip-to-content",  # Furo
+        ".back-to-top",
+        ".md-skip",  # Material for MkDocs
+        ".md-top",
         # DocBook (PostgreSQL, GNOME, FreeBSD manuals)
         "div.navheader",
         "div.navfooter",
@@ -89,6 +92,10 @@ _DROPPED = ", ".join(
         "div.wy-nav-side",
         "div.bd-sidebar",
         "div.prev-next-area",
+        ".bd-sidebar-primary",  # pydata-sphinx-theme
+        ".bd-sidebar-secondary",  # "On this page"
+        ".bd-header-article",
+        ".prev-next-footer",
         # MkDocs and Material for MkDocs
         ".md-header",
         ".md-sidebar",
@@ -106,6 +113,7 @@ _DROPPED = ", ".join(
         ".theme-doc-footer",
         ".theme-edit-this-page",
         ".theme-last-updated",
+        ".avatar__photo-link",  # an author's picture, whose alt text repeats the name beside it
         # Javadoc (old and new layouts)
         ".topNav",
         ".subNav",
@@ -193,17 +201,20 @@ _BLOCK_TAGS = frozenset(
         "fieldset",
         "figcaption",
         "figure",
+        "footer",
         "h1",
         "h2",
         "h3",
         "h4",
         "h5",
         "h6",
+        "header",
         "hr",
         "html",
         "li",
         "main",
         "menu",
+        "nav",
         "ol",
         "p",
         "pre",
@@ -230,6 +241,7 @@ _ICON_CELL = "td.icon"
 # in a dirty working directory away", what `whatis` shows) in the page's header, beside its
 # title ("git-stash(1) Manual Page": the `<title>` again), outside its content: read first.
 _MAN_NAME = "body.manpage > #header > h2, body.manpage > #header > .sectionbody"
+_SECTIONING = ["article", "main", "section", "aside", "nav"]
 _CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _PILCROW = "\u00b6"
@@ -263,6 +275,11 @@ LINKS_SHARE = 0.6
 PROSE_SHARE = 0.05
 _LINKS_MIN = 20
 _TEXT_PER_LINK = 40
+# With fewer links (a small site's blog archive, tag list or category page: 4 to 6 links on
+# Docusaurus's template, docs/decisions/0050-built-doc-sites.md), a page is "links" when
+# FEW_LINKS_SHARE of its text is link text and none of it is prose outside links.
+_FEW_LINKS = 3
+FEW_LINKS_SHARE = 0.75
 # Spaces between tags are kept inside these (BeautifulSoup makes them one space elsewhere):
 # Doxygen's code lines and Javadoc's signatures are monospaced <div>s. Prose collapses
 # them again as it is read.
@@ -296,8 +313,10 @@ class LinkCounts:
     def mostly_links(self) -> bool:
         if self.elsewhere:
             return True
-        if self.links < _LINKS_MIN or not self.text:
+        if not self.text or self.links < _FEW_LINKS:
             return False
+        if self.links < _LINKS_MIN:  # a small site's index: only links, no prose
+            return self.linked >= FEW_LINKS_SHARE * self.text and not self.prose
         if self.linked >= LINKS_SHARE * self.text:
             return True
         other = self.text - self.linked
@@ -517,6 +536,13 @@ def _page_title(raw: str, first_heading: str) -> str:
     return raw[: parts[-1].start()] if parts else raw or heading
 
 
+def _banners(soup: Any) -> list[Any]:
+    """The `<header>`s that are the page's banner: not those inside an `article`, `main`,
+    `section`, `aside` or `nav` (HTML-AAM maps those to no landmark), which hold that
+    part's own heading (Docusaurus puts a page's `<h1>` in its article's `<header>`)."""
+    return [h for h in soup("header") if h.find_parent(_SECTIONING) is None]
+
+
 def _chars(element: Any) -> int:
     return len(_SPACES.sub("", element.get_text()))
 
@@ -557,7 +583,7 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
     elsewhere = leads_elsewhere(soup)  # its <head> is about to go
-    dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED)]
+    dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED), *_banners(soup)]
     for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
         if tag.name not in ("html", "body"):
             tag.decompose()
