@@ -11,7 +11,32 @@ rustdoc's std API and mdBook's books in /usr/share/doc/rust-doc/html (Rust 1.63)
 Commons Lang 3.12 Javadoc (JDK 17 layout), LMDB (Doxygen 1.8.16) and log4cplus (Doxygen
 1.9.4).
 
-    python bench/generators.py --label before|after [--show GENERATOR] [--output FILE]
+Built documentation sites (docs/decisions/0050-built-doc-sites.md), every page of each,
+read from --sites (default /tmp/built-sites); a site not built there is skipped:
+
+- docusaurus: `npx create-docusaurus@latest site classic --javascript` (Docusaurus 3.9),
+  with this table appended to `site/docs/intro.mdx` (the template has none), then
+  `npm run build` and `site/build` copied to SITES/docusaurus:
+
+      ## Commands
+
+      | Command | What it does |
+      | --- | --- |
+      | `npm run start` | Starts the development server. |
+      | `npm run build` | Builds the site into `build`. |
+
+- mkdocs-material: pgask's own docs, `mkdocs build -d SITES/mkdocs-material`.
+- furo, sphinx-rtd-theme, pydata-sphinx-theme: attrs' docs (the `attrs` sdist from PyPI,
+  26.1.0), in a venv with sphinx, myst-parser and the three themes, from its `docs/`:
+  `sphinx-build -b html -D extensions=myst_parser,sphinx.ext.napoleon,sphinx.ext.autodoc,
+  sphinx.ext.doctest,sphinx.ext.todo -D html_theme=THEME . SITES/THEME-DIR` (THEME furo,
+  sphinx_rtd_theme, pydata_sphinx_theme; intersphinx and attrs' towncrier and notfound
+  extensions left out, as they need the network or a git checkout).
+
+Docusaurus needs npm and its registry, so on a machine without them it is skipped.
+
+    python bench/generators.py --label before|after [--show] [--generators G...]
+        [--sites DIR] [--output FILE]
 """
 
 from __future__ import annotations
@@ -20,6 +45,7 @@ import argparse
 import json
 import re
 import sys
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +205,21 @@ SAMPLES: dict[str, tuple[Path, list[str]]] = {
         ],
     ),
 }
+SITES = Path("/tmp/built-sites")
+# Built sites, every page of each (the search page and Sphinx's `_sources` aside)
+BUILT = {
+    "docusaurus": "docusaurus",
+    "mkdocs-material": "mkdocs-material",
+    "furo": "furo",
+    "sphinx-rtd-theme": "sphinx_rtd_theme",
+    "pydata-sphinx-theme": "pydata_sphinx_theme",
+}
+_SPHINX_THEMES = re.compile(
+    r"Skip to content|Back to top|Made with Sphinx|Built with Sphinx|On this page"
+    r"|View page source|Edit on GitHub|Show Source|^(?:Next|Previous)$|Copyright \u00a9"
+    r"|Toggle navigation|Ctrl\+K|theme provided by|Search Ctrl",
+    re.MULTILINE,
+)
 # Text only a generator's page furniture holds: its bars, buttons, tooltips and links to
 # elsewhere (the "source" link, Doxygen's "More...", Javadoc's "Skip navigation links").
 NAVIGATION: dict[str, re.Pattern[str]] = {
@@ -203,6 +244,20 @@ NAVIGATION: dict[str, re.Pattern[str]] = {
         r" of this file|Inheritance diagram for|Collaboration diagram for|dependency graph for"
         r"|\[legend\]|\u25c6|List of all members",
     ),
+    "docusaurus": re.compile(
+        r"Skip to main content|Edit this page|^(?:Next|Previous)$|On this page|Copyright \u00a9"
+        r"|Built with Docusaurus|Last updated|Recent posts|Newer post|Older post|Read more"
+        r"|^Tags:|View all authors|View All Tags",
+        re.MULTILINE,
+    ),
+    "mkdocs-material": re.compile(
+        r"Skip to content|Back to top|Made with\s+Material for MkDocs|^Table of contents$"
+        r"|^(?:Next|Previous)$|Initializing search",
+        re.MULTILINE,
+    ),
+    "furo": _SPHINX_THEMES,
+    "sphinx-rtd-theme": _SPHINX_THEMES,
+    "pydata-sphinx-theme": _SPHINX_THEMES,
 }
 # Where each generator's <title> carries the site's name: after " - " (rustdoc, mdBook),
 # in parentheses (Javadoc), before ": " (Doxygen).
@@ -211,6 +266,11 @@ SITE: dict[str, re.Pattern[str]] = {
     "mdbook": re.compile(r" - (?P<site>[^-]+)$"),
     "javadoc": re.compile(r" \((?P<site>[^()]+)\)$"),
     "doxygen": re.compile(r"^(?P<site>[^:]+): (?!:)"),
+    "docusaurus": re.compile(r" \| (?P<site>[^|]+)$"),
+    "mkdocs-material": re.compile(r" - (?P<site>[^-]+)$"),
+    "furo": re.compile(r" - (?P<site>[^-]+)$"),
+    "sphinx-rtd-theme": re.compile(r" \u2014 (?P<site>[^\u2014]+)$"),
+    "pydata-sphinx-theme": re.compile(r" \u2014 (?P<site>[^\u2014]+)$"),
 }
 RAW_TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL | re.IGNORECASE)
 FENCE = re.compile(r"^```", re.MULTILINE)
@@ -226,12 +286,20 @@ def navigation_only(generator: str, text: str) -> bool:
 
 def keeps_site(generator: str, html: str, title: str) -> bool:
     raw = RAW_TITLE.search(html)
-    site = SITE[generator].search(" ".join(raw[1].split())) if raw else None
+    site = SITE[generator].search(" ".join(unescape(raw[1]).split())) if raw else None
     return site is not None and site[0] in title
 
 
-def measure(generator: str, show: bool) -> dict[str, Any]:
-    root, names = SAMPLES[generator]
+def sample(generator: str, sites: Path) -> tuple[Path, list[str]]:
+    """The pages to read: a fixed list, or every page of a built site (none if not built)."""
+    if generator in SAMPLES:
+        return SAMPLES[generator]
+    root = sites / BUILT[generator]
+    pages = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.html"))
+    return root, [p for p in pages if not p.startswith(("_sources/", "_static/"))]
+
+
+def measure(generator: str, root: Path, names: list[str], show: bool) -> dict[str, Any]:
     counts = dict.fromkeys(
         [
             *("pages", "chunks", "navigation_only", "with_navigation", "code_blocks"),
@@ -271,8 +339,14 @@ def main(args: argparse.Namespace) -> None:
     output = args.output or RESULTS / "generators.json"
     previous = json.loads(output.read_text()) if output.exists() else {}
     results: dict[str, Any] = previous.get("results", {})
+    pages: dict[str, list[str]] = previous.get("pages", {})
     for generator in args.generators:
-        counts = measure(generator, args.show)
+        root, names = sample(generator, args.sites)
+        if not root.exists():
+            print(f"{generator}: {root} not found, skipped", file=sys.stderr)
+            continue
+        pages[generator] = [str(root / n) for n in names]
+        counts = measure(generator, root, names, args.show)
         results.setdefault(generator, {})[args.label] = counts
         print(generator, args.label, counts, flush=True)
     write_result(
@@ -287,7 +361,7 @@ def main(args: argparse.Namespace) -> None:
                 "navigation": {g: p.pattern for g, p in NAVIGATION.items()},
                 "navigation_only": "fewer than 3 words left without the navigation text",
             },
-            "pages": {g: [str(root / n) for n in names] for g, (root, names) in SAMPLES.items()},
+            "pages": pages,
             "results": results,
         },
         output,
@@ -297,7 +371,9 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", required=True, help="before or after a change")
-    parser.add_argument("--generators", nargs="+", default=list(SAMPLES), choices=list(SAMPLES))
+    generators = [*SAMPLES, *BUILT]
+    parser.add_argument("--generators", nargs="+", default=generators, choices=generators)
+    parser.add_argument("--sites", type=Path, default=SITES, help="where the sites are built")
     parser.add_argument("--show", action="store_true", help="print the chunks with navigation")
     parser.add_argument("--output", type=Path, default=None)
     parsed = parser.parse_args()
