@@ -241,6 +241,7 @@ _ICON_CELL = "td.icon"
 # in a dirty working directory away", what `whatis` shows) in the page's header, beside its
 # title ("git-stash(1) Manual Page": the `<title>` again), outside its content: read first.
 _MAN_NAME = "body.manpage > #header > h2, body.manpage > #header > .sectionbody"
+_FOOTNOTE = "doc-footnote"
 _SECTIONING = ["article", "main", "section", "aside", "nav"]
 _CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -543,6 +544,14 @@ def _banners(soup: Any) -> list[Any]:
     return [h for h in soup("header") if h.find_parent(_SECTIONING) is None]
 
 
+def _footnotes(element: Any) -> bool:
+    """An `<aside>` of footnotes (docutils 0.18 and later writes Sphinx's footnotes as
+    `aside.footnote-list` of `role="doc-footnote"`): text the page cites, not a sidebar."""
+    if element.name != "aside":
+        return False
+    return element.get("role") == _FOOTNOTE or element.find(role=_FOOTNOTE) is not None
+
+
 def _chars(element: Any) -> int:
     return len(_SPACES.sub("", element.get_text()))
 
@@ -583,7 +592,11 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
     elsewhere = leads_elsewhere(soup)  # its <head> is about to go
-    dropped = [*soup(_DROPPED_TAGS), *soup.select(_DROPPED), *_banners(soup)]
+    dropped = [
+        *(t for t in soup(_DROPPED_TAGS) if not _footnotes(t)),
+        *soup.select(_DROPPED),
+        *_banners(soup),
+    ]
     for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
         if tag.name not in ("html", "body"):
             tag.decompose()
