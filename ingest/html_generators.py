@@ -2,6 +2,9 @@
 rewritten as the plain HTML it reads well: code as `<pre>`, grids as `<table>`, the page's
 title as its `<h1>` (docs/decisions/0047-api-reference-generators.md).
 
+- End tags HTML lets a page leave out (`</li>`, `</td>`, `</tr>`), as minified pages do
+  (Docusaurus), are implied as a browser implies them (docs/decisions/0050-built-doc-sites.md).
+
 - Javadoc (JDK 16 and later) lays its summary tables out as a grid of `<div>`s
   (`div.summary-table.three-column-summary`): a `<table>` again, so they stay Markdown
   tables. Its member and type signatures (`div.member-signature`) are monospaced text

@@ -1,12 +1,14 @@
 """HTML to clean text blocks, one per heading path, as a reader sees the page
 (docs/decisions/0018-html-as-a-reader-sees-it.md).
 
-- Page furniture goes: the semantic elements (`nav`, `header`, `footer`, `aside`, ARIA
-  navigation, banner and content-info roles) and the navigation classes of the common doc
-  generators (DocBook, Sphinx, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc,
-  mdBook). The page's main region (`main`, `role="main"`, `article`) is read when it has
-  one. Markup of a generator's own for code, grids and titles is first rewritten as plain
-  HTML (`ingest.html_generators`).
+- Page furniture goes: the semantic elements (`nav`, `footer`, `aside` but one of
+  footnotes, the page's banner `header` but not an article's or a section's, which holds
+  its heading; ARIA navigation, banner and content-info roles) and the navigation classes
+  of the common doc generators (DocBook, Sphinx and its Furo, Read the Docs and PyData
+  themes, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc, mdBook). The page's main
+  region (`main`, `role="main"`, `article`) is read when it has one. End tags a minified
+  page leaves out are implied, and markup of a generator's own for code, grids and titles
+  is rewritten as plain HTML, first (`ingest.html_generators`).
 - Inline elements join as a browser renders them: no space is added around `<code>` or
   `<a>`, runs of whitespace become one space, so "without `FULL`" and "psql." stay whole.
   Inline code keeps its backticks.
@@ -21,9 +23,10 @@
 - The title loses the site's suffix ("venv — Creation of virtual environments — Python 3.11
   documentation" → the page's own heading).
 - The share of link text is measured, so a page that is mostly links (an index, a table
-  of contents, a site map) is marked with the kind `links` (`page_kind`, which also marks
-  release notes and changelogs `changelog`; `ingest.loaders` stores the kind in the
-  document's metadata as `doc_kind`).
+  of contents, a site map, a small site's archive) or that its generator calls a list (a
+  Sphinx index, a Docusaurus blog's tag pages) is marked with the kind `links`
+  (`page_kind`, which also marks release notes and changelogs `changelog`; `ingest.loaders`
+  stores the kind in the document's metadata as `doc_kind`).
 """
 
 from __future__ import annotations
