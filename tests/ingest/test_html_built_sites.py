@@ -224,3 +224,39 @@ def test_a_sphinx_module_index_of_a_small_project_is_a_links_page() -> None:
     doc = load_file("docs/py-modindex.html", MODINDEX.encode())
     assert doc.title == "Python Module Index"
     assert doc.metadata["doc_kind"] == "links"
+
+
+RTD = """<!DOCTYPE html><html class="writer-html5" lang="en"><head><title>Hashing &mdash; attrs
+26.1.0 documentation</title></head><body class="wy-body-for-nav"><div class="wy-grid-for-nav">
+<nav data-toggle="wy-nav-shift" class="wy-nav-side"><div class="wy-side-scroll"><div
+class="wy-side-nav-search"><a href="index.html" class="icon icon-home">attrs</a></div><div
+class="wy-menu wy-menu-vertical" data-spy="affix" role="navigation" aria-label="Navigation
+menu"><p class="caption" role="heading"><span class="caption-text">Getting
+Started</span></p></div></div></nav>
+<section data-toggle="wy-nav-shift" class="wy-nav-content-wrap"><nav class="wy-nav-top"
+aria-label="Mobile navigation menu"><a href="index.html">attrs</a></nav><div
+class="wy-nav-content"><div class="rst-content"><div role="navigation" aria-label="Page
+navigation"><ul class="wy-breadcrumbs"><li><a href="index.html" class="icon icon-home"
+aria-label="Home"></a></li><li class="breadcrumb-item active">Hashing</li></ul><hr/></div>
+<div role="main" class="document" itemscope="itemscope"
+itemtype="http://schema.org/Article"><div itemprop="articleBody"><section id="hashing">
+<h1>Hashing<a class="headerlink" href="#hashing" title="Link to this heading"></a></h1>
+<div class="admonition warning"><p class="admonition-title">Warning</p><p>Leave it at <code
+class="docutils literal notranslate"><span class="pre">None</span></code>.</p></div>
+</section></div></div>
+<footer><div class="rst-footer-buttons" role="navigation" aria-label="Footer"><a
+href="comparison.html" class="btn btn-neutral float-left" title="Comparison" accesskey="p"
+rel="prev"><span class="fa fa-arrow-circle-left" aria-hidden="true"></span> Previous</a></div>
+<hr/><div role="contentinfo"><p>&#169; Copyright 2015, Hynek Schlawack.</p></div>Built with
+<a href="https://www.sphinx-doc.org/">Sphinx</a> using a <a
+href="https://github.com/readthedocs/sphinx_rtd_theme">theme</a> provided by <a
+href="https://readthedocs.org">Read the Docs</a>.</footer></div></div></section></div>
+</body></html>"""
+
+
+def test_sphinx_rtd_theme_page_is_its_article_body() -> None:
+    doc = load_file("docs/hashing.html", RTD.encode())
+    assert doc.title == "Hashing"
+    assert [(b.section, b.text) for b in doc.blocks] == [
+        ("Hashing", "Warning\n\nLeave it at `None`.")
+    ]
