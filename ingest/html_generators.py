@@ -93,11 +93,16 @@ def _close_implied(soup: Any) -> None:
     """End tags that HTML lets a page leave out (`</li>`, `</td>`, `</tr>`, `</p>`...) and
     minifiers do leave out (Docusaurus), which `html.parser` does not imply: an element
     read into one its start tag closes (an item into the previous item, a cell into the
-    previous cell, a row into the last cell) goes after it, as a browser places it."""
+    previous cell, a row into the last cell, a paragraph into a paragraph) goes after it,
+    as a browser places it, and so does everything read into that one after it (the
+    closed element ended where this one began): their order stays the page's."""
     for element in soup.find_all(list(_CLOSES)):
         closes = _CLOSES[element.name]
         while element.parent is not None and element.parent.name in closes:
-            element.parent.insert_after(element.extract())
+            closed = element.parent
+            for node in [element, *element.next_siblings]:
+                closed.insert_after(node.extract())
+                closed = node
 
 
 def leads_elsewhere(soup: Any) -> bool:

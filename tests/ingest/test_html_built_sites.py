@@ -260,3 +260,26 @@ def test_sphinx_rtd_theme_page_is_its_article_body() -> None:
     assert [(b.section, b.text) for b in doc.blocks] == [
         ("Hashing", "Warning\n\nLeave it at `None`.")
     ]
+
+
+def test_a_paragraph_a_paragraph_closes_keeps_the_page_order() -> None:
+    """Python's sqlite3 page (Sphinx) opens a `<p>` inside a field's `<p>`; a browser closes
+    the first where the second begins, so what follows reads in the page's order."""
+    page = (
+        "<html><head><title>sqlite3</title></head><body><div role=main><h1>sqlite3</h1>"
+        "<ul><li><p><strong>aggregate_class</strong> (class | None) \u2013 "
+        "<p>A class must implement the following methods:</p>"
+        "<ul><li><p><code>step()</code>: Add a row to the aggregate.</p></li></ul>"
+        "<p>The number of arguments is controlled by <em>n_arg</em>.</p>"
+        "<p>Set to <code>None</code> to remove an existing SQL aggregate function.</p>"
+        "</p></li></ul></div></body></html>"
+    )
+    text = load_file("library/sqlite3.html", page.encode()).blocks[0].text
+    order = [
+        "aggregate_class",
+        "A class must implement",
+        "- `step()`",
+        "The number of arguments",
+        "Set to `None`",
+    ]
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
