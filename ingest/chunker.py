@@ -8,7 +8,7 @@ longer than a chunk) into pieces; consecutive pieces are packed into chunks of a
 tokens, so a passage cut in two is still whole in one of them. Chunks never span two
 blocks (another heading or page).
 
-Given the document's title, each block's context line ("title > heading path",
+Given the document's title, each block's context line ("title — summary > heading path",
 `ingest.embedded`) is embedded before its chunks' text: the line is cut to a share of the
 budget, and a chunk plus its line still fits the model's input limit, so the model never
 truncates what it is given.
@@ -294,11 +294,13 @@ def chunk_blocks(
     overlap: int,
     model_limit: ModelLimit | None = None,
     title: str | None = None,
+    *,
+    summary: str = "",
 ) -> list[TextChunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
     the model's own tokens with their context line) over all blocks, in order. Given a
     `title`, each chunk carries its context line; without one, none."""
-    return list(iter_chunks(blocks, size, overlap, model_limit, title))
+    return list(iter_chunks(blocks, size, overlap, model_limit, title, summary=summary))
 
 
 def iter_chunks(
@@ -307,12 +309,16 @@ def iter_chunks(
     overlap: int,
     model_limit: ModelLimit | None = None,
     title: str | None = None,
+    *,
+    summary: str = "",
 ) -> Iterator[TextChunk]:
     """`chunk_blocks` one chunk at a time, for a caller that need not hold them all."""
     if size < 1 or not 0 <= overlap < size:
         raise ValueError(f"need 0 <= overlap ({overlap}) < size ({size})")
     for index, block in enumerate(blocks):
-        context = "" if title is None else _context(title, block.section, size, model_limit)
+        context = (
+            "" if title is None else _context(title, block.section, summary, size, model_limit)
+        )
         limit = _less(model_limit, context)
         text, covered, tokens = block.text, 0, _Tokens(block.text)
         mender = _Mender(text)
@@ -426,10 +432,10 @@ def _closes(line: str, opening: str) -> bool:
     return len(stripped) >= len(run) and set(stripped) == {run[0]}
 
 
-def _context(title: str, section: str, size: int, limit: ModelLimit | None) -> str:
+def _context(title: str, section: str, summary: str, size: int, limit: ModelLimit | None) -> str:
     """The block's context line, cut to 1/CONTEXT_SHARE of the chunk size (cl100k) and of
     the model's limit (its own tokens)."""
-    line = context_line(title, section)
+    line = context_line(title, section, summary)
     if not line:
         return ""
     most = max(1, size // CONTEXT_SHARE)

@@ -1,6 +1,9 @@
-"""What is embedded for a chunk: its context line, "document title > heading path", then the
-chunk's text. What is stored and shown stays the clean chunk; only the vector sees the
-context (docs/decisions/0017-context-in-what-is-embedded.md).
+"""What is embedded for a chunk: its context line, "document title — summary > heading
+path", then the chunk's text. What is stored and shown stays the clean chunk; only the vector
+sees the context (docs/decisions/0017-context-in-what-is-embedded.md). The summary is the
+document's one-line purpose where it has one (a man page's NAME line, a DocBook refpurpose,
+a record's `metadata.summary`): a reference page's title is only a name, "git-push(1)",
+and the purpose says what it is about (docs/decisions/0051-page-summary-in-context.md).
 
 A passage under "Security > OAuth2 with JWT" says "create a token" and little else that
 names its subject; with the line, the vector knows where it sits. Measured on the FastAPI
@@ -13,23 +16,34 @@ document count as changed once, and its next ingest re-embeds it.
 
 from __future__ import annotations
 
-from ingest.loaders import SECTION_SEPARATOR
+from collections.abc import Mapping
+from typing import Any
 
-RECIPE = "title-path-v1"
+from ingest.loaders import SECTION_SEPARATOR, SUMMARY
+
+RECIPE = "title-summary-path-v2"
 SEPARATOR = "\n\n"  # between the context line and the chunk's text
+SUMMARY_SEPARATOR = " \u2014 "  # between the title and the summary
 # The context takes at most this share of a chunk's token budget: a page whose headings run
 # long keeps most of the model's window for the text itself.
 CONTEXT_SHARE = 4
 
 
-def context_line(title: str, section: str) -> str:
-    """ "title > heading > subheading", the title not repeated when the path starts with it
-    (a Markdown page's H1 is both)."""
+def context_line(title: str, section: str, summary: str = "") -> str:
+    """ "title — summary > heading > subheading", the title not repeated when the path
+    starts with it (a Markdown page's H1 is both)."""
     headings = [h for h in section.split(SECTION_SEPARATOR) if h.strip()] if section else []
     if headings and title and headings[0].strip().casefold() == title.strip().casefold():
         headings = headings[1:]
-    parts = [p.strip() for p in (title, *headings) if p.strip()]
+    head = SUMMARY_SEPARATOR.join(p.strip() for p in (title, summary) if p.strip())
+    parts = [p.strip() for p in (head, *headings) if p.strip()]
     return " ".join(SECTION_SEPARATOR.join(parts).split())
+
+
+def summary_of(metadata: Mapping[str, Any]) -> str:
+    """The document's summary: its metadata's `summary` when that is text, else ""."""
+    value = metadata.get(SUMMARY)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def embedded_text(context: str, text: str) -> str:

@@ -244,6 +244,14 @@ _ICON_CELL = "td.icon"
 # in a dirty working directory away", what `whatis` shows) in the page's header, beside its
 # title ("git-stash(1) Manual Page": the `<title>` again), outside its content: read first.
 _MAN_NAME = "body.manpage > #header > h2, body.manpage > #header > .sectionbody"
+# A reference page's one-line purpose, beside its name: the man page's NAME line ("git-push -
+# Update remote refs along with associated objects") and a DocBook refentry's refpurpose
+# ("pg_restore — restore a PostgreSQL database from an archive file created by pg_dump").
+# The page's title is only the name; the purpose says what the page is about in the words a
+# question uses (`HtmlPage.summary`, docs/decisions/0051-page-summary-in-context.md).
+_PURPOSE = "body.manpage > #header > .sectionbody p, div.refentry div.refnamediv > p"
+# The name before the purpose: "git-push -", "pg_restore —", "CREATE INDEX, DROP INDEX —".
+_PURPOSE_NAME = re.compile(r"^.*?\s[-\u2014\u2013]\s")
 _FOOTNOTE = "doc-footnote"
 _SECTIONING = ["article", "main", "section", "aside", "nav"]
 _CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
@@ -299,6 +307,7 @@ class HtmlPage:
     title: str
     sections: list[tuple[list[tuple[int, str]], list[str]]] = field(default_factory=list)
     links: LinkCounts = field(default_factory=lambda: LinkCounts(0, 0, 0, 0))
+    summary: str = ""  # the page's one-line purpose where its markup gives one (`_PURPOSE`)
 
 
 @dataclass(frozen=True)
@@ -595,6 +604,7 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     raw_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     raw_title = without_site(soup, _SPACES.sub(" ", raw_title))
     elsewhere = leads_elsewhere(soup)  # its <head> is about to go
+    summary = _summary(soup)
     dropped = [
         *(t for t in soup(_DROPPED_TAGS) if not _footnotes(t)),
         *soup.select(_DROPPED),
@@ -615,4 +625,16 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)
     reader.page.links = replace(_link_counts(root), elsewhere=elsewhere)
+    reader.page.summary = summary
     return reader.page
+
+
+def _summary(soup: Any) -> str:
+    """The reference page's purpose without its name, as one line ("" when the page has
+    none, or only a name)."""
+    element = soup.select_one(_PURPOSE)
+    if element is None:
+        return ""
+    line = _SPACES.sub(" ", element.get_text(" ", strip=True)).strip()
+    purpose = _PURPOSE_NAME.sub("", line, count=1).strip()
+    return purpose if purpose != line else ""

@@ -46,6 +46,10 @@ class LoadedDocument:
 
 
 SECTION_SEPARATOR = " > "
+# The metadata key of a document's one-line purpose (a man page's NAME line, a DocBook
+# refpurpose, or a record's own `metadata.summary`): it joins the title in what is embedded
+# for each of its chunks (`ingest.embedded.context_line`).
+SUMMARY = "summary"
 
 
 def decode_text(data: bytes) -> str:
@@ -109,14 +113,14 @@ def _html_bytes(data: bytes) -> bytes:
     return data.replace(b"\x00", b"") if data.count(b"\x00") * 100 < len(data) else data
 
 
-def _html(text: str) -> tuple[str, list[Block], LinkCounts]:
+def _html(text: str) -> tuple[str, list[Block], LinkCounts, str]:
     from ingest.html_text import html_page
 
     page = html_page(text)
     blocks: list[Block] = []
     for path, parts in page.sections:
         _append(blocks, "\n\n".join(parts), path)
-    return page.title, blocks, page.links
+    return page.title, blocks, page.links, page.summary
 
 
 # A word broken at a line end ("contain-\ning"): joined when the next line goes on in
@@ -242,7 +246,7 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
         raise InvalidInput(f"{name}: not a single-document format")
     from ingest.html_text import page_kind
 
-    links, extra = None, dict[str, Any]()
+    links, extra, summary = None, dict[str, Any](), ""
     if kind in formats.SUFFIXES.values():
         title, blocks, extra = _formatted(kind, data)
     elif kind == "pdf":
@@ -250,7 +254,7 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
             raise InvalidInput("file is empty")
         title, blocks = _pdf(data)
     elif kind == "html":
-        title, blocks, links = _html(decode_html(_html_bytes(data)))
+        title, blocks, links, summary = _html(decode_html(_html_bytes(data)))
     else:
         title, blocks = _TEXT_PARSERS[kind](decode_text(data))
     if not blocks:
@@ -259,4 +263,6 @@ def load_file(name: str, data: bytes, kind: str | None = None) -> LoadedDocument
     metadata: dict[str, Any] = {**extra, "path": name, "format": kind}
     if document_kind := page_kind(title, name, links):
         metadata["doc_kind"] = document_kind
+    if summary:
+        metadata[SUMMARY] = summary
     return LoadedDocument(name, blocks, title=title, source=name, metadata=metadata, format=kind)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from app.errors import InvalidInput
 from app.validation import check_document_fields, check_text, shown_id
 from ingest.chunker import ModelLimit, TextChunk, iter_chunks
-from ingest.embedded import RECIPE
+from ingest.embedded import RECIPE, summary_of
 from ingest.loaders import LoadedDocument
 
 if TYPE_CHECKING:  # numpy costs a spawned worker 0.6 s of start-up, and it needs none
@@ -143,4 +143,11 @@ def prepare(doc: LoadedDocument, chunking: Chunking) -> Prepared:
 
 def chunk(doc: LoadedDocument, chunking: Chunking) -> Iterator[TextChunk]:
     """A document's chunks, cut one at a time."""
-    return iter_chunks(doc.blocks, chunking.size, chunking.overlap, chunking.model_limit, doc.title)
+    return iter_chunks(
+        doc.blocks,
+        chunking.size,
+        chunking.overlap,
+        chunking.model_limit,
+        doc.title,
+        summary=summary_of(doc.metadata),
+    )

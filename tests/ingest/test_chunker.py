@@ -189,6 +189,35 @@ def test_context_line_names_the_title_once() -> None:
     assert context_line("Only a title", "") == "Only a title"
 
 
+def test_context_line_carries_the_summary_after_the_title() -> None:
+    """A reference page's title is only its name: its one-line purpose follows it, before
+    the heading path, in what is embedded (never in what is stored)."""
+    from ingest.embedded import context_line
+
+    line = context_line("git-push(1)", "OPTIONS", "Update remote refs")
+    assert line == "git-push(1) \u2014 Update remote refs > OPTIONS"
+    assert context_line("pg_restore", "", "restore a database") == (
+        "pg_restore \u2014 restore a database"
+    )
+    assert context_line("", "Usage", "a summary alone") == "a summary alone > Usage"
+
+
+def test_a_records_summary_joins_its_chunks_context() -> None:
+    """`metadata.summary` of any document (a JSON Lines record's own) is in each chunk's
+    context; a summary that is not text is left out, and the stored text never holds it."""
+    from ingest.loaders import Block, LoadedDocument
+    from ingest.prepare import Chunking, chunk
+
+    blocks = [Block("Set the prefix the proxy strips.", "Usage")]
+    chunking = Chunking(size=200, overlap=20, model_limit=None)
+    doc = LoadedDocument("a", blocks, title="root_path", metadata={"summary": "the app's prefix"})
+    (first,) = chunk(doc, chunking)
+    assert first.context == "root_path \u2014 the app's prefix > Usage"
+    assert first.text == "Set the prefix the proxy strips."
+    odd = LoadedDocument("b", blocks, title="root_path", metadata={"summary": {"x": 1}})
+    assert [c.context for c in chunk(odd, chunking)] == ["root_path > Usage"]
+
+
 def test_a_fence_the_text_never_closes_is_not_closed() -> None:
     """Found by hypothesis: a lone opening fence at the end of a text came back closed."""
     _check("``` ", 40, 8, (len, 7))

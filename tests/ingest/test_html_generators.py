@@ -51,6 +51,20 @@ def test_docbook_page_without_its_navigation_bars() -> None:
         "| `-C` | Create the database |"
     )
     assert "doc_kind" not in doc.metadata
+    # the refpurpose, without the name before its dash, is the page's summary
+    assert doc.metadata["summary"] == "restore a database"
+
+
+def test_summary_only_where_the_markup_gives_a_purpose() -> None:
+    """A refnamediv that holds only a name, or a page with none, has no summary; a purpose
+    is one line however the source wrapped it."""
+    name_only = DOCBOOK.replace("pg_restore\n &#8212; restore a database", "pg_restore")
+    assert "summary" not in load_file("html/a.html", name_only.encode()).metadata
+    plain = "<html><head><title>Notes</title></head><body><p>pg_restore - not a purpose</p>"
+    assert "summary" not in load_file("notes.html", f"{plain}</body></html>".encode()).metadata
+    wrapped = DOCBOOK.replace("restore a database", "restore a\n   database   from a\n dump")
+    summary = load_file("html/b.html", wrapped.encode()).metadata["summary"]
+    assert summary == "restore a database from a dump"
 
 
 SPHINX = """<html><head><title>venv &#8212; Creation of virtual environments &#8212;
@@ -168,6 +182,7 @@ def test_asciidoc_man_page_keeps_its_name_line_and_its_notes_as_text() -> None:
     assert list(blocks) == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXAMPLES"]
     # the NAME section sits in the page's header, outside its content, without the title
     assert blocks["NAME"] == "git-credential-store - Helper to store credentials on disk"
+    assert doc.metadata["summary"] == "Helper to store credentials on disk"
     assert blocks["SYNOPSIS"] == "```\ngit config credential.helper 'store [<options>]'\n```"
     # a note is its label and its text, not a Markdown table headed "| Note |"
     assert blocks["DESCRIPTION"] == (
