@@ -51,6 +51,11 @@ _DOCUSAURUS_LISTS = {
     "docs-tags-list-page",
     "docs-tags-doc-list-page",
 }
+# <html class="..."> of every page of Docusaurus's docs, a doc's or a category's
+# (`ThemeClassNames.page.docsDocPage`), and the element holding a doc's Markdown
+# (`ThemeClassNames.docs.docMarkdown`)
+_DOCUSAURUS_DOCS = "docs-doc-page"
+_DOCUSAURUS_MARKDOWN = ".theme-doc-markdown"
 # Sphinx's general and module indexes (any theme)
 _SPHINX_INDEXES = "table.genindextable, table.modindextable"
 # The open elements a start tag closes when their end tags were left out (HTML's "optional
@@ -109,14 +114,17 @@ def leads_elsewhere(soup: Any) -> bool:
     """A page whose markup says it only leads to others: an index Javadoc calls one (its
     index of every name quotes each one's summary, so it has as much text per link as a
     class page; its lists of classes, packages and their hierarchy), a Sphinx index, a
-    Docusaurus list of blog posts or tags (`_DOCUSAURUS_LISTS`), or a redirect, an
-    immediate `<meta http-equiv="refresh">` (rustdoc writes one for each re-exported item,
-    9,962 in the standard library's docs; mdBook one for each moved chapter), or a page
-    kept out of search (`kept_out_of_search`)."""
+    Docusaurus list of blog posts or tags (`_DOCUSAURUS_LISTS`) or a category's generated
+    index (`_docusaurus_category`), or a redirect, an immediate `<meta
+    http-equiv="refresh">` (rustdoc writes one for each re-exported item, 9,962 in the
+    standard library's docs; mdBook one for each moved chapter), or a page kept out of
+    search (`kept_out_of_search`)."""
     body, html = soup.body, soup.html
     if body is not None and not _JAVADOC_INDEXES.isdisjoint(body.get("class") or []):
         return True
     if html is not None and not _DOCUSAURUS_LISTS.isdisjoint(html.get("class") or []):
+        return True
+    if _docusaurus_category(soup):
         return True
     if soup.select_one(_SPHINX_INDEXES) is not None:
         return True
@@ -124,6 +132,20 @@ def leads_elsewhere(soup: Any) -> bool:
     if refresh is not None and _REDIRECT.match(str(refresh.get("content", ""))):
         return True
     return kept_out_of_search(soup)
+
+
+def _docusaurus_category(soup: Any) -> bool:
+    """A Docusaurus category's generated index (`"link": {"type": "generated-index"}` in its
+    `_category_.json`): only the category's title, its description if it has one, and a card
+    for each of its docs (a link holding the doc's title and its description again, as a
+    `<p>`, which `LinkCounts` counts as prose). Docusaurus gives it no class of its own: its
+    `<html>` is a doc's without `docs-doc-id-...`, and `generatedIndexPage_vN6x` is a CSS
+    module's hashed name. So it is known by what it lacks: a docs page with no Markdown, as
+    every doc written in Markdown is rendered in `_DOCUSAURUS_MARKDOWN`, also one that shows
+    the same cards in its text (`<DocCardList />`), which its counts then judge."""
+    html = soup.html
+    classes = (html.get("class") or []) if html is not None else []
+    return _DOCUSAURUS_DOCS in classes and soup.select_one(_DOCUSAURUS_MARKDOWN) is None
 
 
 def kept_out_of_search(soup: Any) -> bool:

@@ -1,6 +1,7 @@
 """Pages of built documentation sites (snippets trimmed from real builds: Docusaurus 3.9's
-classic template, attrs' docs with Furo, sphinx_rtd_theme and pydata-sphinx-theme): what a
-reader sees is kept, the theme's navigation is not (docs/decisions/0050-built-doc-sites.md)."""
+and 3.10's classic template, attrs' docs with Furo, sphinx_rtd_theme and pydata-sphinx-theme):
+what a reader sees is kept, the theme's navigation is not
+(docs/decisions/0050-built-doc-sites.md)."""
 
 from __future__ import annotations
 
@@ -114,6 +115,134 @@ def test_docusaurus_blog_lists_are_links_pages_with_every_item_marked() -> None:
         ("2021", "- August 1 - MDX Blog Post\n\n- August 26 - Welcome"),
         ("2019", "- May 28 - First Blog Post\n\n- May 29 - Long Blog Post"),
     ]
+
+
+def _docusaurus_docs_page(html_id: str, title: str, content: str) -> str:
+    """A page of Docusaurus 3.10's docs around `content` (its `<main>`'s), trimmed."""
+    return f"""<!doctype html><html lang=en dir=ltr class="docs-wrapper plugin-docs
+plugin-id-default docs-version-current docs-doc-page{html_id}"><head><title
+data-rh=true>{title} | My Site</title></head><body><div id=__docusaurus><div
+id=__docusaurus_skipToContent_fallback class="theme-layout-main main-wrapper"><div
+class=docsWrapper_hBAB><div class=docRoot_UBD9><main class=docMainContainer_TBSr><div
+class="container padding-top--md padding-bottom--lg">{content}</div></main></div></div></div>
+</div></body></html>"""
+
+
+def _docusaurus_card(href: str, title: str, description: str) -> str:
+    """A doc's card (`DocCard`): a link holding its title and its description."""
+    return f"""<article class="docCardListItem_W1sv col col--6"><a class="card padding--lg
+theme-doc-card-container cardContainer_KhuF" href={href}><h2 class="theme-doc-card-heading
+cardTitle_mcqP" title="{title}"><span class="theme-doc-card-icon cardTitleIcon_GcdP"
+>\U0001f4c4\ufe0f</span><span class="text--truncate theme-doc-card-title cardTitleText_nuEl"
+>{title}</span></h2><p class="text--truncate theme-doc-card-description cardDescription_L2fP"
+title="{description}">{description}</p></a></article>"""
+
+
+def _docusaurus_category_page(title: str, description: str, cards: list[str]) -> str:
+    """A category's generated index (`DocCategoryGeneratedIndexPage`): no Markdown, and
+    its `<html>` is a doc's without `docs-doc-id-...`."""
+    description = f"<p>{description}" if description else ""
+    return _docusaurus_docs_page(
+        "",
+        title,
+        f"""<div class=generatedIndexPage_vN6x><nav class="theme-doc-breadcrumbs
+breadcrumbsContainer_Z_bl" aria-label=Breadcrumbs><ul class=breadcrumbs><li
+class="breadcrumbs__item breadcrumbs__item--active"><span class=breadcrumbs__link
+>{title}</span></ul></nav><header><h1 class=title_kItE>{title}</h1>{description}</header
+><article class=margin-top--lg><section class=row>{"".join(cards)}</section></article><footer
+class=margin-top--md><nav class=pagination-nav aria-label="Docs pages"><a
+class="pagination-nav__link pagination-nav__link--prev" href=/docs/intro><div
+class=pagination-nav__sublabel>Previous</div><div class=pagination-nav__label>Tutorial
+Intro</div></a></nav></footer></div>""",
+    )
+
+
+# The classic template's two categories: one with a description (6 cards, 3 kept), one
+# with 2 cards.
+DOCUSAURUS_CATEGORY = _docusaurus_category_page(
+    "Tutorial - Basics",
+    "5 minutes to learn the most important Docusaurus concepts.",
+    [
+        _docusaurus_card(
+            "/docs/tutorial-basics/create-a-page",
+            "Create a Page",
+            "Add Markdown or React files to src/pages to create a standalone page:",
+        ),
+        _docusaurus_card(
+            "/docs/tutorial-basics/create-a-document",
+            "Create a Document",
+            "Documents are groups of pages connected through:",
+        ),
+        _docusaurus_card(
+            "/docs/tutorial-basics/markdown-features",
+            "Markdown Features",
+            "Docusaurus supports Markdown and a few additional features.",
+        ),
+    ],
+)
+DOCUSAURUS_CATEGORY_OF_TWO = _docusaurus_category_page(
+    "Tutorial - Extras",
+    "",
+    [
+        _docusaurus_card(
+            "/docs/tutorial-extras/manage-docs-versions",
+            "Manage Docs Versions",
+            "Docusaurus can manage multiple versions of your docs.",
+        ),
+        _docusaurus_card(
+            "/docs/tutorial-extras/translate-your-site",
+            "Translate your site",
+            "Let's translate docs/intro.md to French.",
+        ),
+    ],
+)
+# A category's own doc showing the same cards (`<DocCardList />`) inside its text.
+GUIDES = [
+    _docusaurus_card("/docs/guides/analytics", "Analytics", "Count visits without cookies."),
+    _docusaurus_card("/docs/guides/search", "Search", "Add a search bar with a local index."),
+    _docusaurus_card("/docs/guides/theming", "Theming", "Change colours and fonts with CSS."),
+]
+DOCUSAURUS_DOC_WITH_CARDS = _docusaurus_docs_page(
+    " docs-doc-id-guides/overview",
+    "Guides",
+    f"""<div class=row><div class="col docItemCol_VOVn"><div class=docItemContainer_Djhp
+><article><div class="theme-doc-markdown markdown"><header><h1>Guides</h1></header>
+<!-- -->
+<p>Each guide walks through one task from start to finish. Read them in order the first
+time: later guides assume the site you built in the earlier ones.</p>
+<section class=row>{"".join(GUIDES)}</section>
+<p>When you are done, deploy the site as the basics tutorial shows.</div></article></div>
+</div></div>""",
+)
+
+
+def test_docusaurus_category_index_is_a_links_page() -> None:
+    """With a description or with 2 cards: the cards repeat the docs' own descriptions."""
+    basics = load_file("docs/category/tutorial---basics/index.html", DOCUSAURUS_CATEGORY.encode())
+    assert basics.metadata["doc_kind"] == "links"
+    assert basics.blocks[0].text.startswith(
+        "5 minutes to learn the most important Docusaurus concepts.\n\n"
+        "\U0001f4c4\ufe0fCreate a Page Add Markdown or React files"
+    )
+    extras = load_file(
+        "docs/category/tutorial---extras/index.html", DOCUSAURUS_CATEGORY_OF_TWO.encode()
+    )
+    assert extras.metadata["doc_kind"] == "links"
+    assert [(b.section, b.text) for b in extras.blocks] == [
+        (
+            "Tutorial - Extras",
+            "\U0001f4c4\ufe0fManage Docs Versions Docusaurus can manage multiple versions of"
+            " your docs.\n\n\U0001f4c4\ufe0fTranslate your site Let's translate docs/intro.md"
+            " to French.",
+        )
+    ]
+
+
+def test_docusaurus_doc_with_cards_in_its_text_is_not_a_links_page() -> None:
+    doc = load_file("docs/guides/overview/index.html", DOCUSAURUS_DOC_WITH_CARDS.encode())
+    assert doc.metadata.get("doc_kind") is None
+    assert doc.blocks[0].text.startswith("Each guide walks through one task")
+    assert doc.blocks[-1].text.endswith("deploy the site as the basics tutorial shows.")
 
 
 FURO = """<!doctype html><html class="no-js" lang="en" data-content_root="./"><head>
