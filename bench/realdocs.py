@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import json
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ class DocSet:
     questions: Path
     how_to_get: str
     glob: str | None = None  # as `pgask ingest --glob`
+    package: str | None = None  # the Debian package that holds the folder
 
 
 SETS = {
@@ -84,12 +86,14 @@ SETS = {
         Path("/usr/share/doc/python3.11/html"),
         ROOT / "bench" / "python_questions.jsonl",
         "apt-get install python3-doc (Debian 12: Python 3.11 docs, Sphinx HTML)",
+        package="python3-doc",
     ),
     "postgres": DocSet(
         "postgres",
         Path("/usr/share/doc/postgresql-doc-15/html"),
         ROOT / "bench" / "postgres_questions.jsonl",
         "apt-get install postgresql-doc-15 (Debian 12: PostgreSQL 15 manual, DocBook HTML)",
+        package="postgresql-doc-15",
     ),
     "git": DocSet(
         "git",
@@ -97,6 +101,7 @@ SETS = {
         ROOT / "bench" / "git_questions.jsonl",
         "apt-get install git-doc (Debian 12: git 2.39 manual, AsciiDoc HTML; *.html only)",
         glob="*.html",
+        package="git-doc",
     ),
 }
 
@@ -136,6 +141,20 @@ def load_questions(path: Path) -> list[Question]:
 def carries(answer: str, terms: tuple[str, ...]) -> bool:
     """Whether the answer holds one of the terms, as written (commands are case-sensitive)."""
     return any(term in answer for term in terms)
+
+
+def debian_version(package: str) -> str | None:
+    """The installed version of a Debian package (None: not installed, or no dpkg)."""
+    try:
+        done = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    return f"{package} {done.stdout.strip()}" if done.returncode == 0 else None
 
 
 async def chunk_stats(services: Services, collection: str) -> dict[str, Any]:
@@ -227,6 +246,9 @@ async def run_set(services: Services, doc_set: DocSet, fusions: bool) -> dict[st
         "folder": str(doc_set.folder),
         **({"glob": doc_set.glob} if doc_set.glob else {}),
         "how_to_get": doc_set.how_to_get,
+        # a package's point release changes pages, so chunk counts of two runs compare only
+        # at the same version
+        **({"package": debian_version(doc_set.package)} if doc_set.package else {}),
         "questions_file": str(doc_set.questions.relative_to(ROOT)),
         "ingest": ingest,
         "stored": await chunk_stats(services, collection),
