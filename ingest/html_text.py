@@ -631,10 +631,12 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
 
 def _summary(soup: Any) -> str:
     """The reference page's purpose without its name, as one line ("" when the page has
-    none, or only a name)."""
-    element = soup.select_one(_PURPOSE)
-    if element is None:
+    none, or only a name). A page of several reference entries (a DocBook book or part
+    written as one page) has none: the first entry's purpose is not the page's."""
+    elements = soup.select(_PURPOSE)
+    if len(elements) != 1:
         return ""
+    (element,) = elements
     line = _SPACES.sub(" ", element.get_text(" ", strip=True)).strip()
     purpose = _PURPOSE_NAME.sub("", line, count=1).strip()
     return purpose if purpose != line else ""

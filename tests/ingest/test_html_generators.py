@@ -65,6 +65,12 @@ def test_summary_only_where_the_markup_gives_a_purpose() -> None:
     wrapped = DOCBOOK.replace("restore a database", "restore a\n   database   from a\n dump")
     summary = load_file("html/b.html", wrapped.encode()).metadata["summary"]
     assert summary == "restore a database from a dump"
+    # a book written as one page holds many entries: none of their purposes is the page's
+    entry = DOCBOOK[
+        DOCBOOK.index('<div class="refentry"') : DOCBOOK.index('<div class="navfooter"')
+    ]
+    book = DOCBOOK.replace(entry, entry + entry.replace("pg_restore", "pg_dump"))
+    assert "summary" not in load_file("html/book.html", book.encode()).metadata
 
 
 SPHINX = """<html><head><title>venv &#8212; Creation of virtual environments &#8212;
