@@ -14,9 +14,10 @@ Commons Lang 3.12 Javadoc (JDK 17 layout), LMDB (Doxygen 1.8.16) and log4cplus (
 Built documentation sites (docs/decisions/0050-built-doc-sites.md), every page of each,
 read from --sites (default /tmp/built-sites); a site not built there is skipped:
 
-- docusaurus: `npx create-docusaurus@latest site classic --javascript` (Docusaurus 3.9),
-  with this table appended to `site/docs/intro.mdx` (the template has none), then
-  `npm run build` and `site/build` copied to SITES/docusaurus:
+- docusaurus: `npx create-docusaurus@latest site classic --javascript` (Docusaurus 3.9
+  for decision 0050; 3.10.2, the same 28 pages, for its category pages), with this table
+  appended to `site/docs/intro.mdx` (the template has none), then `npm run build` and
+  `site/build` copied to SITES/docusaurus:
 
       ## Commands
 
