@@ -294,13 +294,11 @@ def chunk_blocks(
     overlap: int,
     model_limit: ModelLimit | None = None,
     title: str | None = None,
-    *,
-    summary: str = "",
 ) -> list[TextChunk]:
     """Chunks of at most `size` cl100k tokens (and, given `model_limit`, at most that many of
     the model's own tokens with their context line) over all blocks, in order. Given a
     `title`, each chunk carries its context line; without one, none."""
-    return list(iter_chunks(blocks, size, overlap, model_limit, title, summary=summary))
+    return list(iter_chunks(blocks, size, overlap, model_limit, title))
 
 
 def iter_chunks(

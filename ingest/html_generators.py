@@ -140,9 +140,9 @@ def _docusaurus_category(soup: Any) -> bool:
     for each of its docs (a link holding the doc's title and its description again, as a
     `<p>`, which `LinkCounts` counts as prose). Docusaurus gives it no class of its own: its
     `<html>` is a doc's without `docs-doc-id-...`, and `generatedIndexPage_vN6x` is a CSS
-    module's hashed name. So it is known by what it lacks: a docs page with no Markdown, as
-    every doc written in Markdown is rendered in `_DOCUSAURUS_MARKDOWN`, also one that shows
-    the same cards in its text (`<DocCardList />`), which its counts then judge."""
+    module's hashed name. So it is known by what it lacks: a docs page without
+    `_DOCUSAURUS_MARKDOWN`, where every doc's own text is rendered. A doc that shows the same
+    cards in its text (`<DocCardList />`) has it, and its link counts judge it."""
     html = soup.html
     classes = (html.get("class") or []) if html is not None else []
     return _DOCUSAURUS_DOCS in classes and soup.select_one(_DOCUSAURUS_MARKDOWN) is None
