@@ -142,6 +142,20 @@ def check_metadata(metadata: Mapping[str, Any], where: str = "metadata") -> dict
     return dict(metadata)
 
 
+# The metadata key of a document's one-line purpose (a man page's NAME line, a DocBook
+# refpurpose, or a record's own `metadata.summary`): ingestion writes it
+# (`ingest.loaders.load_file`) and embeds it with the title before each chunk
+# (`ingest.embedded.context_line`); an extractive answer names it with the page's first quote.
+SUMMARY = "summary"
+SUMMARY_SEPARATOR = " \u2014 "  # between a title and its summary, wherever both are shown
+
+
+def summary_of(metadata: Mapping[str, Any]) -> str:
+    """The document's summary: its metadata's `summary` when that is text, else ""."""
+    value = metadata.get(SUMMARY)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def check_document_id(value: str, where: str = "id") -> str:
     """A document id: 1-MAX_ID_CHARS characters of text without control or bidirectional
     characters (they make an id display as another, or forge log lines)."""

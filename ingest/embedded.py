@@ -16,14 +16,11 @@ document count as changed once, and its next ingest re-embeds it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from ingest.loaders import SECTION_SEPARATOR, SUMMARY
+from app.validation import SUMMARY_SEPARATOR
+from ingest.loaders import SECTION_SEPARATOR
 
 RECIPE = "title-summary-path-v2"
 SEPARATOR = "\n\n"  # between the context line and the chunk's text
-SUMMARY_SEPARATOR = " \u2014 "  # between the title and the summary
 # The context takes at most this share of a chunk's token budget: a page whose headings run
 # long keeps most of the model's window for the text itself.
 CONTEXT_SHARE = 4
@@ -38,12 +35,6 @@ def context_line(title: str, section: str, summary: str = "") -> str:
     head = SUMMARY_SEPARATOR.join(p.strip() for p in (title, summary) if p.strip())
     parts = [p.strip() for p in (head, *headings) if p.strip()]
     return " ".join(SECTION_SEPARATOR.join(parts).split())
-
-
-def summary_of(metadata: Mapping[str, Any]) -> str:
-    """The document's summary: its metadata's `summary` when that is text, else ""."""
-    value = metadata.get(SUMMARY)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def embedded_text(context: str, text: str) -> str:

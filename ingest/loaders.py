@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
-from app.validation import parse_json
+from app.validation import SUMMARY, parse_json
 from ingest import formats
 
 if TYPE_CHECKING:
@@ -46,10 +46,6 @@ class LoadedDocument:
 
 
 SECTION_SEPARATOR = " > "
-# The metadata key of a document's one-line purpose (a man page's NAME line, a DocBook
-# refpurpose, or a record's own `metadata.summary`): it joins the title in what is embedded
-# for each of its chunks (`ingest.embedded.context_line`).
-SUMMARY = "summary"
 
 
 def decode_text(data: bytes) -> str:

@@ -18,9 +18,9 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
-from app.validation import check_document_fields, check_text, shown_id
+from app.validation import check_document_fields, check_text, shown_id, summary_of
 from ingest.chunker import ModelLimit, TextChunk, iter_chunks
-from ingest.embedded import RECIPE, summary_of
+from ingest.embedded import RECIPE
 from ingest.loaders import LoadedDocument
 
 if TYPE_CHECKING:  # numpy costs a spawned worker 0.6 s of start-up, and it needs none

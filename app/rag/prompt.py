@@ -56,8 +56,9 @@ def fence(source: AnswerSource) -> str:
     """A source as a labelled block that its own text cannot close or imitate."""
     body = source.text.replace("<", "&lt;")  # no "</source>" or fake "<source n=..." inside
     page = f' page="{source.page}"' if source.page is not None else ""
+    summary = f' summary="{_attr(source.summary)}"' if source.summary else ""
     return (
-        f'{_OPEN} n="{source.n}" title="{_attr(source.title)}" '
+        f'{_OPEN} n="{source.n}" title="{_attr(source.title)}"{summary} '
         f'origin="{_attr(source.source)}" section="{_attr(source.section)}"{page}>\n'
         f"{body}\n{_CLOSE}"
     )

@@ -36,6 +36,7 @@ from app.search.service import (
     per_document_cap,
     run_search,
 )
+from app.validation import summary_of
 
 if TYPE_CHECKING:  # the openai package is imported only when a chat model is configured
     from app.llm import ChatModel
@@ -129,7 +130,13 @@ class Answerer:
             hits, page_ms = await self._with_page(session, request.collection, search, result)
         timings.update(embed_ms=result.embed_ms, search_ms=result.search_ms + page_ms)
         sources = [
-            AnswerSource(n=n, text=h.text or "", score=h.score, **h.passage_fields())
+            AnswerSource(
+                n=n,
+                text=h.text or "",
+                score=h.score,
+                summary=summary_of(h.metadata),
+                **h.passage_fields(),
+            )
             for n, h in enumerate(hits, start=1)
         ]
         return Retrieval(query, rewritten, sources, timings)

@@ -18,6 +18,10 @@ class Numbered:
 class AnswerSource(Passage, Numbered):
     text: str
     score: float
+    # The document's one-line purpose (its metadata `summary`: a man page's NAME line, a
+    # DocBook refpurpose), "" when it has none; what a reference page is for, where its
+    # title is only a name ("git-rerere(1)").
+    summary: str = ""
 
 
 PLACE_SEPARATOR = " \u203a "  # a single right-pointing angle quote between title and headings

@@ -36,7 +36,7 @@ DOCUMENTS = [
         "id": "widget",
         "title": "Foo widget",
         "source": "shop/foo.md",
-        "metadata": {"topic": "shop"},
+        "metadata": {"topic": "shop", "summary": "A small widget for any desk"},
         "text": "The Foo widget costs 25 euros. It ships within two days to any country.",
     },
     {
@@ -93,6 +93,9 @@ def test_extractive_answer_is_cited_and_labelled(client: httpx.Client, corpus: s
         assert citation["chunk_id"] == by_n[citation["n"]]["chunk_id"]
         assert citation["quote"] == by_n[citation["n"]]["text"]
     assert body["sources"][0]["title"] == "Foo widget"
+    # the page's purpose (its metadata summary) comes with its source and heads its quote
+    assert body["sources"][0]["summary"] == "A small widget for any desk"
+    assert "**Foo widget \u2014 A small widget for any desk**\n\n" in body["answer"]
     assert {"embed_ms", "search_ms"} <= set(body["timings"])
 
 
@@ -224,7 +227,10 @@ def test_generated_answer_messages_and_citations(
     assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert messages[-1]["role"] == "user"
     assert messages[-1]["content"].endswith("Question: How much is the Foo widget?")
-    assert '<source n="1" title="Foo widget" origin="shop/foo.md"' in messages[-1]["content"]
+    assert (
+        '<source n="1" title="Foo widget" summary="A small widget for any desk" '
+        'origin="shop/foo.md"' in messages[-1]["content"]
+    )
 
 
 def test_prompt_fits_the_token_budget(llm_url: str, corpus: str, fake_openai: FakeOpenAI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,15 @@ from app.rag.citations import cited_numbers, parse_citations
 from app.rag.extractive import NOTHING_FOUND, NOTICE, extractive_answer, wants_command
 from app.rag.prompt import SYSTEM_PROMPT, build_prompt, count_tokens, fence
 from app.rag.sources import AnswerSource
+
+# The bold place heading each quote ("**Doc 1 \u203a Intro**"): the tests of what is quoted read
+# the quotes without it; the headings have tests of their own.
+_HEADING = re.compile(r"^\*\*[^*\n]+\*\*\n\n", re.MULTILINE)
+
+
+def _quoted(answer: str) -> str:
+    """The answer's quotes, without the notice and the headings."""
+    return _HEADING.sub("", answer.removeprefix(NOTICE + "\n\n"))
 
 
 def _source(n: int, text: str = "", **kw) -> AnswerSource:
@@ -121,14 +131,61 @@ def test_extractive_answer_quotes_and_cites_whole_sentences() -> None:
     assert extractive_answer([]) == NOTHING_FOUND
 
 
+def test_each_quote_is_headed_by_its_place_and_a_page_summary_once() -> None:
+    rerere = {"title": "git-rerere(1)", "document_id": 1, "summary": "Reuse recorded resolution"}
+    sources = [
+        _source(1, "It records resolutions. [x]", section="DESCRIPTION", **rerere),
+        _source(2, "The resolutions are reused by rebase.", section="EXAMPLES", **rerere),
+        _source(3, "Hooks run scripts on resolutions.", title="githooks(5)", section=""),
+    ]
+    answer = extractive_answer(sources, "what does rerere do with resolutions")
+    assert answer.removeprefix(NOTICE + "\n\n") == (
+        "**git-rerere(1) \u2014 Reuse recorded resolution \u203a DESCRIPTION**\n\n"
+        "It records resolutions. [x] [1]\n\n"
+        "**git-rerere(1) \u203a EXAMPLES**\n\n"  # the summary only with the page's first quote
+        "The resolutions are reused by rebase. [2]\n\n"
+        "**githooks(5)**\n\n"
+        "Hooks run scripts on resolutions. [3]"
+    )
+
+
+def test_a_quote_from_the_place_quoted_before_gets_no_heading_of_its_own() -> None:
+    long = " ".join(f"Sentence {n} says nothing here." for n in range(40))
+    sources = [
+        _source(1, f"Restore it with pg_restore. {long}", document_id=1),
+        _source(2, f"{long} Then restore the roles with pg_restore.", document_id=1, title="Doc 1"),
+    ]
+    answer = extractive_answer(sources, "restore with pg_restore", max_chars=60)
+    assert answer.removeprefix(NOTICE + "\n\n") == (
+        "**Doc 1 \u203a Intro**\n\n"
+        "Restore it with pg_restore. Sentence 0 says nothing here. \u2026 [1]\n\n"
+        "\u2026 Then restore the roles with pg_restore. [2]"
+    )
+
+
+def test_a_place_holding_an_asterisk_is_not_bold() -> None:
+    answer = extractive_answer([_source(1, "Globs match names.", title="The * glob")], "glob")
+    assert answer.removeprefix(NOTICE + "\n\n") == (
+        "The * glob \u203a Intro\n\nGlobs match names. [1]"
+    )
+
+
+def test_passages_beyond_the_third_are_quoted_only_while_they_match() -> None:
+    matching = [_source(n, f"Restore number {n} runs pg_restore.") for n in range(1, 7)]
+    answer = extractive_answer(matching, "restore with pg_restore")
+    assert [f"[{n}]" in answer for n in range(1, 7)] == [True] * 5 + [False]  # five at most
+    weak = [*matching[:3], _source(4, "Dumps are files."), _source(5, "Restore is slow.")]
+    answer = extractive_answer(weak, "restore with pg_restore")
+    assert "[4]" not in answer  # matches nothing
+    assert "[5]" not in answer  # "restore" alone: less than a fifth of the best match
+
+
 def test_extractive_answer_keeps_the_command_and_the_table_whole() -> None:
     text = (
         "Foo is a tool.\n\nInstall it with pip:\n\n```bash\npip install foo\n```\n\n"
         "| Option | Meaning |\n| --- | --- |\n| `-q` | quiet |"
     )
-    body = extractive_answer([_source(1, text)], "how do I install foo?").removeprefix(
-        NOTICE + "\n\n"
-    )
+    body = _quoted(extractive_answer([_source(1, text)], "how do I install foo?"))
     assert body == text + "\n\n[1]"  # nothing left out, nothing squashed
 
 
@@ -136,7 +193,7 @@ def test_extractive_answer_trims_to_the_relevant_part_with_an_ellipsis() -> None
     filler = " ".join(f"Sentence {n} is about something else entirely." for n in range(30))
     text = f"{filler} To restore a dump, run pg_restore with the -C flag. {filler}"
     body = extractive_answer([_source(1, text)], "restore a dump", max_chars=200)
-    body = body.removeprefix(NOTICE + "\n\n")
+    body = _quoted(body)
     assert body.startswith("\u2026 ") and body.endswith(" \u2026 [1]")
     assert "To restore a dump, run pg_restore with the -C flag." in body
     assert len(body) < 300
@@ -146,7 +203,7 @@ def test_extractive_answer_never_repeats_what_an_overlapping_chunk_quoted() -> N
     first = "It is fast. It is small."
     overlapping = "It is small. Configure it with\na settings file."
     body = extractive_answer([_source(1, first), _source(2, overlapping)], "small fast")
-    assert body.removeprefix(NOTICE + "\n\n") == (
+    assert _quoted(body) == (
         "It is fast. It is small. [1]\n\nConfigure it with a settings file. [2]"
     )
 
@@ -204,7 +261,7 @@ def test_a_definition_named_by_the_question_is_quoted_without_its_neighbours() -
         "\n\nSpecifies the maximum amount of memory to be used by maintenance operations."
     )
     body = extractive_answer([_source(1, text)], "what does the work_mem setting do")
-    body = body.removeprefix(NOTICE + "\n\n")
+    body = _quoted(body)
     assert body == (
         "\u2026 `work_mem` (`integer`)\n\nSets the base maximum amount of memory to be used "
         "by a query operation (such as a sort or hash table) before writing to temporary "
@@ -217,7 +274,7 @@ def test_a_rare_question_word_outweighs_common_ones() -> None:
     rare = "Compress it with gzip."
     text = f"{common}\n\n{common} {common}\n\n{rare}"
     body = extractive_answer([_source(1, text)], "table file gzip", max_chars=30)
-    assert body.removeprefix(NOTICE + "\n\n") == f"\u2026 {rare} [1]"
+    assert _quoted(body) == f"\u2026 {rare} [1]"
 
 
 @pytest.mark.parametrize(
@@ -252,7 +309,7 @@ def test_a_matched_description_runs_on_into_the_entries_after_it() -> None:
         "\n\n`md5`\n\nPerform MD5 authentication to verify the password."
     )
     body = extractive_answer([_source(1, text)], "allow connections from other hosts")
-    assert body.removeprefix(NOTICE + "\n\n") == text + " [1]"
+    assert _quoted(body) == text + " [1]"
 
 
 def test_a_quote_never_ends_on_a_term_without_its_description() -> None:
@@ -262,7 +319,7 @@ def test_a_quote_never_ends_on_a_term_without_its_description() -> None:
         "server log for each message that is logged, from terse to verbose."
     )
     body = extractive_answer([_source(1, text)], "log slow statements", max_chars=90)
-    assert body.removeprefix(NOTICE + "\n\n") == (
+    assert _quoted(body) == (
         "Durations of statements are logged when they exceed the threshold. \u2026 [1]"
     )
 
@@ -276,9 +333,9 @@ def test_a_name_matches_the_words_it_is_made_of() -> None:
         "Many programs split their functionality into sub-commands."
     )
     body = extractive_answer([_source(1, text)], "pydantic settings", max_chars=40)
-    assert body.removeprefix(NOTICE + "\n\n").startswith("\u2026 Import `BaseSettings`")
+    assert _quoted(body).startswith("\u2026 Import `BaseSettings`")
     body = extractive_answer([_source(1, text)], "add subcommands", max_chars=60)
-    assert body.removeprefix(NOTICE + "\n\n").startswith("\u2026 Many programs split")
+    assert _quoted(body).startswith("\u2026 Many programs split")
 
 
 def test_a_part_of_a_name_does_not_make_a_definition_the_answer() -> None:
@@ -289,7 +346,7 @@ def test_a_part_of_a_name_does_not_make_a_definition_the_answer() -> None:
         "Slow statements are logged when they run longer than the threshold."
     )
     body = extractive_answer([_source(1, text)], "log slow statements", max_chars=70)
-    assert body.removeprefix(NOTICE + "\n\n") == (
+    assert _quoted(body) == (
         "\u2026 Slow statements are logged when they run longer than the threshold. [1]"
     )
 
@@ -301,7 +358,7 @@ def test_a_definition_term_the_chunk_cut_from_its_description_is_not_quoted() ->
         "what does the work_mem setting do",
         passages=1,
     )
-    assert body.removeprefix(NOTICE + "\n\n") == "The work_mem setting sizes each sort. [2]"
+    assert _quoted(body) == "The work_mem setting sizes each sort. [2]"
 
 
 def test_a_lower_passage_that_matches_much_better_is_quoted_first() -> None:
@@ -311,11 +368,11 @@ def test_a_lower_passage_that_matches_much_better_is_quoted_first() -> None:
     strong = "Use `pg_cancel_backend` to cancel a running query of another session."
     sources = [_source(1, weak), _source(2, "Other."), _source(3, "More."), _source(4, strong)]
     body = extractive_answer(sources, "cancel a running query in a table", passages=2)
-    assert body.removeprefix(NOTICE + "\n\n").startswith(strong + " [4]")
+    assert _quoted(body).startswith(strong + " [4]")
     # a close match does not overtake a better-ranked passage
     close = "The table of queries has a row for each item."
     body = extractive_answer([_source(1, close), _source(2, weak)], "queries table", passages=1)
-    assert body.removeprefix(NOTICE + "\n\n") == close + " [1]"
+    assert _quoted(body) == close + " [1]"
 
 
 def test_the_entry_the_question_names_is_quoted_first_whatever_its_rank() -> None:
@@ -332,7 +389,7 @@ def test_the_entry_the_question_names_is_quoted_first_whatever_its_rank() -> Non
         ),
     ]
     body = extractive_answer(sources, "what does shared_buffers control", passages=2)
-    assert body.removeprefix(NOTICE + "\n\n").startswith(
+    assert _quoted(body).startswith(
         "`shared_buffers` (`integer`)\n\nSets the amount of memory the database server uses "
         "for shared memory buffers. [4]"
     )
