@@ -19,7 +19,8 @@ def test_sources_event_bytes() -> None:
     assert format_event(event) == (
         "event: sources\n"
         'data: {"sources": [{"n": 1, "chunk_id": 7, "document_id": 3, "title": "Guide", '
-        '"source": "a.md", "section": "", "page": 2, "text": "Foo costs 5.", "score": 0.5, "summary": ""}], '
+        '"source": "a.md", "section": "", "page": 2, "text": "Foo costs 5.", "score": 0.5, '
+        '"summary": ""}], '
         '"search_query": "foo?", "rewritten": false, "generated": true}\n\n'
     )
 
