@@ -19,12 +19,15 @@ are {"question", "expected": [document ids], "terms": [strings]}):
   Debian's git-doc package (`apt-get install git-doc`: /usr/share/doc/git-doc, its
   `*.html` only, as `pgask ingest --glob '*.html'`: the folder also holds each page's
   AsciiDoc source as `.txt`), bench/git_questions.jsonl (25 questions).
+- m4: GNU M4 1.4.19's manual (Texinfo HTML, makeinfo 6.8: one page per node), Debian's
+  m4-doc package (`apt-get install m4-doc`: /usr/share/doc/m4, its `*.html` only),
+  bench/m4_questions.jsonl (25 questions).
 
 A set whose folder is missing is reported as skipped. Collections are ingested first
 (unchanged files are skipped, so a second run costs only the questions).
 
-    python bench/realdocs.py [--sets fastapi python postgres git] [--data-dir DIR] [--output FILE]
-        [--fusions]
+    python bench/realdocs.py [--sets fastapi python postgres git m4] [--data-dir DIR]
+        [--output FILE] [--fusions]
 
 `--fusions` also ranks every question with hybrid fusion variants (min-max score fusion at
 several weights and depths, RRF), right page first and top 3 only (the issue asks that
@@ -56,11 +59,13 @@ from bench.fastapi_hits import ensure_ingested, first_rank
 
 MODES: tuple[Mode, ...] = ("vector", "text", "hybrid")
 # Text only a generator's navigation bars hold (DocBook's Prev/Up/Home/Next, Sphinx's
-# sidebar and related bar, MkDocs' footer, AsciiDoc's "Last updated" footer): a chunk
+# sidebar and related bar, MkDocs' footer, AsciiDoc's "Last updated" footer, Texinfo's
+# "Next: …, Up: …" node bar and its "[Contents][Index]" links): a chunk
 # holding one is furniture left over.
 NAVIGATION = re.compile(
     r"\bPrev\s+Up\b|\bUp\s+Home\b|\bPrevious topic\b|\bNext topic\b|\bThis Page\b"
     r"|\bShow Source\b|\bQuick search\b|\bPrevious\s+Next\b|\bLast updated\s+\d"
+    r"|\b(?:Next|Previous): [^\n]{1,120}?, (?:Previous|Up): |\[Contents\]\[Index\]"
 )
 
 
@@ -102,6 +107,14 @@ SETS = {
         "apt-get install git-doc (Debian 12: git 2.39 manual, AsciiDoc HTML; *.html only)",
         glob="*.html",
         package="git-doc",
+    ),
+    "m4": DocSet(
+        "m4",
+        Path("/usr/share/doc/m4"),
+        ROOT / "bench" / "m4_questions.jsonl",
+        "apt-get install m4-doc (Debian 12: GNU M4 1.4.19 manual, Texinfo HTML; *.html only)",
+        glob="*.html",
+        package="m4-doc",
     ),
 }
 

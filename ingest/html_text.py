@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ingest.html_generators import leads_elsewhere, rewrite, without_site
+from ingest.html_generators import chrome, contents, leads_elsewhere, rewrite, without_site
 from ingest.markdown_text import markdown_table
 
 _DROPPED_TAGS = [
@@ -609,8 +609,10 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
         *(t for t in soup(_DROPPED_TAGS) if not _footnotes(t)),
         *soup.select(_DROPPED),
         *_banners(soup),
+        *chrome(soup),
     ]
-    for tag in [*dropped, *(soup.select(_TOCS) if drop_tocs else [])]:
+    tocs = [*soup.select(_TOCS), *contents(soup)] if drop_tocs else []
+    for tag in [*dropped, *tocs]:
         if tag.name not in ("html", "body"):
             tag.decompose()
     rewrite(soup)  # rustdoc's, Javadoc's and Doxygen's own markup, as plain HTML

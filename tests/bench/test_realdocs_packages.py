@@ -22,4 +22,5 @@ def test_every_debian_manual_names_its_package() -> None:
         "python": "python3-doc",
         "postgres": "postgresql-doc-15",
         "git": "git-doc",
+        "m4": "m4-doc",
     }
