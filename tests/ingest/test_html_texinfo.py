@@ -10,6 +10,17 @@ from typing import Any
 
 from ingest.loaders import load_file
 
+
+def _m4_page(title: str, body: str) -> str:
+    """A page of m4-doc 1.4.19 (Debian 12, makeinfo 6.8), its `<head>` trimmed."""
+    return (
+        "<!DOCTYPE html>\n<html>\n"
+        "<!-- Created by GNU Texinfo 6.8, https://www.gnu.org/software/texinfo/ -->\n"
+        f'<head><title>{title}</title>\n<meta name="Generator" content="makeinfo"></head>\n'
+        f'<body lang="en">\n{body}\n</body>\n</html>'
+    )
+
+
 # m4-doc 1.4.19 (Debian 12), /usr/share/doc/m4/Dnl.html: the node bar above and below
 M4_DNL = """<!DOCTYPE html>
 <html>
@@ -59,13 +70,9 @@ rel="index">Index</a>]</p>
 </html>"""
 
 # m4-doc, Input-Control.html: a chapter's introduction, then its menu of sections
-M4_CHAPTER = """<!DOCTYPE html>
-<html>
-<!-- Created by GNU Texinfo 6.8, https://www.gnu.org/software/texinfo/ -->
-<head><title>Input Control (GNU M4 1.4.19 macro processor)</title>
-<meta name="Generator" content="makeinfo"></head>
-<body lang="en">
-<div class="chapter" id="Input-Control">
+M4_CHAPTER = _m4_page(
+    "Input Control (GNU M4 1.4.19 macro processor)",
+    """<div class="chapter" id="Input-Control">
 <div class="header"><p>Next: <a href="File-Inclusion.html" accesskey="n" rel="next">File
 inclusion</a>, Up: <a href="index.html" accesskey="u" rel="up">GNU M4</a></p></div>
 <hr>
@@ -77,18 +84,13 @@ to <code>m4</code>.
 <li><a href="Dnl.html" accesskey="1">Deleting whitespace in input</a></li>
 <li><a href="Changequote.html" accesskey="2">Changing the quote characters</a></li>
 </ul>
-</div>
-</body>
-</html>"""
+</div>""",
+)
 
 # m4-doc, Indices.html: a heading and its menu, nothing else
-M4_MENU_ONLY = """<!DOCTYPE html>
-<html>
-<!-- Created by GNU Texinfo 6.8, https://www.gnu.org/software/texinfo/ -->
-<head><title>Indices (GNU M4 1.4.19 macro processor)</title>
-<meta name="Generator" content="makeinfo"></head>
-<body lang="en">
-<div class="appendix" id="Indices">
+M4_MENU_ONLY = _m4_page(
+    "Indices (GNU M4 1.4.19 macro processor)",
+    """<div class="appendix" id="Indices">
 <div class="header"><p>Previous: <a href="Copying-This-Manual.html" accesskey="p"
 rel="prev">How to make copies of this manual</a>, Up: <a href="index.html">GNU M4</a></p></div>
 <hr>
@@ -98,18 +100,13 @@ concepts and macros</h2>
 <li><a href="Macro-index.html" accesskey="1">Index for all <code>m4</code> macros</a></li>
 <li><a href="Concept-index.html" accesskey="2">Index for many concepts</a></li>
 </ul>
-</div>
-</body>
-</html>"""
+</div>""",
+)
 
 # m4-doc, Concept-index.html
-M4_INDEX = """<!DOCTYPE html>
-<html>
-<!-- Created by GNU Texinfo 6.8, https://www.gnu.org/software/texinfo/ -->
-<head><title>Concept index (GNU M4 1.4.19 macro processor)</title>
-<meta name="Generator" content="makeinfo"></head>
-<body lang="en">
-<div class="appendixsec" id="Concept-index">
+M4_INDEX = _m4_page(
+    "Concept index (GNU M4 1.4.19 macro processor)",
+    """<div class="appendixsec" id="Concept-index">
 <span id="Index-for-many-concepts"></span><h3 class="appendixsec">C.2 Index for many
 concepts</h3>
 <table><tr><th valign="top">Jump to: &nbsp; </th><td><a class="summary-letter"
@@ -120,9 +117,8 @@ href="#Concept-index_cp_letter-A"><b>A</b></a></td></tr></table>
 <tr><td></td><td valign="top"><a href="Arguments.html#index-arguments-to-macros">arguments to
 macros</a>:</td><td>&nbsp;</td><td valign="top"><a href="Arguments.html">Arguments</a></td></tr>
 </table>
-</div>
-</body>
-</html>"""
+</div>""",
+)
 
 # aspell-doc 0.60.8 (Debian 12), aspell.html/Basic-Usage.html: makeinfo 5.2 puts the
 # manual's name before the node's in the title, and writes menus as tables
