@@ -11,12 +11,12 @@ from typing import Any
 from ingest.loaders import load_file
 
 
-def _m4_page(title: str, body: str) -> str:
-    """A page of m4-doc 1.4.19 (Debian 12, makeinfo 6.8), its `<head>` trimmed."""
+def _page(title: str, body: str, version: str = "6.8", generator: str = "makeinfo") -> str:
+    """A page as makeinfo `version` writes it, its `<head>` trimmed."""
     return (
         "<!DOCTYPE html>\n<html>\n"
-        "<!-- Created by GNU Texinfo 6.8, https://www.gnu.org/software/texinfo/ -->\n"
-        f'<head><title>{title}</title>\n<meta name="Generator" content="makeinfo"></head>\n'
+        f"<!-- Created by GNU Texinfo {version}, https://www.gnu.org/software/texinfo/ -->\n"
+        f'<head><title>{title}</title>\n<meta name="Generator" content="{generator}"></head>\n'
         f'<body lang="en">\n{body}\n</body>\n</html>'
     )
 
@@ -70,7 +70,7 @@ rel="index">Index</a>]</p>
 </html>"""
 
 # m4-doc, Input-Control.html: a chapter's introduction, then its menu of sections
-M4_CHAPTER = _m4_page(
+M4_CHAPTER = _page(
     "Input Control (GNU M4 1.4.19 macro processor)",
     """<div class="chapter" id="Input-Control">
 <div class="header"><p>Next: <a href="File-Inclusion.html" accesskey="n" rel="next">File
@@ -88,7 +88,7 @@ to <code>m4</code>.
 )
 
 # m4-doc, Indices.html: a heading and its menu, nothing else
-M4_MENU_ONLY = _m4_page(
+M4_MENU_ONLY = _page(
     "Indices (GNU M4 1.4.19 macro processor)",
     """<div class="appendix" id="Indices">
 <div class="header"><p>Previous: <a href="Copying-This-Manual.html" accesskey="p"
@@ -104,7 +104,7 @@ concepts and macros</h2>
 )
 
 # m4-doc, Concept-index.html
-M4_INDEX = _m4_page(
+M4_INDEX = _page(
     "Concept index (GNU M4 1.4.19 macro processor)",
     """<div class="appendixsec" id="Concept-index">
 <span id="Index-for-many-concepts"></span><h3 class="appendixsec">C.2 Index for many
@@ -157,15 +157,9 @@ align="left" valign="top"></td></tr>
 
 # makeinfo 7's markup, as Texinfo's own test suite expects it: `div.nav-panel`,
 # `a.copiable-link` in each heading, `ul.mini-toc`, `table.*-entries-printindex`
-TEXINFO_7 = """<!DOCTYPE html>
-<html>
-<!-- Created by GNU Texinfo 7.1, https://www.gnu.org/software/texinfo/ -->
-<head>
-<title>Invoking frob (The Frob Manual)</title>
-<meta name="Generator" content="texi2any">
-</head>
-<body lang="en">
-<div class="chapter-level-extent" id="Invoking-frob">
+TEXINFO_7 = _page(
+    "Invoking frob (The Frob Manual)",
+    """<div class="chapter-level-extent" id="Invoking-frob">
 <div class="nav-panel">
 <p>
 Next: <a href="Options.html" accesskey="n" rel="next">Options</a>, Previous: <a
@@ -179,15 +173,13 @@ href="#Invoking-frob-1"> &para;</a></span></h2>
 <ul class="mini-toc">
 <li><a href="Options.html" accesskey="1">Options</a></li>
 </ul>
-</div>
-</body>
-</html>"""
-TEXINFO_7_INDEX = """<!DOCTYPE html>
-<html>
-<!-- Created by GNU Texinfo 7.1, https://www.gnu.org/software/texinfo/ -->
-<head><title>Index (The Frob Manual)</title><meta name="Generator" content="texi2any"></head>
-<body lang="en">
-<div class="unnumbered-level-extent" id="Index">
+</div>""",
+    version="7.1",
+    generator="texi2any",
+)
+TEXINFO_7_INDEX = _page(
+    "Index (The Frob Manual)",
+    """<div class="unnumbered-level-extent" id="Index">
 <h2 class="unnumbered" id="Index-1"><span>Index</span></h2>
 <div class="printindex cp-printindex">
 <table class="cp-entries-printindex" border="0">
@@ -198,9 +190,10 @@ files</a></td><td class="printindex-index-section"><a href="Invoking-frob.html">
 frob</a></td></tr>
 </table>
 </div>
-</div>
-</body>
-</html>"""
+</div>""",
+    version="7.1",
+    generator="texi2any",
+)
 
 
 def _read(name: str, html: str) -> tuple[str, str, Mapping[str, Any]]:
