@@ -23,8 +23,9 @@
 - The title loses the site's suffix ("venv — Creation of virtual environments — Python 3.11
   documentation" → the page's own heading).
 - The share of link text is measured, so a page that is mostly links (an index, a table
-  of contents, a site map, a small site's archive) or that its generator calls a list (a
-  Sphinx index, a Docusaurus blog's tag pages) is marked with the kind `links`
+  of contents, a site map, a small site's archive), that holds nothing but its tables of
+  contents, or that its generator calls a list (a Sphinx index, a Docusaurus blog's tag
+  pages) is marked with the kind `links`
   (`page_kind`, which also marks release notes and changelogs `changelog`; `ingest.loaders`
   stores the kind in the document's metadata as `doc_kind`).
 """
@@ -315,7 +316,7 @@ class LinkCounts:
     """Characters (without whitespace) of the page's main region: all its text, its link
     text and its prose (paragraph text outside links), and its number of links; `elsewhere`
     when its markup says it only leads to other pages (`html_generators.leads_elsewhere`:
-    an index, a redirect)."""
+    an index, a redirect), or it holds nothing but its tables of contents (`html_page`)."""
 
     text: int
     linked: int
@@ -592,8 +593,9 @@ def page_kind(title: str, name: str, links: LinkCounts | None = None) -> str:
 def html_page(text: str) -> HtmlPage:
     text = _LINE_END.sub("\n", text)
     page = _read(text, drop_tocs=True)
-    if not page.sections:  # only a table of contents: read it after all
+    if not page.sections:  # only a table of contents: read it after all, as a page of links
         page = _read(text, drop_tocs=False)
+        page.links = replace(page.links, elsewhere=True)
     return page
 
 

@@ -234,6 +234,17 @@ def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
     doc = load_file("tutorial-start.html", chapter.encode())
     assert doc.metadata["doc_kind"] == "links"
     assert "Section 29" in doc.blocks[-1].text
+    # a short one with its caption, as PostgreSQL's "Chapter 71. BRIN Indexes" page: too few
+    # links for their share to tell, but the page holds nothing else
+    entries = "".join(
+        f'<dt><span class="sect1"><a href="brin-{n}.html">71.{n}. Part {n}</a></span></dt>'
+        for n in range(1, 4)
+    )
+    brin = f"""<html><head><title>Chapter 71. BRIN Indexes</title></head><body><div
+    class="chapter"><h2 class="title">Chapter 71. BRIN Indexes</h2><div class="toc"><p><strong>Table
+    of Contents</strong></p><dl class="toc">{entries}</dl></div></div></body></html>"""
+    doc = load_file("brin.html", brin.encode())
+    assert doc.metadata["doc_kind"] == "links" and "71.3. Part 3" in doc.blocks[-1].text
     # with prose beside it, the chapter's TOC is dropped and the page is content
     prose = "<p>" + "Indexes make queries faster but cost writes. " * 20 + "</p>"
     doc = load_file("indexes.html", chapter.replace("</h2>", "</h2>" + prose).encode())
