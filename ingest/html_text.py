@@ -24,8 +24,8 @@
   documentation" → the page's own heading).
 - The share of link text is measured, so a page that is mostly links (an index, a table
   of contents, a site map, a small site's archive), that holds nothing but its tables of
-  contents, or that its generator calls a list (a Sphinx index, a Docusaurus blog's tag
-  pages) is marked with the kind `links`
+  contents or a sentence introducing them, or that its generator calls a list (a Sphinx
+  index, a Docusaurus blog's tag pages) is marked with the kind `links`
   (`page_kind`, which also marks release notes and changelogs `changelog`; `ingest.loaders`
   stores the kind in the document's metadata as `doc_kind`).
 """
@@ -292,6 +292,13 @@ _TEXT_PER_LINK = 40
 # Docusaurus's template, docs/decisions/0050-built-doc-sites.md), a page is "links" when
 # FEW_LINKS_SHARE of its text is link text and none of it is prose outside links.
 _FEW_LINKS = 3
+# A page whose text, once its tables of contents (of at least `_FEW_LINKS` links) are
+# dropped, is at most this many characters (heading included, whitespace not) only says
+# what its sections hold: "This chapter explains how the Write-Ahead Log is used to obtain
+# efficient, reliable operation." It is a page of links. On PostgreSQL's and m4's manuals
+# 170 takes only such sentences (6 and 5 pages); 220 also took descriptions ("dblink is a
+# module that supports connections to other PostgreSQL databases...").
+_INTRO_CHARS = 170
 FEW_LINKS_SHARE = 0.75
 # Spaces between tags are kept inside these (BeautifulSoup makes them one space elsewhere):
 # Doxygen's code lines and Javadoc's signatures are monospaced <div>s. Prose collapses
@@ -316,7 +323,8 @@ class LinkCounts:
     """Characters (without whitespace) of the page's main region: all its text, its link
     text and its prose (paragraph text outside links), and its number of links; `elsewhere`
     when its markup says it only leads to other pages (`html_generators.leads_elsewhere`:
-    an index, a redirect), or it holds nothing but its tables of contents (`html_page`)."""
+    an index, a redirect), or it holds nothing but its tables of contents (`html_page`) or
+    a sentence introducing them (`_INTRO_CHARS`)."""
 
     text: int
     linked: int
@@ -614,6 +622,7 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
         *chrome(soup),
     ]
     tocs = [*soup.select(_TOCS), *contents(soup)] if drop_tocs else []
+    toc_links = sum(len(toc.find_all("a")) for toc in tocs)
     for tag in [*dropped, *tocs]:
         if tag.name not in ("html", "body"):
             tag.decompose()
@@ -628,7 +637,9 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
     reader.block(root)
     reader.flush()
     reader.page.title = _page_title(raw_title, reader.first_heading)
-    reader.page.links = replace(_link_counts(root), elsewhere=elsewhere)
+    counts = _link_counts(root)
+    signpost = toc_links >= _FEW_LINKS and counts.text <= _INTRO_CHARS
+    reader.page.links = replace(counts, elsewhere=elsewhere or signpost)
     reader.page.summary = summary
     return reader.page
 

@@ -245,6 +245,21 @@ def test_a_page_of_links_is_marked_and_a_chapter_toc_page_is_kept() -> None:
     of Contents</strong></p><dl class="toc">{entries}</dl></div></div></body></html>"""
     doc = load_file("brin.html", brin.encode())
     assert doc.metadata["doc_kind"] == "links" and "71.3. Part 3" in doc.blocks[-1].text
+    # a sentence that only says what the chapter's sections hold (PostgreSQL's "Chapter 30.
+    # Reliability and the Write-Ahead Log", m4's "8 Input control") is no more than its TOC
+    signpost = "<p>This chapter explains how the write-ahead log is used.</p>"
+    doc = load_file("wal.html", brin.replace("</h2>", "</h2>" + signpost).encode())
+    assert doc.metadata["doc_kind"] == "links"
+    assert doc.blocks[0].text == "This chapter explains how the write-ahead log is used."
+    # a description longer than that is content (PostgreSQL's "F.12. dblink")
+    dblink = (
+        "<p><code>dblink</code> is a module that supports connections to other PostgreSQL "
+        "databases from within a database session.</p><p>See also postgres_fdw, which "
+        "provides roughly the same functionality using a more modern and standards-compliant "
+        "infrastructure.</p>"
+    )
+    doc = load_file("dblink.html", brin.replace("</h2>", "</h2>" + dblink).encode())
+    assert "doc_kind" not in doc.metadata
     # with prose beside it, the chapter's TOC is dropped and the page is content
     prose = "<p>" + "Indexes make queries faster but cost writes. " * 20 + "</p>"
     doc = load_file("indexes.html", chapter.replace("</h2>", "</h2>" + prose).encode())

@@ -83,6 +83,9 @@ to <code>m4</code>.
 <ul class="section-toc">
 <li><a href="Dnl.html" accesskey="1">Deleting whitespace in input</a></li>
 <li><a href="Changequote.html" accesskey="2">Changing the quote characters</a></li>
+<li><a href="Changecom.html" accesskey="3">Changing the comment delimiters</a></li>
+<li><a href="Changeword.html" accesskey="4">Changing the lexical structure of words</a></li>
+<li><a href="M4wrap.html" accesskey="5">Saving text until end of input</a></li>
 </ul>
 </div>""",
 )
@@ -219,7 +222,17 @@ def test_a_chapter_keeps_its_introduction_without_its_menu() -> None:
         "This chapter describes various builtin macros for controlling the input to `m4`."
     )
     assert "Changing the quote characters" not in text
-    assert "doc_kind" not in metadata
+    # a sentence that only introduces the menu: the page leads to its sections
+    assert metadata["doc_kind"] == "links"
+    # an introduction that says more is content (m4's "13 Macros for running shell commands")
+    more = (
+        "<p>There are a few builtin macros in <code>m4</code> that allow you to run shell "
+        "commands from within <code>m4</code>.</p><p>Note that the definition of a valid shell "
+        "command is system dependent.</p>"
+    )
+    chapter = M4_CHAPTER.replace("<p>This chapter describes", more + "<p>This chapter describes")
+    _, text, metadata = _read("Shell-commands.html", chapter)
+    assert "doc_kind" not in metadata and "allow you to run shell commands" in text
 
 
 def test_a_page_that_is_only_a_menu_is_read_whole() -> None:
