@@ -81,6 +81,10 @@ _CLOSES = {
 _GENERATOR = re.compile(r"^generator$", re.IGNORECASE)
 _TEXINFO_MADE = re.compile(r"Created by (?:GNU )?(?:Texinfo|texi2any)", re.IGNORECASE)
 _TEXINFO_CHROME = "div.header, div.nav-panel, a.copiable-anchor, a.copiable-link"
+# MediaWiki, which names itself in `<meta name="generator" content="MediaWiki 1.41.0">`:
+# what it keeps out of print (`.noprint`: navigation boxes, template links) and the
+# reference marks ("[1]") that read like an answer's citations; the references stay
+_MEDIAWIKI_CHROME = ".noprint, sup.reference"
 # Its tables of contents, dropped as other generators' are (a page holding nothing else is
 # read whole): a node's menu of the nodes under it (`table.menu`; `ul.section-toc` in 6.x,
 # `ul.mini-toc` in 7.x) and the Top page's contents
@@ -194,8 +198,13 @@ def kept_out_of_search(soup: Any) -> bool:
 
 def chrome(soup: Any) -> list[Any]:
     """The elements of `soup` that its generator writes as navigation, where the same
-    markup on another site may be content: Texinfo's node bars and pilcrows."""
-    return soup.select(_TEXINFO_CHROME) if _is_texinfo(soup) else []
+    markup on another site may be content: Texinfo's node bars and pilcrows, MediaWiki's
+    print-hidden boxes and reference marks."""
+    if _is_texinfo(soup):
+        return list(soup.select(_TEXINFO_CHROME))
+    if _is_mediawiki(soup):
+        return list(soup.select(_MEDIAWIKI_CHROME))
+    return []
 
 
 def contents(soup: Any) -> list[Any]:
@@ -248,6 +257,11 @@ def _before_last_parentheses(title: str) -> str:
         if depth == 0:
             return text[:at].strip() if text[:at].endswith((" ", "\t")) else ""
     return ""
+
+
+def _is_mediawiki(soup: Any) -> bool:
+    meta = soup.find("meta", attrs={"name": _GENERATOR})
+    return meta is not None and str(meta.get("content", "")).startswith("MediaWiki")
 
 
 def _is_texinfo(soup: Any) -> bool:

@@ -5,7 +5,8 @@
   footnotes, the page's banner `header` but not an article's or a section's, which holds
   its heading; ARIA navigation, banner and content-info roles) and the navigation classes
   of the common doc generators (DocBook, Sphinx and its Furo, Read the Docs and PyData
-  themes, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc, mdBook). The page's main
+  themes, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc, mdBook, GNU Texinfo,
+  MediaWiki). The page's main
   region (`main`, `role="main"`, `article`) is read when it has one. End tags a minified
   page leaves out are implied, and markup of a generator's own for code, grids and titles
   is rewritten as plain HTML, first (`ingest.html_generators`).
@@ -170,6 +171,24 @@ _DROPPED = ", ".join(
         ".example-wrap > .tooltip",
         # mdBook: a code example's hidden lines (`# fn main() {`), shown on request
         "pre .boring",
+        # MediaWiki (a wiki's pages saved as HTML): "[edit]" in every heading, "From
+        # <wiki>", the page's parent, "Jump to: navigation, search", "Retrieved from",
+        # the category links, the tools and menus of the Vector skins (old and 2022)
+        ".mw-editsection",
+        "#siteSub",
+        "#contentSub",
+        "#contentSub2",
+        "#jump-to-nav",
+        ".mw-jump",
+        ".mw-jump-link",
+        ".mw-indicators",
+        ".printfooter",
+        "#catlinks",
+        ".mw-cite-backlink",
+        "#mw-navigation",
+        ".vector-page-toolbar",
+        ".vector-dropdown",
+        ".vector-column-end",
     ]
 )
 # Tables of contents inside the content: dropped, unless nothing else is left (a chapter
