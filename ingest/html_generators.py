@@ -267,14 +267,14 @@ def _is_mediawiki(soup: Any) -> bool:
 def _is_texinfo(soup: Any) -> bool:
     """makeinfo names itself in `<meta name="Generator" content="makeinfo">` (Texinfo 5 and
     6; "texi2any" in 7) and in a "Created by GNU Texinfo 6.8" comment ("Created by
-    texinfo" in 7)."""
+    texinfo" in 7) right inside `<html>`, where alone it is looked for: every page asks."""
     from bs4.element import Comment
 
     meta = soup.find("meta", attrs={"name": _GENERATOR})
     if meta is not None and str(meta.get("content", "")).startswith(("makeinfo", "texi2any")):
         return True
-    comment = soup.find(string=lambda s: isinstance(s, Comment) and _TEXINFO_MADE.search(s))
-    return comment is not None
+    top = [*soup.contents, *(soup.html.contents if soup.html is not None else [])]
+    return any(isinstance(node, Comment) and _TEXINFO_MADE.search(node) for node in top)
 
 
 def _pre(soup: Any, code: str, language: str = "") -> Any:

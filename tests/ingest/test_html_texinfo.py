@@ -216,6 +216,12 @@ def test_a_node_bar_above_and_below_and_its_pilcrows_are_not_text() -> None:
     assert "doc_kind" not in metadata
 
 
+def test_the_comment_alone_names_makeinfo() -> None:
+    without_meta = M4_DNL.replace('<meta name="Generator" content="makeinfo">', "")
+    title, text, _ = _read("Dnl.html", without_meta)
+    assert title == "Dnl" and "Next:" not in text
+
+
 def test_a_chapter_keeps_its_introduction_without_its_menu() -> None:
     _, text, metadata = _read("Input-Control.html", M4_CHAPTER)
     assert text.endswith(
