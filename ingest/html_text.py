@@ -6,10 +6,10 @@
   its heading; ARIA navigation, banner and content-info roles) and the navigation classes
   of the common doc generators (DocBook, Sphinx and its Furo, Read the Docs and PyData
   themes, MkDocs/Material, Docusaurus, Javadoc, Doxygen, rustdoc, mdBook, GNU Texinfo,
-  MediaWiki). The page's main
-  region (`main`, `role="main"`, `article`) is read when it has one. End tags a minified
-  page leaves out are implied, and markup of a generator's own for code, grids and titles
-  is rewritten as plain HTML, first (`ingest.html_generators`).
+  MediaWiki). The page's main region (`main`, `role="main"`, `article`) is read when it
+  has one. End tags a minified page leaves out are implied, and markup of a generator's
+  own for code, grids and titles is rewritten as plain HTML, first
+  (`ingest.html_generators`).
 - Inline elements join as a browser renders them: no space is added around `<code>` or
   `<a>`, runs of whitespace become one space, so "without `FULL`" and "psql." stay whole.
   Inline code keeps its backticks.
@@ -311,6 +311,7 @@ _TEXT_PER_LINK = 40
 # Docusaurus's template, docs/decisions/0050-built-doc-sites.md), a page is "links" when
 # FEW_LINKS_SHARE of its text is link text and none of it is prose outside links.
 _FEW_LINKS = 3
+FEW_LINKS_SHARE = 0.75
 # A page whose text, once its tables of contents (of at least `_FEW_LINKS` links) are
 # dropped, is at most this many characters (heading included, whitespace not) only says
 # what its sections hold: "This chapter explains how the Write-Ahead Log is used to obtain
@@ -318,7 +319,6 @@ _FEW_LINKS = 3
 # 170 takes only such sentences (6 and 5 pages); 220 also took descriptions ("dblink is a
 # module that supports connections to other PostgreSQL databases...").
 _INTRO_CHARS = 170
-FEW_LINKS_SHARE = 0.75
 # Spaces between tags are kept inside these (BeautifulSoup makes them one space elsewhere):
 # Doxygen's code lines and Javadoc's signatures are monospaced <div>s. Prose collapses
 # them again as it is read.
