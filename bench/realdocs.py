@@ -22,11 +22,16 @@ are {"question", "expected": [document ids], "terms": [strings]}):
 - m4: GNU M4 1.4.19's manual (Texinfo HTML, makeinfo 6.8: one page per node), Debian's
   m4-doc package (`apt-get install m4-doc`: /usr/share/doc/m4, its `*.html` only),
   bench/m4_questions.jsonl (25 questions).
+- sqlite: SQLite 3.40.1's documentation (HTML from SQLite's own Tcl scripts, no common
+  generator: a site header and menu on every page), Debian's sqlite3-doc package
+  (`apt-get install sqlite3-doc`: /usr/share/doc/sqlite3, its `*.html` only: the language,
+  pragmas, the C interface's pages under c3ref/, release logs), bench/sqlite_questions.jsonl
+  (30 questions, written and checked against the pages before the set was first ingested).
 
 A set whose folder is missing is reported as skipped. Collections are ingested first
 (unchanged files are skipped, so a second run costs only the questions).
 
-    python bench/realdocs.py [--sets fastapi python postgres git m4] [--data-dir DIR]
+    python bench/realdocs.py [--sets fastapi python postgres git m4 sqlite] [--data-dir DIR]
         [--output FILE] [--fusions]
 
 `--fusions` also ranks every question with hybrid fusion variants (min-max score fusion at
@@ -60,12 +65,14 @@ from bench.fastapi_hits import ensure_ingested, first_rank
 MODES: tuple[Mode, ...] = ("vector", "text", "hybrid")
 # Text only a generator's navigation bars hold (DocBook's Prev/Up/Home/Next, Sphinx's
 # sidebar and related bar, MkDocs' footer, AsciiDoc's "Last updated" footer, Texinfo's
-# "Next: …, Up: …" node bar and its "[Contents][Index]" links): a chunk
+# "Next: …, Up: …" node bar and its "[Contents][Index]" links, SQLite's site header "Small.
+# Fast. Reliable. Choose any three." and its "This page last modified" footer): a chunk
 # holding one is furniture left over.
 NAVIGATION = re.compile(
     r"\bPrev\s+Up\b|\bUp\s+Home\b|\bPrevious topic\b|\bNext topic\b|\bThis Page\b"
     r"|\bShow Source\b|\bQuick search\b|\bPrevious\s+Next\b|\bLast updated\s+\d"
     r"|\b(?:Next|Previous): [^\n]{1,120}?, (?:Previous|Up): |\[Contents\]\[Index\]"
+    r"|\bChoose any three\b|\bThis page last modified\b"
 )
 
 
@@ -115,6 +122,16 @@ SETS = {
         "apt-get install m4-doc (Debian 12: GNU M4 1.4.19 manual, Texinfo HTML; *.html only)",
         glob="*.html",
         package="m4-doc",
+    ),
+    "sqlite": DocSet(
+        "sqlite",
+        Path("/usr/share/doc/sqlite3"),
+        ROOT / "bench" / "sqlite_questions.jsonl",
+        "apt-get install sqlite3-doc (Debian 12: SQLite 3.40.1's documentation, HTML made by"
+        " SQLite's own Tcl scripts: the language, pragmas, the C interface, release logs;"
+        " *.html only)",
+        glob="*.html",
+        package="sqlite3-doc",
     ),
 }
 
