@@ -29,6 +29,10 @@
   index, a Docusaurus blog's tag pages) is marked with the kind `links`
   (`page_kind`, which also marks release notes and changelogs `changelog`; `ingest.loaders`
   stores the kind in the document's metadata as `doc_kind`).
+- A page's tables of contents are dropped: the generators' (DocBook's `div.toc`, Sphinx's
+  toctree, Texinfo's menus) by their markup, any other by what it is, links to the page's
+  own sections and little else (SQLite's `div.fancy_toc`; `_anchor_tocs`,
+  docs/decisions/0055-hand-made-sites.md).
 """
 
 from __future__ import annotations
@@ -206,6 +210,13 @@ _TOCS = ", ".join(
     ]
 )
 _MAIN = ['[role="main"]', "main", "article", "div.body", "div#content", "div.contents"]
+# A page's own table of contents in markup no generator rule names (SQLite's
+# `div.fancy_toc`, a hand-written site's list of "#section" links): an element whose links
+# (at least `_FEW_LINKS`) all lead to places on the page itself and whose text is at least
+# `_ANCHOR_TOC_SHARE` link text. A list of members with their descriptions (Javadoc's and
+# Doxygen's summaries) is mostly description, and stays.
+_ANCHOR_TOC_SHARE = 0.8
+_ANCHOR_TOC_TAGS = frozenset({"div", "ul", "ol", "nav", "table", "section", "p"})
 
 _BLOCK_TAGS = frozenset(
     [
@@ -592,6 +603,42 @@ def _footnotes(element: Any) -> bool:
     return element.get("role") == _FOOTNOTE or element.find(role=_FOOTNOTE) is not None
 
 
+def _anchor_tocs(soup: Any) -> list[Any]:
+    """The outermost elements that are tables of contents of the page itself
+    (`_ANCHOR_TOC_SHARE`): only the ancestors of its "#fragment" links are looked at."""
+    candidates: dict[int, Any] = {}
+    for link in soup.select('a[href^="#"]'):
+        for parent in link.parents:
+            if parent.name in ("body", "html", "[document]") or parent.name in _SECTIONING[:3]:
+                break
+            if parent.name in _ANCHOR_TOC_TAGS:
+                candidates[id(parent)] = parent
+    links = {id(c): n for c in candidates.values() if (n := _anchor_toc(c))}
+    # each table once, as the smallest element that holds all its links: SQLite's
+    # `div.fancy_toc` (its "Table Of Contents" toggle and the list), not the box around it
+    # that also holds the page's title
+    smallest = [
+        c
+        for c in candidates.values()
+        if id(c) in links
+        and not any(links.get(id(d)) == links[id(c)] for d in c.find_all(_ANCHOR_TOC_TAGS))
+    ]
+    chosen = {id(c) for c in smallest}
+    return [c for c in smallest if not any(id(p) in chosen for p in c.parents)]
+
+
+def _anchor_toc(element: Any) -> int:
+    """How many links the element holds when it is a table of contents of the page; 0 when
+    it is not."""
+    hrefs = [str(a.get("href", "")) for a in element.find_all("a", href=True)]
+    if len(hrefs) < _FEW_LINKS or not all(h.startswith("#") and len(h) > 1 for h in hrefs):
+        return 0
+    links = element.find_all("a")
+    text = _chars(element)
+    toc = text > 0 and sum(_chars(a) for a in links) >= _ANCHOR_TOC_SHARE * text
+    return len(links) if toc else 0
+
+
 def _chars(element: Any) -> int:
     return len(_SPACES.sub("", element.get_text()))
 
@@ -640,7 +687,7 @@ def _read(text: str, *, drop_tocs: bool) -> HtmlPage:
         *_banners(soup),
         *chrome(soup),
     ]
-    tocs = [*soup.select(_TOCS), *contents(soup)] if drop_tocs else []
+    tocs = [*soup.select(_TOCS), *contents(soup), *_anchor_tocs(soup)] if drop_tocs else []
     toc_links = sum(len(toc.find_all("a")) for toc in tocs)
     for tag in [*dropped, *tocs]:
         if tag.name not in ("html", "body"):

@@ -214,7 +214,7 @@ class Pipeline:
             return item
         kept = self._repeated.kept(item.chunks)
         self.report.repeated = self._repeated.dropped
-        return item if len(kept) == len(item.chunks) else replace(item, chunks=kept)
+        return item if kept is item.chunks else replace(item, chunks=kept)
 
     async def _add(
         self,

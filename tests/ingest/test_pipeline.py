@@ -210,3 +210,30 @@ async def test_a_block_many_pages_repeat_is_stored_three_times(
     assert "kb/only.md" in holding and len(holding) in (3, 4)
     assert report.repeated == 9 - len(holding) and report.chunks == 8 + len(holding)
     assert all(any(f"Topic {n}" in t for t in by_page[f"kb/page{n}.md"]) for n in range(8))
+
+
+async def test_a_site_header_that_opens_every_page_is_cut_from_their_first_chunks(
+    tmp_path, ingestion, embedder, collection, conn
+) -> None:
+    """A hand-made site's header (its name, a tagline, a menu) opens each page's first
+    chunk, before the page's own first lines: after the first three pages of the run, the
+    pages' first chunks start with their own text, and each page keeps all of it."""
+    header = "Acme Docs\n\nSmall. Fast. Reliable.\n\n- Home\n\n- About\n\n- Download\n\n"
+    pages = {
+        f"page{n}.txt": f"{header}Topic {n} is explained here, with its own first words.\n"
+        for n in range(8)
+    }
+    report = await _run(ingestion, embedder, collection, write(tmp_path / "kb", pages))
+    assert report.added == 8 and report.chunks == 8 and report.repeated == 0
+    cursor = await conn.execute(
+        "SELECT d.external_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.collection_id = %s AND c.ordinal = 0 ORDER BY 1",
+        (collection.id,),
+    )
+    first = dict(await cursor.fetchall())
+    with_header = [page for page, text in first.items() if text.startswith("Acme Docs")]
+    assert len(with_header) == 3
+    for n in range(8):
+        text = first[f"kb/page{n}.txt"]
+        own = f"Topic {n} is explained here, with its own first words."
+        assert text == (header + own if f"kb/page{n}.txt" in with_header else own)
