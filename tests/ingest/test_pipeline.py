@@ -219,7 +219,7 @@ async def test_a_site_header_that_opens_every_page_is_cut_from_their_first_chunk
     chunk, before the page's own first lines: after the first three pages of the run, the
     pages' first chunks start with their own text, and each page keeps all of it."""
     header = "Acme Docs\n\nSmall. Fast. Reliable.\n\n- Home\n\n- About\n\n- Download\n\n"
-    pages = {
+    pages: dict[str, str | bytes] = {
         f"page{n}.txt": f"{header}Topic {n} is explained here, with its own first words.\n"
         for n in range(8)
     }
