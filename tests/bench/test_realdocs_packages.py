@@ -23,4 +23,5 @@ def test_every_debian_manual_names_its_package() -> None:
         "postgres": "postgresql-doc-15",
         "git": "git-doc",
         "m4": "m4-doc",
+        "sqlite": "sqlite3-doc",
     }
