@@ -2,15 +2,15 @@
 best passages, quoted as found with their code blocks and tables whole, each cited `[n]`,
 labelled as not generated.
 
-A passage is read as units: sentences of prose, list items, and whole code blocks and
-tables (never cut: on technical documents the command is the answer). The unit that shares
-most words with the question is kept with what follows it (a sentence ending in ":"
-introduces its command), then what precedes it, up to `max_chars`; a passage quoted in part
-shows "…" where text was left out. A unit already quoted from an overlapping chunk is not
-repeated. The passages quoted are those whose best unit matches best, a lower rank
-discounting the match (`RANK_DISCOUNT`): three, and up to two more that still match well
-(`PASSAGES`, `MIN_SHARE`). A how-to question whose quotes hold no code gets the best code
-block among the other passages too.
+A passage is read as units: sentences of prose, list items, and whole code blocks and tables
+(never cut: on technical documents the command is the answer). The unit that shares most
+words with the question is kept with what follows it (a sentence ending in ":" introduces
+its command), then what precedes it, up to `max_chars`; a passage quoted in part shows "…"
+where text was left out. A unit already quoted from an overlapping chunk is not repeated,
+nor the tail of a code block that an earlier quote holds (`Quoted`). The passages quoted are
+those whose best unit matches best, a lower rank discounting the match (`RANK_DISCOUNT`):
+three, and up to two more that still match well (`PASSAGES`, `MIN_SHARE`). A how-to question
+whose quotes hold no code gets the best code block among the other passages too.
 
 Each quote is headed by its place (`sources.place`: the title, then the heading path) in
 bold, as a search result shows its page: a passage read out of its page ("- prog - usage
@@ -247,6 +247,40 @@ def _window(found: list[Unit], best: int, max_chars: int) -> tuple[int, int]:
     return first, last
 
 
+# A unit at least this long (normalised) that an earlier quote holds is not quoted again:
+# consecutive chunks overlap, and a code block cut across them comes back as its tail
+# ("pg_relation_filepath | relpages ..." after the query that printed it).
+_CONTAINED_MIN = 40
+_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,}).*$", re.MULTILINE)
+
+
+class Quoted:
+    """What an answer has quoted so far, as units compare: case, spacing and code fences
+    aside. A unit is already quoted when one quoted unit is the same, or (from
+    `_CONTAINED_MIN` characters) holds it: the tail of a code block an overlapping chunk
+    repeats."""
+
+    def __init__(self) -> None:
+        self.same: set[str] = set()
+        self.texts: list[str] = []
+
+    def __contains__(self, unit: Unit) -> bool:
+        text = _normal(unit)
+        if text in self.same:
+            return True
+        return len(text) >= _CONTAINED_MIN and any(text in quoted for quoted in self.texts)
+
+    def add(self, found: Sequence[Unit]) -> None:
+        for unit in found:
+            self.same.add(text := _normal(unit))
+            self.texts.append(text)
+
+
+def _normal(unit: Unit) -> str:
+    text = _FENCE_LINE.sub("", unit.text) if unit.kind == "code" else unit.text
+    return " ".join(text.casefold().split())
+
+
 def _join(found: list[Unit]) -> str:
     parts: list[str] = []
     for i, unit in enumerate(found):
@@ -257,17 +291,17 @@ def _join(found: list[Unit]) -> str:
     return "".join(parts)
 
 
-def quote(source: AnswerSource, terms: Weights, seen: set[str], max_chars: int) -> str:
+def quote(source: AnswerSource, terms: Weights, seen: Quoted, max_chars: int) -> str:
     """The relevant part of one passage with "…" where text was left out, cited; "" when
     every unit of it was already quoted."""
-    found = [u for u in units(source.text) if u.text.casefold() not in seen]
+    found = [u for u in units(source.text) if u not in seen]
     if not found:
         return ""
     scores = _scores(found, terms)
     best = max(range(len(found)), key=lambda i: (scores[i], -i))
     first, last = _window(found, best, max_chars)
     chosen = found[first : last + 1]
-    seen.update(u.text.casefold() for u in chosen)
+    seen.add(chosen)
     body = _join(chosen)
     if first > 0:
         body = f"{ELLIPSIS} {body}"
@@ -277,7 +311,7 @@ def quote(source: AnswerSource, terms: Weights, seen: set[str], max_chars: int) 
 
 
 def _best_code(
-    sources: Sequence[AnswerSource], terms: Weights, seen: set[str]
+    sources: Sequence[AnswerSource], terms: Weights, seen: Quoted
 ) -> tuple[AnswerSource, str] | None:
     """The code block among `sources` sharing most words with the question, with the
     sentence before it, cited, and the source it is from; None when they hold none."""
@@ -285,7 +319,7 @@ def _best_code(
     for rank, source in enumerate(sources):
         found = units(source.text)
         for i, unit in enumerate(found):
-            if unit.kind == "code" and unit.text.casefold() not in seen:
+            if unit.kind == "code" and unit not in seen:
                 candidates.append((_score(unit, terms), -rank, source, found, i))
     if not candidates:
         return None
@@ -342,7 +376,7 @@ def extractive_answer(
     if not sources:
         return NOTHING_FOUND
     terms = weights(question, sources)
-    seen: set[str] = set()
+    seen = Quoted()
     quoted: list[tuple[AnswerSource, str]] = []
     relevance = [_relevance(source, rank, terms) for rank, source in enumerate(sources)]
     ranked = sorted(range(len(sources)), key=lambda i: (-relevance[i], i))

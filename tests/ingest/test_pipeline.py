@@ -12,6 +12,7 @@ import pytest
 
 from app.db.models import Collection
 from app.db.schema import hnsw_index_name
+from ingest.repeated import EDGE_KEEP
 from ingest.report import Progress, Report
 from ingest.service import ingest_paths
 from tests.ingest.conftest import write
@@ -216,15 +217,32 @@ async def test_a_site_header_that_opens_every_page_is_cut_from_their_first_chunk
     tmp_path, ingestion, embedder, collection, conn
 ) -> None:
     """A hand-made site's header (its name, a tagline, a menu) opens each page's first
-    chunk, before the page's own first lines: after the first three pages of the run, the
-    pages' first chunks start with their own text, and each page keeps all of it."""
+    chunk, before the page's own first lines, and its footer (with the page's own date)
+    closes the last: after the first ten pages of the run, the pages' chunks hold their
+    own text alone, and each page keeps all of it."""
     header = "Acme Docs\n\nSmall. Fast. Reliable.\n\n- Home\n\n- About\n\n- Download\n\n"
+    topics = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+    ]
     pages: dict[str, str | bytes] = {
-        f"page{n}.txt": f"{header}Topic {n} is explained here, with its own first words.\n"
-        for n in range(8)
+        f"page{n}.txt": f"{header}Topic {topics[n]} is explained here, in its own words.\n\n"
+        f"Last modified 2022-06-{n + 10}.\n"
+        for n in range(13)
     }
     report = await _run(ingestion, embedder, collection, write(tmp_path / "kb", pages))
-    assert report.added == 8 and report.chunks == 8 and report.repeated == 0
+    assert report.added == 13 and report.chunks == 13 and report.repeated == 0
     cursor = await conn.execute(
         "SELECT d.external_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
         " WHERE c.collection_id = %s AND c.ordinal = 0 ORDER BY 1",
@@ -232,8 +250,9 @@ async def test_a_site_header_that_opens_every_page_is_cut_from_their_first_chunk
     )
     first = dict(await cursor.fetchall())
     with_header = [page for page, text in first.items() if text.startswith("Acme Docs")]
-    assert len(with_header) == 3
-    for n in range(8):
+    assert len(with_header) == EDGE_KEEP
+    for n in range(13):
         text = first[f"kb/page{n}.txt"]
-        own = f"Topic {n} is explained here, with its own first words."
-        assert text == (header + own if f"kb/page{n}.txt" in with_header else own)
+        own = f"Topic {topics[n]} is explained here, in its own words."
+        footer = f"\n\nLast modified 2022-06-{n + 10}."
+        assert text == (header + own + footer if f"kb/page{n}.txt" in with_header else own)

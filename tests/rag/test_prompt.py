@@ -208,6 +208,24 @@ def test_extractive_answer_never_repeats_what_an_overlapping_chunk_quoted() -> N
     )
 
 
+def test_the_tail_of_a_code_block_an_earlier_quote_holds_is_not_quoted_again() -> None:
+    """A code block cut across two overlapping chunks comes back, in the second, as its
+    own fenced tail (PostgreSQL's "Determining Disk Usage": the query's output, quoted
+    twice in one answer before)."""
+    query = (
+        "Ask for a table's pages:\n\n```\nSELECT pg_relation_filepath(oid), relpages"
+        " FROM pg_class WHERE relname = 'customer';\n\n pg_relation_filepath | relpages\n"
+        "----------------------+----------\n base/16384/16806     |       60\n(1 row)\n```"
+    )
+    tail = (
+        "```\n pg_relation_filepath | relpages\n----------------------+----------\n"
+        " base/16384/16806     |       60\n(1 row)\n```\n\nEach page is typically 8 kilobytes."
+    )
+    body = _quoted(extractive_answer([_source(1, query), _source(2, tail)], "table pages"))
+    assert body.count("base/16384/16806") == 1
+    assert body.endswith("```\n\n[1]\n\nEach page is typically 8 kilobytes. [2]")
+
+
 def test_a_how_to_question_gets_the_command_from_another_passage() -> None:
     prose = "Backups are important. Restoring a backup takes a while on large databases."
     command = (
