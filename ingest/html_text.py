@@ -216,7 +216,7 @@ _MAIN = ['[role="main"]', "main", "article", "div.body", "div#content", "div.con
 # `_ANCHOR_TOC_SHARE` link text. A list of members with their descriptions (Javadoc's and
 # Doxygen's summaries) is mostly description, and stays.
 _ANCHOR_TOC_SHARE = 0.8
-_ANCHOR_TOC_TAGS = frozenset({"div", "ul", "ol", "nav", "table", "section", "p"})
+_ANCHOR_TOC_TAGS = frozenset({"div", "ul", "ol", "nav", "table", "p"})
 
 _BLOCK_TAGS = frozenset(
     [

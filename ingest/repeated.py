@@ -41,11 +41,11 @@ KEEP = 3  # copies of one chunk text a run stores
 EDGE_KEEP = 10
 # The opening (closing) paragraphs of a document that are counted (a menu is one paragraph
 # an item) and the longest counted: a header's and a footer's parts are short.
-LEAD_PARAGRAPHS = 40
-LEAD_CHARS = 200
+EDGE_PARAGRAPHS = 40
+EDGE_CHARS = 200
 # Opening (closing) paragraphs the run remembers at most; beyond it, those seen once are
 # forgotten (a page's own first and last lines, most of them): memory stays bounded.
-LEAD_REMEMBERED = 100_000
+EDGE_REMEMBERED = 100_000
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n\s*")
 _FENCE = ("```", "~~~")
 _DIGITS = re.compile(r"\d+")
@@ -116,9 +116,9 @@ class _Edge:
     def cut(self, text: str) -> int:
         """Where the text to keep starts (opening) or ends (closing); counts its paragraphs."""
         spans = list(_paragraphs(text))
-        spans = (spans[::-1] if self.closing else spans)[:LEAD_PARAGRAPHS]
+        spans = (spans[::-1] if self.closing else spans)[:EDGE_PARAGRAPHS]
         keys = [
-            self._key(text[start:end]) if end - start <= LEAD_CHARS else None
+            self._key(text[start:end]) if end - start <= EDGE_CHARS else None
             for start, end in spans
         ]
         at = len(text) if self.closing else 0
@@ -131,7 +131,7 @@ class _Edge:
                 break
             at = start if self.closing else end
         self.remember({k for k in keys if k is not None})
-        if at in (0, len(text)):  # nothing cut
+        if at in (0, len(text)):  # nothing cut, or all of it
             return at
         if self.closing:
             return len(text[:at].rstrip())
@@ -144,7 +144,7 @@ class _Edge:
 
     def remember(self, keys: set[bytes]) -> None:
         self.counts.update(keys)
-        if len(self.counts) > LEAD_REMEMBERED:
+        if len(self.counts) > EDGE_REMEMBERED:
             self.counts = Counter({k: n for k, n in self.counts.items() if n > 1})
 
 
