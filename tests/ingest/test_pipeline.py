@@ -221,21 +221,7 @@ async def test_a_site_header_that_opens_every_page_is_cut_from_their_first_chunk
     closes the last: after the first ten pages of the run, the pages' chunks hold their
     own text alone, and each page keeps all of it."""
     header = "Acme Docs\n\nSmall. Fast. Reliable.\n\n- Home\n\n- About\n\n- Download\n\n"
-    topics = [
-        "alpha",
-        "beta",
-        "gamma",
-        "delta",
-        "epsilon",
-        "zeta",
-        "eta",
-        "theta",
-        "iota",
-        "kappa",
-        "lambda",
-        "mu",
-        "nu",
-    ]
+    topics = [chr(ord("a") + n) * 3 for n in range(13)]  # words, not numbers
     pages: dict[str, str | bytes] = {
         f"page{n}.txt": f"{header}Topic {topics[n]} is explained here, in its own words.\n\n"
         f"Last modified 2022-06-{n + 10}.\n"

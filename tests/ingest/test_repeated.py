@@ -9,22 +9,7 @@ from ingest.repeated import EDGE_KEEP, RepeatedChunks
 
 HEADER = "Acme Docs\n\nSmall. Fast. Reliable.\n\n- Home\n\n- About\n\n"
 # pages' own words: closing paragraphs that differ only in their digits count as one footer
-TOPICS = [
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-]
+TOPICS = [chr(ord("a") + n) * 3 for n in range(14)]  # "aaa", "bbb", ...
 
 
 def _chunks(text: str) -> list:
